@@ -1,0 +1,194 @@
+"""Any OpenAI-compatible chat-completions server as a :class:`llm.base.Provider`.
+
+Works with Ollama, vLLM, llama.cpp's server and hosted APIs. Speaks the wire
+protocol directly over ``httpx`` (no SDK): ``POST {base_url}/chat/completions``
+with ``stream: true``; the answer is SSE ``data: {...}`` lines ending with
+``data: [DONE]``. Usage is asked for with ``stream_options.include_usage`` and
+read from the last chunk; servers that ignore that option get an estimate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from llm.base import Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
+from llm.errors import failure, failure_for_status, failure_for_transport
+from llm.window import estimate_request_tokens, estimate_tokens, prepare, to_chat_messages
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+
+# Seconds without a byte before the call counts as failed (see llm.anthropic).
+DEFAULT_TIMEOUT_SECONDS = 60.0
+
+# Error bodies are read to show in ``Failed.detail``; a proxy's HTML page can be
+# large, and 4 KiB is plenty for a JSON error.
+MAX_ERROR_BODY_BYTES = 4096
+
+_STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal"}
+
+
+class OpenAIProvider:
+    """Streams replies from an OpenAI-compatible ``/chat/completions`` endpoint.
+
+    ``base_url`` includes the version prefix, e.g. ``http://127.0.0.1:11434/v1``
+    for Ollama or ``https://api.openai.com/v1``. ``api_key`` may be ``None`` for
+    local servers. Call :meth:`aclose` on shutdown.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        default_model: str = DEFAULT_OPENAI_MODEL,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._client = httpx.AsyncClient(headers=headers, timeout=timeout)
+        self._default_model = default_model
+
+    @property
+    def name(self) -> str:
+        return "openai"
+
+    def default_model(self) -> str:
+        return self._default_model
+
+    async def aclose(self) -> None:
+        """Close the connection pool. Safe to call twice."""
+        await self._client.aclose()
+
+    @asynccontextmanager
+    async def stream(self, request: ReplyRequest) -> AsyncIterator[AsyncIterator[ReplyEvent]]:
+        """Open a streamed reply; the HTTP request is sent on first iteration.
+
+        Cancelling the consumer, or leaving the ``async with`` early, closes the
+        HTTP response (the server sees the connection close). Errors never
+        raise; they arrive as ``Failed``.
+        """
+        events = self._events(request)
+        try:
+            yield events
+        finally:
+            await events.aclose()
+
+    def _body(self, request: ReplyRequest) -> dict[str, Any]:
+        system, turns = prepare(request)
+        return {
+            "model": request.model or self._default_model,
+            "messages": [{"role": "system", "content": system}, *to_chat_messages(turns)],
+            "max_tokens": request.max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+
+    async def _events(self, request: ReplyRequest) -> AsyncGenerator[ReplyEvent, None]:
+        usage: Usage | None = None
+        text: list[str] = []
+        stop_reason = "end_turn"
+        outcome: Done | Failed | None = None
+        response: httpx.Response | None = None
+        try:
+            http_request = self._client.build_request("POST", self._url, json=self._body(request))
+            response = await self._client.send(http_request, stream=True)
+            if response.status_code >= 400:
+                outcome = await _status_failure(response)
+            else:
+                async for chunk in _sse_chunks(response):
+                    if "error" in chunk:
+                        status, kind, detail = _error_fields(chunk, 500)
+                        outcome = failure_for_status(status, kind, detail, text_streamed=bool(text))
+                        break
+                    usage = _usage(chunk) or usage
+                    for choice in chunk.get("choices") or ():
+                        content = (choice.get("delta") or {}).get("content")
+                        if content:
+                            text.append(content)
+                            yield TextDelta(content)
+                        reason = choice.get("finish_reason")
+                        if reason:
+                            stop_reason = _STOP_REASONS.get(reason, reason)
+                    if chunk is _DONE:
+                        outcome = Done(stop_reason)
+                if outcome is None:
+                    outcome = failure_for_transport(
+                        "stream ended before [DONE]", text_streamed=bool(text)
+                    )
+        except httpx.TransportError as error:
+            outcome = failure_for_transport(repr(error), text_streamed=bool(text))
+        except ValueError as error:  # malformed JSON from the server
+            outcome = failure("interrupted" if text else "internal", repr(error))
+        finally:
+            if response is not None:
+                await response.aclose()
+        if usage is None and (text or isinstance(outcome, Done)):
+            # The server ignored include_usage: charge an estimate rather than nothing.
+            usage = Usage(estimate_request_tokens(request), estimate_tokens("".join(text)))
+        if usage is not None:
+            yield usage
+        yield outcome
+
+
+# Sentinel chunk standing for ``data: [DONE]``.
+_DONE: dict[str, Any] = {}
+
+
+async def _sse_chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    """The JSON objects of the ``data:`` lines, then :data:`_DONE` for ``[DONE]``.
+
+    Raises ``ValueError`` on a data line that is not a JSON object and
+    ``httpx.TransportError`` if the connection breaks.
+    """
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue  # blank separators, ": keep-alive" comments, "event:" lines
+        data = line[5:].strip()
+        if data == "[DONE]":
+            yield _DONE
+            return
+        chunk = json.loads(data)
+        if not isinstance(chunk, dict):
+            raise ValueError(f"SSE data is not a JSON object: {data[:200]!r}")
+        yield chunk
+
+
+async def _status_failure(response: httpx.Response) -> Failed:
+    """The ``Failed`` for an HTTP error response, reading at most a few KiB of its body."""
+    body = b""
+    async for part in response.aiter_bytes():
+        body += part
+        if len(body) >= MAX_ERROR_BODY_BYTES:
+            break
+    try:
+        parsed = json.loads(body[:MAX_ERROR_BODY_BYTES])
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        _, kind, detail = _error_fields(parsed, response.status_code)
+        return failure_for_status(response.status_code, kind, detail, text_streamed=False)
+    detail = f"HTTP {response.status_code}: {body[:500].decode(errors='replace')}"
+    return failure_for_status(response.status_code, None, detail, text_streamed=False)
+
+
+def _error_fields(body: dict[str, Any], default_status: int) -> tuple[int, str | None, str]:
+    """Status, error type and a detail string from ``{"error": {...}}`` (or a bare string)."""
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return default_status, None, str(error)
+    code = error.get("code")
+    status = code if isinstance(code, int) and code >= 400 else default_status
+    kind = error.get("type") if isinstance(error.get("type"), str) else None
+    return status, kind, str(error.get("message") or error)
+
+
+def _usage(chunk: dict[str, Any]) -> Usage | None:
+    usage = chunk.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
