@@ -1,0 +1,129 @@
+"""The ``vclient`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from server.settings import Settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        # The sans-I/O websockets implementation (uvicorn's default; named so an
+        # upgrade cannot silently change it).
+        ws="websockets-sansio",
+        # Hard cap per frame; frames over FRAME_MAX_BYTES but under this get a polite
+        # `error` event instead of a dropped connection.
+        ws_max_size=max(settings.frame_max_bytes * 16, 1 << 20),
+        timeout_graceful_shutdown=10,
+        proxy_headers=True,
+    )
+    return 0
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from storage.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await upgrade(settings.effective_database_url)
+    print("database is up to date")
+    return 0
+
+
+async def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from server.passwords import hash_password
+    from storage.db import Database
+    from storage.errors import Duplicate
+    from storage.repos import users as user_repo
+
+    if len(args.password) < 10:
+        print("error: the password needs at least 10 characters", file=sys.stderr)
+        return 2
+    db = Database(settings.effective_database_url)
+    try:
+        async with db.session() as s:
+            user = await user_repo.create_user(
+                s,
+                email=args.email,
+                name=args.name,
+                role=args.role,
+                password_hash=await hash_password(args.password),
+            )
+        print(f"created {user.role} {user.email} ({user.id})")
+        return 0
+    except Duplicate:
+        print(f"error: a user with email {args.email} already exists", file=sys.stderr)
+        return 1
+    finally:
+        await db.aclose()
+
+
+async def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from server.demo import seed_demo
+    from storage.db import Database
+
+    db = Database(settings.effective_database_url)
+    try:
+        result = await seed_demo(db, settings)
+    finally:
+        await db.aclose()
+    base = args.base_url.rstrip("/")
+    if not result.created:
+        print("demo: the database already has users; nothing seeded")
+        return 0
+    print("demo data created")
+    print(f"  teacher login:  {base}/teacher  email {result.email}  password {result.password}")
+    print(f"  student link:   {base}{result.join_path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vclient", description="Virtual Client server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations")
+
+    user = sub.add_parser("create-user", help="create a teacher or admin account")
+    user.add_argument("--role", choices=["teacher", "admin"], default="teacher")
+    user.add_argument("--email", required=True)
+    user.add_argument("--name", required=True)
+    user.add_argument("--password", required=True)
+
+    demo = sub.add_parser("demo", help="seed demo data into an empty database")
+    demo.add_argument("--base-url", default="http://127.0.0.1:8000")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    if args.command == "serve":
+        return _serve(args, settings)
+    if args.command == "db":
+        return asyncio.run(_db_upgrade(settings))
+    if args.command == "create-user":
+        return asyncio.run(_create_user(args, settings))
+    if args.command == "demo":
+        return asyncio.run(_demo(args, settings))
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,197 @@
+"""Interview sessions: create, list, inspect, drive through the lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from realtime.control import clock_of
+from realtime.lifecycle import SessionAction, SessionStatus
+from server.auth import new_join_nonce
+from server.errors import ApiError
+from server.http import json_response, path_uuid, read_json, require_teacher
+from server.schemas import EventOut, ExtendIn, SessionIn, SessionOut, SessionPage
+from server.state import AppState, app_state
+from storage.errors import NotFound
+from storage.models import Session
+from storage.repos import profiles as profile_repo
+from storage.repos import rubrics as rubric_repo
+from storage.repos import sessions as session_repo
+
+PAGE_MAX = 200
+
+
+def join_url(request: Request, state: AppState, session: Session) -> str:
+    token = state.signer.join_token(session.id, session.join_nonce)
+    return str(request.url_for("join", token=token))
+
+
+def session_out(request: Request, session: Session, now: datetime | None = None) -> SessionOut:
+    state = app_state(request)
+    now = now or datetime.now(UTC)
+    return SessionOut(
+        id=session.id,
+        status=session.status,
+        end_reason=session.end_reason,
+        profile_id=session.profile_id,
+        rubric_id=session.rubric_id,
+        student_name=session.student_name,
+        student_email=session.student_email,
+        time_limit_seconds=session.time_limit_seconds,
+        token_budget=session.token_budget,
+        tokens_used=session.tokens_used,
+        tokens_left=max(session.token_budget - session.tokens_used, 0),
+        seconds_left=int(clock_of(session).seconds_left(now)),
+        model=session.model,
+        instructions=session.instructions,
+        join_url=join_url(request, state, session),
+        created_at=session.created_at,
+        started_at=session.started_at,
+        ended_at=session.ended_at,
+    )
+
+
+def actor(user_id: object) -> str:
+    return f"teacher:{user_id}"
+
+
+async def create_session(request: Request) -> Response:
+    teacher = await require_teacher(request)
+    state = app_state(request)
+    body = await read_json(request, SessionIn, context={"settings": state.settings})
+    async with state.db.session() as db:
+        # Both must be the teacher's own: someone else's id is "not found", field-wise.
+        fields: dict[str, str] = {}
+        for name, getter, object_id in (
+            ("profile_id", profile_repo.get_profile, body.profile_id),
+            ("rubric_id", rubric_repo.get_rubric, body.rubric_id),
+        ):
+            try:
+                await getter(db, teacher.id, object_id)
+            except NotFound:
+                fields[name] = "no such " + name.removesuffix("_id") + " in your library"
+        if fields:
+            raise ApiError(422, "validation_failed", "Some fields are not valid.", fields=fields)
+        session = await session_repo.create_session(
+            db, teacher.id, join_nonce=new_join_nonce(), **body.model_dump()
+        )
+        await session_repo.add_event(db, session.id, "created", actor(teacher.id))
+    return json_response(session_out(request, session), 201)
+
+
+async def list_sessions(request: Request) -> Response:
+    teacher = await require_teacher(request)
+    params = request.query_params
+    statuses = [s for s in params.get("status", "").split(",") if s]
+    fields: dict[str, str] = {}
+    known = {s.value for s in SessionStatus}
+    if any(s not in known for s in statuses):
+        fields["status"] = "must be one of " + ", ".join(sorted(known))
+    limit, offset = _int_param(params.get("limit"), 50), _int_param(params.get("offset"), 0)
+    if limit is None or not 1 <= limit <= PAGE_MAX:
+        fields["limit"] = f"must be a whole number from 1 to {PAGE_MAX}"
+    if offset is None or offset < 0:
+        fields["offset"] = "must be a whole number, 0 or more"
+    if fields:
+        raise ApiError(422, "validation_failed", "Some parameters are not valid.", fields=fields)
+    assert limit is not None and offset is not None
+    async with app_state(request).db.session() as db:
+        rows, total = await session_repo.list_sessions(
+            db, teacher.id, statuses=statuses, limit=limit, offset=offset
+        )
+    items = [session_out(request, s) for s in rows]
+    return json_response(SessionPage(items=items, total=total, limit=limit, offset=offset))
+
+
+def _int_param(raw: str | None, default: int) -> int | None:
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+async def get_session(request: Request) -> Response:
+    teacher = await require_teacher(request)
+    session_id = path_uuid(request, kind="session")
+    async with app_state(request).db.session() as db:
+        session = await session_repo.get_session(db, teacher.id, session_id)
+    return json_response(session_out(request, session))
+
+
+def _transition(action: SessionAction) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        teacher = await require_teacher(request)
+        session_id = path_uuid(request, kind="session")
+        session = await app_state(request).control.transition(
+            session_id,
+            action,
+            actor=actor(teacher.id),
+            owner_id=teacher.id,
+            reason="teacher" if action is SessionAction.END else None,
+        )
+        return json_response(session_out(request, session))
+
+    return endpoint
+
+
+async def extend_session(request: Request) -> Response:
+    teacher = await require_teacher(request)
+    session_id = path_uuid(request, kind="session")
+    body = await read_json(request, ExtendIn)
+    if not body.add_seconds and not body.add_tokens:
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Add some time or some tokens.",
+            fields={"add_seconds": "give add_seconds or add_tokens"},
+        )
+    session = await app_state(request).control.transition(
+        session_id,
+        SessionAction.EXTEND,
+        actor=actor(teacher.id),
+        owner_id=teacher.id,
+        add_seconds=body.add_seconds,
+        add_tokens=body.add_tokens,
+        data={"add_seconds": body.add_seconds, "add_tokens": body.add_tokens},
+    )
+    return json_response(session_out(request, session))
+
+
+async def regenerate_join_link(request: Request) -> Response:
+    teacher = await require_teacher(request)
+    session_id = path_uuid(request, kind="session")
+    async with app_state(request).db.session() as db:
+        session = await session_repo.get_session(db, teacher.id, session_id)
+        session.join_nonce = new_join_nonce()
+        await session_repo.add_event(db, session.id, "join_link_regenerated", actor(teacher.id))
+    return json_response(session_out(request, session))
+
+
+async def list_events(request: Request) -> Response:
+    teacher = await require_teacher(request)
+    session_id = path_uuid(request, kind="session")
+    async with app_state(request).db.session() as db:
+        await session_repo.get_session(db, teacher.id, session_id)
+        events = await session_repo.list_events(db, session_id)
+    items = [EventOut.model_validate(e).model_dump(mode="json") for e in events]
+    return json_response({"items": items})
+
+
+routes = [
+    Route("/api/sessions", list_sessions, methods=["GET"]),
+    Route("/api/sessions", create_session, methods=["POST"]),
+    Route("/api/sessions/{id}", get_session, methods=["GET"]),
+    Route("/api/sessions/{id}/start", _transition(SessionAction.START), methods=["POST"]),
+    Route("/api/sessions/{id}/pause", _transition(SessionAction.PAUSE), methods=["POST"]),
+    Route("/api/sessions/{id}/resume", _transition(SessionAction.RESUME), methods=["POST"]),
+    Route("/api/sessions/{id}/end", _transition(SessionAction.END), methods=["POST"]),
+    Route("/api/sessions/{id}/extend", extend_session, methods=["POST"]),
+    Route("/api/sessions/{id}/join-link", regenerate_join_link, methods=["POST"]),
+    Route("/api/sessions/{id}/events", list_events, methods=["GET"]),
+]

@@ -1,0 +1,217 @@
+"""Request and response bodies of the JSON API. Every input is validated here; the
+messages are written for teachers, not for programmers."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from server.settings import Settings
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5_000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1_000)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)]
+Fact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1_000)]
+
+# Deliberately simple: one @, no spaces, a dot in the domain. Full RFC 5322 is not
+# worth a dependency; the teacher sees the address and can fix a typo.
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(Input):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1_000)]
+
+
+class ProfileIn(Input):
+    name: Name
+    age: int | None = Field(default=None, ge=0, le=120)
+    pronouns: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] = ""
+    background: LongText = ""
+    presenting_problem: LongText = ""
+    personality: LongText = ""
+    communication_style: LongText = ""
+    goals: LongText = ""
+    hidden_facts: list[Fact] = Field(default_factory=list, max_length=20)
+    difficulty: int = Field(default=3, ge=1, le=5)
+    opening_line: ShortText = ""
+
+
+class ProfileOut(ProfileIn):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+    id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class LevelIn(Input):
+    score: int = Field(ge=0, le=100)
+    descriptor: Fact
+
+
+class CriterionIn(Input):
+    name: Name
+    description: LongText = ""
+    weight: float = Field(default=1.0, gt=0, le=100)
+    levels: list[LevelIn] = Field(min_length=1, max_length=10)
+
+    @field_validator("levels")
+    @classmethod
+    def _distinct_scores(cls, levels: list[LevelIn]) -> list[LevelIn]:
+        scores = [level.score for level in levels]
+        if len(set(scores)) != len(scores):
+            raise ValueError("each level needs a different score")
+        return sorted(levels, key=lambda level: -level.score)
+
+
+class RubricIn(Input):
+    name: Name
+    description: LongText = ""
+    criteria: list[CriterionIn] = Field(min_length=1, max_length=30)
+
+
+class CriterionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    description: str
+    weight: float
+    levels: list[LevelIn]
+
+
+class RubricOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    description: str
+    criteria: list[CriterionOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SessionIn(Input):
+    """Validated with ``context={"settings": Settings}`` for the configured limits."""
+
+    profile_id: uuid.UUID
+    rubric_id: uuid.UUID
+    student_name: Name
+    student_email: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None
+    ) = None
+    time_limit_seconds: int
+    token_budget: int
+    model: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    instructions: LongText = ""
+
+    @field_validator("student_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not EMAIL.match(value):
+            raise ValueError("must be an email address like name@example.org")
+        return value.lower()
+
+    @field_validator("time_limit_seconds")
+    @classmethod
+    def _time(cls, value: int, info: ValidationInfo) -> int:
+        settings = _settings(info)
+        low, high = settings.session_min_seconds, settings.session_max_seconds
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high} seconds")
+        return value
+
+    @field_validator("token_budget")
+    @classmethod
+    def _tokens(cls, value: int, info: ValidationInfo) -> int:
+        settings = _settings(info)
+        low, high = settings.token_budget_min, settings.token_budget_max
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:,} and {high:,} tokens")
+        return value
+
+
+class ExtendIn(Input):
+    add_seconds: int = Field(default=0, ge=0, le=10_800)
+    add_tokens: int = Field(default=0, ge=0, le=200_000)
+
+
+def _settings(info: ValidationInfo) -> Settings:
+    context: Any = info.context
+    if not context or "settings" not in context:
+        raise RuntimeError("SessionIn must be validated with the settings in its context")
+    settings = context["settings"]
+    assert isinstance(settings, Settings)
+    return settings
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    end_reason: str | None
+    profile_id: uuid.UUID
+    rubric_id: uuid.UUID
+    student_name: str
+    student_email: str | None
+    time_limit_seconds: int
+    token_budget: int
+    tokens_used: int
+    tokens_left: int
+    seconds_left: int
+    model: str | None
+    instructions: str
+    join_url: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class SessionPage(BaseModel):
+    items: list[SessionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    kind: str
+    actor: str
+    data: dict[str, Any]
+    seq: int | None
+    created_at: datetime
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    email: str
+    name: str
+    role: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,110 @@
+"""All configuration, read from environment variables (and an optional ``.env`` file).
+
+Each bound is a named setting with the reason for its default beside it; the README
+lists them all.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=False)
+
+    # Where the SQLite database and the generated secret key live by default.
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty -> sqlite file in data_dir
+    redis_url: str | None = None  # unset -> in-process realtime backend
+    redis_key_prefix: str = "vc"
+
+    secret_key: str | None = None  # unset -> generated once, kept in data_dir/secret_key
+    # Comma-separated origins allowed for browser writes and WebSocket handshakes,
+    # besides the server's own origin (taken from the Host header).
+    allowed_origins: str = ""
+    # Set on HTTPS deployments so cookies never travel in clear text.
+    cookie_secure: bool = False
+
+    llm_provider: Literal["scripted", "anthropic", "openai"] = "scripted"
+    llm_model: str | None = None  # None -> the provider's default model
+    anthropic_api_key: str | None = None
+    anthropic_base_url: str | None = None
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    # ~ a brisk typist; makes the offline demo feel like a live model.
+    scripted_tokens_per_second: float = 20.0
+    llm_timeout_seconds: float = 60.0
+    llm_max_retries: int = 3
+
+    # Limits policy (from our users' practice: a 5-minute drill to a 3-hour exam).
+    session_min_seconds: int = 300
+    session_max_seconds: int = 10_800
+    token_budget_min: int = 1_000
+    token_budget_max: int = 200_000
+
+    # A profile with long background text is ~20 KB; 256 KiB leaves room without
+    # letting one request pin memory.
+    max_body_bytes: int = 262_144
+    # Login throttling: 5 wrong passwords per account and 20 per address per 15 min
+    # stops guessing while a class sharing one NAT address can still log in.
+    login_failures_per_email: int = 5
+    login_failures_per_address: int = 20
+    login_window_seconds: int = 900
+
+    # Socket limits.
+    say_max_chars: int = 4_000
+    frame_max_bytes: int = 65_536
+    say_rate_count: int = 5
+    say_rate_seconds: float = 10.0
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> Settings:
+        if self.session_min_seconds > self.session_max_seconds:
+            raise ValueError("SESSION_MIN_SECONDS must not exceed SESSION_MAX_SECONDS")
+        if self.token_budget_min > self.token_budget_max:
+            raise ValueError("TOKEN_BUDGET_MIN must not exceed TOKEN_BUDGET_MAX")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'vclient.db').as_posix()}"
+
+    @property
+    def origins(self) -> frozenset[str]:
+        return frozenset(
+            o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()
+        )
+
+    def resolved_secret_key(self) -> str:
+        """The signing key: the setting, or one generated on first run and kept on disk
+        (mode 0600) so cookies survive restarts. Never a hard-coded value."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        self.secret_key = key
+        return key
+
+
+def limits_doc(settings: Settings) -> dict[str, int]:
+    return {
+        "time_limit_seconds_min": settings.session_min_seconds,
+        "time_limit_seconds_max": settings.session_max_seconds,
+        "token_budget_min": settings.token_budget_min,
+        "token_budget_max": settings.token_budget_max,
+    }
+
+
+__all__ = ["Settings", "limits_doc"]

@@ -1,0 +1,39 @@
+"""Everything a request handler needs, built once in ``create_app`` (no globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from starlette.requests import HTTPConnection
+
+from realtime.control import SessionControl
+from server.auth import Signer
+from server.ratelimit import FailureCounter
+from server.settings import Settings
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    signer: Signer
+    failures: FailureCounter
+    control: SessionControl
+    redis: Redis | None = None
+    # Background services entered for the app's lifetime (watchdog, flusher, fan-out).
+    services: list[Callable[[], AbstractAsyncContextManager[object]]] = field(default_factory=list)
+    # Extra readiness reports (e.g. the flusher's lag), name -> probe returning a value.
+    readiness: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
+
+
+def app_state(conn: HTTPConnection) -> AppState:
+    state = conn.app.state.vc
+    assert isinstance(state, AppState)
+    return state

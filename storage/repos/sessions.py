@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import Conflict, NotFound
+from storage.models import Session, SessionEvent
+
+
+async def create_session(db: AsyncSession, owner_id: uuid.UUID, **fields: Any) -> Session:
+    session = Session(owner_id=owner_id, **fields)
+    db.add(session)
+    await db.flush()
+    return session
+
+
+async def get_session(db: AsyncSession, owner_id: uuid.UUID, session_id: uuid.UUID) -> Session:
+    """Raise :class:`NotFound` unless the session exists and belongs to ``owner_id``."""
+    result = await db.execute(
+        select(Session).where(Session.id == session_id, Session.owner_id == owner_id)
+    )
+    session = result.scalar_one_or_none()
+    if session is None:
+        raise NotFound("session")
+    return session
+
+
+async def get_session_unscoped(db: AsyncSession, session_id: uuid.UUID) -> Session:
+    """For callers that authorised access another way (student cookie, watchdog).
+
+    Raises :class:`NotFound`."""
+    session = await db.get(Session, session_id, populate_existing=True)
+    if session is None:
+        raise NotFound("session")
+    return session
+
+
+async def list_sessions(
+    db: AsyncSession,
+    owner_id: uuid.UUID,
+    *,
+    statuses: Sequence[str] = (),
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Session], int]:
+    """A page of the owner's sessions, newest first, and the total matching the filter."""
+    where = [Session.owner_id == owner_id]
+    if statuses:
+        where.append(Session.status.in_(list(statuses)))
+    total = (await db.execute(select(func.count()).select_from(Session).where(*where))).scalar_one()
+    result = await db.execute(
+        select(Session)
+        .where(*where)
+        .order_by(Session.created_at.desc(), Session.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(result.scalars()), int(total)
+
+
+async def update_if_version(
+    db: AsyncSession, session_id: uuid.UUID, expected_version: int, values: dict[str, Any]
+) -> None:
+    """Apply ``values`` only if nobody changed the row since ``expected_version`` was read.
+
+    Raises :class:`Conflict` when another writer got there first; the caller re-reads."""
+    result = await db.execute(
+        update(Session)
+        .where(Session.id == session_id, Session.version == expected_version)
+        .values(version=expected_version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict()
+
+
+async def add_event(
+    db: AsyncSession,
+    session_id: uuid.UUID,
+    kind: str,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    *,
+    seq: int | None = None,
+    at: datetime | None = None,
+) -> SessionEvent:
+    event = SessionEvent(session_id=session_id, kind=kind, actor=actor, data=data or {}, seq=seq)
+    if at is not None:
+        event.created_at = at
+    db.add(event)
+    await db.flush()
+    return event
+
+
+async def list_events(db: AsyncSession, session_id: uuid.UUID) -> list[SessionEvent]:
+    result = await db.execute(
+        select(SessionEvent)
+        .where(SessionEvent.session_id == session_id)
+        .order_by(SessionEvent.created_at, SessionEvent.id)
+    )
+    return list(result.scalars())
+
+
+async def due_for_expiry(db: AsyncSession, now: datetime, limit: int = 100) -> list[uuid.UUID]:
+    """Active sessions whose active-time deadline has passed."""
+    result = await db.execute(
+        select(Session.id)
+        .where(Session.status == "active", Session.deadline_at <= now)
+        .order_by(Session.deadline_at)
+        .limit(limit)
+    )
+    return list(result.scalars())

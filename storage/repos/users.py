@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import Duplicate
+from storage.models import User
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def create_user(
+    db: AsyncSession, *, email: str, name: str, role: str, password_hash: str
+) -> User:
+    """Insert a user; raise :class:`Duplicate` if the email is taken."""
+    user = User(email=normalise_email(email), name=name, role=role, password_hash=password_hash)
+    db.add(user)
+    try:
+        async with db.begin_nested():
+            await db.flush()
+    except IntegrityError as error:
+        raise Duplicate("email") from error
+    return user
+
+
+async def get_by_email(db: AsyncSession, email: str) -> User | None:
+    result = await db.execute(select(User).where(User.email == normalise_email(email)))
+    return result.scalar_one_or_none()
+
+
+async def get(db: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await db.get(User, user_id)
+
+
+async def count(db: AsyncSession) -> int:
+    return int((await db.execute(select(func.count()).select_from(User))).scalar_one())
+
+
+async def set_password_hash(db: AsyncSession, user: User, password_hash: str) -> None:
+    user.password_hash = password_hash
+    await db.flush()

@@ -1,0 +1,122 @@
+"""Shared fixtures: real PostgreSQL and Redis servers.
+
+With ``CI=true`` a missing server fails the test instead of skipping it, so a
+green CI always means the real-server tests ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_service(what: str, error: BaseException) -> None:
+    message = f"{what} is not reachable: {error!r}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: real-server tests must run)", pytrace=False)
+    pytest.skip(message)
+
+
+def _redis_url() -> str:
+    return (
+        os.environ.get("TEST_REDIS_URL")
+        or os.environ.get("REDIS_URL")
+        or "redis://127.0.0.1:6379/0"
+    )
+
+
+def _postgres_admin_dsn() -> str:
+    """A plain ``postgresql://`` DSN to a database we may create databases from."""
+    url = os.environ.get("TEST_POSTGRES_URL") or os.environ.get("DATABASE_URL") or ""
+    if not url.startswith("postgresql"):
+        url = "postgresql://postgres@127.0.0.1:5432/postgres"
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of the real Redis server; tests must isolate themselves by key prefix."""
+    import redis
+
+    url = _redis_url()
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+        client.close()
+    except Exception as error:  # any connection failure means "not there"
+        require_service("Redis", error)
+    return url
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A unique key prefix for one test; its keys are deleted afterwards."""
+    import redis
+
+    prefix = f"vctest{uuid.uuid4().hex[:10]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+async def _create_database(admin_dsn: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_dsn, timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_database(admin_dsn: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_dsn, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_dsn() -> str:
+    dsn = _postgres_admin_dsn()
+    try:
+        asyncio.run(_probe_postgres(dsn))
+    except Exception as error:
+        require_service("PostgreSQL", error)
+    return dsn
+
+
+async def _probe_postgres(dsn: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=3)
+    await conn.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_dsn: str) -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database for one test, dropped afterwards.
+
+    Yields an SQLAlchemy async URL (``postgresql+asyncpg://``).
+    """
+    name = f"vctest_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_create_database(postgres_admin_dsn, name))
+    base, _, _ = postgres_admin_dsn.rpartition("/")
+    try:
+        yield base.replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+    finally:
+        asyncio.run(_drop_database(postgres_admin_dsn, name))
