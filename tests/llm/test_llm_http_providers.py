@@ -1,0 +1,259 @@
+"""Contract tests for the HTTP providers, each driven against its fake server.
+
+Every test runs twice: the real Anthropic SDK against ``fake_anthropic`` and
+the OpenAI-compatible provider over httpx against ``fake_openai``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from conftest import EVENT_TIMEOUT, Upstream, build_inner
+from llm_fake_http import HttpError, Reply
+
+from llm import (
+    CallRecord,
+    Done,
+    Failed,
+    Persona,
+    Provider,
+    ReplyEvent,
+    ReplyRequest,
+    TextDelta,
+    Turn,
+    Usage,
+    measure,
+)
+from llm.retry import RetryingProvider
+from llm.window import estimate_request_tokens
+
+PERSONA = Persona(
+    name="Dana Kowalski",
+    age=34,
+    background="Warehouse supervisor, two kids, recently separated.",
+    presenting_problem="Trouble sleeping and angry outbursts at work.",
+    communication_style="guarded, short answers",
+    hidden_facts=("Dana has started drinking every night.",),
+    opening_line="I don't really know why I'm here.",
+)
+
+
+def make_request(persona: Persona = PERSONA, text: str = "How are you?") -> ReplyRequest:
+    return ReplyRequest(persona=persona, history=(Turn("student", text),), max_tokens=200)
+
+
+async def collect(
+    provider: Provider, request: ReplyRequest
+) -> tuple[list[ReplyEvent], CallRecord]:
+    records: list[CallRecord] = []
+    async with measure(provider, request, on_record=records.append) as events:
+        collected = [event async for event in events]
+    assert len(records) == 1
+    return collected, records[0]
+
+
+def text_of(events: list[ReplyEvent]) -> str:
+    return "".join(event.text for event in events if isinstance(event, TextDelta))
+
+
+async def test_normal_reply_streams_text_and_usage(upstream: Upstream) -> None:
+    upstream.fake.script = [Reply(chunks=("Hello", " there", "."), input_tokens=42)]
+
+    events, record = await collect(upstream.provider, make_request())
+
+    assert [e for e in events if isinstance(e, TextDelta)] == [
+        TextDelta("Hello"), TextDelta(" there"), TextDelta(".")
+    ]
+    assert events[-2:] == [Usage(input_tokens=42, output_tokens=3), Done("end_turn")]
+    assert record.outcome == "ok"
+    assert (record.input_tokens, record.output_tokens, record.attempts) == (42, 3, 1)
+    assert record.provider == upstream.kind
+    assert record.model == f"{upstream.kind}-default"
+    assert record.time_to_first_token_ms is not None
+    assert record.duration_ms >= record.time_to_first_token_ms
+    assert record.stop_reason == "end_turn"
+    assert not record.usage_estimated
+
+
+async def test_request_carries_key_model_prompt_and_history(upstream: Upstream) -> None:
+    request = ReplyRequest(
+        persona=PERSONA,
+        history=(
+            Turn("student", "Hi"), Turn("client", "Hey."), Turn("student", "What brings you?")
+        ),
+        max_tokens=123,
+        model="custom-model",
+    )
+    await collect(upstream.provider, request)
+
+    [sent] = upstream.fake.requests
+    body = sent.body
+    assert body["model"] == "custom-model"
+    assert body["max_tokens"] == 123
+    assert body["stream"] is True
+    if upstream.kind == "anthropic":
+        assert sent.path == "/v1/messages"
+        # anthropic 2.x sends the key as a bearer token; older SDKs used x-api-key.
+        assert "Bearer test-key" in (
+            sent.headers.get("authorization"), "Bearer " + sent.headers.get("x-api-key", "")
+        )
+        system, messages = body["system"], body["messages"]
+    else:
+        assert sent.path == "/v1/chat/completions"
+        assert sent.headers["authorization"] == "Bearer test-key"
+        assert body["stream_options"] == {"include_usage": True}
+        system, messages = body["messages"][0]["content"], body["messages"][1:]
+    assert "Dana Kowalski" in system
+    assert messages == [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hey."},
+        {"role": "user", "content": "What brings you?"},
+    ]
+
+
+async def test_overloaded_then_success_retries_once(upstream: Upstream) -> None:
+    upstream.fake.script = [HttpError(529, "overloaded_error"), Reply(input_tokens=50)]
+
+    events, record = await collect(upstream.provider, make_request())
+
+    assert len(upstream.fake.requests) == 2
+    assert text_of(events) == "Hello there."
+    assert events[-2:] == [Usage(50, 3), Done("end_turn")]
+    assert upstream.sleeps.delays == [upstream.policy.delay(1, 0.5)]
+    assert (record.outcome, record.attempts, record.input_tokens, record.output_tokens) == (
+        "ok", 2, 50, 3
+    )
+
+
+async def test_error_event_after_text_keeps_text_and_fails(upstream: Upstream) -> None:
+    upstream.fake.script = [
+        Reply(chunks=("I was", " saying"), input_tokens=30, error_after="overloaded_error")
+    ]
+    request = make_request()
+
+    events, record = await collect(upstream.provider, request)
+
+    assert len(upstream.fake.requests) == 1, "a reply that started streaming is never retried"
+    assert text_of(events) == "I was saying"
+    failed = events[-1]
+    assert isinstance(failed, Failed) and failed.code == "interrupted"
+    usage = events[-2]
+    assert isinstance(usage, Usage)
+    if upstream.kind == "anthropic":
+        # message_start reported the input and the first output token.
+        assert usage == Usage(30, 1)
+    else:
+        # No usage chunk arrived: the provider charges an estimate, not nothing.
+        assert usage.input_tokens == estimate_request_tokens(request)
+        assert usage.output_tokens > 0
+    assert record.outcome == "failed"
+    assert record.failure_code == "interrupted"
+    assert (record.input_tokens, record.output_tokens) == (usage.input_tokens, usage.output_tokens)
+
+
+async def test_cancelling_a_slow_stream_closes_the_connection(upstream: Upstream) -> None:
+    upstream.fake.script = [Reply(chunks=("Well", " I"), hang=True)]
+    first_text = asyncio.Event()
+    records: list[CallRecord] = []
+
+    async def consume() -> None:
+        async with measure(upstream.provider, make_request(), on_record=records.append) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    first_text.set()
+
+    task = asyncio.create_task(consume())
+    try:
+        await asyncio.wait_for(first_text.wait(), EVENT_TIMEOUT)
+        task.cancel()
+        await asyncio.wait_for(upstream.fake.client_closed.wait(), EVENT_TIMEOUT)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert task.cancelled()
+    [record] = records
+    assert record.outcome == "cancelled"
+    assert record.usage_estimated and record.output_tokens > 0 and record.input_tokens > 0
+
+
+async def test_leaving_the_block_early_closes_the_connection(upstream: Upstream) -> None:
+    upstream.fake.script = [Reply(chunks=("Well", " I"), hang=True)]
+
+    async with measure(upstream.provider, make_request()) as events:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                break
+
+    await asyncio.wait_for(upstream.fake.client_closed.wait(), EVENT_TIMEOUT)
+    assert events.record is not None and events.record.outcome == "stopped"
+
+
+async def test_prompt_contains_only_its_own_persona(upstream: Upstream) -> None:
+    other = Persona(
+        name="Marcus Lee",
+        background="Retired teacher living alone in a farmhouse.",
+        hidden_facts=("Marcus gave away his dog last month.",),
+        instructions="Marcus mentions his late wife early on.",
+    )
+    await collect(upstream.provider, make_request(PERSONA, "Hello Dana"))
+    await collect(upstream.provider, make_request(other, "Hello Marcus"))
+
+    first, second = upstream.fake.bodies_text()
+    assert "Warehouse supervisor" in first and "drinking every night" in first
+    assert "Marcus" not in first and "farmhouse" not in first and "dog" not in first
+    assert "farmhouse" in second and "gave away his dog" in second and "late wife" in second
+    assert "Dana" not in second and "Warehouse" not in second and "drinking" not in second
+
+
+async def test_rate_limit_exhausts_retries_with_a_human_message(upstream: Upstream) -> None:
+    upstream.fake.script = [HttpError(429, "rate_limit_error")]
+
+    events, record = await collect(upstream.provider, make_request())
+
+    assert len(upstream.fake.requests) == 3
+    assert events == [Failed("unavailable", "The client is unavailable right now, try again", True)]
+    assert len(upstream.sleeps.delays) == 2
+    assert upstream.sleeps.delays[1] > upstream.sleeps.delays[0]
+    assert (record.outcome, record.attempts, record.input_tokens, record.output_tokens) == (
+        "failed", 3, 0, 0
+    )
+
+
+async def test_bad_request_is_not_retried(upstream: Upstream) -> None:
+    upstream.fake.script = [HttpError(400, "invalid_request_error", "max_tokens too large")]
+
+    events, _ = await collect(upstream.provider, make_request())
+
+    assert len(upstream.fake.requests) == 1
+    [failed] = events
+    assert isinstance(failed, Failed)
+    assert (failed.code, failed.retryable) == ("bad_request", False)
+    assert "max_tokens too large" in failed.detail
+    assert "max_tokens" not in failed.message, "student-facing text has no technical detail"
+
+
+async def test_connection_refused_is_unavailable_after_retries(upstream: Upstream) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inner = build_inner(upstream.kind, f"http://127.0.0.1:{port}", model="m")
+    provider = RetryingProvider(inner, upstream.policy, sleep=upstream.sleeps, rand=lambda: 0.0)
+    try:
+        events, record = await collect(provider, make_request())
+    finally:
+        await provider.aclose()
+
+    [failed] = events
+    assert isinstance(failed, Failed) and failed.code == "unavailable"
+    assert record.attempts == 3
+
+
+async def test_max_tokens_stop_reason_is_passed_on(upstream: Upstream) -> None:
+    upstream.fake.script = [Reply(chunks=("Cut",), stop_reason="max_tokens")]
+
+    events, record = await collect(upstream.provider, make_request())
+
+    assert events[-1] == Done("max_tokens")
+    assert record.stop_reason == "max_tokens"
