@@ -21,7 +21,7 @@ class FakeAnthropic(FakeApp):
     model: str = "claude-test"
 
     def sse_events(self, step: Reply) -> list[bytes]:
-        message = {
+        message: dict[str, Any] = {
             "id": f"msg_{len(self.requests)}",
             "type": "message",
             "role": "assistant",
