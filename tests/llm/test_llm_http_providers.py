@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
 from conftest import EVENT_TIMEOUT, Upstream, build_inner
 from llm_fake_http import HttpError, Reply
 
@@ -257,3 +258,17 @@ async def test_max_tokens_stop_reason_is_passed_on(upstream: Upstream) -> None:
 
     assert events[-1] == Done("max_tokens")
     assert record.stop_reason == "max_tokens"
+
+
+@pytest.mark.parametrize("upstream", ["openai"], indirect=True)  # Anthropic always reports
+async def test_openai_server_without_usage_gets_an_estimate(upstream: Upstream) -> None:
+    upstream.fake.script = [Reply(chunks=("Some", " words"), include_usage=False)]
+    request = make_request()
+
+    events, record = await collect(upstream.provider, request)
+
+    assert events[-2:] == [
+        Usage(estimate_request_tokens(request), 3),  # ceil(len("Some words") / 4)
+        Done("end_turn"),
+    ]
+    assert record.outcome == "ok"
