@@ -14,7 +14,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from realtime.control import SessionControl
-from server import routes_auth, routes_health, routes_library, routes_sessions
+from server import (
+    routes_auth,
+    routes_health,
+    routes_library,
+    routes_sessions,
+    routes_student,
+)
 from server.auth import Signer
 from server.errors import EXCEPTION_HANDLERS
 from server.middleware import OriginCheckMiddleware, SecurityHeadersMiddleware
@@ -76,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *routes_auth.routes,
         *routes_library.routes,
         *routes_sessions.routes,
+        *routes_student.routes,
         Route("/", home, methods=["GET"]),
         Route("/teacher", _page("teacher.html"), methods=["GET"]),
         Route("/s/{id}", _page("student.html"), methods=["GET"]),
