@@ -1,0 +1,37 @@
+"""Token budgets: a pure ledger and the stores that keep it atomically."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from realtime.budgets.ledger import WARNING_LEVELS, Ledger, Refused, Reserved, Settled
+from realtime.budgets.store import (
+    RESERVATION_TTL_SECONDS,
+    BudgetSnapshot,
+    BudgetStore,
+    MemoryBudgetStore,
+)
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = [
+    "RESERVATION_TTL_SECONDS",
+    "WARNING_LEVELS",
+    "BudgetSnapshot",
+    "BudgetStore",
+    "Ledger",
+    "MemoryBudgetStore",
+    "Refused",
+    "Reserved",
+    "Settled",
+    "make_budget_store",
+]
+
+
+def make_budget_store(redis: Redis | None, prefix: str = "vc") -> BudgetStore:
+    if redis is None:
+        return MemoryBudgetStore()
+    from realtime.budgets.redis_store import RedisBudgetStore
+
+    return RedisBudgetStore(redis, prefix)

@@ -1,0 +1,94 @@
+"""Budget ledgers in Redis: each operation is one Lua script call (one round trip).
+
+Keys carry the ``{session_id}`` hash tag so a session's keys share a Cluster slot.
+Fail-closed: if Redis is unreachable, ``reserve`` raises and the caller refuses the
+reply; we never let a student spend tokens we cannot account for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from realtime.budgets.ledger import Refused, Reserved, Settled
+from realtime.budgets.store import RESERVATION_TTL_SECONDS, BudgetSnapshot
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+HERE = Path(__file__).parent
+# How long a budget outlives its last change: longer than any session (3 h max) plus
+# a margin, so an abandoned session's counters clean themselves up.
+BUDGET_KEY_TTL_SECONDS = 7 * 24 * 3600
+
+
+class RedisBudgetStore:
+    def __init__(
+        self, redis: Redis, prefix: str = "vc", ttl: float = RESERVATION_TTL_SECONDS
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._ttl = ttl
+        self._reserve = redis.register_script((HERE / "reserve.lua").read_text())
+        self._settle = redis.register_script((HERE / "settle.lua").read_text())
+        self._extend = redis.register_script((HERE / "extend.lua").read_text())
+
+    def _keys(self, session_id: str) -> list[str]:
+        base = f"{self._prefix}:{{{session_id}}}"
+        return [f"{base}:budget", f"{base}:holds", f"{base}:holdamt"]
+
+    async def ensure(self, session_id: str, budget: int, used: int) -> None:
+        key = self._keys(session_id)[0]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "budget", budget)
+            pipe.hsetnx(key, "used", used)
+            pipe.expire(key, BUDGET_KEY_TTL_SECONDS)
+            await pipe.execute()
+
+    async def reserve(
+        self,
+        session_id: str,
+        reply_id: str,
+        input_tokens: int,
+        max_tokens: int,
+        min_reply_tokens: int,
+    ) -> Reserved | Refused:
+        result: list[Any] = await self._reserve(
+            keys=self._keys(session_id),
+            args=[reply_id, input_tokens, max_tokens, min_reply_tokens, self._ttl],
+        )
+        status = int(result[0])
+        if status == -1:
+            raise KeyError(session_id)
+        if status == 0:
+            return Refused("budget_exhausted", int(result[1]))
+        return Reserved(reply_id, int(result[1]), int(result[2]))
+
+    async def settle(
+        self, session_id: str, reply_id: str, input_tokens: int, output_tokens: int
+    ) -> Settled:
+        result: list[Any] = await self._settle(
+            keys=self._keys(session_id), args=[reply_id, input_tokens, output_tokens]
+        )
+        if int(result[0]) == -1:
+            raise KeyError(session_id)
+        charged, used, budget, w80, w95, uncharged = (int(v) for v in result)
+        crossed = tuple(level for level, flag in ((80, w80), (95, w95)) if flag)
+        return Settled(charged, used, budget, crossed, uncharged)
+
+    async def snapshot(self, session_id: str) -> BudgetSnapshot:
+        budget_key, _, amounts_key = self._keys(session_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(budget_key, ["budget", "used"])
+            pipe.hvals(amounts_key)
+            (budget, used), holds = await pipe.execute()
+        if budget is None:
+            raise KeyError(session_id)
+        return BudgetSnapshot(int(budget), int(used or 0), sum(int(v) for v in holds))
+
+    async def extend(self, session_id: str, tokens: int) -> None:
+        result = await self._extend(keys=self._keys(session_id)[:1], args=[tokens])
+        if int(result) == -1:
+            raise KeyError(session_id)
+
+    async def forget(self, session_id: str) -> None:
+        await self._redis.delete(*self._keys(session_id))

@@ -1,0 +1,32 @@
+-- Reserve tokens for one call; mirrors realtime/budgets/ledger.py Ledger.reserve.
+-- KEYS[1] budget hash {budget, used, w80, w95}; KEYS[2] hold expiries (zset);
+-- KEYS[3] hold amounts (hash reply_id -> tokens)
+-- ARGV: reply_id, input_tokens, max_tokens, min_reply_tokens, ttl_seconds
+-- Returns {1, amount, max_tokens} reserved, {0, available} refused, {-1} unknown session.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+for _, rid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
+  redis.call('ZREM', KEYS[2], rid)
+  redis.call('HDEL', KEYS[3], rid)
+end
+local budget = tonumber(redis.call('HGET', KEYS[1], 'budget'))
+if not budget then return {-1} end
+local input = tonumber(ARGV[2])
+local existing = redis.call('HGET', KEYS[3], ARGV[1])
+if existing then
+  return {1, tonumber(existing), tonumber(existing) - input}
+end
+local used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0')
+local reserved = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[3])) do reserved = reserved + tonumber(v) end
+local available = math.max(budget - used - reserved, 0)
+if available < input + tonumber(ARGV[4]) then return {0, available} end
+local reply = math.min(tonumber(ARGV[3]), available - input)
+local amount = input + reply
+local ttl = tonumber(ARGV[5])
+redis.call('HSET', KEYS[3], ARGV[1], amount)
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+-- The holds outlive no reply by much; the budget hash lives as long as the session.
+redis.call('EXPIRE', KEYS[2], math.ceil(ttl) * 2)
+redis.call('EXPIRE', KEYS[3], math.ceil(ttl) * 2)
+return {1, amount, reply}

@@ -1,0 +1,95 @@
+"""Where budget ledgers live: in-process (default) or in Redis (shared by workers)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from realtime.budgets.ledger import Ledger, Refused, Reserved, Settled
+
+# A reply streams for well under two minutes (max_tokens at ~50 tokens/s); a hold older
+# than this belongs to a worker that died mid-reply and is reclaimed.
+RESERVATION_TTL_SECONDS = 180.0
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSnapshot:
+    budget: int
+    used: int
+    reserved: int
+
+    @property
+    def left(self) -> int:
+        return max(self.budget - self.used, 0)
+
+
+class BudgetStore(Protocol):
+    """Atomic token accounting per session. Every method is one round trip.
+
+    ``ensure`` must be called before the others (it is idempotent); methods on a
+    session that was never ensured raise ``KeyError``."""
+
+    async def ensure(self, session_id: str, budget: int, used: int) -> None: ...
+
+    async def reserve(
+        self,
+        session_id: str,
+        reply_id: str,
+        input_tokens: int,
+        max_tokens: int,
+        min_reply_tokens: int,
+    ) -> Reserved | Refused: ...
+
+    async def settle(
+        self, session_id: str, reply_id: str, input_tokens: int, output_tokens: int
+    ) -> Settled: ...
+
+    async def snapshot(self, session_id: str) -> BudgetSnapshot: ...
+
+    async def extend(self, session_id: str, tokens: int) -> None: ...
+
+    async def forget(self, session_id: str) -> None: ...
+
+
+class MemoryBudgetStore:
+    """The single-process store: each operation runs without an ``await`` in the
+    middle, so the event loop makes it atomic."""
+
+    def __init__(self, ttl: float = RESERVATION_TTL_SECONDS) -> None:
+        self._ledgers: dict[str, Ledger] = {}
+        self._ttl = ttl
+
+    def _ledger(self, session_id: str) -> Ledger:
+        return self._ledgers[session_id]
+
+    async def ensure(self, session_id: str, budget: int, used: int) -> None:
+        self._ledgers.setdefault(session_id, Ledger(budget=budget, used=used))
+
+    async def reserve(
+        self,
+        session_id: str,
+        reply_id: str,
+        input_tokens: int,
+        max_tokens: int,
+        min_reply_tokens: int,
+    ) -> Reserved | Refused:
+        return self._ledger(session_id).reserve(
+            reply_id, input_tokens, max_tokens, min_reply_tokens, time.time(), self._ttl
+        )
+
+    async def settle(
+        self, session_id: str, reply_id: str, input_tokens: int, output_tokens: int
+    ) -> Settled:
+        return self._ledger(session_id).settle(reply_id, input_tokens, output_tokens)
+
+    async def snapshot(self, session_id: str) -> BudgetSnapshot:
+        ledger = self._ledger(session_id)
+        ledger.reclaim(time.time())
+        return BudgetSnapshot(ledger.budget, ledger.used, ledger.reserved)
+
+    async def extend(self, session_id: str, tokens: int) -> None:
+        self._ledger(session_id).extend(tokens)
+
+    async def forget(self, session_id: str) -> None:
+        self._ledgers.pop(session_id, None)
