@@ -100,8 +100,9 @@ def check_continuity(expected_seq: int, got_seq: int) -> None:
     never show up as a silent gap.
     """
     if got_seq != expected_seq:
-        raise LogGapError("trimmed" if got_seq > expected_seq else "epoch_changed",
-                          expected_seq - 1)
+        raise LogGapError(
+            "trimmed" if got_seq > expected_seq else "epoch_changed", expected_seq - 1
+        )
 
 
 class LogGapError(Exception):

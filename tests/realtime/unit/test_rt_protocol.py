@@ -50,8 +50,10 @@ def error_code(raw: str | bytes, limits: ClientLimits = LIMITS) -> ErrorCode:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ('{"type":"say","text":"hello","client_id":"c1"}', Say(type="say", text="hello",
-                                                             client_id="c1")),
+        (
+            '{"type":"say","text":"hello","client_id":"c1"}',
+            Say(type="say", text="hello", client_id="c1"),
+        ),
         ('{"type":"stop"}', Stop(type="stop")),
         ('{"type":"stop","reply_id":"r1"}', Stop(type="stop", reply_id="r1")),
         ('{"type":"pause"}', Pause(type="pause")),
@@ -101,13 +103,16 @@ def test_bad_frames_answer_an_error(raw: str | bytes, code: ErrorCode) -> None:
 
 def test_text_limits_come_from_settings() -> None:
     limits = ClientLimits(max_say_chars=10, max_whisper_chars=5)
-    assert error_code(json.dumps({"type": "say", "text": "x" * 11, "client_id": "c"}),
-                      limits) is ErrorCode.TEXT_TOO_LONG
-    ok = parse_client_frame(json.dumps({"type": "say", "text": "x" * 10, "client_id": "c"}),
-                            limits)
+    assert (
+        error_code(json.dumps({"type": "say", "text": "x" * 11, "client_id": "c"}), limits)
+        is ErrorCode.TEXT_TOO_LONG
+    )
+    ok = parse_client_frame(json.dumps({"type": "say", "text": "x" * 10, "client_id": "c"}), limits)
     assert isinstance(ok, Say)
-    assert error_code(json.dumps({"type": "whisper", "text": "x" * 6}),
-                      limits) is ErrorCode.TEXT_TOO_LONG
+    assert (
+        error_code(json.dumps({"type": "whisper", "text": "x" * 6}), limits)
+        is ErrorCode.TEXT_TOO_LONG
+    )
     default = json.dumps({"type": "say", "text": "é" * 4_001, "client_id": "c"})
     assert error_code(default) is ErrorCode.TEXT_TOO_LONG
 
@@ -139,8 +144,9 @@ def test_sequenced_events_need_a_seq_before_encoding() -> None:
 
 
 def test_payload_round_trips_through_the_log() -> None:
-    done = ReplyDone(reply_id="r1", message_id="m1", text="Hi.",
-                     usage=Usage(input_tokens=10, output_tokens=2))
+    done = ReplyDone(
+        reply_id="r1", message_id="m1", text="Hi.", usage=Usage(input_tokens=10, output_tokens=2)
+    )
     logged = payload(done) | {"seq": 42}
     back = decode_event(logged)
     assert back == done.model_copy(update={"seq": 42})

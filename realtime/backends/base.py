@@ -1,0 +1,282 @@
+"""The realtime backend contract, plus the subscription logic both backends share.
+
+A backend holds a session's live state so that any worker can serve any session: the
+sequenced event log (bounded window + durable stream for the SQL flusher), idempotency
+claims, the reply lock and stop signal, and presence. ``memory`` is the single-process
+default; ``redis`` serves many workers. One contract suite tests both.
+
+Stop across workers: :meth:`RealtimeBackend.request_stop` appends a ``reply.stop`` event
+(atomically, and only while that reply holds the reply lock) and raises a stop flag. The
+worker streaming the reply follows the session log through :meth:`subscribe` (one shared
+reader per worker, so this costs no extra Redis command) and sees the stop within one
+XREAD wake-up, even while the LLM is silent. :meth:`stop_requested` reads the flag for the
+moments a subscription cannot answer (before it started, or after it failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, NamedTuple, Protocol
+
+from realtime.eventlog import LogGapError, LogInfo
+from realtime.protocol import Presence, Role
+
+Event = dict[str, Any]
+
+#: Events kept in the live window per session. A 30 s reply coalesced at 25 ms is at most
+#: ~1,200 deltas, usually ~200; 2,000 covers several replies of reconnect slack at
+#: ~300 KB per session.
+DEFAULT_WINDOW = 2_000
+#: Per-subscriber queue. Overflow never blocks the fan-out: the subscriber is marked lagging
+#: and re-reads from the log, so a slow socket costs reads, not other sockets' latency.
+DEFAULT_SUBSCRIBER_QUEUE = 256
+#: Catch-up reads fetch this many events per round trip.
+READ_BATCH = 500
+#: Live keys of a session outlive its last append by this much (a session idles at most
+#: a few hours; two days leaves the flusher room after an outage).
+DEFAULT_IDLE_TTL = 2 * 24 * 3600.0
+
+
+class LogMissing(Exception):
+    """The session's live log does not exist (never opened, expired, or Redis lost it).
+    Call ``open_log`` with the SQL floor and retry."""
+
+
+class BackendUnavailable(Exception):
+    """The backend store cannot be reached (connection refused, timeout)."""
+
+
+class LogEntry(NamedTuple):
+    seq: int
+    epoch: str
+    event: Event
+
+
+class RealtimeBackend(Protocol):
+    """Live session state shared by all workers. All methods may raise BackendUnavailable."""
+
+    async def open_log(self, session_id: str, floor_seq: int) -> LogInfo:
+        """Create the log if missing (counter at ``max(floor_seq, anything surviving)``, new
+        random epoch); otherwise return it unchanged. Idempotent; safe to cancel."""
+        ...
+
+    async def log_info(self, session_id: str) -> LogInfo | None:
+        """Where the log stands, or None if it does not exist."""
+        ...
+
+    async def append(self, session_id: str, events: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Give ``events`` consecutive seqs and store them in one atomic round trip; returns
+        the seqs. Raises LogMissing. Cancelling may or may not have appended the batch."""
+        ...
+
+    async def read(self, session_id: str, after: int, limit: int) -> list[Event]:
+        """Up to ``limit`` retained events with seq > ``after``, in order (dicts with seq)."""
+        ...
+
+    def subscribe(
+        self, session_id: str, after: int, epoch: str | None = None
+    ) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
+        """Every event with seq > ``after``, then live ones, in order, no gap, no duplicate.
+
+        Entering raises LogMissing, or LogGapError("ahead"/"epoch_changed") when ``after``
+        is beyond the log or ``epoch`` is not the log's. Iterating raises LogGapError when
+        needed events were trimmed or the log was rebuilt. Leaving (or cancelling) unhooks
+        the subscriber; safe to cancel at any point.
+        """
+        ...
+
+    async def read_durable(self, session_id: str, after: int, limit: int) -> list[Event]:
+        """Durable events with seq > ``after`` not yet trimmed by the flusher."""
+        ...
+
+    async def trim_durable(self, session_id: str, upto: int) -> None:
+        """Forget durable events with seq <= ``upto`` (the flusher committed them)."""
+        ...
+
+    async def claim_once(self, session_id: str, key: str, ttl: float) -> bool:
+        """True for the first caller of ``key`` within ``ttl`` seconds, False for retries."""
+        ...
+
+    async def record_claim(self, session_id: str, key: str, value: str) -> None:
+        """Store what the first caller produced (e.g. "seq:message_id"); keeps the TTL."""
+        ...
+
+    async def claim_value(self, session_id: str, key: str) -> str | None:
+        """The recorded value; "" while the first caller is still at work; None if unknown."""
+        ...
+
+    async def acquire_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
+        """Take the session's single reply lock for ``ttl`` seconds; False if held."""
+        ...
+
+    async def refresh_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
+        """Extend the lock if ``reply_id`` still owns it."""
+        ...
+
+    async def release_reply(self, session_id: str, reply_id: str) -> bool:
+        """Release the lock (and its stop flag) only if ``reply_id`` still owns it."""
+        ...
+
+    async def current_reply(self, session_id: str) -> str | None:
+        """The reply holding the lock, if any."""
+        ...
+
+    async def request_stop(
+        self, session_id: str, reply_id: str, event: Mapping[str, Any]
+    ) -> int | None:
+        """If ``reply_id`` holds the reply lock and no stop was requested yet, raise the stop
+        flag and append ``event`` (a ``reply.stop``), atomically; return its seq. Otherwise
+        None. Raises LogMissing."""
+        ...
+
+    async def stop_requested(self, session_id: str, reply_id: str) -> bool:
+        """Whether a stop was requested for ``reply_id`` (and it still holds the lock)."""
+        ...
+
+    async def presence_touch(
+        self, session_id: str, conn_id: str, role: Role, ttl: float
+    ) -> Presence:
+        """Mark a connection alive for ``ttl`` seconds (heartbeat); returns the new counts."""
+        ...
+
+    async def presence_leave(self, session_id: str, conn_id: str) -> Presence: ...
+
+    async def presence(self, session_id: str) -> Presence:
+        """Live connections: entries of dead workers vanish after their ttl."""
+        ...
+
+    async def expire_session_keys(self, session_id: str, seconds: float) -> None:
+        """Expire all of a session's live state after ``seconds`` (<= 0: now)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop background tasks and close connections. Safe to call twice."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared subscription logic
+
+
+def raise_if_cancelling() -> None:
+    """Re-raise a cancellation that a library swallowed.
+
+    CPython 3.11's ``asyncio.wait_for`` drops a cancel that lands as its inner future
+    completes (gh-86296, fixed in 3.12); redis-py wraps socket writes in it, so a cancelled
+    task can come back from a Redis call as if nothing happened and then wait forever.
+    A task still counting a cancel request while running normal code is in that state.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+ReadEntries = Callable[[int, int], Awaitable[list[LogEntry]]]
+
+
+class Subscriber:
+    """The fan-out side of one subscription: a bounded queue that never blocks the producer."""
+
+    def __init__(self, session_id: str, after: int, epoch: str, maxsize: int) -> None:
+        self.session_id = session_id
+        self.after = after
+        self.epoch = epoch
+        self.queue: asyncio.Queue[LogEntry] = asyncio.Queue(maxsize)
+        self.lagged = False
+        self.failure: Exception | None = None
+        self._wake = asyncio.Event()
+
+    def offer(self, entry: LogEntry) -> None:
+        try:
+            self.queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            self.lagged = True  # dropped; the consumer re-reads it from the log
+        self._wake.set()
+
+    def fail(self, failure: Exception) -> None:
+        self.failure = failure
+        self._wake.set()
+
+    async def next_entry(self) -> LogEntry | None:
+        """The next queued entry, or None when woken for a failure or with nothing queued."""
+        while self.queue.empty() and self.failure is None:
+            self._wake.clear()
+            await self._wake.wait()
+        if self.queue.empty():
+            return None
+        return self.queue.get_nowait()
+
+
+class Subscription:
+    """Iterates a :class:`Subscriber`, filling holes from the log: exactly seq after+1, +2...
+
+    Live entries that arrive ahead of the cursor (registered mid-stream, or dropped by a
+    full queue) switch it to catch-up reads; entries at or below the cursor are duplicates
+    and skipped. Every handed-out entry is checked for continuity and epoch.
+    """
+
+    def __init__(self, subscriber: Subscriber, read_entries: ReadEntries) -> None:
+        self._sub = subscriber
+        self._read = read_entries
+        self._last = subscriber.after
+        self._buffer: deque[LogEntry] = deque()
+        self._catching_up = True
+
+    @property
+    def last_seq(self) -> int:
+        return self._last
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        sub = self._sub
+        while True:
+            if self._buffer:
+                entry = self._buffer.popleft()
+                if entry.seq <= self._last:
+                    continue
+                return self._accept(entry)
+            if sub.failure is not None:
+                raise sub.failure
+            if self._catching_up or (sub.lagged and sub.queue.empty()):
+                sub.lagged = False
+                entries = await self._read(self._last, READ_BATCH)
+                raise_if_cancelling()
+                self._catching_up = len(entries) >= READ_BATCH
+                if entries and entries[0].seq != self._last + 1:
+                    raise LogGapError("trimmed", self._last)
+                self._buffer.extend(entries)
+                continue
+            live = await sub.next_entry()
+            if live is None or live.seq <= self._last:
+                continue
+            if live.seq > self._last + 1:
+                self._catching_up = True  # the log has everything up to this entry
+                continue
+            self._buffer.append(live)
+
+    def _accept(self, entry: LogEntry) -> Event:
+        if entry.epoch != self._sub.epoch:
+            raise LogGapError("epoch_changed", self._last)
+        if entry.seq != self._last + 1:
+            raise LogGapError("trimmed", self._last)
+        self._last = entry.seq
+        return dict(entry.event)  # entries are shared by every local subscriber
+
+
+def check_subscribe(info: LogInfo | None, after: int, epoch: str | None) -> LogInfo:
+    """Entry checks of ``subscribe``. Raises LogMissing or LogGapError; ValueError if
+    ``after`` < 0."""
+    if after < 0:
+        raise ValueError("after must be >= 0")
+    if info is None:
+        raise LogMissing("session log does not exist")
+    if epoch is not None and epoch != info.epoch:
+        raise LogGapError("epoch_changed", after)
+    if after > info.last_seq:
+        raise LogGapError("ahead", after)
+    return info

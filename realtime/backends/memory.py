@@ -1,0 +1,307 @@
+"""In-process backend: the single-worker default (not a test fake), same semantics as Redis.
+
+Every method runs without awaiting in between its reads and writes, so each is atomic on
+the event loop exactly as a Lua script is atomic in Redis. Expiry is lazy (checked on
+access, with a sweep of dead sessions on ``open_log``) against an injectable clock.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from realtime.backends.base import (
+    DEFAULT_IDLE_TTL,
+    DEFAULT_SUBSCRIBER_QUEUE,
+    DEFAULT_WINDOW,
+    Event,
+    LogEntry,
+    LogMissing,
+    Subscriber,
+    Subscription,
+    check_subscribe,
+)
+from realtime.eventlog import LogGapError, LogInfo
+from realtime.protocol import Presence, Role, is_durable
+
+#: Sweeping all sessions is O(sessions); once a minute keeps it negligible.
+SWEEP_EVERY = 60.0
+
+
+@dataclass
+class _Log:
+    epoch: str
+    last_seq: int
+    window: deque[LogEntry]
+    durable: deque[LogEntry] = field(default_factory=deque)
+    expires_at: float = 0.0
+    subscribers: set[Subscriber] = field(default_factory=set)
+
+
+@dataclass
+class _Timed:
+    value: str
+    expires_at: float
+
+
+class MemoryBackend:
+    """See :class:`realtime.backends.base.RealtimeBackend` for the contract."""
+
+    def __init__(
+        self,
+        *,
+        window: int = DEFAULT_WINDOW,
+        idle_ttl: float = DEFAULT_IDLE_TTL,
+        subscriber_queue: int = DEFAULT_SUBSCRIBER_QUEUE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if window < 1:
+            raise ValueError("window must be >= 1")
+        self._window = window
+        self._idle_ttl = idle_ttl
+        self._queue_size = subscriber_queue
+        self._clock = clock
+        self._logs: dict[str, _Log] = {}
+        self._claims: dict[tuple[str, str], _Timed] = {}
+        self._replies: dict[str, _Timed] = {}
+        self._stops: dict[str, str] = {}
+        self._presence: dict[str, dict[str, tuple[Role, float]]] = {}
+        self._next_sweep = clock() + SWEEP_EVERY
+
+    # -- log ------------------------------------------------------------------------------
+
+    def _log(self, session_id: str) -> _Log | None:
+        log = self._logs.get(session_id)
+        if log is not None and log.expires_at <= self._clock():
+            self._drop_log(session_id, log)
+            return None
+        return log
+
+    def _drop_log(self, session_id: str, log: _Log) -> None:
+        del self._logs[session_id]
+        for sub in log.subscribers:
+            sub.fail(LogGapError("epoch_changed", sub.after))
+
+    def _info(self, log: _Log) -> LogInfo:
+        first = log.window[0].seq if log.window else log.last_seq + 1
+        return LogInfo(log.epoch, log.last_seq, first)
+
+    async def open_log(self, session_id: str, floor_seq: int) -> LogInfo:
+        if floor_seq < 0:
+            raise ValueError("floor_seq must be >= 0")
+        self._sweep()
+        log = self._log(session_id)
+        if log is None:
+            log = _Log(secrets.token_hex(8), floor_seq, deque(maxlen=self._window))
+            self._logs[session_id] = log
+        log.expires_at = max(log.expires_at, self._clock() + self._idle_ttl)
+        return self._info(log)
+
+    async def log_info(self, session_id: str) -> LogInfo | None:
+        log = self._log(session_id)
+        return None if log is None else self._info(log)
+
+    async def append(self, session_id: str, events: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not events:
+            return []  # no round trip in Redis either, so no existence check
+        log = self._log(session_id)
+        if log is None:
+            raise LogMissing(session_id)
+        return self._append(log, events)
+
+    def _append(self, log: _Log, events: Sequence[Mapping[str, Any]]) -> list[int]:
+        seqs: list[int] = []
+        for raw in events:
+            log.last_seq += 1
+            event = {k: v for k, v in raw.items() if k != "seq"}
+            event["seq"] = log.last_seq
+            entry = LogEntry(log.last_seq, log.epoch, event)
+            log.window.append(entry)
+            if is_durable(event):
+                log.durable.append(entry)
+            for sub in log.subscribers:
+                sub.offer(entry)
+            seqs.append(log.last_seq)
+        log.expires_at = max(log.expires_at, self._clock() + self._idle_ttl)
+        return seqs
+
+    async def _read_entries(self, session_id: str, after: int, limit: int) -> list[LogEntry]:
+        log = self._log(session_id)
+        if log is None or not log.window:
+            return []
+        start = max(0, after + 1 - log.window[0].seq)
+        out: list[LogEntry] = []
+        for i in range(start, min(len(log.window), start + limit)):
+            entry = log.window[i]
+            out.append(LogEntry(entry.seq, entry.epoch, dict(entry.event)))
+        return out
+
+    async def read(self, session_id: str, after: int, limit: int) -> list[Event]:
+        return [entry.event for entry in await self._read_entries(session_id, after, limit)]
+
+    @asynccontextmanager
+    async def subscribe(
+        self, session_id: str, after: int, epoch: str | None = None
+    ) -> AsyncIterator[AsyncIterator[Event]]:
+        info = check_subscribe(await self.log_info(session_id), after, epoch)
+        log = self._logs[session_id]
+        sub = Subscriber(session_id, after, info.epoch, self._queue_size)
+        log.subscribers.add(sub)
+        try:
+            yield Subscription(sub, lambda a, n: self._read_entries(session_id, a, n))
+        finally:
+            log.subscribers.discard(sub)
+
+    def subscriber_count(self, session_id: str) -> int:
+        """Live subscriptions of a session (introspection for tests and metrics)."""
+        log = self._logs.get(session_id)
+        return 0 if log is None else len(log.subscribers)
+
+    async def read_durable(self, session_id: str, after: int, limit: int) -> list[Event]:
+        log = self._log(session_id)
+        if log is None:
+            return []
+        picked = [e for e in log.durable if e.seq > after][:limit]
+        return [dict(e.event) for e in picked]
+
+    async def trim_durable(self, session_id: str, upto: int) -> None:
+        log = self._log(session_id)
+        while log is not None and log.durable and log.durable[0].seq <= upto:
+            log.durable.popleft()
+
+    # -- claims and the reply lock --------------------------------------------------------------
+
+    def _alive(self, item: _Timed | None) -> _Timed | None:
+        return item if item is not None and item.expires_at > self._clock() else None
+
+    async def claim_once(self, session_id: str, key: str, ttl: float) -> bool:
+        if self._alive(self._claims.get((session_id, key))) is not None:
+            return False
+        self._claims[(session_id, key)] = _Timed("", self._clock() + ttl)
+        return True
+
+    async def record_claim(self, session_id: str, key: str, value: str) -> None:
+        claim = self._alive(self._claims.get((session_id, key)))
+        if claim is not None:
+            claim.value = value
+
+    async def claim_value(self, session_id: str, key: str) -> str | None:
+        claim = self._alive(self._claims.get((session_id, key)))
+        return None if claim is None else claim.value
+
+    def _owner(self, session_id: str) -> str | None:
+        lock = self._alive(self._replies.get(session_id))
+        if lock is None:
+            self._replies.pop(session_id, None)
+            self._stops.pop(session_id, None)
+            return None
+        return lock.value
+
+    async def acquire_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
+        if self._owner(session_id) is not None:
+            return False
+        self._replies[session_id] = _Timed(reply_id, self._clock() + ttl)
+        return True
+
+    async def refresh_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
+        if self._owner(session_id) != reply_id:
+            return False
+        self._replies[session_id].expires_at = self._clock() + ttl
+        return True
+
+    async def release_reply(self, session_id: str, reply_id: str) -> bool:
+        if self._owner(session_id) != reply_id:
+            return False
+        del self._replies[session_id]
+        self._stops.pop(session_id, None)
+        return True
+
+    async def current_reply(self, session_id: str) -> str | None:
+        return self._owner(session_id)
+
+    async def request_stop(
+        self, session_id: str, reply_id: str, event: Mapping[str, Any]
+    ) -> int | None:
+        log = self._log(session_id)
+        if log is None:
+            raise LogMissing(session_id)
+        if self._owner(session_id) != reply_id or self._stops.get(session_id) == reply_id:
+            return None
+        self._stops[session_id] = reply_id
+        return self._append(log, [event])[0]
+
+    async def stop_requested(self, session_id: str, reply_id: str) -> bool:
+        return self._owner(session_id) == reply_id and self._stops.get(session_id) == reply_id
+
+    # -- presence -------------------------------------------------------------------------------
+
+    def _count(self, session_id: str) -> Presence:
+        now = self._clock()
+        conns = self._presence.get(session_id, {})
+        for conn_id in [c for c, (_, exp) in conns.items() if exp <= now]:
+            del conns[conn_id]
+        if not conns:
+            self._presence.pop(session_id, None)
+        roles = [role for role, _ in conns.values()]
+        return Presence(
+            student_online=Role.STUDENT in roles,
+            observers=sum(1 for role in roles if role is not Role.STUDENT),
+        )
+
+    async def presence_touch(
+        self, session_id: str, conn_id: str, role: Role, ttl: float
+    ) -> Presence:
+        self._presence.setdefault(session_id, {})[conn_id] = (role, self._clock() + ttl)
+        return self._count(session_id)
+
+    async def presence_leave(self, session_id: str, conn_id: str) -> Presence:
+        self._presence.get(session_id, {}).pop(conn_id, None)
+        return self._count(session_id)
+
+    async def presence(self, session_id: str) -> Presence:
+        return self._count(session_id)
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    async def expire_session_keys(self, session_id: str, seconds: float) -> None:
+        deadline = self._clock() + seconds
+        log = self._logs.get(session_id)
+        if log is not None:
+            log.expires_at = deadline
+            if seconds <= 0:
+                self._drop_log(session_id, log)
+        lock = self._replies.get(session_id)
+        if lock is not None:
+            lock.expires_at = min(lock.expires_at, deadline)
+        conns = self._presence.get(session_id, {})
+        for conn_id, (role, expires_at) in conns.items():
+            conns[conn_id] = (role, min(expires_at, deadline))
+        if seconds <= 0:
+            self._owner(session_id)
+            self._count(session_id)
+
+    def _sweep(self) -> None:
+        now = self._clock()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_EVERY
+        for session_id, log in list(self._logs.items()):
+            if log.expires_at <= now:
+                self._drop_log(session_id, log)
+        for key in [k for k, c in self._claims.items() if c.expires_at <= now]:
+            del self._claims[key]
+        for session_id in [s for s, r in self._replies.items() if r.expires_at <= now]:
+            self._owner(session_id)
+        for session_id in list(self._presence):
+            self._count(session_id)
+
+    async def aclose(self) -> None:
+        for session_id, log in list(self._logs.items()):
+            for sub in log.subscribers:
+                sub.fail(LogGapError("epoch_changed", sub.after))
+            del self._logs[session_id]

@@ -1,0 +1,299 @@
+"""Redis backend: live session state shared by any number of workers.
+
+Keys (all hash-tagged by session so each Lua script stays in one Cluster slot)::
+
+    {prefix}:{sid}:meta      hash  epoch, seq (the counter)
+    {prefix}:{sid}:log       stream of the live window, ids "<seq>-0", MAXLEN ~ window
+    {prefix}:{sid}:durable   stream of durable events for the SQL flusher (trimmed by it)
+    {prefix}:{sid}:reply     string reply lock (value reply_id, PX ttl)
+    {prefix}:{sid}:stop      string stop flag (value reply_id)
+    {prefix}:{sid}:pres:s    zset   student connections, score = expiry ms (Redis clock)
+    {prefix}:{sid}:pres:o    zset   observer connections
+    {prefix}:{sid}:claim:K   string idempotency claim (SET NX PX)
+
+Entries carry ``e`` (the event JSON without seq) and ``x`` (the epoch). Every append is one
+EVALSHA whatever the batch size. The durable stream is not capped by append: it only holds
+messages, reply boundaries, status changes and budget warnings, which a session's token and
+time budget bound to a few hundred, and the flusher trims it. Run Redis with
+``maxmemory-policy noeviction``: an evicted meta key reads as a lost log (new epoch).
+Failures: redis errors surface as BackendUnavailable (fail closed: no event is assumed
+stored unless the script returned).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from realtime.backends.base import (
+    DEFAULT_IDLE_TTL,
+    DEFAULT_SUBSCRIBER_QUEUE,
+    DEFAULT_WINDOW,
+    BackendUnavailable,
+    Event,
+    LogEntry,
+    LogMissing,
+    Subscriber,
+    Subscription,
+    check_subscribe,
+)
+from realtime.backends.redis_reader import StreamReader
+from realtime.eventlog import LogInfo
+from realtime.protocol import Presence, Role, is_durable
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+
+
+def _lua(*names: str) -> str:
+    pkg = resources.files("realtime.backends")
+    return "\n".join(pkg.joinpath(f"{name}.lua").read_text("utf-8") for name in names)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _seq_of(entry_id: str) -> int:
+    return int(entry_id.partition("-")[0])
+
+
+@contextmanager
+def _translate() -> Iterator[None]:
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError) as error:
+        raise BackendUnavailable(str(error)) from error
+    except ResponseError as error:
+        if str(error).startswith("NOLOG"):
+            raise LogMissing(str(error)) from error
+        raise
+
+
+class RedisBackend:
+    """See :class:`realtime.backends.base.RealtimeBackend` for the contract."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key_prefix: str = "vc",
+        window: int = DEFAULT_WINDOW,
+        idle_ttl: float = DEFAULT_IDLE_TTL,
+        subscriber_queue: int = DEFAULT_SUBSCRIBER_QUEUE,
+    ) -> None:
+        if window < 1 or "{" in key_prefix or "}" in key_prefix:
+            raise ValueError("window must be >= 1 and key_prefix free of braces")
+        self._prefix = key_prefix
+        self._window = window
+        self._idle_ms = _ms(idle_ttl)
+        self._queue_size = subscriber_queue
+        self._redis = Redis.from_url(url, decode_responses=True)
+        self._append = self._redis.register_script(_lua("_append", "append"))
+        self._stop = self._redis.register_script(_lua("_append", "stop"))
+        self._open = self._redis.register_script(_lua("open"))
+        self._info = self._redis.register_script(_lua("info"))
+        self._release = self._redis.register_script(_lua("release"))
+        self._refresh = self._redis.register_script(_lua("refresh"))
+        self._presence = self._redis.register_script(_lua("presence"))
+        self._reader = StreamReader(url, self._redis, self._current_epochs)
+
+    @property
+    def reader(self) -> StreamReader:
+        """The worker's shared stream reader (introspection for tests and metrics)."""
+        return self._reader
+
+    def _key(self, session_id: str, name: str) -> str:
+        if not _SESSION_ID.fullmatch(session_id):
+            raise ValueError(f"invalid session id {session_id[:40]!r}")
+        return f"{self._prefix}:{{{session_id}}}:{name}"
+
+    def _log_keys(self, session_id: str) -> list[str]:
+        return [self._key(session_id, n) for n in ("meta", "log", "durable")]
+
+    # -- log ------------------------------------------------------------------------------
+
+    async def open_log(self, session_id: str, floor_seq: int) -> LogInfo:
+        if floor_seq < 0:
+            raise ValueError("floor_seq must be >= 0")
+        with _translate():
+            epoch, last, first, _created = await self._open(
+                keys=self._log_keys(session_id),
+                args=[floor_seq, secrets.token_hex(8), self._idle_ms],
+            )
+        return LogInfo(str(epoch), int(last), int(first))
+
+    async def log_info(self, session_id: str) -> LogInfo | None:
+        with _translate():
+            found = await self._info(keys=self._log_keys(session_id)[:2])
+        if not found:
+            return None
+        epoch, last, first = found
+        return LogInfo(str(epoch), int(last), int(first))
+
+    async def _current_epochs(self, session_ids: list[str]) -> list[str | None]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for session_id in session_ids:
+                pipe.hget(self._key(session_id, "meta"), "epoch")
+            return list(await pipe.execute())
+
+    async def append(self, session_id: str, events: Sequence[Mapping[str, Any]]) -> list[int]:
+        keys = self._log_keys(session_id)
+        if not events:
+            return []
+        args: list[str | int] = [self._window, self._idle_ms, len(events)]
+        for event in events:
+            body = {k: v for k, v in event.items() if k != "seq"}
+            args += [json.dumps(body, separators=(",", ":")), "1" if is_durable(body) else "0"]
+        with _translate():
+            first = int(await self._append(keys=keys, args=args))
+        return list(range(first, first + len(events)))
+
+    async def _xrange(self, key: str, after: int, limit: int) -> list[LogEntry]:
+        with _translate():
+            rows: Any = await self._redis.xrange(key, min=f"{after + 1}-0", max="+", count=limit)
+        out: list[LogEntry] = []
+        for entry_id, fields in rows:
+            event = json.loads(fields["e"])
+            event["seq"] = _seq_of(entry_id)
+            out.append(LogEntry(event["seq"], fields["x"], event))
+        return out
+
+    async def read(self, session_id: str, after: int, limit: int) -> list[Event]:
+        entries = await self._xrange(self._key(session_id, "log"), after, limit)
+        return [entry.event for entry in entries]
+
+    @asynccontextmanager
+    async def subscribe(
+        self, session_id: str, after: int, epoch: str | None = None
+    ) -> AsyncIterator[AsyncIterator[Event]]:
+        info = check_subscribe(await self.log_info(session_id), after, epoch)
+        stream = self._key(session_id, "log")
+        sub = Subscriber(session_id, after, info.epoch, self._queue_size)
+        try:
+            await self._reader.add(stream, sub, info.last_seq)
+            yield Subscription(sub, lambda a, n: self._xrange(stream, a, n))
+        finally:
+            await self._reader.remove(stream, sub)
+
+    async def read_durable(self, session_id: str, after: int, limit: int) -> list[Event]:
+        entries = await self._xrange(self._key(session_id, "durable"), after, limit)
+        return [entry.event for entry in entries]
+
+    async def trim_durable(self, session_id: str, upto: int) -> None:
+        with _translate():
+            await self._redis.xtrim(
+                self._key(session_id, "durable"), minid=f"{upto + 1}-0", approximate=False
+            )
+
+    # -- claims and the reply lock --------------------------------------------------------------
+
+    async def claim_once(self, session_id: str, key: str, ttl: float) -> bool:
+        with _translate():
+            won = await self._redis.set(
+                self._key(session_id, f"claim:{key}"), "", nx=True, px=_ms(ttl)
+            )
+        return bool(won)
+
+    async def record_claim(self, session_id: str, key: str, value: str) -> None:
+        with _translate():
+            await self._redis.set(
+                self._key(session_id, f"claim:{key}"), value, xx=True, keepttl=True
+            )
+
+    async def claim_value(self, session_id: str, key: str) -> str | None:
+        with _translate():
+            value = await self._redis.get(self._key(session_id, f"claim:{key}"))
+        return None if value is None else str(value)
+
+    def _reply_keys(self, session_id: str) -> list[str]:
+        return [self._key(session_id, "reply"), self._key(session_id, "stop")]
+
+    async def acquire_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
+        with _translate():
+            won = await self._redis.set(
+                self._key(session_id, "reply"), reply_id, nx=True, px=_ms(ttl)
+            )
+        return bool(won)
+
+    async def refresh_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
+        with _translate():
+            done = await self._refresh(keys=self._reply_keys(session_id), args=[reply_id, _ms(ttl)])
+        return bool(done)
+
+    async def release_reply(self, session_id: str, reply_id: str) -> bool:
+        with _translate():
+            done = await self._release(keys=self._reply_keys(session_id), args=[reply_id])
+        return bool(done)
+
+    async def current_reply(self, session_id: str) -> str | None:
+        with _translate():
+            owner = await self._redis.get(self._key(session_id, "reply"))
+        return None if owner is None else str(owner)
+
+    async def request_stop(
+        self, session_id: str, reply_id: str, event: Mapping[str, Any]
+    ) -> int | None:
+        body = {k: v for k, v in event.items() if k != "seq"}
+        encoded = json.dumps(body, separators=(",", ":"))
+        flag = "1" if is_durable(body) else "0"
+        args: list[str | int] = [self._window, self._idle_ms, reply_id, encoded, flag]
+        keys = self._log_keys(session_id) + self._reply_keys(session_id)
+        with _translate():
+            seq = int(await self._stop(keys=keys, args=args))
+        return seq or None
+
+    async def stop_requested(self, session_id: str, reply_id: str) -> bool:
+        with _translate():
+            owner, stop = await self._redis.mget(self._reply_keys(session_id))
+        return owner == reply_id and stop == reply_id
+
+    # -- presence -------------------------------------------------------------------------------
+
+    async def _presence_op(
+        self, session_id: str, op: str, conn_id: str = "", student: bool = False, ttl: float = 0
+    ) -> Presence:
+        keys = [self._key(session_id, "pres:s"), self._key(session_id, "pres:o")]
+        with _translate():
+            students, observers = await self._presence(
+                keys=keys, args=[op, conn_id, "1" if student else "0", _ms(ttl)]
+            )
+        return Presence(student_online=int(students) > 0, observers=int(observers))
+
+    async def presence_touch(
+        self, session_id: str, conn_id: str, role: Role, ttl: float
+    ) -> Presence:
+        return await self._presence_op(session_id, "touch", conn_id, role is Role.STUDENT, ttl)
+
+    async def presence_leave(self, session_id: str, conn_id: str) -> Presence:
+        return await self._presence_op(session_id, "leave", conn_id)
+
+    async def presence(self, session_id: str) -> Presence:
+        return await self._presence_op(session_id, "get")
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    async def expire_session_keys(self, session_id: str, seconds: float) -> None:
+        names = ("meta", "log", "durable", "reply", "stop", "pres:s", "pres:o")
+        keys = [self._key(session_id, name) for name in names]
+        with _translate():
+            if seconds <= 0:
+                await self._redis.delete(*keys)
+                return
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for key in keys:
+                    pipe.pexpire(key, _ms(seconds))
+                await pipe.execute()
+
+    async def aclose(self) -> None:
+        await self._reader.aclose()
+        await self._redis.aclose()
