@@ -201,6 +201,10 @@ class _ServerModel(BaseModel):
         return self.DURABLE
 
 
+#: Public name of the base of every server event (for type hints outside this module).
+ServerModel = _ServerModel
+
+
 class _Sequenced(_ServerModel):
     SEQUENCED: ClassVar[bool] = True
     #: Assigned by the event log; 0 = not yet appended.
