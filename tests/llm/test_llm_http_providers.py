@@ -272,3 +272,22 @@ async def test_openai_server_without_usage_gets_an_estimate(upstream: Upstream) 
         Done("end_turn"),
     ]
     assert record.outcome == "ok"
+
+
+async def test_error_event_before_text_is_retried_and_its_usage_charged(
+    upstream: Upstream,
+) -> None:
+    upstream.fake.script = [
+        Reply(chunks=(), input_tokens=40, error_after="overloaded_error"),
+        Reply(input_tokens=40),
+    ]
+
+    events, record = await collect(upstream.provider, make_request())
+
+    assert len(upstream.fake.requests) == 2
+    assert text_of(events) == "Hello there."
+    # Anthropic's failed attempt reported its input (and 1 output) in message_start:
+    # it was consumed, so it is charged; the OpenAI attempt reported nothing.
+    expected = Usage(80, 4) if upstream.kind == "anthropic" else Usage(40, 3)
+    assert events[-2:] == [expected, Done("end_turn")]
+    assert (record.attempts, record.input_tokens) == (2, expected.input_tokens)
