@@ -123,8 +123,8 @@ class AnthropicProvider:
             )
         except (anthropic.APIConnectionError, httpx2.TransportError) as error:
             outcome = failure_for_transport(repr(error), text_streamed=text_streamed)
-        except anthropic.AnthropicError as error:
-            outcome = failure("internal", repr(error))
+        except Exception as error:  # SDK parsing bugs etc.: the contract is "never raises"
+            outcome = failure("interrupted" if text_streamed else "internal", repr(error))
         finally:
             if raw is not None:
                 await raw.close()

@@ -122,7 +122,7 @@ class OpenAIProvider:
                     )
         except httpx.TransportError as error:
             outcome = failure_for_transport(repr(error), text_streamed=bool(text))
-        except ValueError as error:  # malformed JSON from the server
+        except Exception as error:  # malformed JSON, odd chunk shapes: "never raises"
             outcome = failure("interrupted" if text else "internal", repr(error))
         finally:
             if response is not None:
