@@ -20,6 +20,7 @@ from server import (
     routes_library,
     routes_sessions,
     routes_student,
+    ws_endpoint,
 )
 from server.auth import Signer
 from server.errors import EXCEPTION_HANDLERS
@@ -28,6 +29,7 @@ from server.openapi import routes as openapi_routes
 from server.ratelimit import FailureCounter, MemoryFailureCounter, RedisFailureCounter
 from server.settings import Settings
 from server.state import AppState
+from server.wiring import attach_realtime
 from storage.db import Database
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -62,6 +64,7 @@ def build_state(settings: Settings) -> AppState:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     state = build_state(settings)
+    attach_realtime(state, watchdog=settings.watchdog_in_process)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *routes_library.routes,
         *routes_sessions.routes,
         *routes_student.routes,
+        *ws_endpoint.routes,
         Route("/", home, methods=["GET"]),
         Route("/teacher", _page("teacher.html"), methods=["GET"]),
         Route("/s/{id}", _page("student.html"), methods=["GET"]),

@@ -61,6 +61,23 @@ class Settings(BaseSettings):
     frame_max_bytes: int = 65_536
     say_rate_count: int = 5
     say_rate_seconds: float = 10.0
+    # Frames queued for one socket before it counts as too slow and is closed (4008);
+    # ~1,000 frames is several full replies of slack for a briefly stalled phone.
+    ws_send_queue_frames: int = 1_000
+
+    # Replies and budgets.
+    # A spoken reply in an interview is a few sentences; 400 tokens is ~300 words.
+    reply_max_tokens: int = 400
+    # The least a reply may be; when what is left cannot pay for the next call's input
+    # plus this, the session expires (reason "tokens").
+    min_reply_tokens: int = 50
+    # No student activity for this long ends an active session (reason "idle").
+    session_idle_seconds: float = 900.0
+    # Watchdog scan period: expiry is at most this late (the issue asks for <= 1 s).
+    watchdog_interval_seconds: float = 0.5
+    # Run the watchdog inside each web process (the single-process default). With a
+    # separate `vclient watchdog` process, set false; running both is safe, only wasteful.
+    watchdog_in_process: bool = True
 
     @model_validator(mode="after")
     def _check_bounds(self) -> Settings:

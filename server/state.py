@@ -18,6 +18,8 @@ from storage.db import Database
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from realtime.hub import Hub
+
 
 @dataclass
 class AppState:
@@ -27,6 +29,7 @@ class AppState:
     failures: FailureCounter
     control: SessionControl
     redis: Redis | None = None
+    hub: Hub | None = None
     # Background services entered for the app's lifetime (watchdog, flusher, fan-out).
     services: list[Callable[[], AbstractAsyncContextManager[object]]] = field(default_factory=list)
     # Extra readiness reports (e.g. the flusher's lag), name -> probe returning a value.

@@ -1,0 +1,34 @@
+"""The realtime layer's knobs, filled from server settings (realtime never reads env)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from realtime.protocol import ClientLimits
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeConfig:
+    limits: ClientLimits = field(default_factory=ClientLimits)
+    # A spoken reply in an interview is a few sentences; 400 tokens is ~300 words.
+    reply_max_tokens: int = 400
+    # Below this a reply is not worth starting; also the watchdog's "out of tokens" line.
+    min_reply_tokens: int = 50
+    # Student says per socket: 5 per 10 s is faster than anyone types a considered turn.
+    say_rate_count: int = 5
+    say_rate_seconds: float = 10.0
+    # Refused frames per minute before a socket counts as abusive and is closed (1008).
+    abuse_errors_per_minute: int = 20
+    # Frames queued for one socket before it counts as too slow and is closed (4008).
+    send_queue_frames: int = 1_000
+    # Heartbeat: presence is refreshed every 10 s and lapses after 30 s without one.
+    heartbeat_seconds: float = 10.0
+    presence_ttl_seconds: float = 30.0
+    # The reply lock outlives a crashed worker by at most this; refreshed while streaming.
+    reply_lock_seconds: float = 30.0
+    # How long `end`/expiry waits for a running reply to wrap up before flushing anyway.
+    stop_grace_seconds: float = 5.0
+    # A retried `say` with the same client_id within a day is the same message.
+    say_dedupe_seconds: float = 24 * 3600.0
+    # Wind the conversation down once either budget is this far spent.
+    wind_down_percent: int = 95

@@ -1,0 +1,365 @@
+"""The hub: one per process. Turns socket commands into log events and replies.
+
+Everything shared between workers goes through the backend (log, locks, presence) and
+the budget store; the hub itself only owns this process's reply tasks. Commands answer
+``None`` when accepted (their effect arrives as log events) or an ``ErrorEvent`` for the
+sender alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Literal
+
+from llm.base import Provider, ReplyRequest, Turn
+from llm.window import estimate_request_tokens
+from realtime.backends import LogMissing, RealtimeBackend
+from realtime.budgets import BudgetStore, Refused
+from realtime.config import RealtimeConfig
+from realtime.control import SessionControl, clock_of
+from realtime.conversation import ReplyJob, run_reply
+from realtime.eventlog import LogInfo
+from realtime.lifecycle import (
+    IllegalTransition,
+    SessionAction,
+    SessionStatus,
+)
+from realtime.protocol import (
+    BudgetEvent,
+    BudgetState,
+    ErrorEvent,
+    MessageEvent,
+    MessageRole,
+    PresenceEvent,
+    ReplyStart,
+    ReplyStop,
+    Role,
+    ServerModel,
+    StatusEvent,
+    payload,
+)
+from realtime.transcript import load_messages, persona_of, turns
+from storage.db import Database
+from storage.errors import Conflict, NotFound
+from storage.models import Session
+from storage.repos import profiles as profile_repo
+from storage.repos import sessions as session_repo
+from storage.repos import transcripts as transcript_repo
+
+log = logging.getLogger(__name__)
+
+
+def error(code: str, message: str) -> ErrorEvent:
+    return ErrorEvent(code=code, message=message)
+
+
+class Hub:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        backend: RealtimeBackend,
+        budgets: BudgetStore,
+        provider: Provider,
+        control: SessionControl,
+        config: RealtimeConfig,
+    ) -> None:
+        self.db = db
+        self.backend = backend
+        self.budgets = budgets
+        self.provider = provider
+        self.control = control
+        self.config = config
+        self._replies: set[asyncio.Task[None]] = set()
+        self._closing = False
+        control.before_terminal.append(self._before_terminal)
+        control.after_transition.append(self._after_transition)
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Cancel this process's running replies and wait for them to record their end."""
+        self._closing = True
+        tasks = list(self._replies)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- the log --------------------------------------------------------------------------
+
+    async def ensure_log(self, session_id: uuid.UUID) -> LogInfo:
+        """Open the session's live log, continuing the seq after what SQL already holds."""
+        info = await self.backend.log_info(str(session_id))
+        if info is not None:
+            return info
+        async with self.db.session() as s:
+            floor = await transcript_repo.max_seq(s, session_id)
+        return await self.backend.open_log(str(session_id), floor)
+
+    async def publish(self, session_id: uuid.UUID, events: Sequence[ServerModel]) -> list[int]:
+        """Append ``events`` in one round trip; returns their seqs."""
+        payloads = [payload(event) for event in events]
+        try:
+            return await self.backend.append(str(session_id), payloads)
+        except LogMissing:
+            await self.ensure_log(session_id)
+            return await self.backend.append(str(session_id), payloads)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def load(self, session_id: uuid.UUID) -> Session:
+        async with self.db.session() as s:
+            return await session_repo.get_session_unscoped(s, session_id)
+
+    async def budget_state(self, session: Session, now: datetime | None = None) -> BudgetState:
+        snapshot = await self._budget_snapshot(session)
+        seconds = clock_of(session).seconds_left(now or datetime.now(UTC))
+        return BudgetState(
+            tokens_used=snapshot[0], token_budget=snapshot[1], seconds_left=round(seconds, 1)
+        )
+
+    async def _budget_snapshot(self, session: Session) -> tuple[int, int]:
+        await self.budgets.ensure(str(session.id), session.token_budget, session.tokens_used)
+        snap = await self.budgets.snapshot(str(session.id))
+        return snap.used, snap.budget
+
+    async def budget_event(
+        self, session: Session, warning: Literal["tokens_low", "time_low"] | None = None
+    ) -> BudgetEvent:
+        state = await self.budget_state(session)
+        return BudgetEvent(
+            tokens_used=state.tokens_used,
+            token_budget=state.token_budget,
+            seconds_left=state.seconds_left,
+            warning=warning,
+        )
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def say(self, session_id: uuid.UUID, text: str, client_id: str) -> ErrorEvent | None:
+        """Store the student's message once per ``client_id`` and start the reply.
+
+        One reply at a time: a say while a reply streams is refused (``reply_in_progress``)
+        and nothing is stored, so the client keeps the text and may send it again."""
+        session = await self.load(session_id)
+        if session.status != SessionStatus.ACTIVE:
+            return error("not_active", f"The session is {session.status}; you cannot send now.")
+        sid = str(session_id)
+        reply_id = uuid.uuid4().hex
+        if not await self.backend.acquire_reply(sid, reply_id, self.config.reply_lock_seconds):
+            return error(
+                "reply_in_progress",
+                "The client is still answering. Wait for the reply (or press Stop) first.",
+            )
+        started = False
+        try:
+            if not await self.backend.claim_once(
+                sid, f"say:{client_id}", self.config.say_dedupe_seconds
+            ):
+                return None  # a retry of a message already stored: nothing to do
+            job_or_error = await self._prepare_reply(session, reply_id, text)
+            if isinstance(job_or_error, ErrorEvent):
+                return job_or_error
+            job = job_or_error
+            message_id = str(uuid.uuid4())
+            seqs = await self.publish(
+                session_id,
+                [
+                    MessageEvent(
+                        message_id=message_id,
+                        role=MessageRole.STUDENT,
+                        text=text,
+                        client_id=client_id,
+                    ),
+                    ReplyStart(reply_id=reply_id),
+                ],
+            )
+            await self.backend.record_claim(sid, f"say:{client_id}", f"{seqs[0]}:{message_id}")
+            job.start_seq = seqs[1]
+            await self._touch_activity(session_id)
+            self._spawn(job)
+            started = True
+            return None
+        finally:
+            if not started:
+                await self.backend.release_reply(sid, reply_id)
+
+    async def _prepare_reply(
+        self, session: Session, reply_id: str, text: str
+    ) -> ReplyJob | ErrorEvent:
+        async with self.db.session() as s:
+            profile = await profile_repo.get_profile(s, session.owner_id, session.profile_id)
+        history = turns(await load_messages(self.db, self.backend, session.id))
+        used, budget = await self._budget_snapshot(session)
+        clock = clock_of(session)
+        now = datetime.now(UTC)
+        spent_time = 100 * clock.used(now) / max(session.time_limit_seconds, 1)
+        wind_down = (
+            used * 100 >= self.config.wind_down_percent * budget
+            or spent_time >= self.config.wind_down_percent
+        )
+        request = ReplyRequest(
+            persona=persona_of(profile, session.instructions),
+            history=(*history, Turn("student", text)),
+            max_tokens=self.config.reply_max_tokens,
+            model=session.model,
+            wind_down=wind_down,
+        )
+        input_tokens = estimate_request_tokens(request)
+        hold = await self.budgets.reserve(
+            str(session.id),
+            reply_id,
+            input_tokens,
+            self.config.reply_max_tokens,
+            self.config.min_reply_tokens,
+        )
+        if isinstance(hold, Refused):
+            await self._expire_quietly(session.id, "tokens")
+            return error(
+                "budget_exhausted",
+                "The session's token budget is used up; no further replies are possible.",
+            )
+        request = ReplyRequest(
+            persona=request.persona,
+            history=request.history,
+            max_tokens=hold.max_tokens,
+            model=request.model,
+            wind_down=wind_down,
+        )
+        return ReplyJob(
+            session_id=session.id,
+            owner_id=session.owner_id,
+            reply_id=reply_id,
+            request=request,
+            input_estimate=input_tokens,
+        )
+
+    def _spawn(self, job: ReplyJob) -> None:
+        # Replies belong to the hub, not to the socket that asked: a student who drops
+        # off mid-reply gets the whole reply when they resume.
+        task = asyncio.create_task(run_reply(self, job), name=f"reply-{job.reply_id}")
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+
+    async def stop(self, session_id: uuid.UUID, by: Role) -> ErrorEvent | None:
+        sid = str(session_id)
+        reply_id = await self.backend.current_reply(sid)
+        if reply_id is None:
+            return error("nothing_to_stop", "No reply is being generated.")
+        if await self._request_stop(session_id, reply_id, by) is None:
+            return error("nothing_to_stop", "The reply has already finished or is stopping.")
+        return None
+
+    async def _request_stop(self, session_id: uuid.UUID, reply_id: str, by: Role) -> int | None:
+        """The seq of the ``reply.stop`` appended, or None if there was nothing to stop."""
+        event = payload(ReplyStop(reply_id=reply_id, by=by))
+        try:
+            return await self.backend.request_stop(str(session_id), reply_id, event)
+        except LogMissing:
+            await self.ensure_log(session_id)
+            return await self.backend.request_stop(str(session_id), reply_id, event)
+
+    async def whisper(
+        self, session_id: uuid.UUID, teacher_id: uuid.UUID, text: str
+    ) -> ErrorEvent | None:
+        session = await self.load(session_id)
+        if session.owner_id != teacher_id:
+            return error("forbidden", "Only the session's teacher can whisper.")
+        if session.status in (SessionStatus.COMPLETED, SessionStatus.EXPIRED):
+            return error("not_active", "The session has ended.")
+        await self.publish(
+            session_id,
+            [MessageEvent(message_id=str(uuid.uuid4()), role=MessageRole.WHISPER, text=text)],
+        )
+        return None
+
+    async def command(
+        self, session_id: uuid.UUID, action: SessionAction, actor: str
+    ) -> ErrorEvent | None:
+        """pause / resume / end from a socket; the result arrives as a ``status`` event."""
+        try:
+            await self.control.transition(
+                session_id,
+                action,
+                actor=actor,
+                reason=actor.split(":", 1)[0] if action is SessionAction.END else None,
+            )
+        except IllegalTransition as refused:
+            return error("illegal_transition", str(refused).capitalize() + ".")
+        except Conflict:
+            return error("conflict", "The session changed at the same moment; try again.")
+        return None
+
+    async def announce_presence(self, session_id: uuid.UUID) -> None:
+        presence = await self.backend.presence(str(session_id))
+        await self.publish(
+            session_id,
+            [PresenceEvent(student_online=presence.student_online, observers=presence.observers)],
+        )
+
+    async def _touch_activity(self, session_id: uuid.UUID) -> None:
+        # Best effort: the idle timer must not make a say fail while the database blips.
+        try:
+            async with self.db.session() as s:
+                session = await session_repo.get_session_unscoped(s, session_id)
+                session.last_activity_at = datetime.now(UTC)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("could not record activity for %s", session_id, exc_info=True)
+
+    async def _expire_quietly(self, session_id: uuid.UUID, reason: str) -> None:
+        with contextlib.suppress(IllegalTransition, Conflict, NotFound):
+            await self.control.transition(
+                session_id, SessionAction.EXPIRE, actor="system:budget", reason=reason
+            )
+
+    # -- lifecycle hooks ------------------------------------------------------------------
+
+    async def _before_terminal(self, session_id: uuid.UUID) -> None:
+        """Stop the running reply (on whichever worker streams it) and wait, bounded,
+        until it has recorded its end, so the transcript is whole before the session
+        is marked ended."""
+        sid = str(session_id)
+        reply_id = await self.backend.current_reply(sid)
+        if reply_id is None:
+            return
+        await self._request_stop(session_id, reply_id, Role.TEACHER)
+        await self.wait_reply_released(session_id, reply_id, self.config.stop_grace_seconds)
+
+    async def wait_reply_released(
+        self, session_id: uuid.UUID, reply_id: str, within: float
+    ) -> bool:
+        """Wait until ``reply_id`` no longer holds the lock: follows the log for its
+        ``reply.done``/``reply.error`` rather than polling. False on timeout."""
+        sid = str(session_id)
+        info = await self.ensure_log(session_id)
+        try:
+            async with asyncio.timeout(within):
+                if await self.backend.current_reply(sid) != reply_id:
+                    return True
+                async with self.backend.subscribe(sid, max(info.first_seq - 1, 0)) as events:
+                    async for event in events:
+                        ends = event.get("type") in ("reply.done", "reply.error")
+                        if ends and event.get("reply_id") == reply_id:
+                            return True
+        except TimeoutError:
+            return False
+        return True
+
+    async def _after_transition(
+        self, session: Session, action: SessionAction, reason: str | None
+    ) -> None:
+        if action is SessionAction.EXTEND:
+            await self.budgets.ensure(str(session.id), session.token_budget, session.tokens_used)
+            snap = await self.budgets.snapshot(str(session.id))
+            if session.token_budget > snap.budget:
+                await self.budgets.extend(str(session.id), session.token_budget - snap.budget)
+        status = StatusEvent(status=SessionStatus(session.status), reason=reason)
+        await self.publish(session.id, [status, await self.budget_event(session)])

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.world import World, make_world
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=["memory", "redis"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """memory: one process on SQLite; redis: two uvicorn workers on one Redis and one
+    PostgreSQL (nothing sticky: every test spreads its sockets over both)."""
+    extra = getattr(request, "param_env", {})
+    if request.param == "memory":
+        with make_world(tmp_path, f"sqlite:///{tmp_path / 'it.db'}", None, 1, **extra) as w:
+            yield w
+        return
+    database_url = request.getfixturevalue("postgres_url")
+    redis_url = request.getfixturevalue("redis_url")
+    prefix = request.getfixturevalue("redis_prefix")
+    with make_world(tmp_path, database_url, redis_url, 2, REDIS_KEY_PREFIX=prefix, **extra) as w:
+        yield w
