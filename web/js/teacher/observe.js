@@ -1,0 +1,193 @@
+// Live observer: a grid of sessions, each with its transcript over the WebSocket, budget
+// meters, presence, a whisper box and Pause/Resume/End. One tile opens full size.
+
+import { get } from "../api.js";
+import { BudgetMeters } from "../budget.js";
+import { el, setText } from "../dom.js";
+import { endReasonText } from "../format.js";
+import { ConnectionState, SessionSocket } from "../socket.js";
+import { showStatusBadge } from "../status.js";
+import { Transcript } from "../transcript.js";
+import { actionButton, allowed } from "./actions.js";
+
+const plural = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
+/** More tiles than this are unreadable and cost a socket each. */
+const MAX_TILES = 12;
+
+export function renderObserve(view, ids, ctx, { single = false } = {}) {
+  view.classList.add("wide");
+  if (!ids.length) {
+    renderPicker(view, ctx);
+    return undefined;
+  }
+  const grid = el("div", { class: single ? "observe-grid single" : "observe-grid" });
+  view.append(
+    el("div", { class: "view-head" },
+      el("h1", { text: single ? "Observe session" : `Observing ${plural(Math.min(ids.length, MAX_TILES), "session")}` }),
+      el("a", { class: "button", href: single ? "#/observe" : "#/sessions", text: single ? "All live sessions" : "Back to sessions" }),
+    ),
+    grid,
+  );
+  const tiles = ids.slice(0, MAX_TILES).map((id) => observeTile(grid, id, ctx, single));
+  return () => tiles.forEach((close) => close());
+}
+
+async function renderPicker(view, ctx) {
+  view.append(el("div", { class: "view-head" }, el("h1", { text: "Observe" })));
+  const alert = el("div", { class: "alert alert--error", role: "alert" });
+  view.append(alert);
+  let page;
+  try {
+    page = await get("/api/sessions?status=active,paused,created&limit=200");
+  } catch (error) {
+    if (error.status === 401) window.dispatchEvent(new Event("vc:unauthorized"));
+    setText(alert, error.message);
+    return;
+  }
+  if (!ctx.alive()) return;
+  if (!page.items.length) {
+    view.append(el("p", { class: "card empty", text: "No live sessions right now." }));
+    return;
+  }
+  const boxes = page.items.map((s) => {
+    const box = el("input", { type: "checkbox", value: s.id, checked: s.status === "active" });
+    return el("label", {}, box, `${s.student_name} (${s.status})`);
+  });
+  const form = el("form", { class: "card" },
+    el("fieldset", {}, el("legend", { text: "Sessions to watch" }), el("div", { class: "picker" }, boxes)),
+    el("button", { type: "submit", class: "primary", text: "Observe" }),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const chosen = [...form.querySelectorAll("input:checked")].map((box) => ["id", box.value]);
+    if (!chosen.length) {
+      setText(alert, "Choose at least one session.");
+      return;
+    }
+    ctx.navigate(`#/observe?${new URLSearchParams(chosen)}`);
+  });
+  view.append(form);
+}
+
+/** One observed session; returns its cleanup. */
+function observeTile(grid, id, ctx, single) {
+  const titleId = `tile-${id}`;
+  const heading = el("h2", { id: titleId, text: "Loading…" });
+  const badge = el("span", { class: "badge" });
+  const presence = el("span", { class: "tile__presence" }, el("span", { class: "dot" }), el("span", { text: "Student offline" }));
+  const conn = el("p", { class: "tile__conn", role: "status" });
+  const notice = el("p", { class: "small field-error", role: "alert" });
+  const meterBox = el("div", { class: "meters" });
+  const list = el("ol", { class: "transcript", role: "log", "aria-live": "off", "aria-labelledby": titleId });
+  const whisperInput = el("input", { type: "text", id: `whisper-${id}`, maxlength: "4000", placeholder: "Whisper a hint…", autocomplete: "off" });
+  const whisperForm = el("form", { class: "whisper-form", novalidate: true },
+    el("label", { for: `whisper-${id}`, class: "visually-hidden", text: "Whisper a hint to the student" }),
+    whisperInput,
+    el("button", { type: "submit", text: "Whisper" }),
+  );
+  const controls = el("div", { class: "button-row" });
+  const tile = el("section", { class: "card tile", "aria-labelledby": titleId, dataset: { sessionId: id } },
+    el("div", { class: "tile__head" }, heading, badge),
+    presence,
+    conn,
+    meterBox,
+    list,
+    whisperForm,
+    controls,
+    notice,
+  );
+  grid.append(tile);
+
+  const meters = new BudgetMeters(meterBox, `obs-${id}`);
+  let session = null;
+  let socket = null;
+  let closed = false;
+  const transcript = new Transcript(list, { whisperLabel: "Whisper", announce: () => {} });
+
+  const onDone = (updated) => {
+    session = updated;
+    setText(notice, "");
+    setStatus(updated.status, updated.end_reason);
+  };
+  const onError = (error) => setText(notice, error.message);
+  const buttons = ["pause", "resume", "end"].map((action) => actionButton(action, () => session, { onDone, onError }));
+  controls.append(...buttons);
+  if (!single) controls.append(el("a", { class: "button", href: `#/observe/${id}`, text: "Open full size" }));
+  controls.append(el("a", { class: "button", href: `#/sessions/${id}`, text: "Review" }));
+
+  function setStatus(status, reason) {
+    showStatusBadge(badge, status);
+    meters.setStatus(status);
+    for (const button of buttons) button.hidden = !allowed(button.dataset.action, status);
+    whisperInput.disabled = status === "completed" || status === "expired";
+    if (status === "completed" || status === "expired") setText(conn, endReasonText(status, reason, "teacher"));
+  }
+
+  function setPresence({ student_online, observers }) {
+    presence.classList.toggle("is-online", Boolean(student_online));
+    const watching = observers ? ` · ${observers} observer(s)` : "";
+    setText(presence.lastChild, `${student_online ? "Student online" : "Student offline"}${watching}`);
+  }
+
+  whisperForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = whisperInput.value.trim();
+    if (!text) return;
+    if (!socket?.whisper(text)) {
+      setText(notice, "Not connected; the whisper was not sent.");
+      return;
+    }
+    setText(notice, "");
+    whisperInput.value = "";
+  });
+
+  (async () => {
+    try {
+      session = await get(`/api/sessions/${encodeURIComponent(id)}`);
+      const profile = await get(`/api/profiles/${session.profile_id}`).catch(() => null);
+      if (closed) return;
+      setText(heading, session.student_name);
+      transcript.studentName = session.student_name;
+      transcript.setClientName(profile?.name || "Client");
+      meters.setSnapshot(session);
+      setStatus(session.status, session.end_reason);
+    } catch (error) {
+      if (closed) return;
+      setText(heading, "Session");
+      setText(notice, error.message);
+      return;
+    }
+    socket = new SessionSocket(id, {
+      onWelcome(welcome, { fresh }) {
+        if (fresh) {
+          transcript.clear();
+          transcript.restoreStreaming(welcome.streaming);
+        }
+        meters.setBudget(welcome.budget || {});
+        setPresence(welcome.presence || {});
+        setStatus(welcome.status);
+      },
+      onEvent(event) {
+        if (event.type === "budget") meters.setBudget(event);
+        else if (event.type === "status") setStatus(event.status, event.reason);
+        else if (event.type === "presence") setPresence(event);
+        else transcript.apply(event);
+      },
+      onError(event) {
+        setText(notice, event.message);
+      },
+      onState(state) {
+        if (state === ConnectionState.OPEN) setText(conn, "");
+        else if (state === ConnectionState.RECONNECTING) setText(conn, "Connection lost. Reconnecting…");
+        else if (state === ConnectionState.CLOSED) setText(conn, "Cannot watch this session.");
+      },
+    }).start();
+  })();
+
+  return () => {
+    closed = true;
+    socket?.close();
+    meters.destroy();
+  };
+}

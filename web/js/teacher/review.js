@@ -1,0 +1,136 @@
+// Session review: facts and usage, the stored transcript, the audit trail.
+
+import { get } from "../api.js";
+import { el, setText } from "../dom.js";
+import { endReasonText, formatDateTime, formatDuration, formatNumber } from "../format.js";
+import { showStatusBadge } from "../status.js";
+import { Transcript } from "../transcript.js";
+import { actionButton, allowed, copyLinkButton, extendDialog } from "./actions.js";
+
+export async function renderReview(view, id, ctx) {
+  const alert = el("div", { class: "alert alert--error", role: "alert" });
+  view.append(alert);
+  let session;
+  let profile = null;
+  try {
+    session = await get(`/api/sessions/${encodeURIComponent(id)}`);
+    profile = await get(`/api/profiles/${session.profile_id}`).catch(() => null);
+  } catch (error) {
+    if (!ctx.alive()) return;
+    if (error.status === 401) window.dispatchEvent(new Event("vc:unauthorized"));
+    setText(alert, error.message);
+    return;
+  }
+  if (!ctx.alive()) return;
+  const clientName = profile?.name || "Client";
+  const badge = el("span", { class: "badge" });
+  showStatusBadge(badge, session.status);
+  const facts = el("dl", { class: "facts" });
+  const controls = el("div", { class: "button-row" });
+  const transcriptBox = el("section", { class: "card", "aria-labelledby": "transcript-title" },
+    el("h2", { id: "transcript-title", text: "Transcript" }));
+  const auditBox = el("section", { class: "card", "aria-labelledby": "audit-title" },
+    el("h2", { id: "audit-title", text: "Audit trail" }));
+
+  function drawFacts(s) {
+    const used = s.time_limit_seconds - s.seconds_left;
+    const rows = [
+      ["Student", s.student_name + (s.student_email ? ` <${s.student_email}>` : "")],
+      ["Client", clientName],
+      ["Status", s.status + (s.end_reason ? ` – ${endReasonText(s.status, s.end_reason, "teacher")}` : "")],
+      ["Time used", `${formatDuration(used)} of ${formatDuration(s.time_limit_seconds)}`],
+      ["Tokens used", `${formatNumber(s.tokens_used)} of ${formatNumber(s.token_budget)}`],
+      ["Model", s.model || "default"],
+      ["Created", formatDateTime(s.created_at)],
+      ["Started", formatDateTime(s.started_at) || "—"],
+      ["Ended", formatDateTime(s.ended_at) || "—"],
+    ];
+    facts.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
+    showStatusBadge(badge, s.status);
+    for (const button of controls.querySelectorAll("[data-action]")) {
+      const action = button.dataset.action === "copy-link" ? "link" : button.dataset.action;
+      (button.closest(".copy-link") || button).hidden = !allowed(action, s.status);
+    }
+  }
+  const onDone = (updated) => {
+    session = updated;
+    setText(alert, "");
+    drawFacts(updated);
+  };
+  const onError = (error) => setText(alert, error.message);
+  for (const action of ["start", "pause", "resume", "end"]) {
+    controls.append(actionButton(action, () => session, { onDone, onError }));
+  }
+  const extend = el("button", { type: "button", text: "Extend", dataset: { action: "extend" } });
+  extend.addEventListener("click", async () => {
+    const result = await extendDialog(session);
+    if (result) onDone(result);
+  });
+  controls.append(extend, copyLinkButton(() => session.join_url, ctx.announce),
+    el("a", { class: "button", href: `#/observe/${session.id}`, text: "Observe live" }));
+
+  view.append(
+    el("div", { class: "view-head" },
+      el("h1", {}, `Session: ${session.student_name} `, badge),
+      el("a", { class: "button", href: "#/sessions", text: "Back to sessions" }),
+    ),
+    el("div", { class: "review" },
+      el("div", {}, transcriptBox, el("br"), auditBox),
+      el("section", { class: "card", "aria-labelledby": "usage-title" },
+        el("h2", { id: "usage-title", text: "Details and usage" }), facts, el("hr"), controls),
+    ),
+  );
+  drawFacts(session);
+  loadTranscript(transcriptBox, id, session, clientName);
+  loadAudit(auditBox, id);
+}
+
+async function loadTranscript(box, id, session, clientName) {
+  const status = el("p", { class: "muted", text: "Loading…" });
+  box.append(status);
+  try {
+    const data = await get(`/api/sessions/${encodeURIComponent(id)}/transcript`);
+    const messages = Array.isArray(data) ? data : data.items || data.messages || [];
+    const list = el("ol", { class: "transcript", "aria-label": "Transcript" });
+    status.replaceWith(list);
+    const transcript = new Transcript(list, {
+      clientName,
+      studentName: session.student_name,
+      whisperLabel: "Whisper",
+      emptyText: "No messages were exchanged.",
+    });
+    transcript.renderMessages(messages);
+  } catch (error) {
+    status.className = "alert alert--warn";
+    status.dataset.state = error.status === 404 ? "not-available" : "error";
+    setText(
+      status,
+      error.status === 404
+        ? "The transcript is not available yet. It appears here once the conversation has been saved."
+        : error.message,
+    );
+  }
+}
+
+async function loadAudit(box, id) {
+  try {
+    const { items } = await get(`/api/sessions/${encodeURIComponent(id)}/events`);
+    if (!items.length) {
+      box.append(el("p", { class: "muted", text: "No events yet." }));
+      return;
+    }
+    box.append(el("div", { class: "table-wrap" },
+      el("table", { class: "audit", "aria-labelledby": "audit-title" },
+        el("thead", {}, el("tr", {}, el("th", { text: "When" }), el("th", { text: "What" }), el("th", { text: "Who" }), el("th", { text: "Details" }))),
+        el("tbody", {}, items.map((e) => el("tr", {},
+          el("td", { text: formatDateTime(e.created_at) }),
+          el("td", { text: e.kind }),
+          el("td", { text: e.actor.split(":")[0] }),
+          el("td", {}, Object.keys(e.data || {}).length ? el("code", { text: JSON.stringify(e.data) }) : ""),
+        ))),
+      ),
+    ));
+  } catch (error) {
+    box.append(el("p", { class: "alert alert--error", text: error.message }));
+  }
+}

@@ -1,0 +1,184 @@
+// Create-session form with a short guide to choosing time and token budgets.
+
+import { get, post } from "../api.js";
+import { el, setText } from "../dom.js";
+import { formatNumber } from "../format.js";
+import { actionButton, copyLinkButton } from "./actions.js";
+import { busy, clearErrors, field, formAlert, showApiError, showFieldErrors } from "./forms.js";
+
+// The server's default limits (SESSION_MIN/MAX_SECONDS, TOKEN_BUDGET_MIN/MAX). A site that
+// configures others still gets the server's 422 message under the field.
+const MIN_MINUTES = 5;
+const MAX_MINUTES = 180;
+const MIN_TOKENS = 1000;
+const MAX_TOKENS = 200000;
+
+const PRESETS = [
+  { label: "Short practice", minutes: 15, tokens: 15000 },
+  { label: "Standard interview", minutes: 30, tokens: 40000 },
+  { label: "Long interview", minutes: 60, tokens: 90000 },
+];
+
+function guide(onPick) {
+  return el("aside", { class: "card guide", "aria-labelledby": "guide-title" },
+    el("h2", { id: "guide-title", text: "Choosing time and tokens" }),
+    el("ul", {},
+      el("li", { text: "Time counts only while the session is active; pauses stop the clock." }),
+      el("li", {
+        text: "Tokens measure how much the AI reads and writes. Each reply re-reads the conversation, so later turns cost more: a 30-minute interview of about 20 exchanges uses roughly 20,000–40,000 tokens.",
+      }),
+      el("li", { text: "When either runs out the session expires; you can extend it, which reopens it." }),
+      el("li", { text: `Allowed: ${MIN_MINUTES}–${MAX_MINUTES} minutes and ${formatNumber(MIN_TOKENS)}–${formatNumber(MAX_TOKENS)} tokens.` }),
+    ),
+    el("div", { class: "presets" },
+      PRESETS.map((preset) => {
+        const button = el("button", {
+          type: "button",
+          text: `${preset.label}: ${preset.minutes} min, ${formatNumber(preset.tokens)} tokens`,
+        });
+        button.addEventListener("click", () => onPick(preset));
+        return button;
+      }),
+    ),
+  );
+}
+
+export async function renderSessionForm(view, ctx) {
+  let profiles;
+  let rubrics;
+  try {
+    [profiles, rubrics] = await Promise.all([get("/api/profiles"), get("/api/rubrics")]);
+  } catch (error) {
+    if (!ctx.alive()) return;
+    if (error.status === 401) window.dispatchEvent(new Event("vc:unauthorized"));
+    view.append(el("p", { class: "alert alert--error", role: "alert", text: error.message }));
+    return;
+  }
+  if (!ctx.alive()) return;
+  const options = (items, noun) => [["", `Choose a ${noun}…`], ...items.map((i) => [i.id, i.name])];
+  const f = {
+    profile_id: field({ name: "profile_id", label: "Client profile", type: "select", required: true, options: options(profiles.items, "profile") }),
+    rubric_id: field({ name: "rubric_id", label: "Rubric", type: "select", required: true, options: options(rubrics.items, "rubric") }),
+    student_name: field({ name: "student_name", label: "Student name", required: true }),
+    student_email: field({ name: "student_email", label: "Student email", type: "email", hint: "Optional." }),
+    time_limit_seconds: field({
+      name: "time_limit_seconds",
+      label: "Time limit (minutes)",
+      type: "number",
+      value: "30",
+      required: true,
+      hint: `${MIN_MINUTES}–${MAX_MINUTES} minutes of active time.`,
+      attrs: { min: MIN_MINUTES, max: MAX_MINUTES, step: 1, inputmode: "numeric" },
+    }),
+    token_budget: field({
+      name: "token_budget",
+      label: "Token budget",
+      type: "number",
+      value: "40000",
+      required: true,
+      hint: `${formatNumber(MIN_TOKENS)}–${formatNumber(MAX_TOKENS)} tokens.`,
+      attrs: { min: MIN_TOKENS, max: MAX_TOKENS, step: 1000, inputmode: "numeric" },
+    }),
+    instructions: field({
+      name: "instructions",
+      label: "Instructions for the client",
+      type: "textarea",
+      hint: "Optional: anything this session should do differently (e.g. 'be more irritable today').",
+    }),
+  };
+  if (profiles.items.length === 1) f.profile_id.control.value = profiles.items[0].id;
+  if (rubrics.items.length === 1) f.rubric_id.control.value = rubrics.items[0].id;
+  const alert = formAlert();
+  const submit = el("button", { type: "submit", class: "primary", text: "Create session" });
+  const missing = [];
+  if (!profiles.items.length) missing.push(el("a", { href: "#/profiles/new", text: "create a client profile" }));
+  if (!rubrics.items.length) missing.push(el("a", { href: "#/rubrics/new", text: "create a rubric" }));
+  const form = el("form", { class: "card form-card", novalidate: true, "aria-labelledby": "session-title" },
+    el("h1", { id: "session-title", text: "New session" }),
+    missing.length ? el("p", { class: "alert alert--warn" }, "First ", missing.flatMap((a, i) => (i ? [" and ", a] : [a])), ".") : null,
+    alert,
+    el("div", { class: "grid-2" }, f.profile_id.wrapper, f.rubric_id.wrapper),
+    el("div", { class: "grid-2" }, f.student_name.wrapper, f.student_email.wrapper),
+    el("div", { class: "grid-2" }, f.time_limit_seconds.wrapper, f.token_budget.wrapper),
+    f.instructions.wrapper,
+    el("div", { class: "button-row" }, submit, el("a", { class: "button", href: "#/sessions", text: "Cancel" })),
+  );
+  const layout = el("div", { class: "session-new" }, form, guide((preset) => {
+    f.time_limit_seconds.control.value = String(preset.minutes);
+    f.token_budget.control.value = String(preset.tokens);
+    ctx.announce(`${preset.label} selected: ${preset.minutes} minutes, ${formatNumber(preset.tokens)} tokens.`);
+  }));
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    setText(alert, "");
+    const minutes = Number(f.time_limit_seconds.control.value);
+    const tokens = Number(f.token_budget.control.value);
+    const local = {};
+    if (!f.profile_id.control.value) local.profile_id = "Choose a client profile.";
+    if (!f.rubric_id.control.value) local.rubric_id = "Choose a rubric.";
+    if (!f.student_name.control.value.trim()) local.student_name = "Enter the student's name.";
+    if (f.time_limit_seconds.control.value === "" || !Number.isInteger(minutes) || minutes < MIN_MINUTES || minutes > MAX_MINUTES) {
+      local.time_limit_seconds = `Enter whole minutes from ${MIN_MINUTES} to ${MAX_MINUTES}.`;
+    }
+    if (f.token_budget.control.value === "" || !Number.isInteger(tokens) || tokens < MIN_TOKENS || tokens > MAX_TOKENS) {
+      local.token_budget = `Enter a whole number from ${formatNumber(MIN_TOKENS)} to ${formatNumber(MAX_TOKENS)}.`;
+    }
+    if (Object.keys(local).length) {
+      showFieldErrors(form, local);
+      setText(alert, "Some fields are not valid. See the highlighted fields.");
+      return;
+    }
+    const body = {
+      profile_id: f.profile_id.control.value,
+      rubric_id: f.rubric_id.control.value,
+      student_name: f.student_name.control.value.trim(),
+      student_email: f.student_email.control.value.trim() || null,
+      time_limit_seconds: minutes * 60,
+      token_budget: tokens,
+      instructions: f.instructions.control.value,
+    };
+    await busy(submit, async () => {
+      try {
+        const session = await post("/api/sessions", body);
+        if (ctx.alive()) showCreated(view, session, ctx);
+      } catch (error) {
+        if (error.status === 401) window.dispatchEvent(new Event("vc:unauthorized"));
+        showApiError(form, alert, error);
+      }
+    });
+  });
+  view.append(layout);
+  f.profile_id.control.focus();
+}
+
+function showCreated(view, session, ctx) {
+  const link = el("input", { type: "text", readonly: true, id: "join-link" });
+  link.value = session.join_url;
+  link.addEventListener("focus", () => link.select());
+  const started = el("p", { class: "small muted", role: "status" });
+  const start = actionButton("start", () => session, {
+    label: "Start session now",
+    onDone: () => {
+      start.hidden = true;
+      setText(started, "Started. The clock is running.");
+    },
+    onError: (error) => setText(started, error.message),
+  });
+  const card = el("section", { class: "card form-card", "aria-labelledby": "created-title", tabindex: "-1" },
+    el("h1", { id: "created-title", text: "Session created" }),
+    el("p", { text: `Send this link to ${session.student_name}. It opens their chat; the session starts when you start it.` }),
+    el("div", { class: "join-link" }, el("label", { for: "join-link", class: "visually-hidden", text: "Join link" }), link),
+    el("div", { class: "button-row" },
+      copyLinkButton(() => session.join_url, ctx.announce),
+      start,
+      el("a", { class: "button", href: `#/observe/${session.id}`, text: "Observe" }),
+      el("a", { class: "button", href: "#/sessions", text: "All sessions" }),
+    ),
+    started,
+  );
+  view.replaceChildren(card);
+  card.focus();
+  ctx.announce("Session created.");
+}
