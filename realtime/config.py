@@ -19,8 +19,10 @@ class RealtimeConfig:
     say_rate_seconds: float = 10.0
     # Refused frames per minute before a socket counts as abusive and is closed (1008).
     abuse_errors_per_minute: int = 20
-    # Frames queued for one socket before it counts as too slow and is closed (4008).
+    # Frames queued for one socket; when the queue stays full for slow_consumer_seconds
+    # the client is too slow to serve and is closed (4008) to resume with `after`.
     send_queue_frames: int = 1_000
+    slow_consumer_seconds: float = 10.0
     # Heartbeat: presence is refreshed every 10 s and lapses after 30 s without one.
     heartbeat_seconds: float = 10.0
     presence_ttl_seconds: float = 30.0

@@ -26,6 +26,7 @@ from realtime.protocol import (
     Pause,
     Ping,
     Pong,
+    Presence,
     ProtocolError,
     Resume,
     ResumeFailed,
@@ -116,6 +117,7 @@ class Connection:
         self._outbox: asyncio.Queue[str] = asyncio.Queue(config.send_queue_frames)
         self._says = RateWindow(config.say_rate_count, config.say_rate_seconds)
         self._abuse = RateWindow(config.abuse_errors_per_minute, 60.0)
+        self._presence: Presence | None = None
 
     @property
     def _sid(self) -> str:
@@ -163,7 +165,7 @@ class Connection:
         principal, hub = self.principal, self.hub
         sid = principal.session_id
         if isinstance(message, Ping):
-            self._queue(Pong(nonce=message.nonce))
+            await self._queue(Pong(nonce=message.nonce))
             return None
         if isinstance(message, Say):
             if principal.role is not Role.STUDENT:
@@ -183,7 +185,7 @@ class Connection:
         return await hub.command(sid, action, principal.actor)
 
     async def _refuse(self, event: ErrorEvent) -> None:
-        self._queue(event)
+        await self._queue(event)
         if not self._abuse.allow(time.monotonic()):
             raise _Closing(CLOSE_ABUSE, "too many refused frames")
 
@@ -192,7 +194,7 @@ class Connection:
             after = await self._start()
             async with self.hub.backend.subscribe(self._sid, after, self.epoch) as events:
                 async for event in events:
-                    self._queue_raw(event)
+                    await self._queue_raw(event)
         except LogGapError as gap:
             await self._resume_failed(gap)
 
@@ -236,9 +238,9 @@ class Connection:
             presence=await hub.backend.presence(self._sid),
             streaming=await self._streaming(info),
         )
-        self._queue(welcome)
+        await self._queue(welcome)
         for message in messages:
-            self._queue(message)
+            await self._queue(message)
 
     async def _streaming(self, info: LogInfo) -> StreamingReply | None:
         """The reply being generated right now and its text so far (up to last_seq)."""
@@ -262,7 +264,7 @@ class Connection:
     async def _resume_failed(self, gap: LogGapError) -> None:
         info = await self.hub.backend.log_info(self._sid)
         last = info.last_seq if info else 0
-        self._queue(
+        await self._queue(
             ResumeFailed(
                 reason=gap.reason,
                 after=gap.after,
@@ -277,17 +279,26 @@ class Connection:
 
     # -- outbox ---------------------------------------------------------------------------
 
-    def _queue(self, event: ServerModel) -> None:
-        self._put(encode(event))
+    async def _queue(self, event: ServerModel) -> None:
+        await self._put(encode(event))
 
-    def _queue_raw(self, event: dict[str, object]) -> None:
-        self._put(json.dumps(event, separators=(",", ":")))
+    async def _queue_raw(self, event: dict[str, object]) -> None:
+        await self._put(json.dumps(event, separators=(",", ":")))
 
-    def _put(self, text: str) -> None:
+    async def _put(self, text: str) -> None:
+        """Queue a frame. A full outbox makes this socket's pump wait (others are never
+        held up: each socket reads the log on its own); one that stays full for
+        ``slow_consumer_seconds`` belongs to a client too slow to serve, closed with 4008
+        so it can resume with ``after``."""
         try:
             self._outbox.put_nowait(text)
+            return
         except asyncio.QueueFull:
-            # Never let one slow socket hold up the session: it resumes with `after`.
+            pass
+        try:
+            async with asyncio.timeout(self.hub.config.slow_consumer_seconds):
+                await self._outbox.put(text)
+        except TimeoutError:
             raise _Closing(CLOSE_TOO_SLOW, "too slow; reconnect with after") from None
 
     async def _drain(self) -> None:
@@ -297,13 +308,15 @@ class Connection:
     # -- presence -------------------------------------------------------------------------
 
     async def _touch_presence(self, *, announce: bool) -> None:
+        """Refresh this socket's presence; publish a ``presence`` event when the counts
+        differ from the last heartbeat's (e.g. a killed worker's sockets lapsed)."""
         config = self.hub.config
-        before = await self.hub.backend.presence(self._sid) if not announce else None
         now = await self.hub.backend.presence_touch(
             self._sid, self.conn_id, self.principal.role, config.presence_ttl_seconds
         )
-        if announce or now != before:
+        if announce or now != self._presence:
             await self._announce()
+        self._presence = now
 
     async def _announce(self) -> None:
         try:

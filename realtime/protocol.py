@@ -420,10 +420,3 @@ def is_durable(event: _ServerModel | Mapping[str, Any]) -> bool:
         return event.get("warning") is not None
     return kind in _DURABLE_TYPES
 
-
-def visible_to(event: Mapping[str, Any], role: Role) -> bool:
-    """Whether a logged event is sent to a connection of ``role``: whispers are teacher-only.
-    A student's stream therefore skips some seqs; seq is a cursor, not a gap detector."""
-    if role is Role.STUDENT and event.get("type") == "message":
-        return event.get("role") != MessageRole.WHISPER.value
-    return True

@@ -25,6 +25,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         # Hard cap per frame; frames over FRAME_MAX_BYTES but under this get a polite
         # `error` event instead of a dropped connection.
         ws_max_size=max(settings.frame_max_bytes * 16, 1 << 20),
+        ws_ping_interval=settings.ws_ping_seconds,
+        ws_ping_timeout=settings.ws_ping_seconds,
         timeout_graceful_shutdown=10,
         proxy_headers=True,
     )

@@ -61,9 +61,17 @@ class Settings(BaseSettings):
     frame_max_bytes: int = 65_536
     say_rate_count: int = 5
     say_rate_seconds: float = 10.0
-    # Frames queued for one socket before it counts as too slow and is closed (4008);
-    # ~1,000 frames is several full replies of slack for a briefly stalled phone.
+    # Frames queued per socket (~1,000 is several full replies); a socket whose queue
+    # stays full for WS_SLOW_CONSUMER_SECONDS is closed with 4008 and resumes with `after`.
+    # 10 s rides out a phone switching networks without holding memory for a dead one.
     ws_send_queue_frames: int = 1_000
+    ws_slow_consumer_seconds: float = 10.0
+    # Presence heartbeat: refreshed every HEARTBEAT_SECONDS, lapses after
+    # PRESENCE_TTL_SECONDS without one (a killed worker's sockets vanish within ~30 s).
+    heartbeat_seconds: float = 10.0
+    presence_ttl_seconds: float = 30.0
+    # WebSocket protocol pings: a peer that stops answering is dropped within ~30 s.
+    ws_ping_seconds: float = 15.0
 
     # Replies and budgets.
     # A spoken reply in an interview is a few sentences; 400 tokens is ~300 words.

@@ -46,6 +46,9 @@ def realtime_config(settings: Settings) -> RealtimeConfig:
         say_rate_count=settings.say_rate_count,
         say_rate_seconds=settings.say_rate_seconds,
         send_queue_frames=settings.ws_send_queue_frames,
+        slow_consumer_seconds=settings.ws_slow_consumer_seconds,
+        heartbeat_seconds=settings.heartbeat_seconds,
+        presence_ttl_seconds=settings.presence_ttl_seconds,
     )
 
 

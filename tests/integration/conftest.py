@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     """memory: one process on SQLite; redis: two uvicorn workers on one Redis and one
     PostgreSQL (nothing sticky: every test spreads its sockets over both)."""
-    extra = getattr(request, "param_env", {})
+    # Short heartbeats so presence tests take seconds, not the production 30 s.
+    extra = {"HEARTBEAT_SECONDS": "0.5", "PRESENCE_TTL_SECONDS": "2"}
     if request.param == "memory":
         with make_world(tmp_path, f"sqlite:///{tmp_path / 'it.db'}", None, 1, **extra) as w:
             yield w

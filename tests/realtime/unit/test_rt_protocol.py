@@ -23,7 +23,6 @@ from realtime.protocol import (
     ReplyDone,
     ReplyStart,
     Resume,
-    Role,
     Say,
     StatusEvent,
     Stop,
@@ -34,7 +33,6 @@ from realtime.protocol import (
     is_durable,
     parse_client_frame,
     payload,
-    visible_to,
 )
 
 LIMITS = ClientLimits()
@@ -165,10 +163,3 @@ def test_durability() -> None:
     assert not tick.durable and not is_durable(payload(tick))
     assert warning.durable and is_durable(payload(warning))
 
-
-def test_whispers_are_hidden_from_students() -> None:
-    whisper = payload(MessageEvent(message_id="m", role=MessageRole.WHISPER, text="w"))
-    said = payload(MessageEvent(message_id="m", role=MessageRole.STUDENT, text="s"))
-    assert not visible_to(whisper, Role.STUDENT)
-    assert visible_to(whisper, Role.TEACHER)
-    assert visible_to(said, Role.STUDENT)

@@ -1,0 +1,131 @@
+"""Slow consumers, server restarts and dead workers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.support.rawws import StalledClient
+from tests.support.world import (
+    Socket,
+    World,
+    cookie_header,
+    make_world,
+    open_socket,
+    server_origin,
+)
+
+pytestmark = pytest.mark.slow
+
+WHISPER = "w" * 3_900
+
+
+def test_slow_consumer_is_closed_and_resumes(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # A small per-socket queue so the test needs a few MB of traffic, not hundreds.
+    with make_world(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'slow.db'}",
+        None,
+        1,
+        WS_SEND_QUEUE_FRAMES="20",
+        WS_SLOW_CONSUMER_SECONDS="2",
+    ) as world:
+        asyncio.run(_slow_consumer(world))
+
+
+async def _slow_consumer(world: World) -> None:
+    sid, cookies = world.new_session()
+    origin = server_origin(world)
+    # The student's client stops reading entirely (and its receive buffer is tiny).
+    stalled = StalledClient(
+        world.ws_url(sid) + "?", {"Cookie": cookie_header(cookies), "Origin": origin}
+    )
+    try:
+        async with open_socket(
+            world.ws_url(sid), world.teacher_cookies, origin, max_queue=None
+        ) as t:
+            teacher = Socket(t)
+            await teacher.recv()
+            total = 2_000
+            for n in range(total):
+                await teacher.send(type="whisper", text=f"{n}:{WHISPER}")
+            # The teacher, a fast reader on the same session, is not held up.
+            last = f"{total - 1}:"
+            await teacher.until(lambda e: e.get("text", "").startswith(last), within=60)
+        # The stalled socket was closed with 4008; what it got before is contiguous.
+        received: list[dict[str, Any]] = []
+        while True:
+            opcode, data = await asyncio.to_thread(stalled.read_frame)
+            if opcode == 0x8:
+                code = struct.unpack("!H", data[:2])[0]
+                break
+            received.append(json.loads(data))
+        assert code == 4008
+    finally:
+        stalled.close()
+    events = [e for e in received if "seq" in e and e["type"] != "welcome"]
+    cursor = events[-1]["seq"]
+    assert cursor < teacher.seqs()[-1]  # it really fell behind
+    async with open_socket(world.ws_url(sid, after=cursor), cookies, origin) as conn:
+        resumed = Socket(conn)
+        await resumed.until(lambda e: e.get("text", "").startswith(last), within=60)
+    seqs = [e["seq"] for e in events] + resumed.seqs()
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    whispers = [
+        e["text"].split(":")[0] for e in events + resumed.sequenced() if e.get("role") == "whisper"
+    ]
+    assert whispers == [str(n) for n in range(total)]
+
+
+async def test_server_restart_closes_with_1012_and_resume_works(world: World) -> None:
+    sid, cookies = world.new_session()
+    async with open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as conn:
+        sock = Socket(conn)
+        await sock.recv()
+        await sock.send(type="say", text="Hello, how are you feeling today?", client_id="r1")
+        await sock.until(lambda e: e["type"] in ("reply.done", "reply.error"))
+        await asyncio.to_thread(world.servers[0].stop)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await sock.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+    if len(world.servers) > 1:
+        # Another worker carries on from the cursor.
+        cursor = sock.seqs()[-1]
+        async with open_socket(
+            world.ws_url(sid, 1, after=cursor), cookies, server_origin(world, 1)
+        ) as conn:
+            again = Socket(conn)
+            await again.send(type="say", text="Shall we continue?", client_id="r2")
+            said = await again.until(lambda e: e["type"] == "message")
+            assert said["seq"] > cursor and said["client_id"] == "r2"
+
+
+@pytest.mark.parametrize("world", ["redis"], indirect=True)
+def test_presence_lapses_when_a_worker_is_killed(world: World) -> None:
+    asyncio.run(_presence_lapses(world))
+
+
+async def _presence_lapses(world: World) -> None:
+    sid, cookies = world.new_session()
+    async with open_socket(
+        world.ws_url(sid, 1), world.teacher_cookies, server_origin(world, 1)
+    ) as t:
+        teacher = Socket(t)
+        await teacher.recv()
+        student_conn = await open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0))
+        await teacher.until(lambda e: e["type"] == "presence" and e["student_online"])
+        world.servers[0].kill()  # kill -9: no goodbye, no presence_leave
+        offline = await teacher.until(
+            lambda e: e["type"] == "presence" and not e["student_online"], within=20
+        )
+        assert offline["observers"] == 1
+        await student_conn.close()
