@@ -32,5 +32,7 @@ class RealtimeConfig:
     stop_grace_seconds: float = 5.0
     # A retried `say` with the same client_id within a day is the same message.
     say_dedupe_seconds: float = 24 * 3600.0
+    # Per teacher and calendar month (UTC); None = no cap.
+    teacher_monthly_token_cap: int | None = None
     # Wind the conversation down once either budget is this far spent.
     wind_down_percent: int = 95

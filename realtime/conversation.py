@@ -215,26 +215,24 @@ async def _finish(
     settled = await hub.budgets.settle(sid, job.reply_id, input_tokens, output_tokens)
     session = await hub.load(job.session_id)
     session.tokens_used = settled.used
-    # A settle that crosses 80% or 95% carries the (durable, audited) warning.
-    events.append(await hub.budget_event(session, "tokens_low" if settled.crossed else None))
+    tick = await hub.budget_event(session)
+    events.append(tick)
+    # Each threshold crossed (80%, 95%) once: a durable warning the flusher audits.
+    events += [
+        tick.model_copy(update={"warning": "tokens_low", "percent": level})
+        for level in settled.crossed
+    ]
     try:
         await hub.publish(job.session_id, events)
     finally:
         # Released as soon as the end is in the log, so the next say can start at once.
         await hub.backend.release_reply(sid, job.reply_id)
-    await _record(hub, job, record, settled.used, settled.crossed)
+    await _record(hub, job, record, settled.used)
     return settled.budget - settled.used < job.input_estimate + hub.config.min_reply_tokens
 
 
-async def _record(
-    hub: Hub,
-    job: ReplyJob,
-    record: CallRecord | None,
-    tokens_used: int,
-    crossed: tuple[int, ...],
-) -> None:
-    """One SQL transaction per reply: the usage row, the session's token count, and the
-    audit entries for warnings crossed."""
+async def _record(hub: Hub, job: ReplyJob, record: CallRecord | None, tokens_used: int) -> None:
+    """One SQL transaction per reply: the API-usage row and the session's token count."""
     try:
         async with hub.db.session() as s:
             if record is not None:
@@ -252,14 +250,6 @@ async def _record(
                 )
             session = await session_repo.get_session_unscoped(s, job.session_id)
             session.tokens_used = max(session.tokens_used, tokens_used)
-            for level in crossed:
-                await session_repo.add_event(
-                    s,
-                    job.session_id,
-                    "budget_warning",
-                    "system:budget",
-                    {"budget": "tokens", "percent": level},
-                )
     except asyncio.CancelledError:
         raise
     except Exception:

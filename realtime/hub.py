@@ -36,6 +36,7 @@ from realtime.protocol import (
     MessageEvent,
     MessageRole,
     PresenceEvent,
+    ReplyError,
     ReplyStart,
     ReplyStop,
     Role,
@@ -43,7 +44,8 @@ from realtime.protocol import (
     StatusEvent,
     payload,
 )
-from realtime.transcript import load_messages, persona_of, turns
+from realtime.quota import CAP_MESSAGE, over_cap
+from realtime.transcript import load_messages, persona_of, turns, unfinished_replies
 from storage.db import Database
 from storage.errors import Conflict, NotFound
 from storage.models import Session
@@ -52,6 +54,10 @@ from storage.repos import sessions as session_repo
 from storage.repos import transcripts as transcript_repo
 
 log = logging.getLogger(__name__)
+
+# How far back a say looks for replies a killed worker left open: a crash leaves its
+# last deltas at the end of the log, so the newest few hundred events suffice.
+ORPHAN_SCAN_EVENTS = 300
 
 
 def error(code: str, message: str) -> ErrorEvent:
@@ -140,6 +146,17 @@ class Hub:
             warning=warning,
         )
 
+    async def time_warning(self, session: Session, percent: int) -> None:
+        """Publish the time warning for ``percent`` once per session, whichever watchdog
+        (or how many) notices first."""
+        # Longer than any session: the claim must not lapse and let the warning repeat.
+        once = await self.backend.claim_once(str(session.id), f"warn:time:{percent}", 86_400)
+        if once:
+            tick = await self.budget_event(session)
+            await self.publish(
+                session.id, [tick.model_copy(update={"warning": "time_low", "percent": percent})]
+            )
+
     # -- commands -------------------------------------------------------------------------
 
     async def say(self, session_id: uuid.UUID, text: str, client_id: str) -> ErrorEvent | None:
@@ -150,6 +167,9 @@ class Hub:
         session = await self.load(session_id)
         if session.status != SessionStatus.ACTIVE:
             return error("not_active", f"The session is {session.status}; you cannot send now.")
+        cap = self.config.teacher_monthly_token_cap
+        if await over_cap(self.db, session.owner_id, cap, datetime.now(UTC)):
+            return error("monthly_cap_reached", CAP_MESSAGE)
         sid = str(session_id)
         reply_id = uuid.uuid4().hex
         if not await self.backend.acquire_reply(sid, reply_id, self.config.reply_lock_seconds):
@@ -163,6 +183,7 @@ class Hub:
                 sid, f"say:{client_id}", self.config.say_dedupe_seconds
             ):
                 return None  # a retry of a message already stored: nothing to do
+            await self._close_orphans(session_id)
             job_or_error = await self._prepare_reply(session, reply_id, text)
             if isinstance(job_or_error, ErrorEvent):
                 return job_or_error
@@ -189,6 +210,28 @@ class Hub:
         finally:
             if not started:
                 await self.backend.release_reply(sid, reply_id)
+
+    async def _close_orphans(self, session_id: uuid.UUID) -> None:
+        """End replies a killed worker left open (we hold the reply lock, so none is
+        running): a ``reply.error`` keeps their partial text as a failed message."""
+        info = await self.ensure_log(session_id)
+        recent = max(info.last_seq - ORPHAN_SCAN_EVENTS, info.first_seq - 1, 0)
+        events = await self.backend.read(str(session_id), recent, ORPHAN_SCAN_EVENTS)
+        orphans = unfinished_replies(events)
+        if orphans:
+            await self.publish(
+                session_id,
+                [
+                    ReplyError(
+                        reply_id=reply_id,
+                        code="interrupted",
+                        message="The reply was cut off by a server restart; ask again.",
+                        message_id=str(uuid.uuid4()) if text else None,
+                        text=text,
+                    )
+                    for reply_id, text in orphans.items()
+                ],
+            )
 
     async def _prepare_reply(
         self, session: Session, reply_id: str, text: str

@@ -294,6 +294,8 @@ class BudgetEvent(_Sequenced):
     seconds_left: float | None = None
     #: Set once when a threshold is crossed; such a budget event is durable (audit).
     warning: Literal["tokens_low", "time_low", "exhausted"] | None = None
+    #: With a warning: the threshold crossed (80 or 95 percent of that budget).
+    percent: int | None = None
 
     @property
     def durable(self) -> bool:

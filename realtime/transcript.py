@@ -65,6 +65,24 @@ def merge(stored: Iterable[MessageEvent], live: Iterable[MessageEvent]) -> list[
     return [by_seq[seq] for seq in sorted(by_seq)]
 
 
+def unfinished_replies(events: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Replies that started (or streamed) in ``events`` but never ended, with the text
+    streamed so far: what a worker killed mid-reply leaves behind."""
+    texts: dict[str, list[str]] = {}
+    ended: set[str] = set()
+    for event in events:
+        kind, reply_id = event.get("type"), event.get("reply_id")
+        if not isinstance(reply_id, str):
+            continue
+        if kind in ("reply.done", "reply.error"):
+            ended.add(reply_id)
+        elif kind == "reply.start":
+            texts.setdefault(reply_id, [])
+        elif kind == "reply.delta":
+            texts.setdefault(reply_id, []).append(str(event.get("text", "")))
+    return {rid: "".join(parts) for rid, parts in texts.items() if rid not in ended}
+
+
 def turns(messages: Iterable[MessageEvent]) -> tuple[Turn, ...]:
     """The conversation as the LLM sees it: whispers are for the student, not the client."""
     out: list[Turn] = []

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtime.budgets import BudgetStore
-from realtime.control import SessionControl, utcnow
+from realtime.budgets.ledger import WARNING_LEVELS
+from realtime.control import SessionControl, clock_of, utcnow
 from realtime.lifecycle import IllegalTransition, SessionAction
 from storage.db import Database
 from storage.errors import Conflict, NotFound
@@ -31,6 +32,9 @@ from storage.repos import sessions as session_repo
 log = logging.getLogger(__name__)
 
 ACTOR = "system:watchdog"
+
+#: Publishes the (once per session and level) "time is running low" warning.
+TimeWarning = Callable[[Session, int], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +56,13 @@ class Watchdog:
         control: SessionControl,
         budgets: BudgetStore,
         policy: WatchdogPolicy,
+        warn: TimeWarning | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
+        self._warn = warn
+        # (session, level) pairs already warned by this process: skips the shared
+        # once-only claim on every scan.
+        self._warned: set[tuple[uuid.UUID, int]] = set()
         self._db = db
         self._control = control
         self._budgets = budgets
@@ -74,10 +83,21 @@ class Watchdog:
         for session_id in idle:
             if await self._expire(session_id, "idle"):
                 expired.append((session_id, "idle"))
-        for session_id in active:
-            if await self._out_of_tokens(session_id) and await self._expire(session_id, "tokens"):
-                expired.append((session_id, "tokens"))
+        for session in active:
+            if await self._out_of_tokens(session.id) and await self._expire(session.id, "tokens"):
+                expired.append((session.id, "tokens"))
+            else:
+                await self._time_warnings(session, now)
         return expired
+
+    async def _time_warnings(self, session: Session, now: datetime) -> None:
+        if self._warn is None:
+            return
+        percent = 100 * clock_of(session).used(now) / max(session.time_limit_seconds, 1)
+        for level in WARNING_LEVELS:
+            if percent >= level and (session.id, level) not in self._warned:
+                await self._warn(session, level)
+                self._warned.add((session.id, level))
 
     async def _idle(self, db: AsyncSession, now: datetime) -> list[uuid.UUID]:
         cutoff = now - timedelta(seconds=self._policy.idle_seconds)
@@ -89,8 +109,8 @@ class Watchdog:
         result = await db.execute(query)
         return list(result.scalars())
 
-    async def _active(self, db: AsyncSession) -> list[uuid.UUID]:
-        query = select(Session.id).where(Session.status == "active").limit(self._policy.batch)
+    async def _active(self, db: AsyncSession) -> list[Session]:
+        query = select(Session).where(Session.status == "active").limit(self._policy.batch)
         result = await db.execute(query)
         return list(result.scalars())
 

@@ -20,6 +20,7 @@ from server import (
     routes_library,
     routes_sessions,
     routes_student,
+    routes_usage,
     ws_endpoint,
 )
 from server.auth import Signer
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *routes_library.routes,
         *routes_sessions.routes,
         *routes_student.routes,
+        *routes_usage.routes,
         *ws_endpoint.routes,
         Route("/", home, methods=["GET"]),
         Route("/teacher", _page("teacher.html"), methods=["GET"]),

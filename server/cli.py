@@ -89,6 +89,32 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def run_until_signalled(settings: Settings, *, watchdog: bool) -> int:
+    """Run a headless process (the watchdog, the flusher) until SIGTERM or SIGINT,
+    then stop its services gracefully."""
+    import signal
+    from contextlib import AsyncExitStack
+
+    from server.app import build_state
+    from server.wiring import attach_realtime
+
+    state = build_state(settings)
+    attach_realtime(state, watchdog=watchdog)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(state.db.aclose)
+        if state.redis is not None:
+            stack.push_async_callback(state.redis.aclose)
+        for service in state.services:
+            await stack.enter_async_context(service())
+        print("running; stop with SIGTERM", flush=True)
+        await stop.wait()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vclient", description="Virtual Client server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--name", required=True)
     user.add_argument("--password", required=True)
 
+    sub.add_parser("watchdog", help="expire sessions on time, tokens and idleness")
+    sub.add_parser("flusher", help="write transcripts from the live log to SQL")
+
     demo = sub.add_parser("demo", help="seed demo data into an empty database")
     demo.add_argument("--base-url", default="http://127.0.0.1:8000")
     return parser
@@ -124,6 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_create_user(args, settings))
     if args.command == "demo":
         return asyncio.run(_demo(args, settings))
+    if args.command == "watchdog":
+        return asyncio.run(run_until_signalled(settings, watchdog=True))
+    if args.command == "flusher":
+        from server.flushing import run_flusher_process
+
+        return asyncio.run(run_flusher_process(settings))
     raise AssertionError(args.command)
 
 

@@ -52,6 +52,7 @@ OPERATIONS: list[Op] = [
     ("post", "/api/sessions/{id}/extend", "Add time or tokens", ExtendIn, SessionOut, 200),
     ("post", "/api/sessions/{id}/join-link", "Regenerate the join link", None, SessionOut, 200),
     ("get", "/api/sessions/{id}/events", "The audit trail", None, EventOut, 200),
+    ("get", "/api/usage", "Tokens and calls (from, to, group_by)", None, None, 200),
 ]
 
 ERRORS = {

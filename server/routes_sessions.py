@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from starlette.routing import Route
 
 from realtime.control import clock_of
 from realtime.lifecycle import SessionAction, SessionStatus
+from realtime.quota import CAP_MESSAGE, next_month_start, over_cap
 from server.auth import new_join_nonce
 from server.errors import ApiError
 from server.http import json_response, path_uuid, read_json, require_teacher
@@ -55,6 +57,14 @@ def session_out(request: Request, session: Session, now: datetime | None = None)
     )
 
 
+async def refuse_over_cap(state: AppState, teacher_id: uuid.UUID) -> None:
+    """429 when the teacher's monthly token cap (if any) is used up."""
+    now = datetime.now(UTC)
+    if await over_cap(state.db, teacher_id, state.settings.teacher_monthly_token_cap, now):
+        wait = int((next_month_start(now) - now).total_seconds()) + 1
+        raise ApiError(429, "monthly_cap_reached", CAP_MESSAGE, headers={"Retry-After": str(wait)})
+
+
 def actor(user_id: object) -> str:
     return f"teacher:{user_id}"
 
@@ -63,6 +73,7 @@ async def create_session(request: Request) -> Response:
     teacher = await require_teacher(request)
     state = app_state(request)
     body = await read_json(request, SessionIn, context={"settings": state.settings})
+    await refuse_over_cap(state, teacher.id)
     async with state.db.session() as db:
         # Both must be the teacher's own: someone else's id is "not found", field-wise.
         fields: dict[str, str] = {}

@@ -83,9 +83,31 @@ class Settings(BaseSettings):
     session_idle_seconds: float = 900.0
     # Watchdog scan period: expiry is at most this late (the issue asks for <= 1 s).
     watchdog_interval_seconds: float = 0.5
+    # A reply's budget hold and its lock outlive a crashed worker by at most this long;
+    # both are refreshed/settled by a live one. 180 s covers the longest reply.
+    reservation_ttl_seconds: float = 180.0
+    reply_lock_seconds: float = 30.0
+    # Per teacher and calendar month (UTC); unset = no cap. New sessions and new replies
+    # beyond it are refused with a clear message.
+    teacher_monthly_token_cap: int | None = None
     # Run the watchdog inside each web process (the single-process default). With a
     # separate `vclient watchdog` process, set false; running both is safe, only wasteful.
     watchdog_in_process: bool = True
+
+    # Transcripts (write-behind to SQL). Run the flusher loop inside each web process
+    # (the single-process default; required with the in-process backend). With a
+    # separate `vclient flusher`, set false; several flushers at once are harmless.
+    flusher_in_process: bool = True
+    # Flush period: the promise is "in SQL within 2 s"; 0.25 s leaves room for slow commits.
+    flush_interval_seconds: float = 0.25
+    # Durable events per SQL transaction (~1 MB at worst with 4,000-char texts).
+    flush_batch_events: int = 500
+    # An ended, flushed session's live keys expire this much later (late reconnects still
+    # resume); then clients are served from SQL.
+    live_keys_after_end_seconds: float = 3_600.0
+    # Sessions per transcripts.zip; a bigger match is refused (422) rather than tying up
+    # a worker: 200 long sessions is ~100 MB of JSON at worst, streamed one at a time.
+    transcript_export_max_sessions: int = 200
 
     @model_validator(mode="after")
     def _check_bounds(self) -> Settings:

@@ -16,6 +16,7 @@ from realtime.config import RealtimeConfig
 from realtime.hub import Hub
 from realtime.protocol import ClientLimits
 from realtime.watchdog import Watchdog, WatchdogPolicy
+from server.flushing import attach_flusher
 from server.settings import Settings
 from server.state import AppState
 
@@ -48,6 +49,8 @@ def realtime_config(settings: Settings) -> RealtimeConfig:
         send_queue_frames=settings.ws_send_queue_frames,
         slow_consumer_seconds=settings.ws_slow_consumer_seconds,
         heartbeat_seconds=settings.heartbeat_seconds,
+        reply_lock_seconds=settings.reply_lock_seconds,
+        teacher_monthly_token_cap=settings.teacher_monthly_token_cap,
         presence_ttl_seconds=settings.presence_ttl_seconds,
     )
 
@@ -89,7 +92,9 @@ def attach_realtime(state: AppState, *, watchdog: bool) -> Hub:
     """Build the hub (and optionally the watchdog) and register their lifetimes."""
     settings = state.settings
     backend = make_backend(settings.redis_url, settings.redis_key_prefix)
-    budgets = make_budget_store(state.redis, settings.redis_key_prefix)
+    budgets = make_budget_store(
+        state.redis, settings.redis_key_prefix, settings.reservation_ttl_seconds
+    )
     provider = make_provider(provider_config(settings))
     hub = Hub(
         db=state.db,
@@ -111,7 +116,10 @@ def attach_realtime(state: AppState, *, watchdog: bool) -> Hub:
             await close_provider(provider)
 
     state.services.append(hub_lifetime)
+    attach_flusher(state, backend, hub)  # after the hub: exits first, backend still open
     if watchdog:
-        dog = Watchdog(state.db, state.control, budgets, watchdog_policy(settings))
+        dog = Watchdog(
+            state.db, state.control, budgets, watchdog_policy(settings), warn=hub.time_warning
+        )
         state.services.append(lambda: background(dog.run, "watchdog"))
     return hub

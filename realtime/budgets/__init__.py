@@ -29,9 +29,13 @@ __all__ = [
 ]
 
 
-def make_budget_store(redis: Redis | None, prefix: str = "vc") -> BudgetStore:
+def make_budget_store(
+    redis: Redis | None, prefix: str = "vc", ttl: float = RESERVATION_TTL_SECONDS
+) -> BudgetStore:
+    """Redis when a client is given (shared by workers), else in-process; ``ttl`` is how
+    long an unsettled reservation (a crashed worker's) holds tokens."""
     if redis is None:
-        return MemoryBudgetStore()
+        return MemoryBudgetStore(ttl)
     from realtime.budgets.redis_store import RedisBudgetStore
 
-    return RedisBudgetStore(redis, prefix)
+    return RedisBudgetStore(redis, prefix, ttl)

@@ -31,6 +31,7 @@ class RedisBudgetStore:
         self._reserve = redis.register_script((HERE / "reserve.lua").read_text())
         self._settle = redis.register_script((HERE / "settle.lua").read_text())
         self._extend = redis.register_script((HERE / "extend.lua").read_text())
+        self._snapshot = redis.register_script((HERE / "snapshot.lua").read_text())
 
     def _keys(self, session_id: str) -> list[str]:
         base = f"{self._prefix}:{{{session_id}}}"
@@ -76,14 +77,10 @@ class RedisBudgetStore:
         return Settled(charged, used, budget, crossed, uncharged)
 
     async def snapshot(self, session_id: str) -> BudgetSnapshot:
-        budget_key, _, amounts_key = self._keys(session_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(budget_key, ["budget", "used"])
-            pipe.hvals(amounts_key)
-            (budget, used), holds = await pipe.execute()
-        if budget is None:
+        result: list[Any] = await self._snapshot(keys=self._keys(session_id))
+        if int(result[0]) == -1:
             raise KeyError(session_id)
-        return BudgetSnapshot(int(budget), int(used or 0), sum(int(v) for v in holds))
+        return BudgetSnapshot(int(result[0]), int(result[1]), int(result[2]))
 
     async def extend(self, session_id: str, tokens: int) -> None:
         result = await self._extend(keys=self._keys(session_id)[:1], args=[tokens])

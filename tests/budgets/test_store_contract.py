@@ -109,6 +109,7 @@ async def test_dead_workers_hold_is_reclaimed(
     assert isinstance(await dead.reserve(sid, "crashed", 100, 900, 10), Reserved)
     if isinstance(dead, MemoryBudgetStore):
         dead._ttl = 180.0
+    assert (await stores[1].snapshot(sid)).reserved == 0  # reclaimed on read, too
     hold = await stores[1].reserve(sid, "next", 100, 900, 10)
     assert hold == Reserved("next", 1000, 900)
     assert (await stores[1].snapshot(sid)).reserved == 1000
