@@ -102,7 +102,7 @@ class Flusher:
     def attach(self, control: SessionControl) -> None:
         """Flush before a session ends (register after the hub, whose hook stops the
         running reply and waits for its end event), and let its live keys expire after."""
-        control.before_terminal.append(self.flush_session)
+        control.before_terminal.append(self._flush_before_end)
         control.after_transition.append(self._after_transition)
 
     # -- one session ----------------------------------------------------------------------
@@ -133,9 +133,9 @@ class Flusher:
         return done
 
     async def _store(self, session_id: uuid.UUID, batch: FlushPlan) -> None:
-        at = self._now()
-        messages = [{**asdict(m), "session_id": session_id, "created_at": at} for m in batch.messages]
-        audits = [{**asdict(a), "session_id": session_id, "created_at": at} for a in batch.audits]
+        common = {"session_id": session_id, "created_at": self._now()}
+        messages = [{**asdict(m), **common} for m in batch.messages]
+        audits = [{**asdict(a), **common} for a in batch.audits]
         async with self._db.session() as db:
             await flush_repo.insert_messages(db, messages)
             await flush_repo.insert_events(db, audits)
@@ -147,6 +147,9 @@ class Flusher:
             self._pending[session_id] = _Pending(oldest, len(events), self._clock())
         else:
             pending.events = max(pending.events, len(events))
+
+    async def _flush_before_end(self, session_id: uuid.UUID) -> None:
+        await self.flush_session(session_id)
 
     async def _after_transition(
         self, session: Session, _action: SessionAction, _reason: str | None
@@ -246,7 +249,7 @@ class Flusher:
     def _delay(self) -> float:
         if not self._failures:
             return self.policy.interval_seconds
-        backoff = self.policy.interval_seconds * 2 ** min(self._failures, 16)
+        backoff: float = self.policy.interval_seconds * 2.0 ** min(self._failures, 16)
         return min(self.policy.backoff_max_seconds, backoff)
 
     # -- lag ------------------------------------------------------------------------------

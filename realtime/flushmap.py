@@ -113,10 +113,10 @@ def rows_of(event: Mapping[str, Any]) -> tuple[list[MessageRow], list[AuditRow]]
             )
         )
         if kind == "message" and message.role is MessageRole.WHISPER:
-            data = {"message_id": message.message_id, "text": message.text}
-            audits.append(AuditRow(seq, "whisper", "teacher", data))
+            whisper = {"message_id": message.message_id, "text": message.text}
+            audits.append(AuditRow(seq, "whisper", "teacher", whisper))
     if kind == "reply.error":
-        data = {
+        data: dict[str, Any] = {
             "reply_id": event["reply_id"],
             "code": event.get("code"),
             "message": event.get("message"),

@@ -20,6 +20,7 @@ from server import (
     routes_library,
     routes_sessions,
     routes_student,
+    routes_transcripts,
     routes_usage,
     ws_endpoint,
 )
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *routes_library.routes,
         *routes_sessions.routes,
         *routes_student.routes,
+        *routes_transcripts.routes,
         *routes_usage.routes,
         *ws_endpoint.routes,
         Route("/", home, methods=["GET"]),

@@ -53,6 +53,10 @@ OPERATIONS: list[Op] = [
     ("post", "/api/sessions/{id}/join-link", "Regenerate the join link", None, SessionOut, 200),
     ("get", "/api/sessions/{id}/events", "The audit trail", None, EventOut, 200),
     ("get", "/api/usage", "Tokens and calls (from, to, group_by)", None, None, 200),
+    ("get", "/api/sessions/{id}/transcript", "Transcript (JSON)", None, None, 200),
+    ("get", "/api/sessions/{id}/transcript.md", "Transcript (Markdown)", None, None, 200),
+    ("get", "/api/sessions/{id}/transcript.csv", "Transcript (CSV)", None, None, 200),
+    ("get", "/api/transcripts.zip", "Transcripts as a ZIP (status, from, to)", None, None, 200),
 ]
 
 ERRORS = {
