@@ -211,9 +211,7 @@ class Flusher:
 
     async def _measure(self, session_id: uuid.UUID) -> None:
         """Record what waits in a session's stream without storing it (database down)."""
-        events = await self._backend.read_durable(
-            str(session_id), 0, self.policy.batch_events
-        )
+        events = await self._backend.read_durable(str(session_id), 0, self.policy.batch_events)
         if events:
             self._note_pending(session_id, events)
         else:

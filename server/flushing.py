@@ -81,7 +81,8 @@ async def run_flusher_process(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    log.info("flusher running (every %.2f s)", flusher.policy.interval_seconds)
+    print(f"flusher every {flusher.policy.interval_seconds} s", flush=True)
+    print("running; stop with SIGTERM", flush=True)  # the ready line, as `vclient watchdog`
     try:
         await flusher.run(stop)
     finally:

@@ -1,0 +1,288 @@
+"""flush_session against each backend (memory, real Redis) and each database (SQLite,
+real PostgreSQL): rows and flags, idempotent replay, concurrent flushers, the end hooks."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from realtime.backends import MemoryBackend, RealtimeBackend
+from realtime.control import SessionControl
+from realtime.flusher import Flusher, FlusherPolicy
+from realtime.lifecycle import SessionAction
+from realtime.protocol import (
+    BudgetEvent,
+    MessageEvent,
+    MessageRole,
+    ReplyDelta,
+    ReplyDone,
+    ReplyError,
+    ReplyStart,
+    ReplyStop,
+    Role,
+    Usage,
+    payload,
+)
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import ClientProfile, Message, Rubric, Session, SessionEvent, User
+from storage.repos import sessions as session_repo
+from storage.repos import transcripts as transcript_repo
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return f"sqlite+aiosqlite:///{tmp_path / 'flush.db'}"
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    await upgrade(database_url)
+    database = Database(database_url)
+    try:
+        yield database
+    finally:
+        await database.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend_spec(request: pytest.FixtureRequest) -> tuple[str, str]:
+    if request.param == "redis":
+        return request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+    return "", ""
+
+
+@pytest.fixture
+async def backend(backend_spec: tuple[str, str]) -> AsyncIterator[RealtimeBackend]:
+    made: RealtimeBackend = MemoryBackend()
+    if backend_spec[0]:
+        from realtime.backends.redis import RedisBackend
+
+        made = RedisBackend(backend_spec[0], key_prefix=backend_spec[1])
+    try:
+        yield made
+    finally:
+        await made.aclose()
+
+
+async def new_session(db: Database) -> uuid.UUID:
+    async with db.session() as s:
+        user = User(email=f"{uuid.uuid4().hex}@x.org", name="T", role="teacher", password_hash="x")
+        s.add(user)
+        await s.flush()
+        profile = ClientProfile(owner_id=user.id, name="Sam")
+        rubric = Rubric(owner_id=user.id, name="R")
+        s.add_all([profile, rubric])
+        await s.flush()
+        session = Session(
+            owner_id=user.id,
+            profile_id=profile.id,
+            rubric_id=rubric.id,
+            student_name="Kim",
+            time_limit_seconds=600,
+            token_budget=20_000,
+            join_nonce="n",
+            status="active",
+        )
+        s.add(session)
+        await s.flush()
+        return session.id
+
+
+def conversation() -> list[dict[str, Any]]:
+    """A turn that finished, one that was stopped, one that failed with partial text,
+    one that failed with none, a whisper and a budget warning."""
+    events: list[Any] = [
+        MessageEvent(
+            message_id=str(uuid.uuid4()), role=MessageRole.STUDENT, text="Hi", client_id="c1"
+        ),
+        ReplyStart(reply_id="r1"),
+        ReplyDelta(reply_id="r1", text="Hello"),
+        ReplyDone(
+            reply_id="r1",
+            message_id=str(uuid.uuid4()),
+            text="Hello",
+            usage=Usage(input_tokens=50, output_tokens=2),
+        ),
+        BudgetEvent(tokens_used=52, token_budget=20_000, seconds_left=590),
+        MessageEvent(
+            message_id=str(uuid.uuid4()), role=MessageRole.STUDENT, text="And?", client_id="c2"
+        ),
+        ReplyStart(reply_id="r2"),
+        ReplyDelta(reply_id="r2", text="Well, I"),
+        ReplyStop(reply_id="r2", by=Role.STUDENT),
+        ReplyDone(
+            reply_id="r2",
+            message_id=str(uuid.uuid4()),
+            text="Well, I",
+            usage=Usage(input_tokens=60, output_tokens=3),
+            stopped=True,
+        ),
+        MessageEvent(message_id=str(uuid.uuid4()), role=MessageRole.WHISPER, text="Be patient"),
+        MessageEvent(
+            message_id=str(uuid.uuid4()), role=MessageRole.STUDENT, text="Go on", client_id="c3"
+        ),
+        ReplyStart(reply_id="r3"),
+        ReplyError(
+            reply_id="r3",
+            code="interrupted",
+            message="cut",
+            message_id=str(uuid.uuid4()),
+            text="Partial answ",
+        ),
+        MessageEvent(
+            message_id=str(uuid.uuid4()), role=MessageRole.STUDENT, text="Hello?", client_id="c4"
+        ),
+        ReplyStart(reply_id="r4"),
+        ReplyError(reply_id="r4", code="unavailable", message="down", message_id=None, text=""),
+        BudgetEvent(
+            tokens_used=16_100,
+            token_budget=20_000,
+            seconds_left=500,
+            warning="tokens_low",
+            percent=80,
+        ),
+    ]
+    return [payload(e) for e in events]
+
+
+async def publish(
+    backend: RealtimeBackend, sid: uuid.UUID, events: Sequence[dict[str, Any]]
+) -> list[int]:
+    await backend.open_log(str(sid), 0)
+    return await backend.append(str(sid), events)
+
+
+async def stored(db: Database, sid: uuid.UUID) -> tuple[list[Message], list[SessionEvent]]:
+    async with db.session() as s:
+        messages = await transcript_repo.list_messages(s, sid)
+        events = [e for e in await session_repo.list_events(s, sid) if e.seq is not None]
+    return messages, sorted(events, key=lambda e: e.seq or 0)
+
+
+async def test_rows_and_flags(db: Database, backend: RealtimeBackend) -> None:
+    sid = await new_session(db)
+    seqs = await publish(backend, sid, conversation())
+    flushed = await Flusher(db, backend).flush_session(sid)
+    assert flushed == 15  # 18 events: two deltas and a plain budget tick are live-only
+    assert await backend.read_durable(str(sid), 0, 100) == []
+    messages, audits = await stored(db, sid)
+    summary = [(m.role, m.text, m.stopped, m.failed) for m in messages]
+    assert summary == [
+        ("student", "Hi", False, False),
+        ("client", "Hello", False, False),
+        ("student", "And?", False, False),
+        ("client", "Well, I", True, False),
+        ("whisper", "Be patient", False, False),
+        ("student", "Go on", False, False),
+        ("client", "Partial answ", False, True),
+        ("student", "Hello?", False, False),
+    ]
+    assert messages[0].client_id == "c1" and messages[0].seq == seqs[0]
+    assert (messages[1].input_tokens, messages[1].output_tokens) == (50, 2)
+    assert [a.kind for a in audits] == [
+        "reply_stopped",
+        "whisper",
+        "reply_failed",
+        "reply_failed",
+        "budget_warning",
+    ]
+    assert audits[0].data == {"reply_id": "r2", "by": "student"}
+    assert audits[-1].data["percent"] == 80
+
+
+@dataclass
+class CrashBeforeTrim:
+    """A backend whose trims are lost, as when a flusher dies between commit and trim."""
+
+    inner: RealtimeBackend
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def trim_durable(self, session_id: str, upto: int) -> None:
+        return None
+
+
+async def count_rows(db: Database, sid: uuid.UUID) -> tuple[int, int]:
+    async with db.session() as s:
+        messages = await s.scalar(select(func.count()).where(Message.session_id == sid))
+        events = await s.scalar(select(func.count()).where(SessionEvent.session_id == sid))
+    return int(messages or 0), int(events or 0)
+
+
+async def test_replaying_a_committed_batch_stores_nothing_twice(
+    db: Database, backend: RealtimeBackend
+) -> None:
+    sid = await new_session(db)
+    await publish(backend, sid, conversation())
+    crashed = Flusher(db, CrashBeforeTrim(backend))  # type: ignore[arg-type]
+    await crashed.flush_session(sid)
+    await crashed.flush_session(sid)
+    first = await count_rows(db, sid)
+    assert len(await backend.read_durable(str(sid), 0, 100)) == 15  # nothing acknowledged
+    await Flusher(db, backend).flush_session(sid)  # the takeover replays all of it
+    assert await count_rows(db, sid) == first == (8, 5)
+    assert await backend.read_durable(str(sid), 0, 100) == []
+
+
+async def test_concurrent_flushers_in_small_batches(db: Database, backend: RealtimeBackend) -> None:
+    sid = await new_session(db)
+    whispers = [
+        payload(MessageEvent(message_id=str(uuid.uuid4()), role=MessageRole.WHISPER, text=f"w{n}"))
+        for n in range(300)
+    ]
+    await publish(backend, sid, whispers)
+    policy = FlusherPolicy(batch_events=25)
+    flushers = [Flusher(db, backend, policy) for _ in range(3)]
+    await asyncio.gather(*(f.flush_session(sid) for f in flushers))
+    assert await count_rows(db, sid) == (300, 300)
+    assert await backend.read_durable(str(sid), 0, 10) == []
+    messages, _ = await stored(db, sid)
+    assert [m.text for m in messages] == [f"w{n}" for n in range(300)]
+
+
+async def test_end_flushes_first_then_lets_live_keys_expire(
+    db: Database, backend: RealtimeBackend
+) -> None:
+    sid = await new_session(db)
+    control = SessionControl(db)
+    seen_at_end: list[tuple[int, int]] = []
+
+    async def after_flush(session_id: uuid.UUID) -> None:
+        seen_at_end.append(await count_rows(db, session_id))
+
+    flusher = Flusher(db, backend, FlusherPolicy(live_keys_after_end_seconds=60))
+    flusher.attach(control)
+    control.before_terminal.append(after_flush)
+    await publish(backend, sid, conversation())
+    await control.transition(sid, SessionAction.END, actor="teacher:x", reason="teacher")
+    assert seen_at_end == [(8, 5)]  # everything was in SQL before the status changed
+    if not isinstance(backend, MemoryBackend):
+        from realtime.backends.redis import RedisBackend
+
+        assert isinstance(backend, RedisBackend)
+        ttl = await backend._redis.pttl(backend._key(str(sid), "meta"))
+        assert 0 < ttl <= 60_000
+
+
+async def test_scan_finds_sessions_and_reports_no_lag_after(
+    db: Database, backend: RealtimeBackend
+) -> None:
+    sids = [await new_session(db) for _ in range(3)]
+    for sid in sids:
+        await publish(backend, sid, conversation())
+    flusher = Flusher(db, backend, FlusherPolicy(sessions_per_scan=2))
+    total = await flusher.scan() + await flusher.scan()  # two pages of sessions
+    assert total == 45
+    assert flusher.lag()["unflushed_events"] == 0 and flusher.lag()["status"] == "ok"
