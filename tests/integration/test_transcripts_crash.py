@@ -1,0 +1,349 @@
+"""Transcripts survive crashes: a web worker killed mid-reply, the flusher killed
+mid-batch, the database cut off under load (Redis + PostgreSQL, real processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+from websockets.exceptions import ConnectionClosed
+
+from tests.integration.transcript_helpers import (
+    FLUSH_PROMISE_SECONDS,
+    acknowledged,
+    assert_no_duplicates,
+    teacher_client,
+    transcript_items,
+    until_in_sql,
+)
+from tests.support.servers import ROOT, ServerProcess, running_server
+from tests.support.tcpproxy import TcpProxy, running_proxy
+from tests.support.world import Socket, World, make_world, open_socket, server_origin
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
+
+
+def is_end(event: dict[str, Any]) -> bool:
+    return event.get("type") in ("reply.done", "reply.error")
+
+
+# -- a web worker killed mid-reply ------------------------------------------------------------
+
+
+def test_killed_worker_loses_nothing_acknowledged(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    database_url: str = request.getfixturevalue("postgres_url")
+    redis_url: str = request.getfixturevalue("redis_url")
+    prefix: str = request.getfixturevalue("redis_prefix")
+    # The dead worker's reply lock lapses after 2 s instead of 30 s.
+    with make_world(
+        tmp_path, database_url, redis_url, 2, REDIS_KEY_PREFIX=prefix, REPLY_LOCK_SECONDS="2"
+    ) as world:
+        asyncio.run(_killed_worker(world))
+
+
+async def _say_when_free(sock: Socket, text: str, client_id: str) -> None:
+    """Say, retrying while a dead worker's reply lock has not lapsed yet."""
+    async with asyncio.timeout(20):
+        while True:
+            await sock.send(type="say", text=text, client_id=client_id)
+            answer = await sock.until(
+                lambda e: e["type"] == "error" or e.get("client_id") == client_id
+            )
+            if answer["type"] == "message":
+                return
+            assert answer["code"] in ("reply_in_progress", "rate_limited"), answer
+            await asyncio.sleep(1.0)  # the lock lapses on its own clock; nothing announces it
+
+
+async def _killed_worker(world: World) -> None:
+    sid, cookies = world.new_session()
+    async with open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as conn:
+        first = Socket(conn)
+        await first.recv()
+        await first.send(type="say", text="How have you been sleeping lately?", client_id="k1")
+        await first.until(is_end)
+        await first.send(type="say", text="And how is work going for you?", client_id="k2")
+        cut = await first.until(lambda e: e["type"] == "reply.start")
+        await first.until(lambda e: e["type"] == "reply.delta")
+        world.servers[0].kill()  # kill -9 mid-reply
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            while True:
+                await first.recv(within=10)
+    with running_server(world.env, world.cwd) as fresh:  # the restarted worker
+        origin = fresh.base_url
+        async with open_socket(f"{fresh.ws_url}/ws/sessions/{sid}", cookies, origin) as conn:
+            second = Socket(conn)
+            await second.recv()
+            await _say_when_free(second, "Shall we carry on?", "k3")
+            await second.until(lambda e: is_end(e) and e.get("reply_id") != cut["reply_id"])
+        seen = first.events + second.events
+        async with teacher_client(world, 1) as http:
+            items = await until_in_sql(http, sid, acknowledged(seen), within=FLUSH_PROMISE_SECONDS)
+    assert_no_duplicates(items)
+    assert [i["client_id"] for i in items if i["role"] == "student"] == ["k1", "k2", "k3"]
+    # The reply cut by the kill was closed as failed (with its partial text) by the next say.
+    cut_rows = [i for i in items if i["reply_id"] == cut["reply_id"]]
+    assert [(i["failed"], bool(i["text"])) for i in cut_rows] == [(True, True)]
+
+
+# -- the flusher killed mid-batch -------------------------------------------------------------
+
+
+@contextmanager
+def flusher_process(world: World) -> Iterator[ServerProcess]:
+    """``vclient flusher`` as its own process, once it says it is running."""
+    log_path = world.cwd / f"flusher-{uuid.uuid4().hex[:6]}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "flusher"],
+            env={**os.environ, **world.env, "PYTHONPATH": str(ROOT)},
+            cwd=world.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    flusher = ServerProcess(process, 0, log_path)
+    try:
+        deadline = time.monotonic() + 20
+        while "running; stop with SIGTERM" not in flusher.log():
+            assert process.poll() is None, flusher.log()
+            assert time.monotonic() < deadline, flusher.log()
+            time.sleep(0.02)  # polling its log for the ready line
+        yield flusher
+    finally:
+        flusher.stop()
+
+
+def plain_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def whisper_counts(dsn: str, sid: str) -> tuple[int, int]:
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        messages = await conn.fetchval(
+            "select count(*) from messages where session_id = $1 and role = 'whisper'",
+            uuid.UUID(sid),
+        )
+        events = await conn.fetchval(
+            "select count(*) from session_events where session_id = $1 and kind = 'whisper'",
+            uuid.UUID(sid),
+        )
+    finally:
+        await conn.close()
+    return int(messages), int(events)
+
+
+def test_killed_flusher_resumes_without_loss_or_duplicates(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    database_url: str = request.getfixturevalue("postgres_url")
+    redis_url: str = request.getfixturevalue("redis_url")
+    prefix: str = request.getfixturevalue("redis_prefix")
+    with make_world(
+        tmp_path,
+        database_url,
+        redis_url,
+        1,
+        REDIS_KEY_PREFIX=prefix,
+        FLUSHER_IN_PROCESS="false",
+        FLUSH_BATCH_EVENTS="5",  # many small transactions: easy to kill mid-way
+    ) as world:
+        asyncio.run(_killed_flusher(world, plain_dsn(database_url), redis_url, prefix))
+
+
+async def _killed_flusher(world: World, dsn: str, redis_url: str, prefix: str) -> None:
+    total = 1_000
+    sid, _ = world.new_session()
+    async with open_socket(world.ws_url(sid), world.teacher_cookies, server_origin(world)) as conn:
+        teacher = Socket(conn)
+        await teacher.recv()
+        for n in range(total):
+            await teacher.send(type="whisper", text=f"hint {n}")
+        await teacher.until(lambda e: e.get("text") == f"hint {total - 1}", within=60)
+    assert await whisper_counts(dsn, sid) == (0, 0)  # no flusher yet: all in the live log
+    with flusher_process(world) as flusher:
+        async with asyncio.timeout(20):
+            while (await whisper_counts(dsn, sid))[0] == 0:  # noqa: ASYNC110 - polling SQL
+                await asyncio.sleep(0.005)
+        flusher.kill()  # kill -9 while it works through the backlog
+    at_kill = await whisper_counts(dsn, sid)
+    print(f"flusher killed with {at_kill[0]} of {total} whispers in SQL")
+    assert 0 < at_kill[0] < total
+    with flusher_process(world):
+        async with asyncio.timeout(20):
+            while await whisper_counts(dsn, sid) != (total, total):  # noqa: ASYNC110 - polling SQL
+                await asyncio.sleep(0.02)
+        async with teacher_client(world) as http:
+            items = await transcript_items(http, sid)
+    assert_no_duplicates(items)
+    assert [i["text"] for i in items] == [f"hint {n}" for n in range(total)]
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    try:
+        assert await redis.xlen(f"{prefix}:{{{sid}}}:durable") == 0  # all acknowledged
+    finally:
+        await redis.aclose()
+
+
+# -- the database cut off under load ----------------------------------------------------------
+
+
+def test_database_outage_loses_nothing_and_readyz_reports_it(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    database_url: str = request.getfixturevalue("postgres_url")
+    redis_url: str = request.getfixturevalue("redis_url")
+    prefix: str = request.getfixturevalue("redis_prefix")
+    real = make_url(database_url)
+    with running_proxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
+        proxied = real.set(host="127.0.0.1", port=proxy.port)
+        with make_world(
+            tmp_path,
+            proxied.render_as_string(hide_password=False),
+            redis_url,
+            2,
+            REDIS_KEY_PREFIX=prefix,
+        ) as world:
+            asyncio.run(_outage(world, proxy, plain_dsn(database_url)))
+
+
+async def _readyz(http: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
+    response = await http.get("/readyz")
+    body: dict[str, Any] = response.json()
+    return response.status_code, body
+
+
+async def _until_ready_state(world: World, check: Any, within: float) -> list[dict[str, Any]]:
+    """Poll every worker's /readyz until ``check(status, body)`` holds for all."""
+    async with asyncio.timeout(within):
+        while True:
+            answers = []
+            for server in world.servers:
+                async with httpx.AsyncClient(base_url=server.base_url, timeout=5) as http:
+                    answers.append(await _readyz(http))
+            if all(check(code, body) for code, body in answers):
+                return [body for _, body in answers]
+            await asyncio.sleep(0.05)
+
+
+async def _whisper_until_closed(teacher: Socket, acked: list[str], cut: asyncio.Event) -> None:
+    """Whisper steadily; keep the texts echoed back (acknowledged) until the socket ends."""
+
+    async def send() -> None:
+        for n in range(2_000):
+            await teacher.send(type="whisper", text=f"load {n}")
+            if n == 50:
+                cut.set()
+            await asyncio.sleep(0.005)  # a steady stream, ~200 whispers/s
+
+    async def read() -> None:
+        while True:
+            event = await teacher.recv(within=30)
+            if event.get("role") == "whisper":
+                acked.append(event["message_id"])
+
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(send())
+            tasks.create_task(read())
+    except* (ConnectionClosed, TimeoutError):
+        pass  # the socket ended: the server could not serve a whisper without SQL
+
+
+async def _outage(world: World, proxy: TcpProxy, dsn: str) -> None:
+    sid, cookies = world.new_session()
+    acked: list[str] = []
+    async with open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as conn:
+        student = Socket(conn)
+        await student.recv()
+        await student.send(type="say", text="Before the outage: how are you?", client_id="o1")
+        await student.until(is_end)
+        cut = asyncio.Event()
+        teacher_conn = await open_socket(
+            world.ws_url(sid, 1), world.teacher_cookies, server_origin(world, 1)
+        )
+        teacher = Socket(teacher_conn)
+        await teacher.recv()
+        load = asyncio.create_task(_whisper_until_closed(teacher, acked, cut))
+        await cut.wait()
+        proxy.cut()  # the database is gone for every app process
+        cut_at = time.monotonic()
+        # Both workers report it: not ready, the flusher retrying.
+        during = await _until_ready_state(
+            world,
+            lambda code, body: code == 503 and body["checks"]["flusher"]["status"] == "retrying",
+            within=15,
+        )
+        await load  # whispers stop being acknowledged once they need the database
+        await teacher_conn.close()
+        in_sql = (await whisper_counts(dsn, sid))[0]
+        if in_sql < len(acked):
+            # Acknowledged but not yet flushed when the cut came: the lag shows it.
+            during = await _until_ready_state(
+                world,
+                lambda code, body: body["checks"]["flusher"]["unflushed_events"] > 0,
+                within=15,
+            )
+        # What a say does while SQL is away (it loads the session from SQL first).
+        await student.send(type="say", text="During the outage?", client_id="o2")
+        try:
+            said = await student.until(
+                lambda e: e["type"] == "error" or e.get("client_id") == "o2", within=5
+            )
+            print(f"a say during the outage answered: {said}")
+        except ConnectionClosed as closed:
+            print(f"a say during the outage closed the socket: {closed}")
+        # A few seconds of outage: every flusher failed and backed off 4 times (~3.75 s).
+        await _until_ready_state(
+            world,
+            lambda code, body: code == 503 and body["checks"]["flusher"]["failed_scans"] >= 4,
+            within=15,
+        )
+        outage = time.monotonic() - cut_at
+    proxy.restore()
+    restored_at = time.monotonic()
+    await _until_ready_state(
+        world,
+        lambda code, body: code == 200 and body["checks"]["flusher"]["status"] == "ok",
+        within=20,
+    )
+    caught_up = time.monotonic() - restored_at
+    print(
+        f"outage {outage:.1f} s; {len(acked)} whispers acknowledged, {in_sql} in SQL at the cut;"
+        f" flusher lag during: {[b['checks']['flusher'] for b in during]};"
+        f" ready again {caught_up:.2f} s after the restore"
+    )
+    seen = student.events
+    async with teacher_client(world, 0) as http:
+        wanted = acknowledged(seen) | set(acked)
+        items = await until_in_sql(http, sid, wanted, within=FLUSH_PROMISE_SECONDS)
+        events = (await http.get(f"/api/sessions/{sid}/events")).json()["items"]
+    assert_no_duplicates(items)
+    whispers = [i for i in items if i["role"] == "whisper"]
+    assert len(whispers) >= len(acked) > 0
+    assert len([e for e in events if e["kind"] == "whisper"]) == len(whispers)
+    # And the session carries on.
+    async with open_socket(world.ws_url(sid, 1), cookies, server_origin(world, 1)) as conn:
+        again = Socket(conn)
+        await again.recv()
+        await again.send(type="say", text="After the outage, hello again.", client_id="o3")
+        done = await again.until(is_end)
+    assert done["type"] == "reply.done"
+    async with teacher_client(world, 0) as http:
+        await until_in_sql(http, sid, {done["message_id"]}, within=FLUSH_PROMISE_SECONDS)
