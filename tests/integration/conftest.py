@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -9,19 +10,36 @@ from tests.support.world import World, make_world
 
 pytestmark = pytest.mark.slow
 
+# Short heartbeats so presence tests take seconds, not the production 30 s.
+FAST_PRESENCE = {"HEARTBEAT_SECONDS": "0.5", "PRESENCE_TTL_SECONDS": "2"}
 
-@pytest.fixture(params=["memory", "redis"])
-def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+
+@contextmanager
+def world_of(
+    request: pytest.FixtureRequest, tmp_path: Path, flavour: str, **env: str
+) -> Iterator[World]:
     """memory: one process on SQLite; redis: two uvicorn workers on one Redis and one
-    PostgreSQL (nothing sticky: every test spreads its sockets over both)."""
-    # Short heartbeats so presence tests take seconds, not the production 30 s.
-    extra = {"HEARTBEAT_SECONDS": "0.5", "PRESENCE_TTL_SECONDS": "2"}
-    if request.param == "memory":
-        with make_world(tmp_path, f"sqlite:///{tmp_path / 'it.db'}", None, 1, **extra) as w:
+    PostgreSQL (nothing sticky: tests spread their sockets over both)."""
+    env = {**FAST_PRESENCE, **env}
+    if flavour == "memory":
+        with make_world(tmp_path, f"sqlite:///{tmp_path / 'it.db'}", None, 1, **env) as w:
             yield w
         return
     database_url = request.getfixturevalue("postgres_url")
     redis_url = request.getfixturevalue("redis_url")
     prefix = request.getfixturevalue("redis_prefix")
-    with make_world(tmp_path, database_url, redis_url, 2, REDIS_KEY_PREFIX=prefix, **extra) as w:
+    with make_world(tmp_path, database_url, redis_url, 2, REDIS_KEY_PREFIX=prefix, **env) as w:
         yield w
+
+
+@pytest.fixture(params=["memory", "redis"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    with world_of(request, tmp_path, request.param) as w:
+        yield w
+
+
+@pytest.fixture(params=["memory", "redis"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    """For tests that build their own world (custom settings) on both backends."""
+    value: str = request.param
+    return value
