@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
-# pytest puts tests/ on sys.path (for tests/conftest.py) but not the project
-# root, and the project is installed through an editable *finder* that runs
-# after the path finder: so `import llm` would find tests/llm as a namespace
-# package. A regular package wins over a namespace portion wherever it is on
-# sys.path, so making the root visible is enough.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.append(_ROOT)
-if getattr(sys.modules.get("llm"), "__file__", "") is None:  # a namespace llm got cached
-    del sys.modules["llm"]
+import pytest
 
-import asyncio  # noqa: E402
-from collections.abc import AsyncIterator  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-
-import pytest  # noqa: E402
-from fake_anthropic import FakeAnthropic  # noqa: E402
-from fake_openai import FakeOpenAI  # noqa: E402
-from llm_fake_http import FakeApp, serving  # noqa: E402
-
-from llm.anthropic import AnthropicProvider  # noqa: E402
-from llm.base import Provider  # noqa: E402
-from llm.openai import OpenAIProvider  # noqa: E402
-from llm.retry import RetryingProvider, RetryPolicy  # noqa: E402
+from llm.anthropic import AnthropicProvider
+from llm.base import Provider
+from llm.openai import OpenAIProvider
+from llm.retry import RetryingProvider, RetryPolicy
+from tests.llm.fake_anthropic import FakeAnthropic
+from tests.llm.fake_openai import FakeOpenAI
+from tests.llm.llm_fake_http import FakeApp, serving
 
 # Seconds a test waits for an event that should happen within milliseconds.
 EVENT_TIMEOUT = 5.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from llm_fake_http import FakeApp, HttpError, Reply, sse
+from tests.llm.llm_fake_http import FakeApp, HttpError, Reply, sse
 
 
 @dataclass

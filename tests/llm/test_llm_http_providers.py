@@ -10,8 +10,6 @@ import asyncio
 import socket
 
 import pytest
-from conftest import EVENT_TIMEOUT, Upstream, build_inner
-from llm_fake_http import HttpError, Reply
 
 from llm import (
     CallRecord,
@@ -28,6 +26,8 @@ from llm import (
 )
 from llm.retry import RetryingProvider
 from llm.window import estimate_request_tokens
+from tests.llm.conftest import EVENT_TIMEOUT, Upstream, build_inner
+from tests.llm.llm_fake_http import HttpError, Reply
 
 PERSONA = Persona(
     name="Dana Kowalski",

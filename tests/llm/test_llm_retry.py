@@ -7,7 +7,6 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from conftest import EVENT_TIMEOUT, RecordedSleeps
 
 from llm import (
     CallRecord,
@@ -24,6 +23,7 @@ from llm import (
     measure,
 )
 from llm.errors import code_for_status, failure
+from tests.llm.conftest import EVENT_TIMEOUT, RecordedSleeps
 
 REQUEST = ReplyRequest(persona=Persona(name="P"), history=(Turn("student", "Hi"),), max_tokens=50)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import EVENT_TIMEOUT, RecordedSleeps
 
 from llm import (
     CallRecord,
@@ -21,6 +20,7 @@ from llm import (
 )
 from llm.persona import build_system_prompt
 from llm.window import estimate_request_tokens
+from tests.llm.conftest import EVENT_TIMEOUT, RecordedSleeps
 
 FACTS = (
     "I lost my job three weeks ago and haven't told my wife.",

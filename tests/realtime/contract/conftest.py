@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from rt_helpers import Workers
+
+from tests.realtime.contract.rt_helpers import Workers
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -6,10 +6,10 @@ import asyncio
 from typing import Any
 
 import pytest
-from rt_helpers import Workers, delta, eventually, message, take
 
 from realtime.backends import LogMissing
 from realtime.eventlog import LogGapError, ResumeGap, decide_resume
+from tests.realtime.contract.rt_helpers import Workers, delta, eventually, message, take
 
 pytestmark = pytest.mark.redis
 

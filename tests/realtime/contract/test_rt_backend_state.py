@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from rt_helpers import Workers, delta, eventually, take
 
 from realtime.backends import LogMissing
 from realtime.protocol import Presence, ReplyStop, Role, payload
+from tests.realtime.contract.rt_helpers import Workers, delta, eventually, take
 
 pytestmark = pytest.mark.redis
 
