@@ -18,6 +18,7 @@ from server.errors import ApiError
 from server.http import json_response, read_json, require_teacher
 from server.passwords import verify_password
 from server.schemas import LoginIn, UserOut
+from server.settings import limits_doc
 from server.state import AppState, app_state
 from storage.errors import NotFound
 from storage.repos import sessions as session_repo
@@ -76,8 +77,11 @@ async def logout(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
+    """The teacher, plus the limits policy so forms can validate before submitting."""
     user = await require_teacher(request)
-    return json_response(UserOut.model_validate(user))
+    body = UserOut.model_validate(user).model_dump(mode="json")
+    body["limits"] = limits_doc(app_state(request).settings)
+    return json_response(body)
 
 
 INVALID_LINK = """<!doctype html><html lang="en"><meta charset="utf-8">

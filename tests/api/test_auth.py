@@ -13,6 +13,12 @@ async def test_login_me_logout(new_teacher: NewTeacher) -> None:
     me = await teacher.get("/api/me")
     assert me.status_code == 200
     assert me.json()["email"] == "ada@school.example"
+    assert me.json()["limits"] == {
+        "time_limit_seconds_min": 300,
+        "time_limit_seconds_max": 10_800,
+        "token_budget_min": 1_000,
+        "token_budget_max": 200_000,
+    }
     cookie = teacher.cookies.get("vc_auth")
     assert cookie and "ada" not in cookie  # signed id, not the email
     assert (await teacher.post("/api/auth/logout")).status_code == 200
