@@ -40,3 +40,6 @@ typecheck: install-test
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+bench: install
+	$(BIN)/python -m bench.streaming
