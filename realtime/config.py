@@ -12,6 +12,8 @@ class RealtimeConfig:
     limits: ClientLimits = field(default_factory=ClientLimits)
     # A spoken reply in an interview is a few sentences; 400 tokens is ~300 words.
     reply_max_tokens: int = 400
+    # The model's context window; the history is windowed to it (and to the budget left).
+    context_tokens: int = 100_000
     # Below this a reply is not worth starting; also the watchdog's "out of tokens" line.
     min_reply_tokens: int = 50
     # Student says per socket: 5 per 10 s is faster than anyone types a considered turn.

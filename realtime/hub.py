@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import uuid
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from llm.base import Provider, ReplyRequest, Turn
-from llm.window import estimate_request_tokens
+from llm.window import estimate_request_tokens, prepare
 from realtime.backends import LogMissing, RealtimeBackend
 from realtime.budgets import BudgetStore, Refused
 from realtime.config import RealtimeConfig
@@ -247,12 +248,16 @@ class Hub:
             used * 100 >= self.config.wind_down_percent * budget
             or spent_time >= self.config.wind_down_percent
         )
+        # The history is windowed to what the model holds AND what the budget can still
+        # pay for: oldest turns give way (with a marker) before the session runs dry.
+        context = max(min(self.config.context_tokens, budget - used), 1)
         request = ReplyRequest(
             persona=persona_of(profile, session.instructions),
             history=(*history, Turn("student", text)),
             max_tokens=self.config.reply_max_tokens,
             model=session.model,
             wind_down=wind_down,
+            context_tokens=context,
         )
         input_tokens = estimate_request_tokens(request)
         hold = await self.budgets.reserve(
@@ -268,13 +273,9 @@ class Hub:
                 "budget_exhausted",
                 "The session's token budget is used up; no further replies are possible.",
             )
-        request = ReplyRequest(
-            persona=request.persona,
-            history=request.history,
-            max_tokens=hold.max_tokens,
-            model=request.model,
-            wind_down=wind_down,
-        )
+        # Freeze the history as estimated: a lower max_tokens must not let more in.
+        _, windowed = prepare(request)
+        request = dataclasses.replace(request, history=windowed, max_tokens=hold.max_tokens)
         return ReplyJob(
             session_id=session.id,
             owner_id=session.owner_id,

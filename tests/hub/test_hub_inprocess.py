@@ -1,0 +1,160 @@
+"""The hub and the watchdog wired to real parts in one process (SQLite, the in-process
+backend and budget store, the scripted provider): no sockets, injected clocks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from llm.scripted import ScriptedProvider
+from llm.window import OMITTED_MARKER
+from realtime.backends import MemoryBackend
+from realtime.budgets import MemoryBudgetStore
+from realtime.config import RealtimeConfig
+from realtime.control import SessionControl
+from realtime.conversation import ReplyJob
+from realtime.hub import Hub
+from realtime.lifecycle import SessionAction
+from realtime.protocol import ErrorEvent, MessageEvent, MessageRole
+from realtime.watchdog import Watchdog, WatchdogPolicy
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.repos import profiles, rubrics, sessions, users
+
+
+@dataclass
+class Rig:
+    db: Database
+    backend: MemoryBackend
+    budgets: MemoryBudgetStore
+    control: SessionControl
+    hub: Hub
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    await upgrade(url)
+    db = Database(url)
+    backend = MemoryBackend()
+    budgets = MemoryBudgetStore()
+    control = SessionControl(db)
+    hub = Hub(
+        db=db,
+        backend=backend,
+        budgets=budgets,
+        provider=ScriptedProvider(0),
+        control=control,
+        config=RealtimeConfig(),
+    )
+    yield Rig(db, backend, budgets, control, hub)
+    await hub.aclose()
+    await backend.aclose()
+    await db.aclose()
+
+
+async def new_session(rig: Rig, token_budget: int = 20_000) -> uuid.UUID:
+    async with rig.db.session() as s:
+        teacher = await users.create_user(
+            s, email=f"{uuid.uuid4().hex}@x.example", name="T", role="teacher", password_hash="x"
+        )
+        profile = await profiles.create_profile(
+            s, teacher.id, name="Sam", hidden_facts=["A secret."], opening_line="Hi."
+        )
+        rubric = await rubrics.create_rubric(s, teacher.id, name="R", description="", criteria=[])
+        session = await sessions.create_session(
+            s,
+            teacher.id,
+            profile_id=profile.id,
+            rubric_id=rubric.id,
+            student_name="Kim",
+            time_limit_seconds=600,
+            token_budget=token_budget,
+            join_nonce="n",
+        )
+    await rig.control.transition(session.id, SessionAction.START, actor="t")
+    return session.id
+
+
+async def long_history(rig: Rig, session_id: uuid.UUID, turns: int) -> None:
+    events = [
+        MessageEvent(
+            message_id=str(uuid.uuid4()),
+            role=MessageRole.STUDENT if n % 2 == 0 else MessageRole.CLIENT,
+            text=f"turn {n} " + "words " * 60,
+        )
+        for n in range(turns)
+    ]
+    await rig.hub.publish(session_id, events)
+
+
+async def prepare(rig: Rig, session_id: uuid.UUID, text: str) -> ReplyJob | ErrorEvent:
+    session = await rig.hub.load(session_id)
+    return await rig.hub._prepare_reply(session, uuid.uuid4().hex, text)
+
+
+async def test_history_fits_a_large_budget_whole(rig: Rig) -> None:
+    sid = await new_session(rig)
+    await long_history(rig, sid, 10)
+    job = await prepare(rig, sid, "What happened next?")
+    assert isinstance(job, ReplyJob)
+    texts = [t.text for t in job.request.history]
+    assert OMITTED_MARKER not in texts and len(texts) == 11
+    assert job.request.max_tokens == RealtimeConfig().reply_max_tokens
+
+
+async def test_history_is_windowed_to_the_budget_left(rig: Rig) -> None:
+    sid = await new_session(rig, token_budget=1_500)
+    await long_history(rig, sid, 40)  # ~3,600 tokens of history
+    latest = "And how did that feel? " + "really " * 100
+    job = await prepare(rig, sid, latest)
+    assert isinstance(job, ReplyJob)
+    history = job.request.history
+    assert history[0].text == OMITTED_MARKER
+    assert history[-1].text == latest  # never truncated
+    snapshot = await rig.budgets.snapshot(str(sid))
+    assert snapshot.reserved == job.input_estimate + job.request.max_tokens
+    assert snapshot.reserved <= 1_500
+
+
+async def test_refused_when_not_even_the_latest_message_fits(rig: Rig) -> None:
+    sid = await new_session(rig, token_budget=1_000)
+    answer = await prepare(rig, sid, "word " * 3_000)
+    assert isinstance(answer, ErrorEvent) and answer.code == "budget_exhausted"
+    session = await rig.hub.load(sid)
+    assert (session.status, session.end_reason) == ("expired", "tokens")
+    assert (await rig.budgets.snapshot(str(sid))).reserved == 0
+
+
+async def test_watchdog_idle_expiry_and_time_warnings_once(rig: Rig) -> None:
+    sid = await new_session(rig)
+    start = datetime.now(UTC)
+    now = [start]
+    policy = WatchdogPolicy(idle_seconds=590)
+    dogs = [
+        Watchdog(
+            rig.db, rig.control, rig.budgets, policy, warn=rig.hub.time_warning, now=lambda: now[0]
+        )
+        for _ in range(2)
+    ]
+    now[0] = start + timedelta(seconds=490)  # 82% of the 600 s limit, not idle yet
+    for dog in dogs:
+        assert await dog.scan() == []
+    now[0] = start + timedelta(seconds=575)  # 96%
+    for dog in dogs:
+        assert await dog.scan() == []
+    log = await rig.backend.read(str(sid), 0, 100)
+    warnings = [e["percent"] for e in log if e["type"] == "budget" and e.get("warning")]
+    assert warnings == [80, 95]  # each once, although two watchdogs saw them
+    # Idle: no student activity since the start for longer than idle_seconds (the
+    # 600 s time limit is not reached yet).
+    now[0] = start + timedelta(seconds=592)
+    results = [await dog.scan() for dog in dogs]
+    assert sorted(results, key=len) == [[], [(sid, "idle")]]
+    session = await rig.hub.load(sid)
+    assert (session.status, session.end_reason) == ("expired", "idle")
