@@ -179,10 +179,8 @@ class Connection:
             return await hub.whisper(sid, principal.user_id, message.text)
         if isinstance(message, Stop):
             return await hub.stop(sid, principal.role)
-        action = {Pause: SessionAction.PAUSE, Resume: SessionAction.RESUME}.get(
-            type(message), SessionAction.END
-        )
-        return await hub.command(sid, action, principal.actor)
+        actions = {Pause: SessionAction.PAUSE, Resume: SessionAction.RESUME, End: SessionAction.END}
+        return await hub.command(sid, actions[type(message)], principal.actor)
 
     async def _refuse(self, event: ErrorEvent) -> None:
         await self._queue(event)

@@ -14,7 +14,11 @@ from server.http import json_response, require_teacher
 from server.state import app_state
 from storage.repos import usage as usage_repo
 
-GROUPS = ("provider", "model", "session")
+GROUPS: dict[str, usage_repo.GroupBy] = {
+    "provider": "provider",
+    "model": "model",
+    "session": "session",
+}
 
 
 def _when(raw: str | None, default: datetime, field: str, fields: dict[str, str]) -> datetime:
@@ -37,15 +41,15 @@ async def usage(request: Request) -> Response:
     fields: dict[str, str] = {}
     start = _when(params.get("from"), month_start(now), "from", fields)
     end = _when(params.get("to"), now + timedelta(seconds=1), "to", fields)
-    group_by = params.get("group_by", "provider")
-    if group_by not in GROUPS:
+    group_by = GROUPS.get(params.get("group_by", "provider"), "provider")
+    if params.get("group_by", "provider") not in GROUPS:
         fields["group_by"] = "must be one of " + ", ".join(GROUPS)
     if not fields and end <= start:
         fields["to"] = "must be after from"
     if fields:
         raise ApiError(422, "validation_failed", "Some parameters are not valid.", fields=fields)
     async with state.db.session() as db:
-        rows = await usage_repo.summarize(db, teacher.id, start, end, group_by)  # type: ignore[arg-type]
+        rows = await usage_repo.summarize(db, teacher.id, start, end, group_by)
         month = await usage_repo.tokens_since(db, teacher.id, month_start(now))
     items = [
         {
