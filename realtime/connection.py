@@ -155,7 +155,15 @@ class Connection:
             if isinstance(message, ProtocolError):
                 await self._refuse(message.to_event())
                 continue
-            answer = await self._handle(message)
+            try:
+                answer = await self._handle(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A database or Redis blip: tell the sender, keep the socket; nothing
+                # was acknowledged, so the client may simply send again.
+                log.exception("command %s failed on %s", message.type, self._sid)
+                answer = error("unavailable", "The server could not do that just now; try again.")
             if answer is not None:
                 await self._refuse(answer)
 
@@ -317,11 +325,18 @@ class Connection:
         self._presence = now
 
     async def _announce(self) -> None:
+        """Best effort: presence is advisory, so a store blip must not end the socket."""
+        session_id = self.principal.session_id
         try:
-            await self.hub.announce_presence(self.principal.session_id)
-        except LogMissing:
-            await self.hub.ensure_log(self.principal.session_id)
-            await self.hub.announce_presence(self.principal.session_id)
+            try:
+                await self.hub.announce_presence(session_id)
+            except LogMissing:
+                await self.hub.ensure_log(session_id)
+                await self.hub.announce_presence(session_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("presence announcement failed for %s", session_id, exc_info=True)
 
     async def _leave(self) -> None:
         try:

@@ -14,14 +14,23 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from llm.base import Done, Failed, ReplyEvent, ReplyRequest, TextDelta
 from llm.base import Usage as LlmUsage
 from llm.metrics import CallRecord, MeteredStream, measure
 from realtime.coalesce import DeltaCoalescer
+from realtime.control import clock_of
 from realtime.lifecycle import IllegalTransition, SessionAction, SessionStatus
-from realtime.protocol import ReplyDelta, ReplyDone, ReplyError, ServerModel, Usage
+from realtime.protocol import (
+    BudgetEvent,
+    ReplyDelta,
+    ReplyDone,
+    ReplyError,
+    ServerModel,
+    Usage,
+)
 from storage.errors import Conflict, NotFound
 from storage.repos import sessions as session_repo
 from storage.repos import usage as usage_repo
@@ -213,9 +222,11 @@ async def _finish(
         )
     sid = str(job.session_id)
     settled = await hub.budgets.settle(sid, job.reply_id, input_tokens, output_tokens)
-    session = await hub.load(job.session_id)
-    session.tokens_used = settled.used
-    tick = await hub.budget_event(session)
+    tick = BudgetEvent(
+        tokens_used=settled.used,
+        token_budget=settled.budget,
+        seconds_left=await _seconds_left(hub, job),
+    )
     events.append(tick)
     # Each threshold crossed (80%, 95%) once: a durable warning the flusher audits.
     events += [
@@ -229,6 +240,19 @@ async def _finish(
         await hub.backend.release_reply(sid, job.reply_id)
     await _record(hub, job, record, settled.used)
     return settled.budget - settled.used < job.input_estimate + hub.config.min_reply_tokens
+
+
+async def _seconds_left(hub: Hub, job: ReplyJob) -> float | None:
+    """For the budget tick; None when the database cannot say right now (the reply's
+    end must reach the log whatever SQL is doing)."""
+    try:
+        session = await hub.load(job.session_id)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.warning("no time left for %s: database unavailable", job.session_id)
+        return None
+    return round(clock_of(session).seconds_left(datetime.now(UTC)), 1)
 
 
 async def _record(hub: Hub, job: ReplyJob, record: CallRecord | None, tokens_used: int) -> None:

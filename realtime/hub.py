@@ -341,6 +341,11 @@ class Hub:
         return None
 
     async def announce_presence(self, session_id: uuid.UUID) -> None:
+        """Publish who is here, while the session is live: after its end, appends would
+        keep its Redis keys from expiring."""
+        session = await self.load(session_id)
+        if session.status in (SessionStatus.COMPLETED, SessionStatus.EXPIRED):
+            return
         presence = await self.backend.presence(str(session_id))
         await self.publish(
             session_id,
