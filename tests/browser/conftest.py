@@ -256,5 +256,10 @@ def new_context(browser: Browser, site: Site,
 
 
 def screenshot(page: Page, name: str) -> None:
+    """Save a full-page screenshot; a phone-sized page must not scroll sideways."""
+    viewport = page.viewport_size
+    if viewport and viewport["width"] == PHONE["width"]:
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= PHONE["width"], f"{name}: the page is {wide}px wide on a phone"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

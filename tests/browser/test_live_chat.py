@@ -4,54 +4,31 @@ expiry and whispers. A student and a teacher each get their own browser context.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Site, screenshot
+from tests.browser.helpers import (
+    REPLY_TIMEOUT_MS,
+    NewContext,
+    client_texts,
+    last_reply,
+    open_student,
+    open_teacher,
+    say,
+    wait_for_replies,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-NewContext = Callable[..., BrowserContext]
-# A scripted reply is at most a few dozen words at 12 words/s.
-REPLY_TIMEOUT_MS = 15_000
-
-
-def open_student(new_context: NewContext, session: dict[str, Any], *, phone: bool = False) -> Page:
-    page = new_context(phone=phone).new_page()
-    page.goto(session["join_url"])
-    expect(page.locator("#status-badge")).to_have_text("Active")
-    expect(page.locator("#connection-banner")).to_be_hidden()
-    return page
-
 
 def open_observer(new_context: NewContext, session: dict[str, Any]) -> Page:
-    page = new_context(teacher=True).new_page()
-    page.goto(f"/teacher#/observe/{session['id']}")
+    page = open_teacher(new_context, f"/observe/{session['id']}")
     expect(page.locator(".tile .badge")).to_have_text("Active")
     expect(page.locator(".tile__presence")).to_contain_text("Student online")
     return page
-
-
-def say(student: Page, text: str) -> None:
-    student.get_by_label("Your message").fill(text)
-    student.get_by_label("Your message").press("Enter")
-
-
-def client_texts(page: Page) -> list[str]:
-    return page.locator(".msg--client .msg__text").all_text_contents()
-
-
-def wait_for_replies(page: Page, count: int) -> None:
-    """Wait until ``count`` client replies exist and none is streaming."""
-    expect(page.locator(".msg--client")).to_have_count(count, timeout=REPLY_TIMEOUT_MS)
-    expect(page.locator(".msg--streaming")).to_have_count(0, timeout=REPLY_TIMEOUT_MS)
-
-
-def last_reply(page: Page) -> Locator:
-    return page.locator(".msg--client").last
 
 
 def test_reply_streams_to_student_and_observer(new_context: NewContext, site: Site) -> None:
@@ -156,18 +133,35 @@ def test_a_say_sent_while_offline_is_delivered_once(new_context: NewContext,
 
 
 def test_time_running_out_shows_the_end_screen(new_context: NewContext, site: Site) -> None:
-    session = site.new_session(seconds=5, student_name="Expiring Student")
+    session = site.new_session(seconds=8, student_name="Expiring Student")
     student = open_student(new_context, session, phone=True)
-    # The time meter turns amber at 80% used (1 s before the end of a 5 s session).
+    say(student, "Hi Sam, we only have a few seconds today.")
+    wait_for_replies(student, 1)
+    reply = client_texts(student)
+    # The time meter turns amber at 80% used (1.6 s before the end of an 8 s session).
     expect(student.locator("#student-time")).to_have_class(
         re.compile("is-(warn|critical)"), timeout=10_000
     )
     end = student.locator("#end-screen")
     expect(end).to_be_visible(timeout=15_000)
-    expect(end.get_by_role("heading")).to_have_text("The session has expired")
+    expect(end.get_by_role("heading", level=2)).to_have_text("The session has expired")
     expect(student.locator("#end-reason")).to_have_text("The time for this session ran out.")
     expect(student.locator("#chat-screen")).to_be_hidden()
+    # The conversation, as saved on the server (released to the student once it ended).
+    saved = student.locator("#end-transcript[data-source=saved]")
+    expect(saved.locator(".msg")).to_have_count(2)
+    expect(saved.locator(".msg--student .msg__text")).to_have_text(
+        "Hi Sam, we only have a few seconds today."
+    )
+    assert client_texts(student) == reply
+    expect(student.locator("#end-reopen")).to_be_visible()
     screenshot(student, "student-expired-phone")
+
+    # Opening the finished session again shows the same end screen with the conversation.
+    student.reload()
+    expect(end.get_by_role("heading", level=2)).to_have_text("The session has expired")
+    expect(saved.locator(".msg")).to_have_count(2)
+    assert client_texts(student) == reply
 
 
 def test_whisper_is_distinct_and_student_can_end(new_context: NewContext, site: Site) -> None:

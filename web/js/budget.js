@@ -1,5 +1,7 @@
 // Time-left and tokens-left meters. Time ticks down locally between `budget` events, but
 // only while the session is active (time limits count active time only).
+// A `budget` event with `warning` (tokens_low / time_low at 80 or 95 %, or exhausted)
+// raises that meter to at least the matching colour and is reported once per page.
 
 import { el, setText } from "./dom.js";
 import { formatClock, formatNumber } from "./format.js";
@@ -8,10 +10,24 @@ import { formatClock, formatNumber } from "./format.js";
 export const WARN_AT = 0.8;
 export const CRITICAL_AT = 0.95;
 
+const LEVELS = ["ok", "warn", "critical"];
+
 function level(usedFraction) {
   if (usedFraction >= CRITICAL_AT) return "critical";
   if (usedFraction >= WARN_AT) return "warn";
   return "ok";
+}
+
+function higher(a, b) {
+  return LEVELS.indexOf(a) >= LEVELS.indexOf(b ?? "ok") ? a : b;
+}
+
+/** Words for a budget warning, for the live region and the notice line. */
+export function warningText(warning, percent) {
+  if (warning === "exhausted") return "The token budget is used up.";
+  const what = warning === "time_low" ? "time" : "token budget";
+  if (percent >= 95) return `Almost out: ${percent}% of the ${what} is used.`;
+  return `Running low: ${percent ?? 80}% of the ${what} is used.`;
 }
 
 function meter(id, label) {
@@ -33,7 +49,7 @@ export class BudgetMeters {
    * @param {HTMLElement} container  filled with two meters
    * @param {string} idPrefix        unique per page (several sessions on the observer grid)
    */
-  constructor(container, idPrefix = "budget") {
+  constructor(container, idPrefix = "budget", { onWarning = null } = {}) {
     this.time = meter(`${idPrefix}-time`, "Time left");
     this.tokens = meter(`${idPrefix}-tokens`, "Tokens left");
     container.replaceChildren(this.time.root, this.tokens.root);
@@ -43,7 +59,10 @@ export class BudgetMeters {
     this.timeTotal = null;
     this.tokenBudget = null;
     this.tokensUsed = 0;
-    this.onTimeUp = null;
+    // Colour floors set by server warnings; cleared when an extension adds budget.
+    this.floor = { time: null, tokens: null };
+    this.warned = new Set(); // "tokens_low:80", ... already reported
+    this.onWarning = onWarning;
     this.timer = setInterval(() => this.renderTime(), 1000);
   }
 
@@ -64,11 +83,35 @@ export class BudgetMeters {
   }
 
   /** A `budget` event or welcome.budget. */
-  setBudget({ tokens_used, token_budget, seconds_left }) {
-    if (token_budget != null) this.tokenBudget = token_budget;
+  setBudget({ tokens_used, token_budget, seconds_left, warning, percent }) {
+    if (token_budget != null) {
+      if (this.tokenBudget != null && token_budget > this.tokenBudget) this.forget("tokens");
+      this.tokenBudget = token_budget;
+    }
     if (tokens_used != null) this.tokensUsed = tokens_used;
     if (seconds_left != null) this.anchorTime(seconds_left);
+    if (warning) this.warn(warning, percent);
     this.render();
+  }
+
+  /** Apply a server warning: colour at least to its level, report it once. */
+  warn(warning, percent) {
+    const meter = warning === "time_low" ? "time" : "tokens";
+    const state = warning === "exhausted" || percent >= 95 ? "critical" : "warn";
+    this.floor[meter] = higher(state, this.floor[meter]);
+    const key = `${warning}:${percent ?? ""}`;
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.onWarning?.(warningText(warning, percent), { warning, percent });
+  }
+
+  /** An extension added budget: earlier warnings no longer hold. */
+  forget(meter) {
+    this.floor[meter] = null;
+    const prefix = meter === "time" ? "time_low" : "tokens_low";
+    for (const key of [...this.warned]) {
+      if (key.startsWith(prefix) || (meter === "tokens" && key.startsWith("exhausted"))) this.warned.delete(key);
+    }
   }
 
   setStatus(status) {
@@ -80,6 +123,9 @@ export class BudgetMeters {
 
   anchorTime(seconds) {
     if (seconds == null) return;
+    const before = this.currentSeconds();
+    // More time than a moment ago (beyond rounding): the teacher extended the session.
+    if (before != null && seconds > before + 5) this.forget("time");
     this.secondsLeft = Math.max(0, seconds);
     this.anchorAt = performance.now();
     // An extension can make more time left than the original limit: grow the total.
@@ -107,7 +153,7 @@ export class BudgetMeters {
     setText(value, formatClock(seconds));
     const total = this.timeTotal || seconds || 1;
     const used = total ? 1 - seconds / total : 0;
-    this.paint(root, bar, used, note, this.status === "active" ? "" : "Clock stopped while not active.");
+    this.paint(root, bar, used, note, this.status === "active" ? "" : "Clock stopped while not active.", this.floor.time);
   }
 
   renderTokens() {
@@ -119,11 +165,12 @@ export class BudgetMeters {
     const left = Math.max(0, this.tokenBudget - this.tokensUsed);
     setText(value, `${formatNumber(left)} of ${formatNumber(this.tokenBudget)}`);
     const used = this.tokenBudget ? this.tokensUsed / this.tokenBudget : 1;
-    this.paint(root, bar, used, note, "");
+    this.paint(root, bar, used, note, "", this.floor.tokens);
   }
 
-  paint(root, bar, used, note, extra) {
-    const state = level(used);
+  paint(root, bar, used, note, extra, floor) {
+    const state = higher(level(used), floor);
+    root.dataset.level = state;
     root.classList.toggle("is-warn", state === "warn");
     root.classList.toggle("is-critical", state === "critical");
     const remaining = Math.max(0, Math.min(100, Math.round((1 - used) * 100)));

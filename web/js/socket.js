@@ -30,7 +30,10 @@ const SILENCE_LIMIT_MS = 40000;
 const BUSY_RETRIES = 3;
 const BUSY_RETRY_MS = 300;
 /** Error codes that refuse the latest say for good (nothing was stored). */
-const SAY_REFUSALS = new Set(["reply_in_progress", "not_active", "rate_limited", "budget_exhausted", "text_too_long", "invalid", "forbidden"]);
+const SAY_REFUSALS = new Set([
+  "reply_in_progress", "not_active", "rate_limited", "budget_exhausted", "monthly_cap_reached",
+  "text_too_long", "invalid", "forbidden",
+]);
 /** An `error` this soon after a say is taken as the answer to it (errors carry no id). */
 const SAY_ANSWER_MS = 5000;
 
@@ -58,6 +61,9 @@ export class SessionSocket {
    *   onSayRefused(clientId, text, event)  the server refused a say; it will not be re-sent
    *   onState(state, detail)       connection state changes (banner)
    *   onFailing(attempts)          reconnecting keeps failing: check the session over HTTP
+   *   isReplying()                 optional: true while the page shows a reply streaming
+   *                                (a `reply_in_progress` then is a real refusal, not the
+   *                                moment after `reply.done`, and is not retried)
    */
   constructor(sessionId, handlers) {
     this.sessionId = sessionId;
@@ -205,7 +211,8 @@ export class SessionSocket {
   refused(event) {
     const say = this.lastSay;
     const recent = say && this.pending.has(say.clientId) && Date.now() - say.at < SAY_ANSWER_MS;
-    if (recent && event.code === "reply_in_progress" && say.retries < BUSY_RETRIES) {
+    const replying = Boolean(this.handlers.isReplying?.());
+    if (recent && event.code === "reply_in_progress" && !replying && say.retries < BUSY_RETRIES) {
       say.retries += 1;
       say.at = Date.now();
       clearTimeout(this.timers.busy);

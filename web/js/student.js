@@ -4,6 +4,7 @@ import { get } from "./api.js";
 import { BudgetMeters } from "./budget.js";
 import { confirmDialog } from "./dialog.js";
 import { byId, setText } from "./dom.js";
+import { socketErrorText } from "./errors.js";
 import { endReasonText } from "./format.js";
 import { ConnectionState, SessionSocket } from "./socket.js";
 import { Transcript } from "./transcript.js";
@@ -31,13 +32,26 @@ const ui = {
   endScreen: byId("end-screen"),
   endReason: byId("end-reason"),
   endTranscript: byId("end-transcript"),
+  endNote: byId("end-transcript-note"),
+  endReopen: byId("end-reopen"),
   announcer: byId("announcer"),
 };
+
+/** The saved transcript is written before the status changes; a read that still finds
+ * the session open (a replica, a race) is retried 4 times, 0.5/1/2/4 s apart. */
+const FINAL_TRANSCRIPT_RETRIES = 4;
+/** An expired session can be reopened by the teacher (extend): check every 5 s. */
+const REOPEN_CHECK_MS = 5000;
 
 let status = "created";
 let socket = null;
 let meters = null;
 let transcript = null;
+let clientName = "the client";
+let ended = null; // the terminal status shown on the end screen
+let reopenTimer = null;
+
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function announce(text) {
   // Re-setting identical text would not be announced again; clear first.
@@ -74,6 +88,8 @@ function setStatus(next, reason) {
 }
 
 function showEndScreen(finalStatus, reason) {
+  if (ended === finalStatus) return;
+  ended = finalStatus;
   socket?.close();
   meters?.destroy();
   setText(ui.endReason, endReasonText(finalStatus, reason, "student"));
@@ -81,15 +97,66 @@ function showEndScreen(finalStatus, reason) {
     byId("end-heading"),
     finalStatus === "expired" ? "The session has expired" : "The session has ended",
   );
-  // Keep the conversation readable: move the rendered messages to the end screen.
-  const messages = [...byId("transcript").querySelectorAll(".msg")];
+  // Show at once what this page saw; the saved transcript replaces it when it arrives.
+  const messages = [...byId("transcript").querySelectorAll(".msg:not(.msg--pending)")];
   ui.endTranscript.replaceChildren(...messages);
-  ui.endTranscript.closest("details").hidden = messages.length === 0;
   ui.chat.hidden = true;
   ui.banner.hidden = true;
   ui.endScreen.hidden = false;
   ui.endScreen.focus();
   announce(`${ui.endReason.textContent}`);
+  loadFinalTranscript(messages.length);
+  if (finalStatus === "expired") watchForReopening();
+}
+
+/** The stored conversation, released to the student once the session has ended. */
+async function loadFinalTranscript(shownAlready) {
+  setText(ui.endNote, "Loading the saved conversation…");
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const data = await get(`/api/sessions/${encodeURIComponent(sessionId)}/transcript`);
+      const saved = new Transcript(ui.endTranscript, {
+        clientName,
+        studentName: "You",
+        whisperLabel: "Hint from your teacher",
+        emptyText: "No messages were exchanged.",
+      });
+      saved.renderMessages(data.items || []);
+      ui.endTranscript.dataset.source = "saved";
+      setText(ui.endNote, "");
+      return;
+    } catch (error) {
+      if (error.code === "session_not_ended" && attempt < FINAL_TRANSCRIPT_RETRIES) {
+        await delay(500 * 2 ** attempt);
+        continue;
+      }
+      setText(
+        ui.endNote,
+        shownAlready
+          ? `This is the conversation as this page saw it; the saved copy could not be loaded (${error.message}).`
+          : `The conversation could not be loaded: ${error.message}`,
+      );
+      return;
+    }
+  }
+}
+
+/** A teacher may extend an expired session, which reopens it: then continue here. */
+function watchForReopening() {
+  ui.endReopen.hidden = false;
+  clearInterval(reopenTimer);
+  reopenTimer = setInterval(async () => {
+    if (document.visibilityState !== "visible") return;
+    try {
+      const info = await get(`/api/student/sessions/${encodeURIComponent(sessionId)}`);
+      if (info.status === "active" || info.status === "paused") {
+        clearInterval(reopenTimer);
+        location.reload();
+      }
+    } catch {
+      // Offline or the link was replaced: keep showing the end screen.
+    }
+  }, REOPEN_CHECK_MS);
 }
 
 function onStreaming(replyId) {
@@ -159,14 +226,25 @@ async function onFailing() {
 }
 
 function onServerError(event) {
-  setText(ui.notice, event.message || "The server refused that.");
+  setText(ui.notice, socketErrorText(event, "student"));
+}
+
+/** Give the words back so nothing typed is lost (before anything typed since). */
+function restoreText(text) {
+  const current = ui.text.value;
+  if (current.includes(text)) return;
+  ui.text.value = current.trim() ? `${text}\n${current}` : text;
 }
 
 function onSayRefused(clientId, text, event) {
   transcript.removePending(clientId);
-  // Give the words back so nothing typed is lost.
-  if (!ui.text.value.trim()) ui.text.value = text;
-  setText(ui.notice, `Not sent: ${event.message}`);
+  restoreText(text);
+  ui.notice.dataset.code = event.code || "";
+  setText(ui.notice, `Not sent. ${socketErrorText(event, "student")} Your text is still in the box.`);
+}
+
+function onBudgetWarning(text) {
+  announce(text);
 }
 
 function sendMessage() {
@@ -176,12 +254,23 @@ function sendMessage() {
     ui.text.focus();
     return;
   }
-  if (status !== "active" || transcript.streamingReplyId) return;
+  // Refused here as the server would refuse it; the text stays in the box.
+  if (transcript.streamingReplyId) {
+    ui.notice.dataset.code = "reply_in_progress";
+    setText(ui.notice, socketErrorText({ code: "reply_in_progress" }, "student"));
+    return;
+  }
+  if (status !== "active") {
+    ui.notice.dataset.code = "not_active";
+    setText(ui.notice, socketErrorText({ code: "not_active" }, "student"));
+    return;
+  }
   if (socket.pending.size) {
     setText(ui.notice, "Your last message is still on its way; wait for the reply.");
     return;
   }
   setText(ui.notice, "");
+  delete ui.notice.dataset.code;
   const clientId = socket.say(text);
   transcript.addPending(clientId, text);
   ui.text.value = "";
@@ -233,6 +322,7 @@ async function main() {
     );
     return;
   }
+  clientName = info.client_name;
   document.title = `Interview with ${info.client_name} – Virtual Client`;
   setText(ui.title, `Interview with ${info.client_name}`);
   setText(ui.subtitle, `Signed in as ${info.student_name}`);
@@ -245,7 +335,7 @@ async function main() {
     announce,
     onStreaming,
   });
-  meters = new BudgetMeters(byId("meters"), "student");
+  meters = new BudgetMeters(byId("meters"), "student", { onWarning: onBudgetWarning });
   meters.setSnapshot(info);
   setStatus(info.status, info.end_reason);
   if (info.status === "completed" || info.status === "expired") return;
@@ -257,6 +347,7 @@ async function main() {
     onSayRefused,
     onFailing,
     onState: onConnectionState,
+    isReplying: () => Boolean(transcript.streamingReplyId),
   }).start();
   window.addEventListener("pagehide", () => socket.close());
   // Expose the socket for debugging from the console; it holds no secrets.

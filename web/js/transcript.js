@@ -14,6 +14,7 @@ export class Transcript {
    *   whisperLabel label for whispers
    *   announce(text) optional: called with a complete reply for the ARIA live region
    *   onStreaming(replyId|null) optional: a reply started/ended streaming
+   *   showTimes    optional: show each stored message's `created_at`
    */
   constructor(list, options = {}) {
     this.list = list;
@@ -25,6 +26,7 @@ export class Transcript {
     this.entries = new Map(); // "m:<message_id>" | "r:<reply_id>" | "c:<client_id>" -> entry
     this.streamingReplyId = null;
     this.emptyText = options.emptyText || "No messages yet.";
+    this.showTimes = Boolean(options.showTimes);
     this.clear();
   }
 
@@ -39,7 +41,7 @@ export class Transcript {
   setClientName(name) {
     this.clientName = name;
     for (const entry of new Set(this.entries.values())) {
-      if (entry.role === "client") setText(entry.who, name);
+      if (entry.role === "client") setText(entry.name, name);
     }
   }
 
@@ -112,8 +114,16 @@ export class Transcript {
     setText(entry.body, entry.text);
     entry.node.classList.remove("msg--pending", "msg--streaming");
     entry.node.removeAttribute("aria-busy");
-    setText(entry.note, event.failed ? "Reply interrupted." : event.stopped ? "Stopped." : "");
+    setText(entry.note, event.failed ? "Reply interrupted." : event.stopped ? "Stopped before the end." : "");
     entry.node.classList.toggle("msg--failed", Boolean(event.failed));
+    entry.node.classList.toggle("msg--stopped", Boolean(event.stopped) && !event.failed);
+    if (this.showTimes && event.created_at) {
+      const when = new Date(event.created_at);
+      if (!Number.isNaN(when.getTime())) {
+        entry.time.dateTime = event.created_at;
+        setText(entry.time, when.toLocaleTimeString());
+      }
+    }
     if (event.message_id) {
       entry.node.dataset.messageId = event.message_id;
       this.entries.set(`m:${event.message_id}`, entry);
@@ -176,13 +186,15 @@ export class Transcript {
   }
 
   create(role, text) {
-    const who = el("p", { class: "msg__who", text: this.label(role) });
+    const name = el("span", { class: "msg__name", text: this.label(role) });
+    const time = el("time", { class: "msg__time" });
+    const who = el("p", { class: "msg__who" }, name, time);
     const body = el("p", { class: "msg__text", text: text || "" });
     const note = el("p", { class: "msg__note" });
     const node = el("li", { class: `msg msg--${role}`, dataset: { role } }, who, body, note);
     this.empty.remove();
     this.list.append(node);
-    return { node, who, body, note, role, text: text || "" };
+    return { node, who, name, time, body, note, role, text: text || "" };
   }
 
   label(role) {

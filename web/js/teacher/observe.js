@@ -4,6 +4,7 @@
 import { get } from "../api.js";
 import { BudgetMeters } from "../budget.js";
 import { el, setText } from "../dom.js";
+import { socketErrorText } from "../errors.js";
 import { endReasonText } from "../format.js";
 import { ConnectionState, SessionSocket } from "../socket.js";
 import { showStatusBadge } from "../status.js";
@@ -99,7 +100,10 @@ function observeTile(grid, id, ctx, single) {
   );
   grid.append(tile);
 
-  const meters = new BudgetMeters(meterBox, `obs-${id}`);
+  // Each warning is announced once, naming the student (several tiles share the region).
+  const meters = new BudgetMeters(meterBox, `obs-${id}`, {
+    onWarning: (text) => ctx.announce(`${session?.student_name || "A session"}: ${text}`),
+  });
   let session = null;
   let socket = null;
   let closed = false;
@@ -175,7 +179,7 @@ function observeTile(grid, id, ctx, single) {
         else transcript.apply(event);
       },
       onError(event) {
-        setText(notice, event.message);
+        setText(notice, socketErrorText(event, "teacher"));
       },
       onState(state) {
         if (state === ConnectionState.OPEN) setText(conn, "");

@@ -1,4 +1,5 @@
-// Session review: facts and usage, the stored transcript, the audit trail.
+// Session review: facts and usage, the stored transcript (with .md / .csv downloads),
+// the audit trail. Lifecycle actions (extend included) reload the transcript and audit.
 
 import { get } from "../api.js";
 import { el, setText } from "../dom.js";
@@ -27,10 +28,22 @@ export async function renderReview(view, id, ctx) {
   showStatusBadge(badge, session.status);
   const facts = el("dl", { class: "facts" });
   const controls = el("div", { class: "button-row" });
+  const base = `/api/sessions/${encodeURIComponent(id)}/transcript`;
+  const reloadTranscript = el("button", { type: "button", class: "link-button", text: "Reload" });
+  const transcriptBody = el("div", { class: "transcript-body" });
   const transcriptBox = el("section", { class: "card", "aria-labelledby": "transcript-title" },
-    el("h2", { id: "transcript-title", text: "Transcript" }));
+    el("div", { class: "card-head" },
+      el("h2", { id: "transcript-title", text: "Transcript" }),
+      el("div", { class: "button-row downloads" },
+        el("a", { class: "button", href: `${base}.md`, download: `transcript-${id}.md`, dataset: { format: "md" } }, "Download .md"),
+        el("a", { class: "button", href: `${base}.csv`, download: `transcript-${id}.csv`, dataset: { format: "csv" } }, "Download .csv"),
+        reloadTranscript,
+      ),
+    ),
+    transcriptBody);
+  const auditBody = el("div");
   const auditBox = el("section", { class: "card", "aria-labelledby": "audit-title" },
-    el("h2", { id: "audit-title", text: "Audit trail" }));
+    el("h2", { id: "audit-title", text: "Audit trail" }), auditBody);
 
   function drawFacts(s) {
     const used = s.time_limit_seconds - s.seconds_left;
@@ -52,10 +65,17 @@ export async function renderReview(view, id, ctx) {
       (button.closest(".copy-link") || button).hidden = !allowed(action, s.status);
     }
   }
+  const reloadAll = () => {
+    loadTranscript(transcriptBody, id, session, clientName);
+    loadAudit(auditBody, id);
+  };
+  reloadTranscript.addEventListener("click", reloadAll);
   const onDone = (updated) => {
     session = updated;
     setText(alert, "");
     drawFacts(updated);
+    ctx.announce(`Session ${updated.status}.`);
+    reloadAll();
   };
   const onError = (error) => setText(alert, error.message);
   for (const action of ["start", "pause", "resume", "end"]) {
@@ -81,23 +101,38 @@ export async function renderReview(view, id, ctx) {
     ),
   );
   drawFacts(session);
-  loadTranscript(transcriptBox, id, session, clientName);
-  loadAudit(auditBox, id);
+  reloadAll();
+}
+
+function transcriptSummary(messages, session) {
+  if (!messages.length) return "";
+  const count = (test) => messages.filter(test).length;
+  const parts = [`${count((m) => m.role !== "whisper")} messages`];
+  const whispers = count((m) => m.role === "whisper");
+  const stopped = count((m) => m.stopped && !m.failed);
+  const failed = count((m) => m.failed);
+  if (whispers) parts.push(`${whispers} whisper${whispers === 1 ? "" : "s"}`);
+  if (stopped) parts.push(`${stopped} stopped repl${stopped === 1 ? "y" : "ies"}`);
+  if (failed) parts.push(`${failed} interrupted repl${failed === 1 ? "y" : "ies"}`);
+  const live = session.status === "active" || session.status === "paused";
+  return parts.join(" · ") + (live ? ". The session is still open: the saved copy lags the live one by up to 2 s." : ".");
 }
 
 async function loadTranscript(box, id, session, clientName) {
   const status = el("p", { class: "muted", text: "Loading…" });
-  box.append(status);
+  box.replaceChildren(status);
   try {
     const data = await get(`/api/sessions/${encodeURIComponent(id)}/transcript`);
     const messages = Array.isArray(data) ? data : data.items || data.messages || [];
-    const list = el("ol", { class: "transcript", "aria-label": "Transcript" });
-    status.replaceWith(list);
+    const list = el("ol", { class: "transcript transcript--review", "aria-label": "Transcript" });
+    const summary = transcriptSummary(messages, session);
+    status.replaceWith(summary ? el("p", { class: "small muted transcript-summary", text: summary }) : "", list);
     const transcript = new Transcript(list, {
-      clientName,
-      studentName: session.student_name,
-      whisperLabel: "Whisper",
+      clientName: `${clientName} (client)`,
+      studentName: `${session.student_name} (student)`,
+      whisperLabel: "Whisper from the teacher",
       emptyText: "No messages were exchanged.",
+      showTimes: true,
     });
     transcript.renderMessages(messages);
   } catch (error) {
@@ -116,10 +151,10 @@ async function loadAudit(box, id) {
   try {
     const { items } = await get(`/api/sessions/${encodeURIComponent(id)}/events`);
     if (!items.length) {
-      box.append(el("p", { class: "muted", text: "No events yet." }));
+      box.replaceChildren(el("p", { class: "muted", text: "No events yet." }));
       return;
     }
-    box.append(el("div", { class: "table-wrap" },
+    box.replaceChildren(el("div", { class: "table-wrap" },
       el("table", { class: "audit", "aria-labelledby": "audit-title" },
         el("thead", {}, el("tr", {}, el("th", { text: "When" }), el("th", { text: "What" }), el("th", { text: "Who" }), el("th", { text: "Details" }))),
         el("tbody", {}, items.map((e) => el("tr", {},
@@ -131,6 +166,6 @@ async function loadAudit(box, id) {
       ),
     ));
   } catch (error) {
-    box.append(el("p", { class: "alert alert--error", text: error.message }));
+    box.replaceChildren(el("p", { class: "alert alert--error", text: error.message }));
   }
 }

@@ -6,12 +6,14 @@ import { formatNumber } from "../format.js";
 import { actionButton, copyLinkButton } from "./actions.js";
 import { busy, clearErrors, field, formAlert, showApiError, showFieldErrors } from "./forms.js";
 
-// The server's default limits (SESSION_MIN/MAX_SECONDS, TOKEN_BUDGET_MIN/MAX). A site that
-// configures others still gets the server's 422 message under the field.
-const MIN_MINUTES = 5;
-const MAX_MINUTES = 180;
-const MIN_TOKENS = 1000;
-const MAX_TOKENS = 200000;
+// The server's defaults (SESSION_MIN/MAX_SECONDS, TOKEN_BUDGET_MIN/MAX), used only if
+// GET /api/me answers without `limits`; the server's 422 still has the last word.
+const FALLBACK_LIMITS = {
+  time_limit_seconds_min: 300,
+  time_limit_seconds_max: 10800,
+  token_budget_min: 1000,
+  token_budget_max: 200000,
+};
 
 const PRESETS = [
   { label: "Short practice", minutes: 15, tokens: 15000 },
@@ -19,7 +21,27 @@ const PRESETS = [
   { label: "Long interview", minutes: 60, tokens: 90000 },
 ];
 
-function guide(onPick) {
+/** The site's limits in the form's units: whole minutes and tokens. */
+export function formLimits(limits) {
+  const l = { ...FALLBACK_LIMITS, ...(limits || {}) };
+  const minMinutes = Math.max(1, Math.ceil(l.time_limit_seconds_min / 60));
+  return {
+    minMinutes,
+    maxMinutes: Math.max(minMinutes, Math.floor(l.time_limit_seconds_max / 60)),
+    minTokens: l.token_budget_min,
+    maxTokens: l.token_budget_max,
+  };
+}
+
+const clamp = (value, low, high) => Math.min(high, Math.max(low, value));
+
+function fits(preset, lim) {
+  return preset.minutes >= lim.minMinutes && preset.minutes <= lim.maxMinutes
+    && preset.tokens >= lim.minTokens && preset.tokens <= lim.maxTokens;
+}
+
+function guide(lim, onPick) {
+  const presets = PRESETS.filter((preset) => fits(preset, lim));
   return el("aside", { class: "card guide", "aria-labelledby": "guide-title" },
     el("h2", { id: "guide-title", text: "Choosing time and tokens" }),
     el("ul", {},
@@ -28,10 +50,11 @@ function guide(onPick) {
         text: "Tokens measure how much the AI reads and writes. Each reply re-reads the conversation, so later turns cost more: a 30-minute interview of about 20 exchanges uses roughly 20,000–40,000 tokens.",
       }),
       el("li", { text: "When either runs out the session expires; you can extend it, which reopens it." }),
-      el("li", { text: `Allowed: ${MIN_MINUTES}–${MAX_MINUTES} minutes and ${formatNumber(MIN_TOKENS)}–${formatNumber(MAX_TOKENS)} tokens.` }),
+      el("li", { class: "guide__limits", text: `This site allows ${lim.minMinutes}–${lim.maxMinutes} minutes and ${formatNumber(lim.minTokens)}–${formatNumber(lim.maxTokens)} tokens per session.` }),
     ),
+    presets.length ? null : el("p", { class: "small muted", text: "None of the usual presets fits this site's limits." }),
     el("div", { class: "presets" },
-      PRESETS.map((preset) => {
+      presets.map((preset) => {
         const button = el("button", {
           type: "button",
           text: `${preset.label}: ${preset.minutes} min, ${formatNumber(preset.tokens)} tokens`,
@@ -46,8 +69,10 @@ function guide(onPick) {
 export async function renderSessionForm(view, ctx) {
   let profiles;
   let rubrics;
+  let me;
   try {
-    [profiles, rubrics] = await Promise.all([get("/api/profiles"), get("/api/rubrics")]);
+    // /api/me is asked again (not ctx.user): the login answer carries no limits.
+    [profiles, rubrics, me] = await Promise.all([get("/api/profiles"), get("/api/rubrics"), get("/api/me")]);
   } catch (error) {
     if (!ctx.alive()) return;
     if (error.status === 401) window.dispatchEvent(new Event("vc:unauthorized"));
@@ -55,6 +80,7 @@ export async function renderSessionForm(view, ctx) {
     return;
   }
   if (!ctx.alive()) return;
+  const lim = formLimits(me?.limits);
   const options = (items, noun) => [["", `Choose a ${noun}…`], ...items.map((i) => [i.id, i.name])];
   const f = {
     profile_id: field({ name: "profile_id", label: "Client profile", type: "select", required: true, options: options(profiles.items, "profile") }),
@@ -65,19 +91,19 @@ export async function renderSessionForm(view, ctx) {
       name: "time_limit_seconds",
       label: "Time limit (minutes)",
       type: "number",
-      value: "30",
+      value: String(clamp(30, lim.minMinutes, lim.maxMinutes)),
       required: true,
-      hint: `${MIN_MINUTES}–${MAX_MINUTES} minutes of active time.`,
-      attrs: { min: MIN_MINUTES, max: MAX_MINUTES, step: 1, inputmode: "numeric" },
+      hint: `${lim.minMinutes}–${lim.maxMinutes} minutes of active time.`,
+      attrs: { min: lim.minMinutes, max: lim.maxMinutes, step: 1, inputmode: "numeric" },
     }),
     token_budget: field({
       name: "token_budget",
       label: "Token budget",
       type: "number",
-      value: "40000",
+      value: String(clamp(40000, lim.minTokens, lim.maxTokens)),
       required: true,
-      hint: `${formatNumber(MIN_TOKENS)}–${formatNumber(MAX_TOKENS)} tokens.`,
-      attrs: { min: MIN_TOKENS, max: MAX_TOKENS, step: 1000, inputmode: "numeric" },
+      hint: `${formatNumber(lim.minTokens)}–${formatNumber(lim.maxTokens)} tokens.`,
+      attrs: { min: lim.minTokens, max: lim.maxTokens, step: 1000, inputmode: "numeric" },
     }),
     instructions: field({
       name: "instructions",
@@ -103,7 +129,7 @@ export async function renderSessionForm(view, ctx) {
     f.instructions.wrapper,
     el("div", { class: "button-row" }, submit, el("a", { class: "button", href: "#/sessions", text: "Cancel" })),
   );
-  const layout = el("div", { class: "session-new" }, form, guide((preset) => {
+  const layout = el("div", { class: "session-new" }, form, guide(lim, (preset) => {
     f.time_limit_seconds.control.value = String(preset.minutes);
     f.token_budget.control.value = String(preset.tokens);
     ctx.announce(`${preset.label} selected: ${preset.minutes} minutes, ${formatNumber(preset.tokens)} tokens.`);
@@ -119,11 +145,11 @@ export async function renderSessionForm(view, ctx) {
     if (!f.profile_id.control.value) local.profile_id = "Choose a client profile.";
     if (!f.rubric_id.control.value) local.rubric_id = "Choose a rubric.";
     if (!f.student_name.control.value.trim()) local.student_name = "Enter the student's name.";
-    if (f.time_limit_seconds.control.value === "" || !Number.isInteger(minutes) || minutes < MIN_MINUTES || minutes > MAX_MINUTES) {
-      local.time_limit_seconds = `Enter whole minutes from ${MIN_MINUTES} to ${MAX_MINUTES}.`;
+    if (f.time_limit_seconds.control.value === "" || !Number.isInteger(minutes) || minutes < lim.minMinutes || minutes > lim.maxMinutes) {
+      local.time_limit_seconds = `Enter whole minutes from ${lim.minMinutes} to ${lim.maxMinutes}.`;
     }
-    if (f.token_budget.control.value === "" || !Number.isInteger(tokens) || tokens < MIN_TOKENS || tokens > MAX_TOKENS) {
-      local.token_budget = `Enter a whole number from ${formatNumber(MIN_TOKENS)} to ${formatNumber(MAX_TOKENS)}.`;
+    if (f.token_budget.control.value === "" || !Number.isInteger(tokens) || tokens < lim.minTokens || tokens > lim.maxTokens) {
+      local.token_budget = `Enter a whole number from ${formatNumber(lim.minTokens)} to ${formatNumber(lim.maxTokens)}.`;
     }
     if (Object.keys(local).length) {
       showFieldErrors(form, local);

@@ -1,11 +1,15 @@
-// Sessions list: status filter, badges, time and tokens left, lifecycle buttons, join links.
+// Sessions list: status filter, badges, time and tokens left, lifecycle buttons, join links,
+// a ZIP of the transcripts for the current filter, and this month's usage.
 // Refreshes every few seconds; rows are updated in place so focus and selection survive.
 
 import { get } from "../api.js";
+import { downloadFile } from "../download.js";
 import { el, setText } from "../dom.js";
-import { formatClock, formatNumber } from "../format.js";
+import { formatClock, formatNumber, statusLabel } from "../format.js";
 import { showStatusBadge } from "../status.js";
 import { actionButton, allowed, copyLinkButton, extendDialog } from "./actions.js";
+import { busy } from "./forms.js";
+import { usagePanel } from "./usage.js";
 
 /** 4 s: fresh enough to watch a class start, light enough for 200 rows. */
 const REFRESH_MS = 4000;
@@ -21,6 +25,9 @@ export function renderSessions(view, ctx) {
   const tbody = el("tbody");
   const emptyRow = el("tr", {}, el("td", { colspan: "7", class: "empty", text: "No sessions yet. Create one to get a join link." }));
   const observeSelected = el("button", { type: "button", text: "Observe selected", disabled: true });
+  const zipButton = el("button", { type: "button", id: "download-zip" });
+  const zipStatus = el("span", { class: "small muted", role: "status" });
+  const usage = usagePanel();
   const rows = new Map(); // session id -> {tr, update(session)}
   const selected = new Set();
   let profiles = new Map();
@@ -35,6 +42,7 @@ export function renderSessions(view, ctx) {
     ),
     el("div", { class: "filters" },
       el("div", { class: "field" }, el("label", { for: "status-filter", text: "Show" }), statusFilter),
+      el("div", { class: "zip-download" }, zipButton, zipStatus),
       updated,
     ),
     alert,
@@ -52,11 +60,33 @@ export function renderSessions(view, ctx) {
         tbody,
       ),
     ),
+    usage.root,
   );
+
+  function labelZip() {
+    const status = statusFilter.value;
+    setText(zipButton, status ? `Download ${statusLabel(status).toLowerCase()} transcripts (.zip)` : "Download all transcripts (.zip)");
+  }
+  labelZip();
+  zipButton.addEventListener("click", async () => {
+    const status = statusFilter.value;
+    setText(zipStatus, "Preparing…");
+    try {
+      const name = await busy(zipButton, () =>
+        downloadFile(`/api/transcripts.zip${status ? `?status=${encodeURIComponent(status)}` : ""}`, "transcripts.zip"));
+      setText(zipStatus, `Downloaded ${name}.`);
+      setText(alert, "");
+    } catch (error) {
+      setText(zipStatus, "");
+      report(error);
+    }
+  });
 
   statusFilter.addEventListener("change", () => {
     const status = statusFilter.value;
     history.replaceState(null, "", status ? `#/sessions?status=${status}` : "#/sessions");
+    labelZip();
+    setText(zipStatus, "");
     load();
   });
   observeSelected.addEventListener("click", () => {
@@ -167,5 +197,8 @@ export function renderSessions(view, ctx) {
   const timer = setInterval(() => {
     if (document.visibilityState === "visible") load();
   }, REFRESH_MS);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    usage.destroy();
+  };
 }
