@@ -183,7 +183,9 @@ def test_two_watchdogs_expire_each_session_once_and_a_restarted_one_catches_up(
 ) -> None:
     env = {**SMALL, "WATCHDOG_IN_PROCESS": "false"}
     with world_of(request, tmp_path, flavour, **env) as world:
-        # No watchdog runs: an overdue session stays active.
+        # A watchdog runs, is killed (kill -9), and stays dead while a deadline passes.
+        with cli_process(["watchdog"], world.env, world.cwd) as doomed:
+            doomed.kill()
         overdue, _ = world.new_session(time_limit_seconds=1)
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
@@ -193,6 +195,7 @@ def test_two_watchdogs_expire_each_session_once_and_a_restarted_one_catches_up(
             cli_process(["watchdog"], world.env, world.cwd) as first,
             cli_process(["watchdog"], world.env, world.cwd),
         ):
+            # Restarted, the watchdogs expire it at once.
             wait_for(lambda: session_state(world, overdue)["status"] == "expired", 3.0)
             sessions = [world.new_session(time_limit_seconds=1)[0] for _ in range(4)]
             wait_for(
