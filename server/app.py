@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -51,7 +52,11 @@ def build_state(settings: Settings) -> AppState:
     if settings.redis_url:
         from redis.asyncio import Redis
 
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        from realtime.backends.redis import redis_client
+
+        # redis+cluster:// gives a RedisCluster: it serves every command sent through
+        # this client (single-key or single-slot scripts and pipelines, PING) alike.
+        redis = cast(Redis, redis_client(settings.redis_url, decode_responses=True))
         failures = RedisFailureCounter(redis, settings.redis_key_prefix)
     return AppState(
         settings=settings,

@@ -26,7 +26,8 @@ def make_backend(
     redis_url: str | None, key_prefix: str = "vc", window: int = DEFAULT_WINDOW
 ) -> RealtimeBackend:
     """Redis when ``redis_url`` is set (imported lazily: single-process installs never load
-    redis-py), else the in-process backend. Raises ValueError on a bad window or prefix."""
+    redis-py), else the in-process backend; a ``redis+cluster://`` URL selects Redis
+    Cluster. Raises ValueError on a bad window or prefix."""
     if not redis_url:
         return MemoryBackend(window=window)
     from realtime.backends.redis import RedisBackend

@@ -18,6 +18,13 @@ time budget bound to a few hundred, and the flusher trims it. Run Redis with
 ``maxmemory-policy noeviction``: an evicted meta key reads as a lost log (new epoch).
 Failures: redis errors surface as BackendUnavailable (fail closed: no event is assumed
 stored unless the script returned).
+
+Redis Cluster (``redis+cluster://`` or ``rediss+cluster://`` URL, naming any node): the
+command client is a ``RedisCluster``, which routes every command by its key's slot and
+follows MOVED/ASK itself. Every command, script and MULTI pipeline here touches one
+session, hence one slot; the only multi-session call (the reader's epoch lookup) is a
+non-transactional pipeline that redis-py splits per node. The stream reader runs one
+blocking XREAD per slot (see :mod:`realtime.backends.redis_reader`).
 """
 
 from __future__ import annotations
@@ -31,8 +38,9 @@ from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ClusterError, RedisClusterException, ResponseError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from realtime.backends.base import (
@@ -47,7 +55,7 @@ from realtime.backends.base import (
     Subscription,
     check_subscribe,
 )
-from realtime.backends.redis_reader import StreamReader
+from realtime.backends.redis_reader import StreamReader, cluster_seed_url
 from realtime.eventlog import LogInfo
 from realtime.protocol import Presence, Role, is_durable
 
@@ -67,11 +75,29 @@ def _seq_of(entry_id: str) -> int:
     return int(entry_id.partition("-")[0])
 
 
+def redis_client(url: str, **options: Any) -> Redis | RedisCluster:
+    """A command client: ``RedisCluster`` for a ``redis+cluster://`` (or ``rediss+cluster://``)
+    URL naming any node of the cluster, else a plain ``Redis`` (``redis://``, ``rediss://``,
+    ``unix://``). No I/O; a cluster client loads its slot map on first use."""
+    seed = cluster_seed_url(url)
+    if seed is None:
+        return Redis.from_url(url, **options)
+    # redis-py's default (5) closes all of the client's connections on every 5th MOVED;
+    # commands in flight on them fail and are retried, so an append that already ran
+    # would run twice (a burnt seq). 0: patch the one moved slot instead.
+    options.setdefault("reinitialize_steps", 0)
+    return RedisCluster.from_url(seed, **options)
+
+
 @contextmanager
 def _translate() -> Iterator[None]:
     try:
         yield
     except (RedisConnectionError, RedisTimeoutError) as error:
+        raise BackendUnavailable(str(error)) from error
+    except (ClusterError, TryAgainError, RedisClusterException) as error:
+        # CLUSTERDOWN, a slot without a primary during a failover, redirections that
+        # outlasted redis-py's retries: the cluster cannot serve this session right now.
         raise BackendUnavailable(str(error)) from error
     except ResponseError as error:
         if str(error).startswith("NOLOG"):
@@ -97,7 +123,7 @@ class RedisBackend:
         self._window = window
         self._idle_ms = _ms(idle_ttl)
         self._queue_size = subscriber_queue
-        self._redis = Redis.from_url(url, decode_responses=True)
+        self._redis = redis_client(url, decode_responses=True)
         self._append = self._redis.register_script(_lua("_append", "append"))
         self._stop = self._redis.register_script(_lua("_append", "stop"))
         self._open = self._redis.register_script(_lua("open"))

@@ -1,16 +1,24 @@
-"""One blocking XREAD per worker over every subscribed session stream, fanned out locally.
+"""Blocking XREADs over every subscribed session stream, fanned out locally.
 
-A worker with 500 watched sessions holds one extra Redis connection, not 500. The reader
-task runs while there is at least one subscriber and is owned by :class:`StreamReader`
-(cancelled and awaited in :meth:`StreamReader.aclose`). Adding a stream while the reader is
-blocked interrupts it with ``CLIENT UNBLOCK <reader id>`` sent on the command pool, so a new
-subscriber never waits for the block timeout.
+Subscribed streams are grouped in *lanes*; each lane is one task holding one connection
+in one blocking ``XREAD`` over all of its streams. The reader owns the lane tasks
+(cancelled and awaited in :meth:`StreamReader.aclose`); a lane runs while it has a
+subscriber. Adding a stream to a lane whose XREAD is blocked interrupts it with
+``CLIENT UNBLOCK <lane connection id>``, so a new subscriber never waits for the block
+timeout.
 
-Redis Cluster: every key of a session shares the ``{session_id}`` hash tag, so each Lua
-script touches one slot and is cluster-safe. This multi-stream XREAD is not: streams of
-different slots in one XREAD are a CROSSSLOT error. Serving Cluster needs one reader per
-slot group (per node, re-grouped on MOVED); that is not implemented, so the Redis backend
-supports a standalone server (or Sentinel-managed primary) only.
+Standalone Redis: one lane for every stream, so a worker with 500 watched sessions holds
+one extra connection, not 500.
+
+Redis Cluster: a multi-key command must stay in one *slot*, not just one node (an XREAD
+over two slots of the same node is CROSSSLOT), and every session has its own
+``{session_id}`` hash tag, so there is one lane per slot: a worker holds one blocking
+connection per watched session (two sessions sharing a slot share it). A lane connects to
+the node owning its slot and is woken with CLIENT UNBLOCK on that node. Topology changes
+need no regrouping (a key never changes slot): on MOVED, ASK, TRYAGAIN, CLUSTERDOWN or a
+lost node the lane drops its connection, refreshes the slot map, and reconnects to the
+current owner, reading again from the last seq it delivered, so nothing is lost (only
+delayed by the backoff, ~50 ms for one redirection). An idle lane closes its connection.
 """
 
 from __future__ import annotations
@@ -20,11 +28,15 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
+from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.crc import key_slot
+from redis.exceptions import AskError, ClusterError, RedisClusterException, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -46,9 +58,117 @@ READ_COUNT = 500
 WAKE_ATTEMPTS = 200
 #: Reconnect backoff, doubling; after MAX_OUTAGE seconds subscribers get BackendUnavailable.
 BACKOFF_FIRST, BACKOFF_MAX, MAX_OUTAGE = 0.05, 2.0, 30.0
+#: A lane retries (after refreshing the cluster's slot map) on these: the server is gone,
+#: or the slot moved (MOVED is an AskError), is moving, or has no primary for a moment.
+RETRY_ERRORS = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+    AskError,
+    TryAgainError,
+    ClusterError,
+    RedisClusterException,
+)
 
 #: Returns the current epoch of each session (None if its log is gone), for revalidation.
 EpochLookup = Callable[[list[str]], Awaitable[list[str | None]]]
+
+_CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+def cluster_seed_url(url: str) -> str | None:
+    """For ``redis+cluster://`` / ``rediss+cluster://``, the plain URL of the seed node;
+    None for any other URL (standalone or Sentinel-managed primary)."""
+    scheme, sep, rest = url.partition("://")
+    plain = _CLUSTER_SCHEMES.get(scheme.lower())
+    return f"{plain}{sep}{rest}" if plain and sep else None
+
+
+def _node_url(seed_url: str, host: str, port: int) -> str:
+    """``seed_url`` (credentials, TLS, options) pointed at another node."""
+    parts = urlsplit(seed_url)
+    auth, _, _ = parts.netloc.rpartition("@")
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return urlunsplit(parts._replace(netloc=f"{auth}@{address}" if auth else address))
+
+
+def _blocking_client(url: str) -> Redis:
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        single_connection_client=True,
+        socket_timeout=None,  # XREAD BLOCK holds the socket silent by design
+        retry=Retry(NoBackoff(), 0),  # a silent reconnect would change our client id
+    )
+
+
+class _Routing(Protocol):
+    #: Keep an idle lane's connection for the next subscriber (one lane: cheap and hot).
+    keeps_idle_connections: bool
+
+    def lane_of(self, stream: str) -> int: ...
+
+    async def connect(self, lane: int) -> tuple[Redis, str]:
+        """A single-connection client to the node serving ``lane``, and that node's name."""
+        ...
+
+    async def unblock(self, node: str, conn_id: int) -> bool: ...
+
+    async def refresh(self) -> None:
+        """Re-learn which node serves which lane (after a redirection or a lost node)."""
+        ...
+
+
+class _Standalone:
+    keeps_idle_connections = True
+
+    def __init__(self, url: str, commands: Redis) -> None:
+        self._url = url
+        self._commands = commands
+
+    def lane_of(self, stream: str) -> int:
+        return 0
+
+    async def connect(self, lane: int) -> tuple[Redis, str]:
+        return _blocking_client(self._url), ""
+
+    async def unblock(self, node: str, conn_id: int) -> bool:
+        return bool(await self._commands.client_unblock(conn_id))
+
+    async def refresh(self) -> None:
+        return None
+
+
+class _Cluster:
+    keeps_idle_connections = False
+
+    def __init__(self, seed_url: str, commands: RedisCluster) -> None:
+        self._seed_url = seed_url
+        self._commands = commands
+        self._refreshes = 0
+        self._refresh_lock = asyncio.Lock()
+
+    def lane_of(self, stream: str) -> int:
+        return key_slot(stream.encode())
+
+    async def connect(self, lane: int) -> tuple[Redis, str]:
+        await self._commands.initialize()  # no-op once the slot map is loaded
+        node = self._commands.nodes_manager.get_node_from_slot(lane)
+        return _blocking_client(_node_url(self._seed_url, node.host, int(node.port))), node.name
+
+    async def unblock(self, node: str, conn_id: int) -> bool:
+        target = self._commands.get_node(node_name=node)
+        if target is None:
+            return False  # the node left the cluster; its lane is reconnecting anyway
+        return bool(await self._commands.client_unblock(conn_id, target_nodes=target))
+
+    async def refresh(self) -> None:
+        # A failover redirects every lane of the node at once: one CLUSTER SLOTS for all.
+        seen = self._refreshes
+        async with self._refresh_lock:
+            if self._refreshes == seen:
+                await self._commands.nodes_manager.initialize()
+                self._refreshes += 1
 
 
 @dataclass
@@ -59,66 +179,65 @@ class _Feed:
     subscribers: set[Subscriber] = field(default_factory=set)
 
 
-class StreamReader:
-    """Fans out new entries of subscribed streams to local :class:`Subscriber` queues."""
+class _Lane:
+    """One connection in one blocking XREAD over the streams of one lane."""
 
     def __init__(
-        self, url: str, commands: Redis, epochs: EpochLookup, *, block_ms: int = BLOCK_MS
+        self,
+        key: int,
+        routing: _Routing,
+        epochs: EpochLookup,
+        block_ms: int,
+        on_idle: Callable[[_Lane], None],
     ) -> None:
-        self._url = url
-        self._commands = commands
+        self.key = key
+        self.feeds: dict[str, _Feed] = {}
+        self.closed = False
+        self._routing = routing
         self._epochs = epochs
         self._block_ms = block_ms
-        self._feeds: dict[str, _Feed] = {}
+        self._on_idle = on_idle
         self._task: asyncio.Task[None] | None = None
         self._conn: Redis | None = None
         self._conn_id: int | None = None
+        self._node = ""
         self._gen = 0  # bumped by every change of the stream set
         self._inflight_gen = 0  # the generation the running XREAD was issued with
         self._blocking = False
         self._wake_lock = asyncio.Lock()
-        self._closed = False
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    @property
-    def streams(self) -> frozenset[str]:
-        return frozenset(self._feeds)
-
     async def add(self, stream: str, sub: Subscriber, start_seq: int) -> None:
-        """Deliver entries of ``stream`` above ``start_seq`` (at least) to ``sub``."""
-        if self._closed:
-            raise RuntimeError("reader closed")
-        feed = self._feeds.get(stream)
+        feed = self.feeds.get(stream)
         if feed is not None and feed.epoch != sub.epoch:
             # The log was rebuilt: old subscribers can never continue without a gap.
-            self._fail_feed(stream, LogGapError("epoch_changed", feed.cursor))
+            self.fail_feed(stream, LogGapError("epoch_changed", feed.cursor))
             feed = None
         if feed is None:
-            feed = self._feeds[stream] = _Feed(sub.session_id, sub.epoch, start_seq)
+            feed = self.feeds[stream] = _Feed(sub.session_id, sub.epoch, start_seq)
             self._gen += 1
         feed.subscribers.add(sub)
         if not self.running:
-            self._task = asyncio.create_task(self._run(), name="realtime-stream-reader")
+            self._task = asyncio.create_task(self._run(), name=f"realtime-stream-reader-{self.key}")
         else:
             await self._wake()
 
     async def remove(self, stream: str, sub: Subscriber) -> None:
-        """Unhook ``sub``; the last one out stops reading the stream. Safe to cancel."""
-        feed = self._feeds.get(stream)
+        feed = self.feeds.get(stream)
         if feed is None or sub not in feed.subscribers:
             return
         feed.subscribers.discard(sub)
         if not feed.subscribers:
-            del self._feeds[stream]
+            del self.feeds[stream]
             self._gen += 1
-            if not self._feeds:
-                await self._wake()  # let the reader notice and exit now
+            if not self.feeds:
+                await self._wake()  # let the lane notice and exit now
 
-    def _fail_feed(self, stream: str, failure: Exception) -> None:
-        feed = self._feeds.pop(stream)
+    def fail_feed(self, stream: str, failure: Exception) -> None:
+        feed = self.feeds.pop(stream)
         self._gen += 1
         for sub in feed.subscribers:
             sub.fail(failure)
@@ -130,40 +249,49 @@ class StreamReader:
                 if not self.running or self._inflight_gen >= target or not self._blocking:
                     return  # the next XREAD will be issued with the new stream set
                 conn_id = self._conn_id
-                if conn_id is not None and await self._commands.client_unblock(conn_id):
+                if conn_id is not None and await self._routing.unblock(self._node, conn_id):
                     return
                 await asyncio.sleep(0.001)  # XREAD sent but not yet blocked in Redis
 
     async def _connection(self) -> Redis:
         if self._conn is None:
-            self._conn = Redis.from_url(
-                self._url,
-                decode_responses=True,
-                single_connection_client=True,
-                socket_timeout=None,  # XREAD BLOCK holds the socket silent by design
-                retry=Retry(NoBackoff(), 0),  # a silent reconnect would change our client id
-            )
+            self._conn, self._node = await self._routing.connect(self.key)
         if self._conn_id is None:
             self._conn_id = int(await self._conn.client_id())
         return self._conn
 
-    async def _drop_connection(self) -> None:
+    async def drop_connection(self) -> None:
         conn, self._conn, self._conn_id = self._conn, None, None
         if conn is not None:
             await conn.aclose()
+
+    async def _idle(self) -> bool:
+        """No feed left: True to end the task. A lane that does not keep its connection
+        closes it first, then retires, unless a subscriber came back meanwhile."""
+        if self._routing.keeps_idle_connections:
+            return True
+        await self.drop_connection()
+        if self.feeds:
+            return False
+        self._on_idle(self)  # nothing awaits after this: the task ends in this step
+        return True
 
     async def _run(self) -> None:
         backoff, down_since = BACKOFF_FIRST, None
         loop = asyncio.get_running_loop()
         try:
-            while self._feeds and not self._closed:
+            while not self.closed:
+                if not self.feeds:
+                    if await self._idle():
+                        return
+                    continue
                 try:
                     conn = await self._connection()
                     if down_since is not None:
                         await self._revalidate()
-                    streams: dict[Any, Any] = {k: f"{f.cursor}-0" for k, f in self._feeds.items()}
+                    streams: dict[Any, Any] = {k: f"{f.cursor}-0" for k, f in self.feeds.items()}
                     if not streams:
-                        return  # the last subscriber left while we connected
+                        continue  # the last subscriber left while we connected
                     self._inflight_gen, self._blocking = self._gen, True
                     try:
                         response = await conn.xread(
@@ -175,29 +303,37 @@ class StreamReader:
                         self._blocking = False
                     raise_if_cancelling()
                     backoff, down_since = BACKOFF_FIRST, None
-                except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-                    await self._drop_connection()
+                except RETRY_ERRORS as error:
+                    await self.drop_connection()
                     now = loop.time()
                     down_since = now if down_since is None else down_since
                     if now - down_since > MAX_OUTAGE:
-                        for stream in list(self._feeds):
-                            self._fail_feed(stream, BackendUnavailable(str(error)))
-                        return
-                    log.warning("stream reader lost Redis (%r); retrying", error)
+                        for stream in list(self.feeds):
+                            self.fail_feed(stream, BackendUnavailable(str(error)))
+                        continue
+                    log.warning("stream reader lane %d: %r; reconnecting", self.key, error)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, BACKOFF_MAX)
+                    await self._refresh()
                     continue
                 self._dispatch(cast(Any, response) or [])
         except Exception as error:  # a bug must not leave subscribers waiting forever
             log.exception("stream reader failed")
-            for stream in list(self._feeds):
-                self._fail_feed(stream, BackendUnavailable(f"stream reader failed: {error!r}"))
+            for stream in list(self.feeds):
+                self.fail_feed(stream, BackendUnavailable(f"stream reader failed: {error!r}"))
         finally:
             self._blocking = False
 
+    async def _refresh(self) -> None:
+        try:
+            await self._routing.refresh()
+        except RETRY_ERRORS as error:  # the next attempt fails and backs off again
+            log.warning("stream reader could not refresh the cluster slots (%r)", error)
+        raise_if_cancelling()
+
     def _dispatch(self, response: Any) -> None:
         for stream, entries in response:
-            feed = self._feeds.get(stream)
+            feed = self.feeds.get(stream)
             if feed is None:
                 continue
             for entry_id, fields in entries:
@@ -213,25 +349,100 @@ class StreamReader:
 
     async def _revalidate(self) -> None:
         """After a reconnect: Redis may have restarted empty; fail feeds whose log is gone."""
-        streams = list(self._feeds)
-        epochs = await self._epochs([self._feeds[s].session_id for s in streams])
+        streams = list(self.feeds)
+        epochs = await self._epochs([self.feeds[s].session_id for s in streams])
         for stream, epoch in zip(streams, epochs, strict=True):
-            feed = self._feeds.get(stream)
+            feed = self.feeds.get(stream)
             if feed is not None and epoch != feed.epoch:
-                self._fail_feed(stream, LogGapError("epoch_changed", feed.cursor))
+                self.fail_feed(stream, LogGapError("epoch_changed", feed.cursor))
 
-    async def aclose(self) -> None:
-        """Cancel and await the reader task, fail remaining subscribers, close the socket."""
-        self._closed = True
+    def cancel(self) -> None:
+        self.closed = True
+        if self._task is not None:
+            self._task.cancel()
+
+    async def join(self) -> None:
+        """Await the cancelled task (re-raising only a cancel aimed at the caller)."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
             try:
                 await task
             except asyncio.CancelledError:
                 current = asyncio.current_task()
                 if current is not None and current.cancelling():
                     raise
-        for stream in list(self._feeds):
-            self._fail_feed(stream, BackendUnavailable("backend closed"))
-        await self._drop_connection()
+
+
+class StreamReader:
+    """Fans out new entries of subscribed streams to local :class:`Subscriber` queues.
+
+    ``commands`` is the backend's command client: a ``RedisCluster`` selects one lane per
+    slot (``url`` then names the seed node, ``redis+cluster://``), a ``Redis`` one lane.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        commands: Redis | RedisCluster,
+        epochs: EpochLookup,
+        *,
+        block_ms: int = BLOCK_MS,
+    ) -> None:
+        self._routing: _Routing
+        if isinstance(commands, RedisCluster):
+            self._routing = _Cluster(cluster_seed_url(url) or url, commands)
+        else:
+            self._routing = _Standalone(url, commands)
+        self._epochs = epochs
+        self._block_ms = block_ms
+        self._lanes: dict[int, _Lane] = {}
+        self._closed = False
+
+    @property
+    def running(self) -> bool:
+        return any(lane.running for lane in self._lanes.values())
+
+    @property
+    def streams(self) -> frozenset[str]:
+        return frozenset(stream for lane in self._lanes.values() for stream in lane.feeds)
+
+    @property
+    def lanes(self) -> int:
+        """Lanes (one blocking connection each) currently open or running."""
+        return len(self._lanes)
+
+    async def add(self, stream: str, sub: Subscriber, start_seq: int) -> None:
+        """Deliver entries of ``stream`` above ``start_seq`` (at least) to ``sub``."""
+        if self._closed:
+            raise RuntimeError("reader closed")
+        key = self._routing.lane_of(stream)
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = _Lane(
+                key, self._routing, self._epochs, self._block_ms, self._retire
+            )
+        await lane.add(stream, sub, start_seq)
+
+    async def remove(self, stream: str, sub: Subscriber) -> None:
+        """Unhook ``sub``; the last one out stops reading the stream. Safe to cancel."""
+        lane = self._lanes.get(self._routing.lane_of(stream))
+        if lane is not None:
+            await lane.remove(stream, sub)
+
+    def _retire(self, lane: _Lane) -> None:
+        if self._lanes.get(lane.key) is lane and not lane.feeds:
+            del self._lanes[lane.key]
+
+    async def aclose(self) -> None:
+        """Cancel and await the lanes, fail remaining subscribers, close the sockets."""
+        self._closed = True
+        lanes = list(self._lanes.values())
+        for lane in lanes:
+            lane.cancel()
+        for lane in lanes:
+            await lane.join()
+        for lane in lanes:
+            for stream in list(lane.feeds):
+                lane.fail_feed(stream, BackendUnavailable("backend closed"))
+            await lane.drop_connection()
+        self._lanes.clear()

@@ -1,4 +1,4 @@
-"""One contract for both budget stores: in-process and real Redis."""
+"""One contract for both budget stores: in-process, real Redis and a local Redis Cluster."""
 
 from __future__ import annotations
 
@@ -10,22 +10,27 @@ from collections.abc import AsyncIterator
 import pytest
 
 from realtime.budgets import BudgetStore, MemoryBudgetStore, Refused, Reserved
+from tests.support.redis_cluster import (  # noqa: F401 - fixtures
+    redis_cluster,
+    redis_cluster_prefix,
+    redis_cluster_url,
+)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def stores(request: pytest.FixtureRequest) -> AsyncIterator[list[BudgetStore]]:
     """Two handles on one budget space: for Redis, two separate clients (= two workers)."""
     if request.param == "memory":
         store = MemoryBudgetStore()
         yield [store, store]
         return
-    from redis.asyncio import Redis
-
+    from realtime.backends.redis import redis_client
     from realtime.budgets.redis_store import RedisBudgetStore
 
-    url = request.getfixturevalue("redis_url")
-    prefix = request.getfixturevalue("redis_prefix")
-    clients = [Redis.from_url(url, decode_responses=True) for _ in range(2)]
+    cluster = request.param == "cluster"
+    url = request.getfixturevalue("redis_cluster_url" if cluster else "redis_url")
+    prefix = request.getfixturevalue("redis_cluster_prefix" if cluster else "redis_prefix")
+    clients = [redis_client(url, decode_responses=True) for _ in range(2)]
     yield [RedisBudgetStore(client, prefix) for client in clients]
     for client in clients:
         await client.aclose()
@@ -105,7 +110,7 @@ async def test_dead_workers_hold_is_reclaimed(
     else:
         from realtime.budgets.redis_store import RedisBudgetStore
 
-        dead = RedisBudgetStore(stores[0]._redis, request.getfixturevalue("redis_prefix"), ttl=0)
+        dead = RedisBudgetStore(stores[0]._redis, stores[0]._prefix, ttl=0)
     assert isinstance(await dead.reserve(sid, "crashed", 100, 900, 10), Reserved)
     if isinstance(dead, MemoryBudgetStore):
         dead._ttl = 180.0

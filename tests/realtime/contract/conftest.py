@@ -1,4 +1,5 @@
-"""The contract suite runs once per backend: memory, and real Redis (per-test key prefix)."""
+"""The contract suite runs once per backend: memory, real Redis and a local 3-node Redis
+Cluster (per-test key prefix)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ from typing import Any
 import pytest
 
 from tests.realtime.contract.rt_helpers import Workers
+from tests.support.redis_cluster import (  # noqa: F401 - fixtures
+    redis_cluster,
+    redis_cluster_prefix,
+    redis_cluster_url,
+)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def workers(request: pytest.FixtureRequest) -> AsyncIterator[Workers]:
-    if request.param == "redis":
-        url: Any = request.getfixturevalue("redis_url")
-        prefix: Any = request.getfixturevalue("redis_prefix")
+    if request.param in ("redis", "cluster"):
+        cluster = request.param == "cluster"
+        url: Any = request.getfixturevalue("redis_cluster_url" if cluster else "redis_url")
+        prefix: Any = request.getfixturevalue("redis_cluster_prefix" if cluster else "redis_prefix")
         made = Workers("redis", url, prefix)
     else:
         made = Workers("memory", None, None)
