@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +25,8 @@ from tests.integration.transcript_helpers import (
     transcript_items,
     until_in_sql,
 )
-from tests.support.servers import ROOT, ServerProcess, running_server
+from tests.support.processes import cli_process
+from tests.support.servers import ManagedProcess, running_server
 from tests.support.tcpproxy import TcpProxy, running_proxy
 from tests.support.world import Socket, World, make_world, open_socket, server_origin
 
@@ -104,28 +101,9 @@ async def _killed_worker(world: World) -> None:
 # -- the flusher killed mid-batch -------------------------------------------------------------
 
 
-@contextmanager
-def flusher_process(world: World) -> Iterator[ServerProcess]:
+def flusher_process(world: World) -> AbstractContextManager[ManagedProcess]:
     """``vclient flusher`` as its own process, once it says it is running."""
-    log_path = world.cwd / f"flusher-{uuid.uuid4().hex[:6]}.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "flusher"],
-            env={**os.environ, **world.env, "PYTHONPATH": str(ROOT)},
-            cwd=world.cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    flusher = ServerProcess(process, 0, log_path)
-    try:
-        deadline = time.monotonic() + 20
-        while "running; stop with SIGTERM" not in flusher.log():
-            assert process.poll() is None, flusher.log()
-            assert time.monotonic() < deadline, flusher.log()
-            time.sleep(0.02)  # polling its log for the ready line
-        yield flusher
-    finally:
-        flusher.stop()
+    return cli_process(["flusher"], world.env, world.cwd)
 
 
 def plain_dsn(url: str) -> str:

@@ -27,18 +27,11 @@ def free_port() -> int:
 
 
 @dataclass
-class ServerProcess:
+class ManagedProcess:
+    """A child process of the test, with its combined output in ``log_path``."""
+
     process: subprocess.Popen[bytes]
-    port: int
     log_path: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -56,6 +49,33 @@ class ServerProcess:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def spawn_cli(args: list[str], env: Mapping[str, str], cwd: Path, log_name: str) -> ManagedProcess:
+    """Start ``vclient ARGS`` (as ``python -m server.cli``) with its output in a log file."""
+    log_path = cwd / log_name
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", *args],
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return ManagedProcess(process, log_path)
+
+
+@dataclass
+class ServerProcess(ManagedProcess):
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
 
 
 def run_cli(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -76,16 +96,10 @@ def running_server(
 ) -> Iterator[ServerProcess]:
     """Start ``vclient serve`` and wait until ``/healthz`` answers."""
     port = port or free_port()
-    log_path = cwd / f"server-{port}.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), *(args or [])],
-            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-            cwd=cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = ServerProcess(process, port, log_path)
+    spawned = spawn_cli(
+        ["serve", "--port", str(port), *(args or [])], env, cwd, f"server-{port}.log"
+    )
+    server = ServerProcess(spawned.process, spawned.log_path, port)
     try:
         _wait_healthy(server)
         yield server
