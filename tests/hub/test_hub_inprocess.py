@@ -106,6 +106,14 @@ async def test_history_fits_a_large_budget_whole(rig: Rig) -> None:
     texts = [t.text for t in job.request.history]
     assert OMITTED_MARKER not in texts and len(texts) == 11
     assert job.request.max_tokens == RealtimeConfig().reply_max_tokens
+    assert not job.request.wind_down
+
+
+async def test_client_winds_down_near_the_end_of_the_budget(rig: Rig) -> None:
+    sid = await new_session(rig, token_budget=20_000)
+    await rig.budgets.ensure(str(sid), 20_000, 19_050)  # 95.25% spent
+    job = await prepare(rig, sid, "Shall we go on?")
+    assert isinstance(job, ReplyJob) and job.request.wind_down
 
 
 async def test_history_is_windowed_to_the_budget_left(rig: Rig) -> None:

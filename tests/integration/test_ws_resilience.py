@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from tests.integration.conftest import world_of
 from tests.support.rawws import StalledClient
 from tests.support.world import (
     Socket,
@@ -129,3 +130,30 @@ async def _presence_lapses(world: World) -> None:
         )
         assert offline["observers"] == 1
         await student_conn.close()
+
+
+def test_dead_socket_is_dropped_by_heartbeat(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    with world_of(request, tmp_path, "memory", WS_PING_SECONDS="1") as world:
+        asyncio.run(_dead_socket(world))
+
+
+async def _dead_socket(world: World) -> None:
+    sid, cookies = world.new_session()
+    origin = server_origin(world)
+    async with open_socket(world.ws_url(sid), world.teacher_cookies, origin) as t:
+        teacher = Socket(t)
+        await teacher.recv()
+        # A phone that vanished: the TCP connection stays, nothing answers pings.
+        dead = StalledClient(
+            world.ws_url(sid) + "?", {"Cookie": cookie_header(cookies), "Origin": origin}
+        )
+        try:
+            await teacher.until(lambda e: e["type"] == "presence" and e["student_online"])
+            gone = await teacher.until(
+                lambda e: e["type"] == "presence" and not e["student_online"], within=10
+            )
+            assert gone["observers"] == 1
+        finally:
+            dead.close()
