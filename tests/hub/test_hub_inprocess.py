@@ -111,7 +111,9 @@ async def test_history_fits_a_large_budget_whole(rig: Rig) -> None:
 
 async def test_client_winds_down_near_the_end_of_the_budget(rig: Rig) -> None:
     sid = await new_session(rig, token_budget=20_000)
-    await rig.budgets.ensure(str(sid), 20_000, 19_050)  # 95.25% spent
+    # Earlier replies spent 95.25% of the budget.
+    await rig.budgets.reserve(str(sid), "earlier", 0, 19_050, 1)
+    await rig.budgets.settle(str(sid), "earlier", 0, 19_050)
     job = await prepare(rig, sid, "Shall we go on?")
     assert isinstance(job, ReplyJob) and job.request.wind_down
 
