@@ -56,9 +56,10 @@ from storage.repos import transcripts as transcript_repo
 
 log = logging.getLogger(__name__)
 
-# How far back a say looks for replies a killed worker left open: a crash leaves its
-# last deltas at the end of the log, so the newest few hundred events suffice.
-ORPHAN_SCAN_EVENTS = 300
+# How far back a say looks for what a killed worker left behind (an open reply, a
+# message appended but not recorded): a crash leaves it at the end of the log, so the
+# newest few hundred events suffice.
+RECENT_SCAN_EVENTS = 300
 
 
 def error(code: str, message: str) -> ErrorEvent:
@@ -180,11 +181,10 @@ class Hub:
             )
         started = False
         try:
-            if not await self.backend.claim_once(
-                sid, f"say:{client_id}", self.config.say_dedupe_seconds
-            ):
+            recent = await self._recent_events(session_id)
+            if await self._already_said(sid, client_id, recent):
                 return None  # a retry of a message already stored: nothing to do
-            await self._close_orphans(session_id)
+            await self._close_orphans(session_id, recent)
             job_or_error = await self._prepare_reply(session, reply_id, text)
             if isinstance(job_or_error, ErrorEvent):
                 return job_or_error
@@ -212,12 +212,34 @@ class Hub:
             if not started:
                 await self.backend.release_reply(sid, reply_id)
 
-    async def _close_orphans(self, session_id: uuid.UUID) -> None:
+    async def _recent_events(self, session_id: uuid.UUID) -> list[dict[str, object]]:
+        info = await self.ensure_log(session_id)
+        start = max(info.last_seq - RECENT_SCAN_EVENTS, info.first_seq - 1, 0)
+        return await self.backend.read(str(session_id), start, RECENT_SCAN_EVENTS)
+
+    async def _already_said(
+        self, sid: str, client_id: str, recent: list[dict[str, object]]
+    ) -> bool:
+        """Whether a say with ``client_id`` was stored before. Runs under the reply lock,
+        so no other say of this session is in flight: a claim without a recorded result
+        means an earlier attempt died, either before its append (say it now) or right
+        after it (the message is in the recent log: record it, say nothing)."""
+        key = f"say:{client_id}"
+        recorded = await self.backend.claim_value(sid, key)
+        if recorded:
+            return True
+        if recorded is None:
+            await self.backend.claim_once(sid, key, self.config.say_dedupe_seconds)
+            return False
+        for event in recent:
+            if event.get("type") == "message" and event.get("client_id") == client_id:
+                await self.backend.record_claim(sid, key, f"{event['seq']}:{event['message_id']}")
+                return True
+        return False
+
+    async def _close_orphans(self, session_id: uuid.UUID, events: list[dict[str, object]]) -> None:
         """End replies a killed worker left open (we hold the reply lock, so none is
         running): a ``reply.error`` keeps their partial text as a failed message."""
-        info = await self.ensure_log(session_id)
-        recent = max(info.last_seq - ORPHAN_SCAN_EVENTS, info.first_seq - 1, 0)
-        events = await self.backend.read(str(session_id), recent, ORPHAN_SCAN_EVENTS)
         orphans = unfinished_replies(events)
         if orphans:
             await self.publish(

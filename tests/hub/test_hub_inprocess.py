@@ -168,3 +168,37 @@ async def test_watchdog_idle_expiry_and_time_warnings_once(rig: Rig) -> None:
     assert sorted(results, key=len) == [[], [(sid, "idle")]]
     session = await rig.hub.load(sid)
     assert (session.status, session.end_reason) == ("expired", "idle")
+
+
+def said(log: list[dict[str, object]], client_id: str) -> list[dict[str, object]]:
+    return [e for e in log if e["type"] == "message" and e.get("client_id") == client_id]
+
+
+async def test_a_say_whose_first_attempt_died_is_neither_lost_nor_doubled(rig: Rig) -> None:
+    sid = await new_session(rig)
+    key = str(sid)
+    # Attempt 1 of "lost" claimed its client_id and died before appending anything.
+    await rig.backend.claim_once(key, "say:lost", 60)
+    # Attempt 1 of "kept" appended its message and died before recording the claim.
+    await rig.backend.claim_once(key, "say:kept", 60)
+    await rig.hub.publish(
+        sid,
+        [
+            MessageEvent(
+                message_id=str(uuid.uuid4()),
+                role=MessageRole.STUDENT,
+                text="kept",
+                client_id="kept",
+            )
+        ],
+    )
+    assert await rig.hub.say(sid, "lost", "lost") is None
+    await rig.hub.wait_reply_released(sid, (await rig.backend.current_reply(key)) or "", 5)
+    assert await rig.hub.say(sid, "kept", "kept") is None
+    assert await rig.hub.say(sid, "lost", "lost") is None  # a retry after success
+    log = await rig.backend.read(key, 0, 1_000)
+    assert len(said(log, "lost")) == 1
+    assert len(said(log, "kept")) == 1
+    assert (await rig.backend.claim_value(key, "say:kept") or "").endswith(
+        str(said(log, "kept")[0]["message_id"])
+    )
