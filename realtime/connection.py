@@ -16,7 +16,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-from realtime.backends import LogMissing
 from realtime.eventlog import LogGapError, LogInfo
 from realtime.hub import Hub, error
 from realtime.lifecycle import SessionAction
@@ -328,11 +327,7 @@ class Connection:
         """Best effort: presence is advisory, so a store blip must not end the socket."""
         session_id = self.principal.session_id
         try:
-            try:
-                await self.hub.announce_presence(session_id)
-            except LogMissing:
-                await self.hub.ensure_log(session_id)
-                await self.hub.announce_presence(session_id)
+            await self.hub.announce_presence(session_id)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -16,13 +16,14 @@ from typing import Any
 from realtime.lifecycle import (
     AUDIT_KIND,
     TERMINAL,
+    IllegalTransition,
     SessionAction,
     SessionStatus,
     apply,
 )
 from realtime.timekeeping import ActiveClock, transition_values
 from storage.db import Database
-from storage.errors import Conflict
+from storage.errors import Conflict, NotFound
 from storage.models import Session
 from storage.repos import sessions as session_repo
 
@@ -33,6 +34,10 @@ MAX_ATTEMPTS = 5
 BeforeTerminal = Callable[[uuid.UUID], Awaitable[None]]
 #: Called after a transition committed (publish ``status`` and ``budget`` events).
 AfterTransition = Callable[[Session, SessionAction, str | None], Awaitable[None]]
+
+
+#: Who the audit trail names when a budget ends a session.
+BUDGET_ACTOR = "system:budget"
 
 
 def utcnow() -> datetime:
@@ -91,6 +96,15 @@ class SessionControl:
                 await hook(session, action, reason)
             return session
         raise Conflict()
+
+    async def expire(self, session_id: uuid.UUID, reason: str, *, actor: str) -> bool:
+        """Expire the session unless it already left the live states (another watchdog,
+        the teacher, a racing reply got there first). True if this call expired it."""
+        try:
+            await self.transition(session_id, SessionAction.EXPIRE, actor=actor, reason=reason)
+        except (IllegalTransition, Conflict, NotFound):
+            return False
+        return True
 
     async def _before_terminal(self, session_id: uuid.UUID) -> None:
         for hook in self.before_terminal:

@@ -9,20 +9,18 @@ moves data: coalescing rules are in :class:`DeltaCoalescer`, budget rules in the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from llm.base import Done, Failed, ReplyEvent, ReplyRequest, TextDelta
 from llm.base import Usage as LlmUsage
 from llm.metrics import CallRecord, MeteredStream, measure
 from realtime.coalesce import DeltaCoalescer
-from realtime.control import clock_of
-from realtime.lifecycle import IllegalTransition, SessionAction, SessionStatus
+from realtime.control import BUDGET_ACTOR
+from realtime.lifecycle import SessionStatus
 from realtime.protocol import (
     BudgetEvent,
     ReplyDelta,
@@ -31,7 +29,6 @@ from realtime.protocol import (
     ServerModel,
     Usage,
 )
-from storage.errors import Conflict, NotFound
 from storage.repos import sessions as session_repo
 from storage.repos import usage as usage_repo
 
@@ -86,7 +83,7 @@ async def run_reply(hub: Hub, job: ReplyJob) -> None:
             # failure before that point. Compare-and-delete makes it safe to repeat.
             await hub.backend.release_reply(str(job.session_id), job.reply_id)
     if exhausted:
-        await _expire_for_tokens(hub, job)
+        await hub.control.expire(job.session_id, "tokens", actor=BUDGET_ACTOR)
 
 
 async def _stream(
@@ -252,7 +249,7 @@ async def _seconds_left(hub: Hub, job: ReplyJob) -> float | None:
     except Exception:
         log.warning("no time left for %s: database unavailable", job.session_id)
         return None
-    return round(clock_of(session).seconds_left(datetime.now(UTC)), 1)
+    return hub.seconds_left(session)
 
 
 async def _record(hub: Hub, job: ReplyJob, record: CallRecord | None, tokens_used: int) -> None:
@@ -279,10 +276,3 @@ async def _record(hub: Hub, job: ReplyJob, record: CallRecord | None, tokens_use
     except Exception:
         # The live budget already holds the charge; SQL catches up on the next reply.
         log.exception("could not record usage of reply %s", job.reply_id)
-
-
-async def _expire_for_tokens(hub: Hub, job: ReplyJob) -> None:
-    with contextlib.suppress(IllegalTransition, Conflict, NotFound):
-        await hub.control.transition(
-            job.session_id, SessionAction.EXPIRE, actor="system:budget", reason="tokens"
-        )

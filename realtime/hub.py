@@ -9,20 +9,19 @@ sender alone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from llm.base import Provider, ReplyRequest, Turn
 from llm.window import estimate_request_tokens, prepare
 from realtime.backends import LogMissing, RealtimeBackend
 from realtime.budgets import BudgetStore, Refused
 from realtime.config import RealtimeConfig
-from realtime.control import SessionControl, clock_of
+from realtime.control import BUDGET_ACTOR, SessionControl, clock_of
 from realtime.conversation import ReplyJob, run_reply
 from realtime.eventlog import LogInfo
 from realtime.lifecycle import (
@@ -48,13 +47,14 @@ from realtime.protocol import (
 from realtime.quota import CAP_MESSAGE, over_cap
 from realtime.transcript import load_messages, persona_of, turns, unfinished_replies
 from storage.db import Database
-from storage.errors import Conflict, NotFound
+from storage.errors import Conflict
 from storage.models import Session
 from storage.repos import profiles as profile_repo
 from storage.repos import sessions as session_repo
 from storage.repos import transcripts as transcript_repo
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How far back a say looks for what a killed worker left behind (an open reply, a
 # message appended but not recorded): a crash leaves it at the end of the log, so the
@@ -110,14 +110,21 @@ class Hub:
             floor = await transcript_repo.max_seq(s, session_id)
         return await self.backend.open_log(str(session_id), floor)
 
+    async def _on_log(self, session_id: uuid.UUID, call: Callable[[], Awaitable[T]]) -> T:
+        """Run a log write; if the live log is gone (expired, Redis lost it), reopen it
+        above what SQL holds and run it once more."""
+        try:
+            return await call()
+        except LogMissing:
+            await self.ensure_log(session_id)
+            return await call()
+
     async def publish(self, session_id: uuid.UUID, events: Sequence[ServerModel]) -> list[int]:
         """Append ``events`` in one round trip; returns their seqs."""
         payloads = [payload(event) for event in events]
-        try:
-            return await self.backend.append(str(session_id), payloads)
-        except LogMissing:
-            await self.ensure_log(session_id)
-            return await self.backend.append(str(session_id), payloads)
+        return await self._on_log(
+            session_id, lambda: self.backend.append(str(session_id), payloads)
+        )
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -125,11 +132,17 @@ class Hub:
         async with self.db.session() as s:
             return await session_repo.get_session_unscoped(s, session_id)
 
-    async def budget_state(self, session: Session, now: datetime | None = None) -> BudgetState:
+    @staticmethod
+    def seconds_left(session: Session) -> float:
+        """Active time left now, as every event and snapshot reports it (0.1 s)."""
+        return round(clock_of(session).seconds_left(datetime.now(UTC)), 1)
+
+    async def budget_state(self, session: Session) -> BudgetState:
         snapshot = await self._budget_snapshot(session)
-        seconds = clock_of(session).seconds_left(now or datetime.now(UTC))
         return BudgetState(
-            tokens_used=snapshot[0], token_budget=snapshot[1], seconds_left=round(seconds, 1)
+            tokens_used=snapshot[0],
+            token_budget=snapshot[1],
+            seconds_left=self.seconds_left(session),
         )
 
     async def _budget_snapshot(self, session: Session) -> tuple[int, int]:
@@ -290,7 +303,7 @@ class Hub:
             self.config.min_reply_tokens,
         )
         if isinstance(hold, Refused):
-            await self._expire_quietly(session.id, "tokens")
+            await self.control.expire(session.id, "tokens", actor=BUDGET_ACTOR)
             return error(
                 "budget_exhausted",
                 "The session's token budget is used up; no further replies are possible.",
@@ -325,11 +338,9 @@ class Hub:
     async def _request_stop(self, session_id: uuid.UUID, reply_id: str, by: Role) -> int | None:
         """The seq of the ``reply.stop`` appended, or None if there was nothing to stop."""
         event = payload(ReplyStop(reply_id=reply_id, by=by))
-        try:
-            return await self.backend.request_stop(str(session_id), reply_id, event)
-        except LogMissing:
-            await self.ensure_log(session_id)
-            return await self.backend.request_stop(str(session_id), reply_id, event)
+        return await self._on_log(
+            session_id, lambda: self.backend.request_stop(str(session_id), reply_id, event)
+        )
 
     async def whisper(
         self, session_id: uuid.UUID, teacher_id: uuid.UUID, text: str
@@ -384,12 +395,6 @@ class Hub:
             raise
         except Exception:
             log.warning("could not record activity for %s", session_id, exc_info=True)
-
-    async def _expire_quietly(self, session_id: uuid.UUID, reason: str) -> None:
-        with contextlib.suppress(IllegalTransition, Conflict, NotFound):
-            await self.control.transition(
-                session_id, SessionAction.EXPIRE, actor="system:budget", reason=reason
-            )
 
     # -- lifecycle hooks ------------------------------------------------------------------
 

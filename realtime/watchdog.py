@@ -23,9 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtime.budgets import BudgetStore
 from realtime.budgets.ledger import WARNING_LEVELS
 from realtime.control import SessionControl, clock_of, utcnow
-from realtime.lifecycle import IllegalTransition, SessionAction
 from storage.db import Database
-from storage.errors import Conflict, NotFound
 from storage.models import Session
 from storage.repos import sessions as session_repo
 
@@ -122,14 +120,10 @@ class Watchdog:
         return snapshot.budget - snapshot.used < self._policy.min_reply_tokens
 
     async def _expire(self, session_id: uuid.UUID, reason: str) -> bool:
-        try:
-            await self._control.transition(
-                session_id, SessionAction.EXPIRE, actor=ACTOR, reason=reason
-            )
-        except (IllegalTransition, Conflict, NotFound):
-            return False  # someone else (another watchdog, the teacher) got there first
-        log.info("expired session %s (%s)", session_id, reason)
-        return True
+        expired = await self._control.expire(session_id, reason, actor=ACTOR)
+        if expired:
+            log.info("expired session %s (%s)", session_id, reason)
+        return expired
 
     async def run(self, stop: asyncio.Event) -> None:
         """Scan until ``stop`` is set; a scan in progress finishes first, so shutdown
