@@ -68,6 +68,20 @@ def build_state(settings: Settings) -> AppState:
     )
 
 
+@asynccontextmanager
+async def running(state: AppState) -> AsyncIterator[None]:
+    """The parts' lifetime: background services run inside it, in order, and stop in
+    reverse; the database and Redis connections close last. Shared by the web app's
+    lifespan and the headless processes."""
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(state.db.aclose)
+        if state.redis is not None:
+            stack.push_async_callback(state.redis.aclose)
+        for service in state.services:
+            await stack.enter_async_context(service())
+        yield
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     state = build_state(settings)
@@ -75,12 +89,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            stack.push_async_callback(state.db.aclose)
-            if state.redis is not None:
-                stack.push_async_callback(state.redis.aclose)
-            for service in state.services:
-                await stack.enter_async_context(service())
+        async with running(state):
             yield
 
     async def home(_request: Request) -> Response:

@@ -92,24 +92,12 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
 async def run_until_signalled(settings: Settings, *, watchdog: bool) -> int:
     """Run a headless process (the watchdog, the flusher) until SIGTERM or SIGINT,
     then stop its services gracefully."""
-    import signal
-    from contextlib import AsyncExitStack
-
-    from server.app import build_state
-    from server.wiring import attach_realtime
+    from server.app import build_state, running
+    from server.wiring import attach_realtime, stop_signal
 
     state = build_state(settings)
     attach_realtime(state, watchdog=watchdog)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with AsyncExitStack() as stack:
-        stack.push_async_callback(state.db.aclose)
-        if state.redis is not None:
-            stack.push_async_callback(state.redis.aclose)
-        for service in state.services:
-            await stack.enter_async_context(service())
+    async with stop_signal() as stop, running(state):
         print("running; stop with SIGTERM", flush=True)
         await stop.wait()
     return 0

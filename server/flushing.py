@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -76,18 +75,15 @@ async def run_flusher_process(settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     db = Database(settings.effective_database_url)
     backend = make_backend(settings.redis_url, settings.redis_key_prefix)
+    from server.wiring import stop_signal
+
     flusher = Flusher(db, backend, flusher_policy(settings))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    print(f"flusher every {flusher.policy.interval_seconds} s", flush=True)
-    print("running; stop with SIGTERM", flush=True)  # the ready line, as `vclient watchdog`
     try:
-        await flusher.run(stop)
+        async with stop_signal() as stop:
+            print(f"flusher every {flusher.policy.interval_seconds} s", flush=True)
+            print("running; stop with SIGTERM", flush=True)  # the ready line, as the watchdog
+            await flusher.run(stop)
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
         await backend.aclose()
         await db.aclose()
     log.info("flusher stopped")
