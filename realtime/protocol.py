@@ -421,4 +421,3 @@ def is_durable(event: _ServerModel | Mapping[str, Any]) -> bool:
     if kind == "budget":
         return event.get("warning") is not None
     return kind in _DURABLE_TYPES
-
