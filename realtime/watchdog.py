@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtime.budgets import BudgetStore
-from realtime.budgets.ledger import WARNING_LEVELS
+from realtime.budgets.policy import WARNING_LEVELS, levels_crossed, out_of_tokens, time_percent
 from realtime.control import SessionControl, clock_of, utcnow
 from storage.db import Database
 from storage.models import Session
@@ -91,11 +91,10 @@ class Watchdog:
     async def _time_warnings(self, session: Session, now: datetime) -> None:
         if self._warn is None:
             return
-        percent = 100 * clock_of(session).used(now) / max(session.time_limit_seconds, 1)
-        for level in WARNING_LEVELS:
-            if percent >= level and (session.id, level) not in self._warned:
-                await self._warn(session, level)
-                self._warned.add((session.id, level))
+        warned = {level for level in WARNING_LEVELS if (session.id, level) in self._warned}
+        for level in levels_crossed(time_percent(clock_of(session), now), warned, WARNING_LEVELS):
+            await self._warn(session, level)
+            self._warned.add((session.id, level))
 
     async def _idle(self, db: AsyncSession, now: datetime) -> list[uuid.UUID]:
         cutoff = now - timedelta(seconds=self._policy.idle_seconds)
@@ -117,7 +116,10 @@ class Watchdog:
             snapshot = await self._budgets.snapshot(str(session_id))
         except KeyError:
             return False  # no reply yet on any worker: nothing spent
-        return snapshot.budget - snapshot.used < self._policy.min_reply_tokens
+        # The watchdog does not know the next input, so it asks with 0, the lower bound:
+        # it only expires a session no next call could pay for, never one the reply
+        # path (which adds the real input estimate) would still let go on.
+        return out_of_tokens(snapshot.budget, snapshot.used, 0, self._policy.min_reply_tokens)
 
     async def _expire(self, session_id: uuid.UUID, reason: str) -> bool:
         expired = await self._control.expire(session_id, reason, actor=ACTOR)

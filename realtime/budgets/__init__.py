@@ -1,10 +1,12 @@
-"""Token budgets: a pure ledger and the stores that keep it atomically."""
+"""Token budgets: the policy (when to warn, wind down, stop), a pure ledger and the
+stores that keep it atomically."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from realtime.budgets.ledger import WARNING_LEVELS, Ledger, Refused, Reserved, Settled
+from realtime.budgets.ledger import Ledger, Refused, Reserved, Settled
+from realtime.budgets.policy import WARNING_LEVELS, WIND_DOWN_PERCENT
 from realtime.budgets.store import (
     RESERVATION_TTL_SECONDS,
     BudgetSnapshot,
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RESERVATION_TTL_SECONDS",
     "WARNING_LEVELS",
+    "WIND_DOWN_PERCENT",
     "BudgetSnapshot",
     "BudgetStore",
     "Ledger",

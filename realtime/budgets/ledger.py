@@ -6,16 +6,16 @@ cost (estimated input plus the reply's ``max_tokens``); settling charges the rea
 capped at what was reserved, and releases the rest. Reservations carry an expiry so a
 crashed worker's hold is reclaimed (``RESERVATION_TTL_SECONDS``).
 
-The Redis store runs the same rules in Lua (``reserve.lua`` / ``settle.lua``); the
-contract tests hold both to this module.
+When a warning fires and when a session is out of tokens are decided by
+:mod:`realtime.budgets.policy`. The Redis store runs the same rules in Lua
+(``reserve.lua`` / ``settle.lua``); the contract tests hold both to this module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Warnings at 80% and 95% of a budget, each raised once per session.
-WARNING_LEVELS = (80, 95)
+from realtime.budgets.policy import WARNING_LEVELS, levels_crossed, out_of_tokens, percent_spent
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class Settled:
     charged: int
     used: int
     budget: int
-    # Warning levels (80, 95) this settle crossed for the first time.
+    # Warning levels (policy.WARNING_LEVELS) this settle crossed for the first time.
     crossed: tuple[int, ...] = ()
     # The real usage was above the reservation (a wrong estimate); the excess is not
     # charged so the budget holds, but it is reported.
@@ -50,6 +50,8 @@ class Ledger:
     # reply_id -> (amount, expires_at)
     holds: dict[str, tuple[int, float]] = field(default_factory=dict)
     warned: set[int] = field(default_factory=set)
+    # Percent levels that warn once each (policy.WARNING_LEVELS unless a test picks others).
+    levels: tuple[int, ...] = WARNING_LEVELS
 
     @property
     def reserved(self) -> int:
@@ -98,20 +100,21 @@ class Ledger:
         crossed = self._crossings()
         return Settled(charged, self.used, self.budget, crossed, real - charged)
 
+    def percent(self) -> float:
+        """Percent of the budget used (holds not counted)."""
+        return percent_spent(self.used, self.budget)
+
     def _crossings(self) -> tuple[int, ...]:
-        crossed = tuple(
-            level
-            for level in WARNING_LEVELS
-            if level not in self.warned and self.used * 100 >= level * self.budget
-        )
+        crossed = levels_crossed(self.percent(), self.warned, self.levels)
         self.warned.update(crossed)
         return crossed
 
     def exhausted(self, next_input_tokens: int, min_reply_tokens: int) -> bool:
         """Can what is left no longer pay for the next call plus a minimal reply?"""
-        return self.budget - self.used < next_input_tokens + min_reply_tokens
+        return out_of_tokens(self.budget, self.used, next_input_tokens, min_reply_tokens)
 
     def extend(self, tokens: int) -> None:
         self.budget += tokens
-        # Warnings may fire again once the extended budget is nearly spent.
-        self.warned = {level for level in self.warned if self.used * 100 >= level * self.budget}
+        # Warnings may fire again once the extended budget is nearly spent: only the
+        # levels the new percent still reaches stay warned.
+        self.warned = set(levels_crossed(self.percent(), (), sorted(self.warned)))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from realtime.budgets.ledger import Ledger, Refused, Reserved, Settled
+from realtime.budgets.policy import WARNING_LEVELS
 
 # A reply streams for well under two minutes (max_tokens at ~50 tokens/s); a hold older
 # than this belongs to a worker that died mid-reply and is reclaimed.
@@ -56,15 +58,18 @@ class MemoryBudgetStore:
     """The single-process store: each operation runs without an ``await`` in the
     middle, so the event loop makes it atomic."""
 
-    def __init__(self, ttl: float = RESERVATION_TTL_SECONDS) -> None:
+    def __init__(
+        self, ttl: float = RESERVATION_TTL_SECONDS, levels: Sequence[int] = WARNING_LEVELS
+    ) -> None:
         self._ledgers: dict[str, Ledger] = {}
         self._ttl = ttl
+        self._levels = tuple(levels)
 
     def _ledger(self, session_id: str) -> Ledger:
         return self._ledgers[session_id]
 
     async def ensure(self, session_id: str, budget: int, used: int) -> None:
-        self._ledgers.setdefault(session_id, Ledger(budget=budget, used=used))
+        self._ledgers.setdefault(session_id, Ledger(budget=budget, used=used, levels=self._levels))
 
     async def reserve(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from realtime.budgets import Ledger
 from realtime.budgets.policy import (
     WARNING_LEVELS,
     WIND_DOWN_PERCENT,
@@ -95,3 +96,34 @@ def test_time_percent_counts_active_time_only() -> None:
 def test_time_percent_of_a_zero_limit() -> None:
     clock = ActiveClock(0, banked_seconds=0, active_since=NOW)
     assert time_percent(clock, NOW) == 0.0
+
+
+def test_ledger_warns_from_exactly_80_percent() -> None:
+    ledger = Ledger(budget=1000)
+    ledger.reserve("a", 0, 900, 1, 0, 60)
+    assert ledger.settle("a", 0, 799).crossed == ()
+    ledger.reserve("b", 0, 900, 1, 0, 60)
+    assert ledger.settle("b", 0, 1).crossed == (80,)
+
+
+def test_extension_rearms_only_the_levels_left_behind() -> None:
+    ledger = Ledger(budget=1000, used=960, warned={80, 95})
+    ledger.extend(100)  # 960 of 1,100: 87.3 %, so 95 may fire again, 80 may not
+    assert ledger.warned == {80}
+    ledger.reserve("a", 0, 100, 1, 0, 60)
+    assert ledger.settle("a", 0, 85).crossed == (95,)  # 1,045 of 1,100 = 95 % exactly
+
+
+def test_extension_to_exactly_a_level_keeps_it_warned() -> None:
+    ledger = Ledger(budget=1000, used=950, warned={80, 95})
+    ledger.extend(50)  # 950 of 1,050: 90.5 %
+    assert ledger.warned == {80}
+    ledger = Ledger(budget=760, used=760, warned={80, 95})
+    ledger.extend(190)  # 760 of 950: exactly 80 %
+    assert ledger.warned == {80}
+
+
+def test_ledger_with_its_own_levels() -> None:
+    ledger = Ledger(budget=100, levels=(10, 20))
+    ledger.reserve("a", 0, 100, 1, 0, 60)
+    assert ledger.settle("a", 0, 25).crossed == (10, 20)
