@@ -2,36 +2,53 @@
 
 Keys carry the ``{session_id}`` hash tag so a session's keys share a Cluster slot.
 Fail-closed: if Redis is unreachable, ``reserve`` raises and the caller refuses the
-reply; we never let a student spend tokens we cannot account for."""
+reply; we never let a student spend tokens we cannot account for.
+
+The warning levels are arguments of ``settle.lua`` / ``extend.lua`` (from
+:mod:`realtime.budgets.policy`), so no Lua script spells a level; the scripts that read
+holds share ``_holds.lua``, and those that read levels share ``_levels.lua``."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from realtime.budgets.ledger import Refused, Reserved, Settled
+from realtime.budgets.policy import WARNING_LEVELS
 from realtime.budgets.store import RESERVATION_TTL_SECONDS, BudgetSnapshot
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-HERE = Path(__file__).parent
 # How long a budget outlives its last change: longer than any session (3 h max) plus
 # a margin, so an abandoned session's counters clean themselves up.
 BUDGET_KEY_TTL_SECONDS = 7 * 24 * 3600
 
 
+def _lua(*names: str) -> str:
+    """The scripts ``names`` joined in order: shared helpers first, then the body."""
+    pkg = resources.files("realtime.budgets")
+    return "\n".join(pkg.joinpath(f"{name}.lua").read_text("utf-8") for name in names)
+
+
 class RedisBudgetStore:
     def __init__(
-        self, redis: Redis, prefix: str = "vc", ttl: float = RESERVATION_TTL_SECONDS
+        self,
+        redis: Redis,
+        prefix: str = "vc",
+        ttl: float = RESERVATION_TTL_SECONDS,
+        levels: Sequence[int] = WARNING_LEVELS,
     ) -> None:
         self._redis = redis
         self._prefix = prefix
         self._ttl = ttl
-        self._reserve = redis.register_script((HERE / "reserve.lua").read_text())
-        self._settle = redis.register_script((HERE / "settle.lua").read_text())
-        self._extend = redis.register_script((HERE / "extend.lua").read_text())
-        self._snapshot = redis.register_script((HERE / "snapshot.lua").read_text())
+        # Passed to settle.lua / extend.lua as ARGV: how many, then the levels.
+        self._levels_args = [len(levels), *levels]
+        self._reserve = redis.register_script(_lua("_holds", "reserve"))
+        self._settle = redis.register_script(_lua("_holds", "_levels", "settle"))
+        self._extend = redis.register_script(_lua("_levels", "extend"))
+        self._snapshot = redis.register_script(_lua("_holds", "snapshot"))
 
     def _keys(self, session_id: str) -> list[str]:
         base = f"{self._prefix}:{{{session_id}}}"
@@ -68,13 +85,19 @@ class RedisBudgetStore:
         self, session_id: str, reply_id: str, input_tokens: int, output_tokens: int
     ) -> Settled:
         result: list[Any] = await self._settle(
-            keys=self._keys(session_id), args=[reply_id, input_tokens, output_tokens]
+            keys=self._keys(session_id),
+            args=[reply_id, input_tokens, output_tokens, *self._levels_args],
         )
         if int(result[0]) == -1:
             raise KeyError(session_id)
-        charged, used, budget, w80, w95, uncharged = (int(v) for v in result)
-        crossed = tuple(level for level, flag in ((80, w80), (95, w95)) if flag)
-        return Settled(charged, used, budget, crossed, uncharged)
+        charged, used, budget, uncharged, crossed = result
+        return Settled(
+            int(charged),
+            int(used),
+            int(budget),
+            tuple(int(level) for level in crossed),
+            int(uncharged),
+        )
 
     async def snapshot(self, session_id: str) -> BudgetSnapshot:
         result: list[Any] = await self._snapshot(keys=self._keys(session_id))
@@ -83,7 +106,9 @@ class RedisBudgetStore:
         return BudgetSnapshot(int(result[0]), int(result[1]), int(result[2]))
 
     async def extend(self, session_id: str, tokens: int) -> None:
-        result = await self._extend(keys=self._keys(session_id)[:1], args=[tokens])
+        result = await self._extend(
+            keys=self._keys(session_id)[:1], args=[tokens, *self._levels_args]
+        )
         if int(result) == -1:
             raise KeyError(session_id)
 

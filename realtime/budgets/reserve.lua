@@ -1,14 +1,9 @@
 -- Reserve tokens for one call; mirrors realtime/budgets/ledger.py Ledger.reserve.
--- KEYS[1] budget hash {budget, used, w80, w95}; KEYS[2] hold expiries (zset);
--- KEYS[3] hold amounts (hash reply_id -> tokens)
--- ARGV: reply_id, input_tokens, max_tokens, min_reply_tokens, ttl_seconds
--- Returns {1, amount, max_tokens} reserved, {0, available} refused, {-1} unknown session.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
-for _, rid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
-  redis.call('ZREM', KEYS[2], rid)
-  redis.call('HDEL', KEYS[3], rid)
-end
+-- KEYS as in _holds.lua. ARGV: reply_id, input_tokens, max_tokens, min_reply_tokens,
+-- ttl_seconds. Returns {1, amount, max_tokens} reserved, {0, available} refused,
+-- {-1} unknown session.
+local now = server_now()
+reclaim(now)
 local budget = tonumber(redis.call('HGET', KEYS[1], 'budget'))
 if not budget then return {-1} end
 local input = tonumber(ARGV[2])
@@ -17,9 +12,7 @@ if existing then
   return {1, tonumber(existing), tonumber(existing) - input}
 end
 local used = tonumber(redis.call('HGET', KEYS[1], 'used') or '0')
-local reserved = 0
-for _, v in ipairs(redis.call('HVALS', KEYS[3])) do reserved = reserved + tonumber(v) end
-local available = math.max(budget - used - reserved, 0)
+local available = math.max(budget - used - reserved_total(), 0)
 if available < input + tonumber(ARGV[4]) then return {0, available} end
 local reply = math.min(tonumber(ARGV[3]), available - input)
 local amount = input + reply

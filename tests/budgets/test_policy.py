@@ -1,8 +1,13 @@
-"""The budget policy (pure): percent spent, warning levels, wind-down, out of tokens."""
+"""The budget policy (pure): percent spent, warning levels, wind-down, out of tokens.
+
+The stores' side of the same rules (levels passed into the Lua scripts) is in
+``test_store_contract.py``."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 
 from realtime.budgets import Ledger
 from realtime.budgets.policy import (
@@ -127,3 +132,13 @@ def test_ledger_with_its_own_levels() -> None:
     ledger = Ledger(budget=100, levels=(10, 20))
     ledger.reserve("a", 0, 100, 1, 0, 60)
     assert ledger.settle("a", 0, 25).crossed == (10, 20)
+
+
+def test_no_lua_script_spells_a_level() -> None:
+    """The levels reach the scripts as arguments (policy.WARNING_LEVELS)."""
+    scripts = [f for f in resources.files("realtime.budgets").iterdir() if f.name.endswith(".lua")]
+    assert scripts
+    for script in scripts:
+        code = "\n".join(line.split("--")[0] for line in script.read_text("utf-8").splitlines())
+        for level in (*WARNING_LEVELS, WIND_DOWN_PERCENT):
+            assert not re.search(rf"\b{level}\b", code), (script.name, level)

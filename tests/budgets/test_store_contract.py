@@ -5,23 +5,26 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
-from realtime.budgets import BudgetStore, MemoryBudgetStore, Refused, Reserved
+from realtime.budgets import WARNING_LEVELS, BudgetStore, MemoryBudgetStore, Refused, Reserved
 from tests.support.redis_cluster import (  # noqa: F401 - fixtures
     redis_cluster,
     redis_cluster_prefix,
     redis_cluster_url,
 )
 
+BACKENDS = ["memory", "redis", "cluster"]
 
-@pytest.fixture(params=["memory", "redis", "cluster"])
-async def stores(request: pytest.FixtureRequest) -> AsyncIterator[list[BudgetStore]]:
+
+async def _stores(
+    request: pytest.FixtureRequest, levels: Sequence[int] = WARNING_LEVELS
+) -> AsyncIterator[list[BudgetStore]]:
     """Two handles on one budget space: for Redis, two separate clients (= two workers)."""
     if request.param == "memory":
-        store = MemoryBudgetStore()
+        store = MemoryBudgetStore(levels=levels)
         yield [store, store]
         return
     from realtime.backends.redis import redis_client
@@ -31,9 +34,30 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[list[BudgetSto
     url = request.getfixturevalue("redis_cluster_url" if cluster else "redis_url")
     prefix = request.getfixturevalue("redis_cluster_prefix" if cluster else "redis_prefix")
     clients = [redis_client(url, decode_responses=True) for _ in range(2)]
-    yield [RedisBudgetStore(client, prefix) for client in clients]
+    yield [RedisBudgetStore(client, prefix, levels=levels) for client in clients]
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def stores(request: pytest.FixtureRequest) -> AsyncIterator[list[BudgetStore]]:
+    async for pair in _stores(request):
+        yield pair
+
+
+@pytest.fixture(params=BACKENDS)
+async def stores_warning_at_50_70_90(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[list[BudgetStore]]:
+    """Stores given levels other than the default: no level is spelled in the scripts."""
+    async for pair in _stores(request, levels=(50, 70, 90)):
+        yield pair
+
+
+@pytest.fixture(params=BACKENDS)
+async def stores_warning_never(request: pytest.FixtureRequest) -> AsyncIterator[list[BudgetStore]]:
+    async for pair in _stores(request, levels=()):
+        yield pair
 
 
 async def test_reserve_settle_snapshot(stores: list[BudgetStore]) -> None:
@@ -68,6 +92,36 @@ async def test_warnings_and_extend(stores: list[BudgetStore]) -> None:
     assert (await store.snapshot(sid)).budget == 2000
     await store.reserve(sid, "c", 0, 700, 1)
     assert (await store.settle(sid, "c", 0, 700)).crossed == (80,)
+
+
+async def test_warnings_at_the_levels_passed_in(
+    stores_warning_at_50_70_90: list[BudgetStore],
+) -> None:
+    store = stores_warning_at_50_70_90[0]
+    sid = str(uuid.uuid4())
+    await store.ensure(sid, 1000, 0)
+    await store.reserve(sid, "a", 0, 499, 1)
+    assert (await store.settle(sid, "a", 0, 499)).crossed == ()  # 49.9 %
+    await store.reserve(sid, "b", 0, 300, 1)
+    assert (await store.settle(sid, "b", 0, 201)).crossed == (50, 70)  # exactly 70 %
+    await store.reserve(sid, "c", 0, 300, 1)
+    assert (await store.settle(sid, "c", 0, 200)).crossed == (90,)
+    await store.extend(sid, 300)  # 900 of 1,300: 69.2 %, so 70 and 90 re-arm, 50 stays
+    await store.reserve(sid, "d", 0, 300, 1)
+    assert (await store.settle(sid, "d", 0, 10)).crossed == (70,)  # 910 of 1,300 = 70 %
+    await store.reserve(sid, "e", 0, 300, 1)
+    assert (await store.settle(sid, "e", 0, 300)).crossed == (90,)
+
+
+async def test_no_levels_no_warnings(stores_warning_never: list[BudgetStore]) -> None:
+    store = stores_warning_never[0]
+    sid = str(uuid.uuid4())
+    await store.ensure(sid, 100, 0)
+    await store.reserve(sid, "a", 0, 100, 1)
+    settled = await store.settle(sid, "a", 0, 100)
+    assert (settled.used, settled.crossed) == (100, ())
+    await store.extend(sid, 100)
+    assert (await store.snapshot(sid)).budget == 200
 
 
 async def test_concurrent_calls_never_overspend(stores: list[BudgetStore]) -> None:
