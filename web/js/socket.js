@@ -10,10 +10,11 @@
 // - a `say` keeps its client_id until echoed back as a `message`; it is re-sent with the
 //   same client_id on every new connection (the server deduplicates by client_id).
 
-/** Close codes after which reconnecting cannot help (policy violation, auth, not found). */
-const FINAL_CLOSE_CODES = new Set([1008, 4001, 4003, 4004, 4401, 4403, 4404]);
-/** Sent right after `resume.failed`: reconnect without `after`. */
-const CLOSE_RELOAD = 4009;
+import { ClientType, CloseCode, ErrorCode, EventType } from "./vocabulary.js";
+
+/** Close codes after which reconnecting cannot help. A handshake the server refuses (auth,
+ * not found, origin) reaches the page as 1006, like a network error: see onFailing. */
+const FINAL_CLOSE_CODES = new Set([CloseCode.ABUSE]);
 /** Consecutive failed attempts after which the page is asked to check, over HTTP, whether
  * the session can still be joined (a refused handshake looks like a network error, 1006). */
 const PROBE_AFTER_ATTEMPTS = 3;
@@ -31,8 +32,8 @@ const BUSY_RETRIES = 3;
 const BUSY_RETRY_MS = 300;
 /** Error codes that refuse the latest say for good (nothing was stored). */
 const SAY_REFUSALS = new Set([
-  "reply_in_progress", "not_active", "rate_limited", "budget_exhausted", "monthly_cap_reached",
-  "text_too_long", "invalid", "forbidden",
+  ErrorCode.REPLY_IN_PROGRESS, ErrorCode.NOT_ACTIVE, ErrorCode.RATE_LIMITED, ErrorCode.BUDGET_EXHAUSTED,
+  ErrorCode.MONTHLY_CAP_REACHED, ErrorCode.TEXT_TOO_LONG, ErrorCode.INVALID, ErrorCode.FORBIDDEN,
 ]);
 /** An `error` this soon after a say is taken as the answer to it (errors carry no id). */
 const SAY_ANSWER_MS = 5000;
@@ -140,7 +141,7 @@ export class SessionSocket {
     this.timers.ping = setInterval(() => this.heartbeat(), PING_EVERY_MS);
     // Idempotent by client_id: safe even if the server already has some of these.
     for (const [clientId, text] of this.pending) {
-      this.send({ type: "say", text, client_id: clientId });
+      this.send({ type: ClientType.SAY, text, client_id: clientId });
     }
   }
 
@@ -155,19 +156,19 @@ export class SessionSocket {
     }
     if (!event || typeof event.type !== "string") return;
     switch (event.type) {
-      case "welcome":
+      case EventType.WELCOME:
         this.welcomed(event);
         return;
-      case "resume.failed":
+      case EventType.RESUME_FAILED:
         // The asked-for point is gone: start over from a fresh snapshot. Never a silent gap.
         this.cursor = null;
         this.epoch = null;
         this.restart();
         return;
-      case "error":
+      case EventType.ERROR:
         this.refused(event);
         return;
-      case "pong":
+      case EventType.PONG:
         return;
       default:
         if (typeof event.seq === "number") this.sequenced(event);
@@ -191,7 +192,7 @@ export class SessionSocket {
   sequenced(event) {
     if (this.cursor !== null && event.seq <= this.cursor) {
       // Only history messages after a fresh welcome may be at or below the cursor.
-      if (!(this.fresh && event.type === "message")) return;
+      if (!(this.fresh && event.type === EventType.MESSAGE)) return;
       this.acknowledge(event);
       this.handlers.onEvent?.(event, { history: true });
       return;
@@ -202,7 +203,7 @@ export class SessionSocket {
   }
 
   acknowledge(event) {
-    if (event.type !== "message" || !event.client_id) return;
+    if (event.type !== EventType.MESSAGE || !event.client_id) return;
     this.pending.delete(event.client_id);
     if (this.lastSay?.clientId === event.client_id) this.lastSay = null;
   }
@@ -212,12 +213,12 @@ export class SessionSocket {
     const say = this.lastSay;
     const recent = say && this.pending.has(say.clientId) && Date.now() - say.at < SAY_ANSWER_MS;
     const replying = Boolean(this.handlers.isReplying?.());
-    if (recent && event.code === "reply_in_progress" && !replying && say.retries < BUSY_RETRIES) {
+    if (recent && event.code === ErrorCode.REPLY_IN_PROGRESS && !replying && say.retries < BUSY_RETRIES) {
       say.retries += 1;
       say.at = Date.now();
       clearTimeout(this.timers.busy);
       this.timers.busy = setTimeout(() => {
-        if (this.pending.has(say.clientId)) this.send({ type: "say", text: say.text, client_id: say.clientId });
+        if (this.pending.has(say.clientId)) this.send({ type: ClientType.SAY, text: say.text, client_id: say.clientId });
       }, BUSY_RETRY_MS * say.retries);
       return;
     }
@@ -237,7 +238,7 @@ export class SessionSocket {
     this.ws = null;
     this.clearTimers();
     if (this.stopped) return;
-    if (event.code === CLOSE_RELOAD) {
+    if (event.code === CloseCode.RELOAD) {
       // The server could not resume us (it sent resume.failed first): start over fresh.
       this.cursor = null;
       this.epoch = null;
@@ -298,7 +299,7 @@ export class SessionSocket {
 
   heartbeat() {
     if (!this.checkAlive()) return;
-    this.send({ type: "ping" });
+    this.send({ type: ClientType.PING });
   }
 
   checkAlive() {
@@ -337,19 +338,20 @@ export class SessionSocket {
     const clientId = newClientId();
     this.pending.set(clientId, text);
     this.lastSay = { clientId, text, at: Date.now(), retries: 0 };
-    this.send({ type: "say", text, client_id: clientId });
+    this.send({ type: ClientType.SAY, text, client_id: clientId });
     return clientId;
   }
 
   stopReply(replyId) {
-    return this.send(replyId ? { type: "stop", reply_id: replyId } : { type: "stop" });
+    return this.send(replyId ? { type: ClientType.STOP, reply_id: replyId } : { type: ClientType.STOP });
   }
 
+  /** @param {string} type  ClientType.PAUSE, RESUME or END */
   control(type) {
     return this.send({ type });
   }
 
   whisper(text) {
-    return this.send({ type: "whisper", text });
+    return this.send({ type: ClientType.WHISPER, text });
   }
 }

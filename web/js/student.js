@@ -9,6 +9,7 @@ import { endReasonText } from "./format.js";
 import { ConnectionState, SessionSocket } from "./socket.js";
 import { Transcript } from "./transcript.js";
 import { showStatusBadge } from "./status.js";
+import { ClientType, CloseCode, ErrorCode, EventType } from "./vocabulary.js";
 
 const sessionId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 
@@ -180,7 +181,7 @@ function onConnectionState(state, detail) {
     ui.banner.classList.add("banner--error");
     setText(
       ui.banner,
-      detail.code === 1008
+      detail.code === CloseCode.ABUSE
         ? "The server closed the connection (too many or invalid messages). Reload the page to continue."
         : "This session cannot be opened any more. Ask your teacher for a new link.",
     );
@@ -199,13 +200,13 @@ function onWelcome(welcome, { fresh }) {
 
 function onEvent(event) {
   switch (event.type) {
-    case "budget":
+    case EventType.BUDGET:
       meters.setBudget(event);
       return;
-    case "status":
+    case EventType.STATUS:
       setStatus(event.status, event.reason);
       return;
-    case "presence":
+    case EventType.PRESENCE:
       return;
     default:
       transcript.apply(event);
@@ -256,13 +257,13 @@ function sendMessage() {
   }
   // Refused here as the server would refuse it; the text stays in the box.
   if (transcript.streamingReplyId) {
-    ui.notice.dataset.code = "reply_in_progress";
-    setText(ui.notice, socketErrorText({ code: "reply_in_progress" }, "student"));
+    ui.notice.dataset.code = ErrorCode.REPLY_IN_PROGRESS;
+    setText(ui.notice, socketErrorText({ code: ErrorCode.REPLY_IN_PROGRESS }, "student"));
     return;
   }
   if (status !== "active") {
-    ui.notice.dataset.code = "not_active";
-    setText(ui.notice, socketErrorText({ code: "not_active" }, "student"));
+    ui.notice.dataset.code = ErrorCode.NOT_ACTIVE;
+    setText(ui.notice, socketErrorText({ code: ErrorCode.NOT_ACTIVE }, "student"));
     return;
   }
   if (socket.pending.size) {
@@ -295,10 +296,10 @@ function wireControls() {
     const ok = await confirmDialog("Pause the session?", "The clock stops while paused. You can resume at any time.", {
       confirmLabel: "Pause",
     });
-    if (ok && !socket.control("pause")) setText(ui.notice, "Not connected; try again in a moment.");
+    if (ok && !socket.control(ClientType.PAUSE)) setText(ui.notice, "Not connected; try again in a moment.");
   });
   ui.resume.addEventListener("click", () => {
-    if (!socket.control("resume")) setText(ui.notice, "Not connected; try again in a moment.");
+    if (!socket.control(ClientType.RESUME)) setText(ui.notice, "Not connected; try again in a moment.");
   });
   ui.end.addEventListener("click", async () => {
     const ok = await confirmDialog(
@@ -306,7 +307,7 @@ function wireControls() {
       "You will not be able to send more messages. Your teacher will see the conversation.",
       { confirmLabel: "End session", danger: true },
     );
-    if (ok && !socket.control("end")) setText(ui.notice, "Not connected; try again in a moment.");
+    if (ok && !socket.control(ClientType.END)) setText(ui.notice, "Not connected; try again in a moment.");
   });
 }
 

@@ -2,6 +2,7 @@
 // All text goes in through textContent: transcripts are text, never HTML.
 
 import { el, setText } from "./dom.js";
+import { EventType, MessageRole } from "./vocabulary.js";
 
 const NEAR_BOTTOM_PX = 80;
 
@@ -41,7 +42,7 @@ export class Transcript {
   setClientName(name) {
     this.clientName = name;
     for (const entry of new Set(this.entries.values())) {
-      if (entry.role === "client") setText(entry.name, name);
+      if (entry.role === MessageRole.CLIENT) setText(entry.name, name);
     }
   }
 
@@ -52,7 +53,7 @@ export class Transcript {
 
   /** A student's own turn before the server has echoed it. */
   addPending(clientId, text) {
-    const entry = this.create("student", text);
+    const entry = this.create(MessageRole.STUDENT, text);
     entry.node.classList.add("msg--pending");
     setText(entry.note, "Sending…");
     this.entries.set(`c:${clientId}`, entry);
@@ -80,17 +81,17 @@ export class Transcript {
   /** Handle one sequenced event; unknown types are ignored. */
   apply(event) {
     switch (event.type) {
-      case "message":
+      case EventType.MESSAGE:
         return this.message(event);
-      case "reply.start":
+      case EventType.REPLY_START:
         return this.replyEntry(event.reply_id);
-      case "reply.delta":
+      case EventType.REPLY_DELTA:
         return this.delta(event);
-      case "reply.stop":
+      case EventType.REPLY_STOP:
         return this.stopping(event);
-      case "reply.done":
+      case EventType.REPLY_DONE:
         return this.done(event);
-      case "reply.error":
+      case EventType.REPLY_ERROR:
         return this.failed(event);
       default:
         return null;
@@ -108,7 +109,7 @@ export class Transcript {
       (event.client_id && this.entries.get(`c:${event.client_id}`)) ||
       (event.reply_id && this.entries.get(`r:${event.reply_id}`)) ||
       (event.message_id && this.entries.get(`m:${event.message_id}`));
-    const role = event.role || "client";
+    const role = event.role || MessageRole.CLIENT;
     const entry = known || this.create(role, event.text);
     entry.text = event.text ?? entry.text;
     setText(entry.body, entry.text);
@@ -129,15 +130,15 @@ export class Transcript {
       this.entries.set(`m:${event.message_id}`, entry);
     }
     if (event.reply_id && this.streamingReplyId === event.reply_id) this.setStreaming(null);
-    if (!known && role === "whisper") this.announce(`${this.whisperLabel}: ${event.text}`);
-    this.scroll(!known && role === "student");
+    if (!known && role === MessageRole.WHISPER) this.announce(`${this.whisperLabel}: ${event.text}`);
+    this.scroll(!known && role === MessageRole.STUDENT);
     return entry;
   }
 
   replyEntry(replyId) {
     let entry = this.entries.get(`r:${replyId}`);
     if (!entry) {
-      entry = this.create("client", "");
+      entry = this.create(MessageRole.CLIENT, "");
       entry.node.dataset.replyId = replyId;
       entry.node.classList.add("msg--streaming");
       entry.node.setAttribute("aria-busy", "true");
@@ -165,7 +166,7 @@ export class Transcript {
 
   done(event) {
     const entry = this.replyEntry(event.reply_id);
-    this.message({ ...event, role: "client", stopped: event.stopped });
+    this.message({ ...event, role: MessageRole.CLIENT, stopped: event.stopped });
     this.announce(`${this.clientName}: ${entry.text}${event.stopped ? " (stopped)" : ""}`);
     return entry;
   }
@@ -198,8 +199,8 @@ export class Transcript {
   }
 
   label(role) {
-    if (role === "student") return this.studentName;
-    if (role === "whisper") return this.whisperLabel;
+    if (role === MessageRole.STUDENT) return this.studentName;
+    if (role === MessageRole.WHISPER) return this.whisperLabel;
     return this.clientName;
   }
 

@@ -9,6 +9,7 @@ import { endReasonText } from "../format.js";
 import { ConnectionState, SessionSocket } from "../socket.js";
 import { showStatusBadge } from "../status.js";
 import { Transcript } from "../transcript.js";
+import { EventType } from "../vocabulary.js";
 import { actionButton, allowed } from "./actions.js";
 
 const plural = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
@@ -173,9 +174,9 @@ function observeTile(grid, id, ctx, single) {
         setStatus(welcome.status);
       },
       onEvent(event) {
-        if (event.type === "budget") meters.setBudget(event);
-        else if (event.type === "status") setStatus(event.status, event.reason);
-        else if (event.type === "presence") setPresence(event);
+        if (event.type === EventType.BUDGET) meters.setBudget(event);
+        else if (event.type === EventType.STATUS) setStatus(event.status, event.reason);
+        else if (event.type === EventType.PRESENCE) setPresence(event);
         else transcript.apply(event);
       },
       onError(event) {

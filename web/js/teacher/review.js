@@ -6,6 +6,7 @@ import { el, setText } from "../dom.js";
 import { endReasonText, formatDateTime, formatDuration, formatNumber } from "../format.js";
 import { showStatusBadge } from "../status.js";
 import { Transcript } from "../transcript.js";
+import { MessageRole } from "../vocabulary.js";
 import { actionButton, allowed, copyLinkButton, extendDialog } from "./actions.js";
 
 export async function renderReview(view, id, ctx) {
@@ -107,8 +108,8 @@ export async function renderReview(view, id, ctx) {
 function transcriptSummary(messages, session) {
   if (!messages.length) return "";
   const count = (test) => messages.filter(test).length;
-  const parts = [`${count((m) => m.role !== "whisper")} messages`];
-  const whispers = count((m) => m.role === "whisper");
+  const parts = [`${count((m) => m.role !== MessageRole.WHISPER)} messages`];
+  const whispers = count((m) => m.role === MessageRole.WHISPER);
   const stopped = count((m) => m.stopped && !m.failed);
   const failed = count((m) => m.failed);
   if (whispers) parts.push(`${whispers} whisper${whispers === 1 ? "" : "s"}`);
