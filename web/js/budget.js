@@ -1,16 +1,19 @@
 // Time-left and tokens-left meters. Time ticks down locally between `budget` events, but
 // only while the session is active (time limits count active time only).
-// A `budget` event with `warning` (tokens_low / time_low at 80 or 95 %, or exhausted)
+// A `budget` event with `warning` (BudgetWarning: tokens_low / time_low, at 80 or 95 %)
 // raises that meter to at least the matching colour and is reported once per page.
 
 import { el, setText } from "./dom.js";
 import { formatClock, formatNumber } from "./format.js";
+import { BudgetWarning } from "./vocabulary.js";
 
 /** Used fractions at which a meter turns amber, then red. */
 export const WARN_AT = 0.8;
 export const CRITICAL_AT = 0.95;
 
 const LEVELS = ["ok", "warn", "critical"];
+/** A warning this page does not know (a newer server's) is ignored, not guessed at. */
+const KNOWN_WARNINGS = new Set(Object.values(BudgetWarning));
 
 function level(usedFraction) {
   if (usedFraction >= CRITICAL_AT) return "critical";
@@ -24,8 +27,7 @@ function higher(a, b) {
 
 /** Words for a budget warning, for the live region and the notice line. */
 export function warningText(warning, percent) {
-  if (warning === "exhausted") return "The token budget is used up.";
-  const what = warning === "time_low" ? "time" : "token budget";
+  const what = warning === BudgetWarning.TIME_LOW ? "time" : "token budget";
   if (percent >= 95) return `Almost out: ${percent}% of the ${what} is used.`;
   return `Running low: ${percent ?? 80}% of the ${what} is used.`;
 }
@@ -90,14 +92,14 @@ export class BudgetMeters {
     }
     if (tokens_used != null) this.tokensUsed = tokens_used;
     if (seconds_left != null) this.anchorTime(seconds_left);
-    if (warning) this.warn(warning, percent);
+    if (KNOWN_WARNINGS.has(warning)) this.warn(warning, percent);
     this.render();
   }
 
   /** Apply a server warning: colour at least to its level, report it once. */
   warn(warning, percent) {
-    const meter = warning === "time_low" ? "time" : "tokens";
-    const state = warning === "exhausted" || percent >= 95 ? "critical" : "warn";
+    const meter = warning === BudgetWarning.TIME_LOW ? "time" : "tokens";
+    const state = percent >= 95 ? "critical" : "warn";
     this.floor[meter] = higher(state, this.floor[meter]);
     const key = `${warning}:${percent ?? ""}`;
     if (this.warned.has(key)) return;
@@ -108,9 +110,9 @@ export class BudgetMeters {
   /** An extension added budget: earlier warnings no longer hold. */
   forget(meter) {
     this.floor[meter] = null;
-    const prefix = meter === "time" ? "time_low" : "tokens_low";
+    const prefix = `${meter === "time" ? BudgetWarning.TIME_LOW : BudgetWarning.TOKENS_LOW}:`;
     for (const key of [...this.warned]) {
-      if (key.startsWith(prefix) || (meter === "tokens" && key.startsWith("exhausted"))) this.warned.delete(key);
+      if (key.startsWith(prefix)) this.warned.delete(key);
     }
   }
 
