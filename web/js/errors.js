@@ -16,7 +16,6 @@ const COMMON = {
   [ErrorCode.INVALID]: "The server could not accept that message. Reload the page if this repeats.",
   [ErrorCode.TOO_LARGE]: "That message is too large to send.",
   [ErrorCode.UNAVAILABLE]: "The server could not do that just now. Try again in a moment.",
-  [ErrorCode.INTERNAL]: "Something went wrong on the server. Try again; reload the page if this repeats.",
 };
 
 const STUDENT = {

@@ -52,7 +52,6 @@ export const ErrorCode = Object.freeze({
   ILLEGAL_TRANSITION: "illegal_transition",
   CONFLICT: "conflict",
   UNAVAILABLE: "unavailable",
-  INTERNAL: "internal",
 });
 
 /** WebSocket close codes the server sends after accepting a socket. */
