@@ -1,0 +1,108 @@
+"""Text plumbing for the coder: normalising, splitting a turn into sentences,
+and the content-word stems that reflection detection compares with the client.
+
+Everything is a few regular expressions over lower-cased text; a 100-turn
+transcript normalises in about a millisecond.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from skills.lexicon import CHAT_SPELLINGS, STEM_ALIASES, STOPWORDS
+
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+_CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"\bcan't\b|\bcannot\b", "can not"),
+        (r"\bwon't\b", "will not"),
+        (r"\bain't\b", "is not"),
+        (r"\blet's\b", "let us"),
+        (r"n't\b", " not"),
+        (r"\b(it|that|what|how|there|here|he|she|who|where|everything|nothing)'s\b", r"\1 is"),
+        (r"'re\b", " are"),
+        (r"'ve\b", " have"),
+        (r"'ll\b", " will"),
+        (r"\bi'm\b", "i am"),
+        (r"\b(i|you|we|they|he|she|it|that)'d\b", r"\1 would"),
+    )
+)
+# A sentence ends at . ! ? (or a run of them) before a space, or at a line break.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\s*\n+\s*")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Longest first, so "drinkings" loses "ings" rather than "s".
+_SUFFIXES = ("ingly", "ings", "ing", "edly", "ers", "er", "ied", "ies", "ed", "es", "ly", "s")
+_CHAT = re.compile(r"\b(" + "|".join(sorted(CHAT_SPELLINGS)) + r")\b")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, straighten quotes, expand contractions and common chat spellings.
+
+    Expanding "you're" to "you are" lets one pattern match both spellings, and
+    typed chat ("how r u") reads like the spoken transcripts MITI was written for.
+    """
+    lowered = text.translate(_QUOTES).lower()
+    lowered = _CHAT.sub(lambda match: CHAT_SPELLINGS[match.group(1)], lowered)
+    for pattern, replacement in _CONTRACTIONS:
+        lowered = pattern.sub(replacement, lowered)
+    return re.sub(r"\s+", " ", lowered).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """The turn's sentences, each keeping its own end punctuation."""
+    pieces = _SENTENCE_BREAK.split(text.strip())
+    return [piece.strip() for piece in pieces if piece and _WORD.search(piece.lower())]
+
+
+def words(normalised: str) -> list[str]:
+    return _WORD.findall(normalised)
+
+
+def stem(word: str) -> str:
+    """A crude suffix stripper: "drinking", "drinks" and "drinker" all meet at "drink".
+
+    Over-stemming is harmless here: stems are only compared with each other.
+    """
+    word = STEM_ALIASES.get(word, word).replace("'", "")
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            word = word[: -len(suffix)] + ("y" if suffix in ("ied", "ies") else "")
+            break
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+        word = word[:-1]
+    return word
+
+
+def content_stems(normalised: str) -> frozenset[str]:
+    """Stems of the words that carry meaning (not function words, pronouns or fillers)."""
+    return frozenset(stem(word) for word in words(normalised) if word not in STOPWORDS)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientContext:
+    """What the coder knows of the client's last turn.
+
+    ``stems`` are its content-word stems (what a reflection gives back),
+    ``all_stems`` every word's stem (to tell whether a feeling word is new).
+    """
+
+    text: str
+    stems: frozenset[str]
+    all_stems: frozenset[str]
+    asked_question: bool
+
+    @classmethod
+    def of(cls, client_text: str | None) -> ClientContext | None:
+        if client_text is None or not client_text.strip():
+            return None
+        normalised = normalise(client_text)
+        return cls(
+            normalised,
+            content_stems(normalised),
+            frozenset(stem(word) for word in words(normalised)),
+            client_text.rstrip().endswith("?"),
+        )
