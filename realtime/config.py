@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from realtime.protocol import ClientLimits
+from realtime.budgets.policy import WIND_DOWN_PERCENT
+from realtime.frames import ClientLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,4 +38,4 @@ class RealtimeConfig:
     # Per teacher and calendar month (UTC); None = no cap.
     teacher_monthly_token_cap: int | None = None
     # Wind the conversation down once either budget is this far spent.
-    wind_down_percent: int = 95
+    wind_down_percent: int = WIND_DOWN_PERCENT

@@ -8,46 +8,67 @@ heartbeat (presence). When any of them ends, the others are cancelled and awaite
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, assert_never
 
+from realtime.budgetreport import BudgetReport
+from realtime.config import RealtimeConfig
+from realtime.control import SessionControl
 from realtime.eventlog import LogGapError, LogInfo
-from realtime.hub import Hub, error
-from realtime.lifecycle import SessionAction
-from realtime.protocol import (
-    End,
+from realtime.events import (
     ErrorEvent,
-    Pause,
-    Ping,
     Pong,
     Presence,
-    ProtocolError,
-    Resume,
     ResumeFailed,
-    Role,
-    Say,
     ServerModel,
-    Stop,
     StreamingReply,
     Welcome,
-    Whisper,
     encode,
+    error,
+)
+from realtime.frames import (
+    ClientMessage,
+    End,
+    Pause,
+    Ping,
+    ProtocolError,
+    Resume,
+    Say,
+    Stop,
+    Whisper,
     parse_client_frame,
 )
-from realtime.transcript import load_messages
+from realtime.hub import Hub
+from realtime.lifecycle import SessionAction
+from realtime.presence import PresenceBoard
+from realtime.sessionlog import SessionLog
+from realtime.vocabulary import CloseCode, ErrorCode, Role
 
 log = logging.getLogger(__name__)
 
-# Close codes (docs/protocol.md).
-CLOSE_ABUSE = 1008
-CLOSE_RESTART = 1012
-CLOSE_TOO_SLOW = 4008
-CLOSE_RELOAD = 4009
+__all__ = ["Connection", "Principal", "RateWindow", "SocketParts", "Transport"]
+
+_ACTIONS: dict[type[ClientMessage], SessionAction] = {
+    Pause: SessionAction.PAUSE,
+    Resume: SessionAction.RESUME,
+    End: SessionAction.END,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SocketParts:
+    """What a socket needs from its process, built once by the composition."""
+
+    hub: Hub
+    log: SessionLog
+    presence: PresenceBoard
+    report: BudgetReport
+    control: SessionControl
+    config: RealtimeConfig
 
 
 class Transport(Protocol):
@@ -100,27 +121,27 @@ class _Closing(Exception):
 class Connection:
     def __init__(
         self,
-        hub: Hub,
+        parts: SocketParts,
         transport: Transport,
         principal: Principal,
         after: int | None,
         epoch: str | None = None,
     ) -> None:
-        self.hub = hub
+        self.parts = parts
         self.transport = transport
         self.principal = principal
         self.after = after
         self.epoch = epoch
         self.conn_id = uuid.uuid4().hex
-        config = hub.config
+        config = parts.config
         self._outbox: asyncio.Queue[str] = asyncio.Queue(config.send_queue_frames)
         self._says = RateWindow(config.say_rate_count, config.say_rate_seconds)
         self._abuse = RateWindow(config.abuse_errors_per_minute, 60.0)
         self._presence: Presence | None = None
 
     @property
-    def _sid(self) -> str:
-        return str(self.principal.session_id)
+    def _session_id(self) -> uuid.UUID:
+        return self.principal.session_id
 
     async def run(self) -> None:
         """Serve the socket until either side closes. Cancelling is safe."""
@@ -138,14 +159,14 @@ class Connection:
             assert isinstance(first, _Closing)
             code, reason = first.code, first.reason
         finally:
-            await self._leave()
+            await self.parts.presence.leave(self._session_id, self.conn_id)
         if code is not None:
             await self.transport.close(code, reason)
 
     # -- tasks ----------------------------------------------------------------------------
 
     async def _reader(self) -> None:
-        limits = self.hub.config.limits
+        limits = self.parts.config.limits
         while True:
             raw = await self.transport.receive()
             if raw is None:
@@ -161,45 +182,50 @@ class Connection:
             except Exception:
                 # A database or Redis blip: tell the sender, keep the socket; nothing
                 # was acknowledged, so the client may simply send again.
-                log.exception("command %s failed on %s", message.type, self._sid)
-                answer = error("unavailable", "The server could not do that just now; try again.")
+                log.exception("command %s failed on %s", message.type, self._session_id)
+                answer = error(
+                    ErrorCode.UNAVAILABLE, "The server could not do that just now; try again."
+                )
             if answer is not None:
                 await self._refuse(answer)
 
-    async def _handle(
-        self, message: Say | Stop | Pause | Resume | End | Whisper | Ping
-    ) -> ErrorEvent | None:
-        principal, hub = self.principal, self.hub
+    async def _handle(self, message: ClientMessage) -> ErrorEvent | None:
+        principal, hub = self.principal, self.parts.hub
         sid = principal.session_id
-        if isinstance(message, Ping):
-            await self._queue(Pong(nonce=message.nonce))
-            return None
-        if isinstance(message, Say):
-            if principal.role is not Role.STUDENT:
-                return error("forbidden", "Only the student speaks to the client.")
-            if not self._says.allow(time.monotonic()):
-                return error("rate_limited", "You are sending too fast; wait a few seconds.")
-            return await hub.say(sid, message.text, message.client_id)
-        if isinstance(message, Whisper):
-            if principal.role is not Role.TEACHER or principal.user_id is None:
-                return error("forbidden", "Only the teacher can whisper.")
-            return await hub.whisper(sid, principal.user_id, message.text)
-        if isinstance(message, Stop):
-            return await hub.stop(sid, principal.role)
-        actions = {Pause: SessionAction.PAUSE, Resume: SessionAction.RESUME, End: SessionAction.END}
-        return await hub.command(sid, actions[type(message)], principal.actor)
+        match message:
+            case Ping():
+                await self._queue(Pong(nonce=message.nonce))
+                return None
+            case Say():
+                if principal.role is not Role.STUDENT:
+                    return error(ErrorCode.FORBIDDEN, "Only the student speaks to the client.")
+                if not self._says.allow(time.monotonic()):
+                    return error(
+                        ErrorCode.RATE_LIMITED, "You are sending too fast; wait a few seconds."
+                    )
+                return await hub.say(sid, message.text, message.client_id)
+            case Whisper():
+                if principal.role is not Role.TEACHER or principal.user_id is None:
+                    return error(ErrorCode.FORBIDDEN, "Only the teacher can whisper.")
+                return await hub.whisper(sid, principal.user_id, message.text)
+            case Stop():
+                return await hub.stop(sid, principal.role, message.reply_id)
+            case Pause() | Resume() | End():
+                return await hub.command(sid, _ACTIONS[type(message)], principal.actor)
+            case _:
+                assert_never(message)
 
     async def _refuse(self, event: ErrorEvent) -> None:
         await self._queue(event)
         if not self._abuse.allow(time.monotonic()):
-            raise _Closing(CLOSE_ABUSE, "too many refused frames")
+            raise _Closing(CloseCode.ABUSE, "too many refused frames")
 
     async def _pump(self) -> None:
         try:
             after = await self._start()
-            async with self.hub.backend.subscribe(self._sid, after, self.epoch) as events:
+            async with self.parts.log.subscribe(self._session_id, after, self.epoch) as events:
                 async for event in events:
-                    await self._queue_raw(event)
+                    await self._queue(event)
         except LogGapError as gap:
             await self._resume_failed(gap)
 
@@ -210,101 +236,82 @@ class Connection:
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(self.hub.config.heartbeat_seconds)
+            await asyncio.sleep(self.parts.config.heartbeat_seconds)
             await self._touch_presence(announce=False)
 
     # -- start: welcome or resume ---------------------------------------------------------
 
     async def _start(self) -> int:
         """Queue what comes before live events; return the seq live events follow."""
-        info = await self.hub.ensure_log(self.principal.session_id)
+        info = await self.parts.log.ensure(self._session_id)
         if self.after is not None:
             if self.epoch is None:
                 self.epoch = info.epoch
             return self.after
         self.epoch = info.epoch
-        await self._welcome(info)
-        return info.last_seq
+        return await self._welcome(info)
 
-    async def _welcome(self, info: LogInfo) -> None:
-        hub, sid = self.hub, self.principal.session_id
-        session = await hub.load(sid)
-        # Durable log first, then SQL (inside load_messages), so a concurrent flush
-        # cannot hide a message; anything above last_seq comes live instead.
-        history = await load_messages(hub.db, hub.backend, sid)
-        messages = [m for m in history if m.seq <= info.last_seq]
+    async def _welcome(self, info: LogInfo) -> int:
+        """Queue ``welcome`` and the history up to ``info.last_seq`` (the cut: anything
+        later comes live); return the cut."""
+        parts, sid, cut = self.parts, self._session_id, info.last_seq
+        session = await parts.control.load(sid)
+        # Durable log first, then SQL (inside messages()), so a concurrent flush cannot
+        # hide a message.
+        history = await parts.log.messages(sid)
+        _, view = await parts.log.view(sid, upto=cut)
+        running = await parts.log.backend.current_reply(str(sid))
+        reply = view.open_reply(running) if running is not None else None
+        streaming = None if reply is None else StreamingReply(reply_id=running, text=reply.text)
         welcome = Welcome(
             session_id=str(sid),
             status=session.status,
             role=self.principal.role,
-            budget=await hub.budget_state(session),
-            last_seq=info.last_seq,
+            budget=await parts.report.state(session),
+            last_seq=cut,
             epoch=info.epoch,
-            presence=await hub.backend.presence(self._sid),
-            streaming=await self._streaming(info),
+            presence=await parts.presence.current(sid),
+            streaming=streaming,
         )
         await self._queue(welcome)
-        for message in messages:
-            await self._queue(message)
-
-    async def _streaming(self, info: LogInfo) -> StreamingReply | None:
-        """The reply being generated right now and its text so far (up to last_seq)."""
-        reply_id = await self.hub.backend.current_reply(self._sid)
-        if reply_id is None:
-            return None
-        text: list[str] = []
-        after = max(info.first_seq - 1, 0)
-        while after < info.last_seq:
-            events = await self.hub.backend.read(self._sid, after, 500)
-            if not events:
-                break
-            for event in events:
-                if event["seq"] > info.last_seq:
-                    break
-                if event.get("reply_id") == reply_id and event.get("type") == "reply.delta":
-                    text.append(event["text"])
-            after = int(events[-1]["seq"])
-        return StreamingReply(reply_id=reply_id, text="".join(text))
+        for message in history:
+            if message.seq <= cut:
+                await self._queue(message)
+        return cut
 
     async def _resume_failed(self, gap: LogGapError) -> None:
-        info = await self.hub.backend.log_info(self._sid)
-        last = info.last_seq if info else 0
+        info = await self.parts.log.backend.log_info(str(self._session_id))
         await self._queue(
             ResumeFailed(
                 reason=gap.reason,
                 after=gap.after,
                 first_seq=info.first_seq if info else 1,
-                last_seq=last,
+                last_seq=info.last_seq if info else 0,
                 epoch=info.epoch if info else "",
                 message="Your place in the conversation is gone; reload to continue.",
             )
         )
         await self._drain()
-        raise _Closing(CLOSE_RELOAD, "cannot resume; reconnect without after")
+        raise _Closing(CloseCode.RELOAD, "cannot resume; reconnect without after")
 
     # -- outbox ---------------------------------------------------------------------------
 
     async def _queue(self, event: ServerModel) -> None:
-        await self._put(encode(event))
-
-    async def _queue_raw(self, event: dict[str, object]) -> None:
-        await self._put(json.dumps(event, separators=(",", ":")))
-
-    async def _put(self, text: str) -> None:
         """Queue a frame. A full outbox makes this socket's pump wait (others are never
         held up: each socket reads the log on its own); one that stays full for
         ``slow_consumer_seconds`` belongs to a client too slow to serve, closed with 4008
         so it can resume with ``after``."""
+        text = encode(event)
         try:
             self._outbox.put_nowait(text)
             return
         except asyncio.QueueFull:
             pass
         try:
-            async with asyncio.timeout(self.hub.config.slow_consumer_seconds):
+            async with asyncio.timeout(self.parts.config.slow_consumer_seconds):
                 await self._outbox.put(text)
         except TimeoutError:
-            raise _Closing(CLOSE_TOO_SLOW, "too slow; reconnect with after") from None
+            raise _Closing(CloseCode.TOO_SLOW, "too slow; reconnect with after") from None
 
     async def _drain(self) -> None:
         while not self._outbox.empty():
@@ -315,29 +322,8 @@ class Connection:
     async def _touch_presence(self, *, announce: bool) -> None:
         """Refresh this socket's presence; publish a ``presence`` event when the counts
         differ from the last heartbeat's (e.g. a killed worker's sockets lapsed)."""
-        config = self.hub.config
-        now = await self.hub.backend.presence_touch(
-            self._sid, self.conn_id, self.principal.role, config.presence_ttl_seconds
-        )
+        board = self.parts.presence
+        now = await board.touch(self._session_id, self.conn_id, self.principal.role)
         if announce or now != self._presence:
-            await self._announce()
+            await board.announce(self._session_id)
         self._presence = now
-
-    async def _announce(self) -> None:
-        """Best effort: presence is advisory, so a store blip must not end the socket."""
-        session_id = self.principal.session_id
-        try:
-            await self.hub.announce_presence(session_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.warning("presence announcement failed for %s", session_id, exc_info=True)
-
-    async def _leave(self) -> None:
-        try:
-            await self.hub.backend.presence_leave(self._sid, self.conn_id)
-            await self._announce()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.warning("presence cleanup failed for %s", self._sid, exc_info=True)

@@ -97,6 +97,15 @@ class SessionControl:
             return session
         raise Conflict()
 
+    async def load(self, session_id: uuid.UUID) -> Session:
+        """The session's row. Raises ``NotFound``."""
+        async with self._db.session() as db:
+            return await session_repo.get_session_unscoped(db, session_id)
+
+    def seconds_left(self, session: Session) -> float:
+        """Active time left now, as every event and snapshot reports it (0.1 s)."""
+        return round(clock_of(session).seconds_left(self._now()), 1)
+
     async def expire(self, session_id: uuid.UUID, reason: str, *, actor: str) -> bool:
         """Expire the session unless it already left the live states (another watchdog,
         the teacher, a racing reply got there first). True if this call expired it."""

@@ -30,13 +30,13 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from realtime.backends import RealtimeBackend
-from realtime.control import SessionControl, utcnow
+from realtime.control import utcnow
+from realtime.events import SequencedEvent
 from realtime.flushmap import FlushPlan, plan
 from realtime.lifecycle import TERMINAL, SessionAction, SessionStatus
 from storage.db import Database
@@ -99,12 +99,6 @@ class Flusher:
         self._failures = 0
         self._last_error: str | None = None
 
-    def attach(self, control: SessionControl) -> None:
-        """Flush before a session ends (register after the hub, whose hook stops the
-        running reply and waits for its end event), and let its live keys expire after."""
-        control.before_terminal.append(self._flush_before_end)
-        control.after_transition.append(self._after_transition)
-
     # -- one session ----------------------------------------------------------------------
 
     async def flush_session(self, session_id: uuid.UUID) -> int:
@@ -140,20 +134,24 @@ class Flusher:
             await flush_repo.insert_messages(db, messages)
             await flush_repo.insert_events(db, audits)
 
-    def _note_pending(self, session_id: uuid.UUID, events: Sequence[Mapping[str, Any]]) -> None:
-        oldest = int(events[0]["seq"])
+    def _note_pending(self, session_id: uuid.UUID, events: Sequence[SequencedEvent]) -> None:
+        oldest = events[0].seq
         pending = self._pending.get(session_id)
         if pending is None or pending.oldest_seq != oldest:
             self._pending[session_id] = _Pending(oldest, len(events), self._clock())
         else:
             pending.events = max(pending.events, len(events))
 
-    async def _flush_before_end(self, session_id: uuid.UUID) -> None:
+    async def flush_before_end(self, session_id: uuid.UUID) -> None:
+        """A ``SessionControl.before_terminal`` hook (after the one that stops the running
+        reply and waits for its end): the transcript is whole before the end is written."""
         await self.flush_session(session_id)
 
-    async def _after_transition(
+    async def after_transition(
         self, session: Session, _action: SessionAction, _reason: str | None
     ) -> None:
+        """A ``SessionControl.after_transition`` hook: an ended session's live keys
+        expire ``live_keys_after_end_seconds`` later."""
         if SessionStatus(session.status) not in TERMINAL:
             return
         try:

@@ -16,23 +16,32 @@ durable event          rows
 ``budget`` + warning   ``session_events`` kind ``budget_warning``
 ``status``             nothing (SessionControl writes the audit row in its transaction)
 ``reply.start``        nothing
+``unreadable``         ``session_events`` kind ``unreadable_event`` (raw text, problem)
 =====================  ===================================================================
 
-Deltas never reach the durable stream. An event that cannot be read (a bug elsewhere)
-becomes an ``unreadable_event`` audit row rather than blocking the flush forever.
+Deltas never reach the durable stream. An event that cannot be read (a newer worker's,
+or a bug) becomes an ``unreadable_event`` audit row rather than blocking the flush.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
-from realtime.protocol import MessageRole
+from realtime.events import (
+    BudgetEvent,
+    MessageEvent,
+    ReplyDone,
+    ReplyError,
+    ReplyStop,
+    SequencedEvent,
+    Unreadable,
+    Usage,
+)
 from realtime.transcript import message_from_event
+from realtime.vocabulary import BudgetWarning, MessageRole
 
 #: Names a non-UUID ``message_id`` deterministically, so a replay maps to the same row.
 MESSAGE_ID_NAMESPACE = uuid.UUID("6f1c7a52-3d55-4f43-9f0e-2a8b5c1d7e90")
@@ -79,25 +88,18 @@ def message_uuid(message_id: str) -> uuid.UUID:
         return uuid.uuid5(MESSAGE_ID_NAMESPACE, message_id)
 
 
-def _usage(event: Mapping[str, Any]) -> tuple[int, int]:
-    usage = event.get("usage") or {}
-    return int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+_NO_USAGE = Usage(input_tokens=0, output_tokens=0)
+_BUDGET_KIND = {BudgetWarning.TOKENS_LOW: "tokens", BudgetWarning.TIME_LOW: "time"}
 
 
-def _budget_kind(warning: str) -> str:
-    return {"tokens_low": "tokens", "time_low": "time"}.get(warning, warning)
-
-
-def rows_of(event: Mapping[str, Any]) -> tuple[list[MessageRow], list[AuditRow]]:
-    """The rows one durable event stands for. Raises KeyError, ValueError or
-    ValidationError on a malformed event (see :func:`plan`)."""
-    seq = int(event["seq"])
-    kind = event.get("type")
+def rows_of(event: SequencedEvent) -> tuple[list[MessageRow], list[AuditRow]]:
+    """The rows one durable event stands for."""
     messages: list[MessageRow] = []
     audits: list[AuditRow] = []
+    seq = event.seq
     message = message_from_event(event)
     if message is not None:
-        input_tokens, output_tokens = _usage(event) if kind == "reply.done" else (0, 0)
+        usage = event.usage if isinstance(event, ReplyDone) else _NO_USAGE
         messages.append(
             MessageRow(
                 id=message_uuid(message.message_id),
@@ -106,55 +108,56 @@ def rows_of(event: Mapping[str, Any]) -> tuple[list[MessageRow], list[AuditRow]]
                 text=message.text,
                 client_id=message.client_id,
                 reply_id=message.reply_id,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
                 stopped=message.stopped,
                 failed=message.failed,
             )
         )
-        if kind == "message" and message.role is MessageRole.WHISPER:
-            whisper = {"message_id": message.message_id, "text": message.text}
+    match event:
+        case MessageEvent(role=MessageRole.WHISPER):
+            whisper = {"message_id": event.message_id, "text": event.text}
             audits.append(AuditRow(seq, "whisper", "teacher", whisper))
-    if kind == "reply.error":
-        data: dict[str, Any] = {
-            "reply_id": event["reply_id"],
-            "code": event.get("code"),
-            "message": event.get("message"),
-            "message_id": event.get("message_id"),
-        }
-        audits.append(AuditRow(seq, "reply_failed", ACTOR_LLM, data))
-    elif kind == "reply.stop":
-        by = str(event.get("by") or "unknown")
-        audits.append(AuditRow(seq, "reply_stopped", by, {"reply_id": event["reply_id"], "by": by}))
-    elif kind == "budget" and event.get("warning"):
-        warning = str(event["warning"])
-        data = {
-            "budget": _budget_kind(warning),
-            "warning": warning,
-            "percent": event.get("percent"),
-            "tokens_used": event.get("tokens_used"),
-            "token_budget": event.get("token_budget"),
-            "seconds_left": event.get("seconds_left"),
-        }
-        audits.append(AuditRow(seq, "budget_warning", ACTOR_BUDGET, data))
+        case ReplyError():
+            data: dict[str, Any] = {
+                "reply_id": event.reply_id,
+                "code": event.code.value,
+                "message": event.message,
+                "message_id": event.message_id,
+            }
+            audits.append(AuditRow(seq, "reply_failed", ACTOR_LLM, data))
+        case ReplyStop():
+            by = event.by.value
+            stopped = {"reply_id": event.reply_id, "by": by}
+            audits.append(AuditRow(seq, "reply_stopped", by, stopped))
+        case BudgetEvent(warning=BudgetWarning() as warning):
+            data = {
+                "budget": _BUDGET_KIND[warning],
+                "warning": warning.value,
+                "percent": event.percent,
+                "tokens_used": event.tokens_used,
+                "token_budget": event.token_budget,
+                "seconds_left": event.seconds_left,
+            }
+            audits.append(AuditRow(seq, "budget_warning", ACTOR_BUDGET, data))
+        case Unreadable():
+            data = {"event": event.raw, "error": event.problem}
+            audits.append(AuditRow(seq, "unreadable_event", ACTOR_FLUSHER, data))
+        case _:
+            pass
     return messages, audits
 
 
-def plan(events: Iterable[Mapping[str, Any]]) -> FlushPlan:
-    """Rows for a batch of durable events (in seq order). Never raises for a bad event:
-    it becomes an ``unreadable_event`` audit row, so one bug cannot stall a session."""
+def plan(events: Iterable[SequencedEvent]) -> FlushPlan:
+    """Rows for a batch of durable events (in seq order). Never raises: an event the log
+    could not read arrives as ``Unreadable`` and becomes an ``unreadable_event`` audit
+    row, so one bug cannot stall a session."""
     messages: list[MessageRow] = []
     audits: list[AuditRow] = []
     upto = 0
     for event in events:
-        seq = int(event["seq"])  # the log always sets it; a missing seq is a log bug
-        upto = max(upto, seq)
-        try:
-            more_messages, more_audits = rows_of(event)
-        except (KeyError, TypeError, ValueError, ValidationError) as error:
-            data = {"event": dict(event), "error": f"{type(error).__name__}: {error}"[:500]}
-            audits.append(AuditRow(seq, "unreadable_event", ACTOR_FLUSHER, data))
-            continue
+        upto = max(upto, event.seq)
+        more_messages, more_audits = rows_of(event)
         messages += more_messages
         audits += more_audits
     return FlushPlan(tuple(messages), tuple(audits), upto)

@@ -4,12 +4,12 @@ flushed), merged by seq. Pure conversion functions plus one loader."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from llm.base import Persona, Turn
 from realtime.backends import RealtimeBackend
-from realtime.protocol import MessageEvent, MessageRole
+from realtime.events import MessageEvent, ReplyDone, ReplyError, SequencedEvent
+from realtime.vocabulary import MessageRole
 from storage.db import Database
 from storage.models import ClientProfile, Message
 from storage.repos import transcripts as transcript_repo
@@ -18,31 +18,32 @@ from storage.repos import transcripts as transcript_repo
 DURABLE_PAGE = 1_000
 
 
-def message_from_event(event: Mapping[str, Any]) -> MessageEvent | None:
-    """The complete message a durable log event stands for, if any."""
-    kind = event.get("type")
-    seq = int(event["seq"])
-    if kind == "message":
-        return MessageEvent.model_validate(event)
-    if kind == "reply.done":
-        return MessageEvent(
-            seq=seq,
-            message_id=event["message_id"],
-            role=MessageRole.CLIENT,
-            text=event["text"],
-            reply_id=event["reply_id"],
-            stopped=bool(event.get("stopped", False)),
-        )
-    if kind == "reply.error" and event.get("message_id"):
-        return MessageEvent(
-            seq=seq,
-            message_id=event["message_id"],
-            role=MessageRole.CLIENT,
-            text=event.get("text", ""),
-            reply_id=event["reply_id"],
-            failed=True,
-        )
-    return None
+def message_from_event(event: SequencedEvent) -> MessageEvent | None:
+    """The complete message a durable log event stands for, if any: a ``message`` itself,
+    a reply's end as the client's message (``failed`` when partial text was kept)."""
+    match event:
+        case MessageEvent():
+            return event
+        case ReplyDone():
+            return _client_message(event, event.message_id, stopped=event.stopped)
+        case ReplyError(message_id=str(message_id)):
+            return _client_message(event, message_id, failed=True)
+        case _:
+            return None
+
+
+def _client_message(
+    end: ReplyDone | ReplyError, message_id: str, *, stopped: bool = False, failed: bool = False
+) -> MessageEvent:
+    return MessageEvent(
+        seq=end.seq,
+        message_id=message_id,
+        role=MessageRole.CLIENT,
+        text=end.text,
+        reply_id=end.reply_id,
+        stopped=stopped,
+        failed=failed,
+    )
 
 
 def message_from_row(row: Message) -> MessageEvent:
@@ -63,24 +64,6 @@ def merge(stored: Iterable[MessageEvent], live: Iterable[MessageEvent]) -> list[
     for message in live:
         by_seq.setdefault(message.seq, message)
     return [by_seq[seq] for seq in sorted(by_seq)]
-
-
-def unfinished_replies(events: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """Replies that started (or streamed) in ``events`` but never ended, with the text
-    streamed so far: what a worker killed mid-reply leaves behind."""
-    texts: dict[str, list[str]] = {}
-    ended: set[str] = set()
-    for event in events:
-        kind, reply_id = event.get("type"), event.get("reply_id")
-        if not isinstance(reply_id, str):
-            continue
-        if kind in ("reply.done", "reply.error"):
-            ended.add(reply_id)
-        elif kind == "reply.start":
-            texts.setdefault(reply_id, [])
-        elif kind == "reply.delta":
-            texts.setdefault(reply_id, []).append(str(event.get("text", "")))
-    return {rid: "".join(parts) for rid, parts in texts.items() if rid not in ended}
 
 
 def turns(messages: Iterable[MessageEvent]) -> tuple[Turn, ...]:
@@ -125,7 +108,7 @@ async def load_messages(
                 live.append(message)
         if len(events) < DURABLE_PAGE:
             break
-        after = int(events[-1]["seq"])
+        after = events[-1].seq
     # SQL after the live log: the flusher commits to SQL before it trims the log, so
     # reading in this order cannot miss a message that moves between the two.
     async with db.session() as s:

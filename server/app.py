@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import cast
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -26,13 +25,13 @@ from server import (
     ws_endpoint,
 )
 from server.auth import Signer
+from server.composition import Lifetime, compose_realtime, redis_client
 from server.errors import EXCEPTION_HANDLERS
 from server.middleware import OriginCheckMiddleware, SecurityHeadersMiddleware
 from server.openapi import routes as openapi_routes
 from server.ratelimit import FailureCounter, MemoryFailureCounter, RedisFailureCounter
 from server.settings import Settings
 from server.state import AppState
-from server.wiring import attach_realtime
 from storage.db import Database
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -45,20 +44,17 @@ def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def build_state(settings: Settings) -> AppState:
+def build_state(settings: Settings, lifetime: Lifetime) -> AppState:
+    """Every part of the web process, its opening and closing order added to ``lifetime``
+    (see ``server.composition``)."""
     db = Database(settings.effective_database_url)
-    redis = None
+    lifetime.close("database", db.aclose)
+    redis = redis_client(settings)
     failures: FailureCounter = MemoryFailureCounter()
-    if settings.redis_url:
-        from redis.asyncio import Redis
-
-        from realtime.backends.redis import redis_client
-
-        # redis+cluster:// gives a RedisCluster: it serves every command sent through
-        # this client (single-key or single-slot scripts and pipelines, PING) alike.
-        redis = cast(Redis, redis_client(settings.redis_url, decode_responses=True))
+    if redis is not None:
+        lifetime.close("redis", redis.aclose)
         failures = RedisFailureCounter(redis, settings.redis_key_prefix)
-    return AppState(
+    state = AppState(
         settings=settings,
         db=db,
         signer=Signer(settings.resolved_secret_key()),
@@ -66,30 +62,27 @@ def build_state(settings: Settings) -> AppState:
         control=SessionControl(db),
         redis=redis,
     )
-
-
-@asynccontextmanager
-async def running(state: AppState) -> AsyncIterator[None]:
-    """The parts' lifetime: background services run inside it, in order, and stop in
-    reverse; the database and Redis connections close last. Shared by the web app's
-    lifespan and the headless processes."""
-    async with AsyncExitStack() as stack:
-        stack.push_async_callback(state.db.aclose)
-        if state.redis is not None:
-            stack.push_async_callback(state.redis.aclose)
-        for service in state.services:
-            await stack.enter_async_context(service())
-        yield
+    realtime = compose_realtime(
+        settings,
+        db,
+        redis,
+        state.control,
+        lifetime,
+        serve_sockets=True,
+        readiness=state.readiness,
+    )
+    state.sockets = realtime.sockets
+    return state
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
-    state = build_state(settings)
-    attach_realtime(state, watchdog=settings.watchdog_in_process)
+    lifetime = Lifetime()
+    state = build_state(settings, lifetime)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with running(state):
+        async with lifetime.running():
             yield
 
     async def home(_request: Request) -> Response:

@@ -89,20 +89,6 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def run_until_signalled(settings: Settings, *, watchdog: bool) -> int:
-    """Run a headless process (the watchdog, the flusher) until SIGTERM or SIGINT,
-    then stop its services gracefully."""
-    from server.app import build_state, running
-    from server.wiring import attach_realtime, stop_signal
-
-    state = build_state(settings)
-    attach_realtime(state, watchdog=watchdog)
-    async with stop_signal() as stop, running(state):
-        print("running; stop with SIGTERM", flush=True)
-        await stop.wait()
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vclient", description="Virtual Client server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -142,9 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         return asyncio.run(_demo(args, settings))
     if args.command == "watchdog":
-        return asyncio.run(run_until_signalled(settings, watchdog=True))
+        from server.composition import run_watchdog_process
+
+        return asyncio.run(run_watchdog_process(settings))
     if args.command == "flusher":
-        from server.flushing import run_flusher_process
+        from server.composition import run_flusher_process
 
         return asyncio.run(run_flusher_process(settings))
     raise AssertionError(args.command)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ from storage.db import Database
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from realtime.hub import Hub
+    from realtime.connection import SocketParts
 
 
 @dataclass
@@ -29,9 +28,8 @@ class AppState:
     failures: FailureCounter
     control: SessionControl
     redis: Redis | None = None
-    hub: Hub | None = None
-    # Background services entered for the app's lifetime (watchdog, flusher, fan-out).
-    services: list[Callable[[], AbstractAsyncContextManager[object]]] = field(default_factory=list)
+    #: What the session sockets need (built by ``server.composition``).
+    sockets: SocketParts | None = None
     # Extra readiness reports (e.g. the flusher's lag), name -> probe returning a value.
     readiness: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
 

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from realtime.connection import Connection, Principal
 from realtime.eventlog import parse_after
-from realtime.protocol import Role
+from realtime.vocabulary import Role
 from server.auth import read_student_claim, read_teacher_id
 from server.origin import origin_allowed
 from server.state import AppState, app_state
@@ -66,8 +66,8 @@ async def authorise(websocket: WebSocket, state: AppState) -> Principal | None:
 
 async def session_socket(websocket: WebSocket) -> None:
     state = app_state(websocket)
-    if state.hub is None:
-        raise RuntimeError("the realtime hub is not running")
+    if state.sockets is None:
+        raise RuntimeError("the realtime parts are not built")
     if not origin_allowed(websocket.headers, websocket.url.scheme, state.settings.origins):
         await websocket.close(REFUSE, "origin not allowed")
         return
@@ -82,7 +82,8 @@ async def session_socket(websocket: WebSocket) -> None:
         return
     epoch = websocket.query_params.get("epoch") or None
     await websocket.accept()
-    await Connection(state.hub, StarletteTransport(websocket), principal, after, epoch).run()
+    transport = StarletteTransport(websocket)
+    await Connection(state.sockets, transport, principal, after, epoch).run()
 
 
 routes = [WebSocketRoute("/ws/sessions/{id}", session_socket)]

@@ -19,12 +19,14 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
-from realtime.eventlog import LogGapError, LogInfo
-from realtime.protocol import Presence, Role
+from realtime.eventlog import LogGapError, LogInfo, ResumeGap, check_continuity, decide_resume
+from realtime.events import Presence, ReplyStop, SequencedEvent, decode_event
+from realtime.vocabulary import Role
 
-Event = dict[str, Any]
+#: What the log hands out: typed events, decoded once at the backend boundary.
+Event = SequencedEvent
 
 #: Events kept in the live window per session. A 30 s reply coalesced at 25 ms is at most
 #: ~1,200 deltas, usually ~200; 2,000 covers several replies of reconnect slack at
@@ -55,6 +57,13 @@ class LogEntry(NamedTuple):
     event: Event
 
 
+def stream_entry(entry_id: str, fields: Mapping[str, str]) -> LogEntry:
+    """A Redis stream entry (id ``"<seq>-0"``, fields ``e`` event JSON and ``x`` epoch) as
+    a :class:`LogEntry`: the one place stored events are decoded."""
+    seq = int(entry_id.partition("-")[0])
+    return LogEntry(seq, fields["x"], decode_event(fields["e"], seq))
+
+
 class RealtimeBackend(Protocol):
     """Live session state shared by all workers. All methods may raise BackendUnavailable."""
 
@@ -67,13 +76,14 @@ class RealtimeBackend(Protocol):
         """Where the log stands, or None if it does not exist."""
         ...
 
-    async def append(self, session_id: str, events: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Give ``events`` consecutive seqs and store them in one atomic round trip; returns
-        the seqs. Raises LogMissing. Cancelling may or may not have appended the batch."""
+    async def append(self, session_id: str, events: Sequence[Event]) -> list[int]:
+        """Give ``events`` consecutive seqs (their own ``seq`` is ignored) and store them in
+        one atomic round trip; returns the seqs. Raises LogMissing. Cancelling may or may
+        not have appended the batch."""
         ...
 
     async def read(self, session_id: str, after: int, limit: int) -> list[Event]:
-        """Up to ``limit`` retained events with seq > ``after``, in order (dicts with seq)."""
+        """Up to ``limit`` retained events with seq > ``after``, in order."""
         ...
 
     def subscribe(
@@ -124,9 +134,7 @@ class RealtimeBackend(Protocol):
         """The reply holding the lock, if any."""
         ...
 
-    async def request_stop(
-        self, session_id: str, reply_id: str, event: Mapping[str, Any]
-    ) -> int | None:
+    async def request_stop(self, session_id: str, reply_id: str, event: ReplyStop) -> int | None:
         """If ``reply_id`` holds the reply lock and no stop was requested yet, raise the stop
         flag and append ``event`` (a ``reply.stop``), atomically; return its seq. Otherwise
         None. Raises LogMissing."""
@@ -262,21 +270,19 @@ class Subscription:
     def _accept(self, entry: LogEntry) -> Event:
         if entry.epoch != self._sub.epoch:
             raise LogGapError("epoch_changed", self._last)
-        if entry.seq != self._last + 1:
-            raise LogGapError("trimmed", self._last)
+        check_continuity(self._last + 1, entry.seq)
         self._last = entry.seq
-        return dict(entry.event)  # entries are shared by every local subscriber
+        return entry.event  # frozen: shared by every local subscriber
 
 
 def check_subscribe(info: LogInfo | None, after: int, epoch: str | None) -> LogInfo:
-    """Entry checks of ``subscribe``. Raises LogMissing or LogGapError; ValueError if
+    """Entry checks of ``subscribe``, by the resume rules of :func:`decide_resume`.
+    Raises LogMissing, or LogGapError for an ``after`` the log cannot continue from
+    (``epoch_changed``, ``ahead``; ``trimmed`` shows up as the first read); ValueError if
     ``after`` < 0."""
-    if after < 0:
-        raise ValueError("after must be >= 0")
     if info is None:
         raise LogMissing("session log does not exist")
-    if epoch is not None and epoch != info.epoch:
-        raise LogGapError("epoch_changed", after)
-    if after > info.last_seq:
-        raise LogGapError("ahead", after)
+    decision = decide_resume(after, epoch, info)
+    if isinstance(decision, ResumeGap) and decision.reason != "trimmed":
+        raise LogGapError(decision.reason, after)
     return info

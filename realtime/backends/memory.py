@@ -10,10 +10,9 @@ from __future__ import annotations
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from realtime.backends.base import (
     DEFAULT_IDLE_TTL,
@@ -27,7 +26,8 @@ from realtime.backends.base import (
     check_subscribe,
 )
 from realtime.eventlog import LogGapError, LogInfo
-from realtime.protocol import Presence, Role, is_durable
+from realtime.events import Presence, ReplyStop
+from realtime.vocabulary import Role
 
 #: Sweeping all sessions is O(sessions); once a minute keeps it negligible.
 SWEEP_EVERY = 60.0
@@ -106,7 +106,7 @@ class MemoryBackend:
         log = self._log(session_id)
         return None if log is None else self._info(log)
 
-    async def append(self, session_id: str, events: Sequence[Mapping[str, Any]]) -> list[int]:
+    async def append(self, session_id: str, events: Sequence[Event]) -> list[int]:
         if not events:
             return []  # no round trip in Redis either, so no existence check
         log = self._log(session_id)
@@ -114,15 +114,14 @@ class MemoryBackend:
             raise LogMissing(session_id)
         return self._append(log, events)
 
-    def _append(self, log: _Log, events: Sequence[Mapping[str, Any]]) -> list[int]:
+    def _append(self, log: _Log, events: Sequence[Event]) -> list[int]:
         seqs: list[int] = []
-        for raw in events:
+        for event in events:
             log.last_seq += 1
-            event = {k: v for k, v in raw.items() if k != "seq"}
-            event["seq"] = log.last_seq
-            entry = LogEntry(log.last_seq, log.epoch, event)
+            stamped = event.model_copy(update={"seq": log.last_seq})
+            entry = LogEntry(log.last_seq, log.epoch, stamped)
             log.window.append(entry)
-            if is_durable(event):
+            if event.durable:
                 log.durable.append(entry)
             for sub in log.subscribers:
                 sub.offer(entry)
@@ -135,11 +134,7 @@ class MemoryBackend:
         if log is None or not log.window:
             return []
         start = max(0, after + 1 - log.window[0].seq)
-        out: list[LogEntry] = []
-        for i in range(start, min(len(log.window), start + limit)):
-            entry = log.window[i]
-            out.append(LogEntry(entry.seq, entry.epoch, dict(entry.event)))
-        return out
+        return [log.window[i] for i in range(start, min(len(log.window), start + limit))]
 
     async def read(self, session_id: str, after: int, limit: int) -> list[Event]:
         return [entry.event for entry in await self._read_entries(session_id, after, limit)]
@@ -167,7 +162,7 @@ class MemoryBackend:
         if log is None:
             return []
         picked = [e for e in log.durable if e.seq > after][:limit]
-        return [dict(e.event) for e in picked]
+        return [e.event for e in picked]
 
     async def trim_durable(self, session_id: str, upto: int) -> None:
         log = self._log(session_id)
@@ -224,9 +219,7 @@ class MemoryBackend:
     async def current_reply(self, session_id: str) -> str | None:
         return self._owner(session_id)
 
-    async def request_stop(
-        self, session_id: str, reply_id: str, event: Mapping[str, Any]
-    ) -> int | None:
+    async def request_stop(self, session_id: str, reply_id: str, event: ReplyStop) -> int | None:
         log = self._log(session_id)
         if log is None:
             raise LogMissing(session_id)

@@ -29,10 +29,9 @@ blocking XREAD per slot (see :mod:`realtime.backends.redis_reader`).
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from typing import Any
@@ -54,10 +53,13 @@ from realtime.backends.base import (
     Subscriber,
     Subscription,
     check_subscribe,
+    stream_entry,
 )
-from realtime.backends.redis_reader import StreamReader, cluster_seed_url
+from realtime.backends.redis_reader import StreamReader
+from realtime.backends.redis_routing import cluster_seed_url
 from realtime.eventlog import LogInfo
-from realtime.protocol import Presence, Role, is_durable
+from realtime.events import Presence, ReplyStop, payload_json
+from realtime.vocabulary import Role
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
@@ -69,10 +71,6 @@ def _lua(*names: str) -> str:
 
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
-
-
-def _seq_of(entry_id: str) -> int:
-    return int(entry_id.partition("-")[0])
 
 
 def redis_client(url: str, **options: Any) -> Redis | RedisCluster:
@@ -172,14 +170,13 @@ class RedisBackend:
                 pipe.hget(self._key(session_id, "meta"), "epoch")
             return list(await pipe.execute())
 
-    async def append(self, session_id: str, events: Sequence[Mapping[str, Any]]) -> list[int]:
+    async def append(self, session_id: str, events: Sequence[Event]) -> list[int]:
         keys = self._log_keys(session_id)
         if not events:
             return []
         args: list[str | int] = [self._window, self._idle_ms, len(events)]
         for event in events:
-            body = {k: v for k, v in event.items() if k != "seq"}
-            args += [json.dumps(body, separators=(",", ":")), "1" if is_durable(body) else "0"]
+            args += [payload_json(event), "1" if event.durable else "0"]
         with _translate():
             first = int(await self._append(keys=keys, args=args))
         return list(range(first, first + len(events)))
@@ -187,12 +184,7 @@ class RedisBackend:
     async def _xrange(self, key: str, after: int, limit: int) -> list[LogEntry]:
         with _translate():
             rows: Any = await self._redis.xrange(key, min=f"{after + 1}-0", max="+", count=limit)
-        out: list[LogEntry] = []
-        for entry_id, fields in rows:
-            event = json.loads(fields["e"])
-            event["seq"] = _seq_of(entry_id)
-            out.append(LogEntry(event["seq"], fields["x"], event))
-        return out
+        return [stream_entry(entry_id, fields) for entry_id, fields in rows]
 
     async def read(self, session_id: str, after: int, limit: int) -> list[Event]:
         entries = await self._xrange(self._key(session_id, "log"), after, limit)
@@ -266,13 +258,9 @@ class RedisBackend:
             owner = await self._redis.get(self._key(session_id, "reply"))
         return None if owner is None else str(owner)
 
-    async def request_stop(
-        self, session_id: str, reply_id: str, event: Mapping[str, Any]
-    ) -> int | None:
-        body = {k: v for k, v in event.items() if k != "seq"}
-        encoded = json.dumps(body, separators=(",", ":"))
-        flag = "1" if is_durable(body) else "0"
-        args: list[str | int] = [self._window, self._idle_ms, reply_id, encoded, flag]
+    async def request_stop(self, session_id: str, reply_id: str, event: ReplyStop) -> int | None:
+        flag = "1" if event.durable else "0"
+        args: list[str | int] = [self._window, self._idle_ms, reply_id, payload_json(event), flag]
         keys = self._log_keys(session_id) + self._reply_keys(session_id)
         with _translate():
             seq = int(await self._stop(keys=keys, args=args))

@@ -24,27 +24,28 @@ delayed by the backoff, ~50 ms for one redirection). An idle lane closes its con
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.crc import key_slot
 from redis.exceptions import AskError, ClusterError, RedisClusterException, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from realtime.backends.base import (
     BackendUnavailable,
-    LogEntry,
     Subscriber,
     raise_if_cancelling,
+    stream_entry,
+)
+from realtime.backends.redis_routing import (
+    ClusterRouting,
+    Routing,
+    Standalone,
+    cluster_seed_url,
 )
 from realtime.eventlog import LogGapError
 
@@ -73,103 +74,6 @@ RETRY_ERRORS = (
 #: Returns the current epoch of each session (None if its log is gone), for revalidation.
 EpochLookup = Callable[[list[str]], Awaitable[list[str | None]]]
 
-_CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
-
-
-def cluster_seed_url(url: str) -> str | None:
-    """For ``redis+cluster://`` / ``rediss+cluster://``, the plain URL of the seed node;
-    None for any other URL (standalone or Sentinel-managed primary)."""
-    scheme, sep, rest = url.partition("://")
-    plain = _CLUSTER_SCHEMES.get(scheme.lower())
-    return f"{plain}{sep}{rest}" if plain and sep else None
-
-
-def _node_url(seed_url: str, host: str, port: int) -> str:
-    """``seed_url`` (credentials, TLS, options) pointed at another node."""
-    parts = urlsplit(seed_url)
-    auth, _, _ = parts.netloc.rpartition("@")
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return urlunsplit(parts._replace(netloc=f"{auth}@{address}" if auth else address))
-
-
-def _blocking_client(url: str) -> Redis:
-    return Redis.from_url(
-        url,
-        decode_responses=True,
-        single_connection_client=True,
-        socket_timeout=None,  # XREAD BLOCK holds the socket silent by design
-        retry=Retry(NoBackoff(), 0),  # a silent reconnect would change our client id
-    )
-
-
-class _Routing(Protocol):
-    #: Keep an idle lane's connection for the next subscriber (one lane: cheap and hot).
-    keeps_idle_connections: bool
-
-    def lane_of(self, stream: str) -> int: ...
-
-    async def connect(self, lane: int) -> tuple[Redis, str]:
-        """A single-connection client to the node serving ``lane``, and that node's name."""
-        ...
-
-    async def unblock(self, node: str, conn_id: int) -> bool: ...
-
-    async def refresh(self) -> None:
-        """Re-learn which node serves which lane (after a redirection or a lost node)."""
-        ...
-
-
-class _Standalone:
-    keeps_idle_connections = True
-
-    def __init__(self, url: str, commands: Redis) -> None:
-        self._url = url
-        self._commands = commands
-
-    def lane_of(self, stream: str) -> int:
-        return 0
-
-    async def connect(self, lane: int) -> tuple[Redis, str]:
-        return _blocking_client(self._url), ""
-
-    async def unblock(self, node: str, conn_id: int) -> bool:
-        return bool(await self._commands.client_unblock(conn_id))
-
-    async def refresh(self) -> None:
-        return None
-
-
-class _Cluster:
-    keeps_idle_connections = False
-
-    def __init__(self, seed_url: str, commands: RedisCluster) -> None:
-        self._seed_url = seed_url
-        self._commands = commands
-        self._refreshes = 0
-        self._refresh_lock = asyncio.Lock()
-
-    def lane_of(self, stream: str) -> int:
-        return key_slot(stream.encode())
-
-    async def connect(self, lane: int) -> tuple[Redis, str]:
-        await self._commands.initialize()  # no-op once the slot map is loaded
-        node = self._commands.nodes_manager.get_node_from_slot(lane)
-        return _blocking_client(_node_url(self._seed_url, node.host, int(node.port))), node.name
-
-    async def unblock(self, node: str, conn_id: int) -> bool:
-        target = self._commands.get_node(node_name=node)
-        if target is None:
-            return False  # the node left the cluster; its lane is reconnecting anyway
-        return bool(await self._commands.client_unblock(conn_id, target_nodes=target))
-
-    async def refresh(self) -> None:
-        # A failover redirects every lane of the node at once: one CLUSTER SLOTS for all.
-        seen = self._refreshes
-        async with self._refresh_lock:
-            if self._refreshes == seen:
-                await self._commands.nodes_manager.initialize()
-                self._refreshes += 1
-
 
 @dataclass
 class _Feed:
@@ -185,7 +89,7 @@ class _Lane:
     def __init__(
         self,
         key: int,
-        routing: _Routing,
+        routing: Routing,
         epochs: EpochLookup,
         block_ms: int,
         on_idle: Callable[[_Lane], None],
@@ -337,13 +241,10 @@ class _Lane:
             if feed is None:
                 continue
             for entry_id, fields in entries:
-                seq = int(entry_id.partition("-")[0])
-                if seq <= feed.cursor:
+                if int(entry_id.partition("-")[0]) <= feed.cursor:
                     continue
-                feed.cursor = seq
-                event = json.loads(fields["e"])
-                event["seq"] = seq
-                entry = LogEntry(seq, fields["x"], event)
+                entry = stream_entry(entry_id, fields)
+                feed.cursor = entry.seq
                 for sub in feed.subscribers:
                     sub.offer(entry)
 
@@ -388,11 +289,11 @@ class StreamReader:
         *,
         block_ms: int = BLOCK_MS,
     ) -> None:
-        self._routing: _Routing
+        self._routing: Routing
         if isinstance(commands, RedisCluster):
-            self._routing = _Cluster(cluster_seed_url(url) or url, commands)
+            self._routing = ClusterRouting(cluster_seed_url(url) or url, commands)
         else:
-            self._routing = _Standalone(url, commands)
+            self._routing = Standalone(url, commands)
         self._epochs = epochs
         self._block_ms = block_ms
         self._lanes: dict[int, _Lane] = {}

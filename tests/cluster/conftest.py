@@ -8,7 +8,7 @@ import pytest
 from redis.asyncio.cluster import RedisCluster
 
 from realtime.backends.redis import RedisBackend
-from realtime.backends.redis_reader import cluster_seed_url
+from realtime.backends.redis_routing import cluster_seed_url
 from tests.support.redis_cluster import (  # noqa: F401 - fixtures
     LocalCluster,
     redis_cluster,

@@ -16,7 +16,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
 from tests.cluster.conftest import MakeBackend
-from tests.realtime.contract.rt_helpers import delta, eventually, take
+from tests.realtime.contract.rt_helpers import delta, eventually, take, text_of
 from tests.support.redis_cluster import LocalCluster
 
 pytestmark = pytest.mark.redis
@@ -53,8 +53,8 @@ async def test_sessions_on_every_node_each_get_their_own_events(
             )
         got = [await take(events, 3) for events in streams]
     for n, events in enumerate(got):
-        assert [e["seq"] for e in events] == [1, 2, 3]
-        assert sorted(e["text"] for e in events) == [str(n * 10 + r) for r in range(3)]
+        assert [e.seq for e in events] == [1, 2, 3]
+        assert sorted(text_of(e) for e in events) == [str(n * 10 + r) for r in range(3)]
 
 
 async def test_streams_of_one_slot_share_a_lane_and_a_wake_up(make_backend: MakeBackend) -> None:
@@ -71,7 +71,7 @@ async def test_streams_of_one_slot_share_a_lane_and_a_wake_up(make_backend: Make
             assert backend.reader.lanes == 1
             await backend.append(second, [delta(1)])
             got = await asyncio.wait_for(take(events, 1), 1.5)
-    assert got[0]["seq"] == 1
+    assert got[0].seq == 1
 
 
 async def test_idle_lanes_close_their_connections(make_backend: MakeBackend) -> None:
@@ -140,5 +140,5 @@ async def test_a_slot_moved_live_loses_nothing(
         assert node_of(admin, sid) != before
         received: list[dict[str, Any]] = await take(events, len(written))
     assert written == list(range(1, len(written) + 1))
-    assert [e["seq"] for e in received] == written
-    assert [e["text"] for e in received] == [str(n) for n in range(len(written))]
+    assert [e.seq for e in received] == written
+    assert [text_of(e) for e in received] == [str(n) for n in range(len(written))]

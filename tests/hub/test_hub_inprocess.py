@@ -14,13 +14,16 @@ import pytest
 from llm.scripted import ScriptedProvider
 from llm.window import OMITTED_MARKER
 from realtime.backends import MemoryBackend
+from realtime.budgetreport import BudgetReport
 from realtime.budgets import MemoryBudgetStore
 from realtime.config import RealtimeConfig
 from realtime.control import SessionControl
-from realtime.conversation import ReplyJob
+from realtime.conversation import ReplyJob, ReplyRunner
 from realtime.hub import Hub
 from realtime.lifecycle import SessionAction
-from realtime.protocol import ErrorEvent, MessageEvent, MessageRole
+from realtime.protocol import BudgetEvent, ErrorEvent, MessageEvent, MessageRole, SequencedEvent
+from realtime.sessionlog import SessionLog
+from realtime.transitions import TransitionHooks
 from realtime.watchdog import Watchdog, WatchdogPolicy
 from storage.db import Database
 from storage.migrate import upgrade
@@ -33,6 +36,9 @@ class Rig:
     backend: MemoryBackend
     budgets: MemoryBudgetStore
     control: SessionControl
+    log: SessionLog
+    report: BudgetReport
+    runner: ReplyRunner
     hub: Hub
 
 
@@ -44,16 +50,23 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     backend = MemoryBackend()
     budgets = MemoryBudgetStore()
     control = SessionControl(db)
-    hub = Hub(
-        db=db,
-        backend=backend,
+    config = RealtimeConfig()
+    log = SessionLog(backend, db)
+    report = BudgetReport(budgets, log, control)
+    hooks = TransitionHooks(log, report, config.stop_grace_seconds)
+    control.before_terminal.append(hooks.before_terminal)
+    control.after_transition.append(hooks.after_transition)
+    runner = ReplyRunner(
+        log=log,
         budgets=budgets,
         provider=ScriptedProvider(0),
         control=control,
-        config=RealtimeConfig(),
+        db=db,
+        config=config,
     )
-    yield Rig(db, backend, budgets, control, hub)
-    await hub.aclose()
+    hub = Hub(db=db, log=log, budgets=budgets, runner=runner, control=control, config=config)
+    yield Rig(db, backend, budgets, control, log, report, runner, hub)
+    await runner.aclose()
     await backend.aclose()
     await db.aclose()
 
@@ -90,12 +103,12 @@ async def long_history(rig: Rig, session_id: uuid.UUID, turns: int) -> None:
         )
         for n in range(turns)
     ]
-    await rig.hub.publish(session_id, events)
+    await rig.log.publish(session_id, events)
 
 
 async def prepare(rig: Rig, session_id: uuid.UUID, text: str) -> ReplyJob | ErrorEvent:
-    session = await rig.hub.load(session_id)
-    return await rig.hub._prepare_reply(session, uuid.uuid4().hex, text)
+    session = await rig.control.load(session_id)
+    return await rig.hub.prepare_reply(session, uuid.uuid4().hex, text)
 
 
 async def test_history_fits_a_large_budget_whole(rig: Rig) -> None:
@@ -136,7 +149,7 @@ async def test_refused_when_not_even_the_latest_message_fits(rig: Rig) -> None:
     sid = await new_session(rig, token_budget=1_000)
     answer = await prepare(rig, sid, "word " * 3_000)
     assert isinstance(answer, ErrorEvent) and answer.code == "budget_exhausted"
-    session = await rig.hub.load(sid)
+    session = await rig.control.load(sid)
     assert (session.status, session.end_reason) == ("expired", "tokens")
     assert (await rig.budgets.snapshot(str(sid))).reserved == 0
 
@@ -148,7 +161,12 @@ async def test_watchdog_idle_expiry_and_time_warnings_once(rig: Rig) -> None:
     policy = WatchdogPolicy(idle_seconds=590)
     dogs = [
         Watchdog(
-            rig.db, rig.control, rig.budgets, policy, warn=rig.hub.time_warning, now=lambda: now[0]
+            rig.db,
+            rig.control,
+            rig.budgets,
+            policy,
+            warn=rig.report.time_warning,
+            now=lambda: now[0],
         )
         for _ in range(2)
     ]
@@ -159,19 +177,19 @@ async def test_watchdog_idle_expiry_and_time_warnings_once(rig: Rig) -> None:
     for dog in dogs:
         assert await dog.scan() == []
     log = await rig.backend.read(str(sid), 0, 100)
-    warnings = [e["percent"] for e in log if e["type"] == "budget" and e.get("warning")]
+    warnings = [e.percent for e in log if isinstance(e, BudgetEvent) and e.warning]
     assert warnings == [80, 95]  # each once, although two watchdogs saw them
     # Idle: no student activity since the start for longer than idle_seconds (the
     # 600 s time limit is not reached yet).
     now[0] = start + timedelta(seconds=592)
     results = [await dog.scan() for dog in dogs]
     assert sorted(results, key=len) == [[], [(sid, "idle")]]
-    session = await rig.hub.load(sid)
+    session = await rig.control.load(sid)
     assert (session.status, session.end_reason) == ("expired", "idle")
 
 
-def said(log: list[dict[str, object]], client_id: str) -> list[dict[str, object]]:
-    return [e for e in log if e["type"] == "message" and e.get("client_id") == client_id]
+def said(log: list[SequencedEvent], client_id: str) -> list[MessageEvent]:
+    return [e for e in log if isinstance(e, MessageEvent) and e.client_id == client_id]
 
 
 async def test_a_say_whose_first_attempt_died_is_neither_lost_nor_doubled(rig: Rig) -> None:
@@ -181,7 +199,7 @@ async def test_a_say_whose_first_attempt_died_is_neither_lost_nor_doubled(rig: R
     await rig.backend.claim_once(key, "say:lost", 60)
     # Attempt 1 of "kept" appended its message and died before recording the claim.
     await rig.backend.claim_once(key, "say:kept", 60)
-    await rig.hub.publish(
+    await rig.log.publish(
         sid,
         [
             MessageEvent(
@@ -193,12 +211,12 @@ async def test_a_say_whose_first_attempt_died_is_neither_lost_nor_doubled(rig: R
         ],
     )
     assert await rig.hub.say(sid, "lost", "lost") is None
-    await rig.hub.wait_reply_released(sid, (await rig.backend.current_reply(key)) or "", 5)
+    await rig.log.wait_ended(sid, (await rig.backend.current_reply(key)) or "", 5)
     assert await rig.hub.say(sid, "kept", "kept") is None
     assert await rig.hub.say(sid, "lost", "lost") is None  # a retry after success
     log = await rig.backend.read(key, 0, 1_000)
     assert len(said(log, "lost")) == 1
     assert len(said(log, "kept")) == 1
     assert (await rig.backend.claim_value(key, "say:kept") or "").endswith(
-        str(said(log, "kept")[0]["message_id"])
+        said(log, "kept")[0].message_id
     )

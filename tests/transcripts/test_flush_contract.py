@@ -27,8 +27,8 @@ from realtime.protocol import (
     ReplyStart,
     ReplyStop,
     Role,
+    SequencedEvent,
     Usage,
-    payload,
 )
 from storage.db import Database
 from storage.migrate import upgrade
@@ -99,7 +99,7 @@ async def new_session(db: Database) -> uuid.UUID:
         return session.id
 
 
-def conversation() -> list[dict[str, Any]]:
+def conversation() -> list[SequencedEvent]:
     """A turn that finished, one that was stopped, one that failed with partial text,
     one that failed with none, a whisper and a budget warning."""
     events: list[Any] = [
@@ -153,11 +153,11 @@ def conversation() -> list[dict[str, Any]]:
             percent=80,
         ),
     ]
-    return [payload(e) for e in events]
+    return events
 
 
 async def publish(
-    backend: RealtimeBackend, sid: uuid.UUID, events: Sequence[dict[str, Any]]
+    backend: RealtimeBackend, sid: uuid.UUID, events: Sequence[SequencedEvent]
 ) -> list[int]:
     await backend.open_log(str(sid), 0)
     return await backend.append(str(sid), events)
@@ -239,7 +239,7 @@ async def test_replaying_a_committed_batch_stores_nothing_twice(
 async def test_concurrent_flushers_in_small_batches(db: Database, backend: RealtimeBackend) -> None:
     sid = await new_session(db)
     whispers = [
-        payload(MessageEvent(message_id=str(uuid.uuid4()), role=MessageRole.WHISPER, text=f"w{n}"))
+        MessageEvent(message_id=str(uuid.uuid4()), role=MessageRole.WHISPER, text=f"w{n}")
         for n in range(300)
     ]
     await publish(backend, sid, whispers)
@@ -263,8 +263,8 @@ async def test_end_flushes_first_then_lets_live_keys_expire(
         seen_at_end.append(await count_rows(db, session_id))
 
     flusher = Flusher(db, backend, FlusherPolicy(live_keys_after_end_seconds=60))
-    flusher.attach(control)
-    control.before_terminal.append(after_flush)
+    control.before_terminal += [flusher.flush_before_end, after_flush]
+    control.after_transition.append(flusher.after_transition)
     await publish(backend, sid, conversation())
     await control.transition(sid, SessionAction.END, actor="teacher:x", reason="teacher")
     assert seen_at_end == [(8, 5)]  # everything was in SQL before the status changed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -17,17 +18,19 @@ from realtime.protocol import (
     ReplyStart,
     ReplyStop,
     Role,
+    SequencedEvent,
     StatusEvent,
     Usage,
-    is_durable,
-    payload,
+    decode_event,
+    payload_json,
 )
 
 M1, M2, M3 = (str(uuid.uuid4()) for _ in range(3))
 
 
-def at(seq: int, event: Any) -> dict[str, Any]:
-    return {**payload(event), "seq": seq}
+def at(seq: int, event: Any) -> SequencedEvent:
+    """``event`` as the log hands it out: stored, then decoded with its seq."""
+    return decode_event(payload_json(event), seq)
 
 
 def test_student_message_becomes_a_message_row() -> None:
@@ -128,18 +131,18 @@ def test_plan_covers_a_batch_and_reports_its_last_seq() -> None:
             ),
         ),
     ]
-    assert all(is_durable(e) for e in events)
-    assert not is_durable(payload(ReplyDelta(reply_id="r", text="b")))
+    assert all(e.durable for e in events)
+    assert not at(22, ReplyDelta(reply_id="r", text="b")).durable
     batch = plan(events)
     assert [m.seq for m in batch.messages] == [20, 23] and batch.upto == 23
 
 
 def test_a_malformed_event_is_recorded_not_fatal() -> None:
-    broken = {"type": "reply.done", "seq": 30, "text": "no ids"}
+    broken = decode_event('{"type": "reply.done", "text": "no ids"}', 30)
     batch = plan([broken, at(31, ReplyStop(reply_id="r", by=Role.TEACHER))])
     kinds = [a.kind for a in batch.audits]
     assert kinds == ["unreadable_event", "reply_stopped"] and batch.upto == 31
-    assert batch.audits[0].data["event"]["text"] == "no ids"
+    assert json.loads(batch.audits[0].data["event"])["text"] == "no ids"
 
 
 def test_message_ids_that_are_not_uuids_map_deterministically() -> None:

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 from realtime.backends import MemoryBackend, RealtimeBackend
-from realtime.protocol import MessageEvent, MessageRole, ReplyDelta, payload
+from realtime.protocol import MessageEvent, MessageRole, ReplyDelta, SequencedEvent
 
 #: Every wait in the suite is bounded; generous so a loaded CI box does not flake.
 WAIT = 5.0
 
 
-def delta(i: int) -> dict[str, Any]:
-    return payload(ReplyDelta(reply_id="r", text=str(i)))
+def delta(i: int) -> ReplyDelta:
+    return ReplyDelta(reply_id="r", text=str(i))
 
 
-def message(i: int) -> dict[str, Any]:
-    return payload(MessageEvent(message_id=f"m{i}", role=MessageRole.STUDENT, text=f"say {i}"))
+def message(i: int) -> MessageEvent:
+    return MessageEvent(message_id=f"m{i}", role=MessageRole.STUDENT, text=f"say {i}")
+
+
+def text_of(event: SequencedEvent) -> str:
+    """The text of a delta or message (the suite's events are those two)."""
+    assert isinstance(event, ReplyDelta | MessageEvent), event
+    return event.text
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], step: float = 0.01) -> None:
@@ -32,10 +37,10 @@ async def eventually(check: Callable[[], Awaitable[bool]], step: float = 0.01) -
     await asyncio.wait_for(poll(), WAIT)
 
 
-async def take(events: AsyncIterator[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+async def take(events: AsyncIterator[SequencedEvent], n: int) -> list[SequencedEvent]:
     """The next ``n`` events, or TimeoutError after WAIT seconds."""
 
-    async def collect() -> list[dict[str, Any]]:
+    async def collect() -> list[SequencedEvent]:
         return [await anext(events) for _ in range(n)]
 
     return await asyncio.wait_for(collect(), WAIT)

@@ -9,7 +9,7 @@ import pytest
 
 from realtime.backends import LogMissing
 from realtime.eventlog import LogGapError, ResumeGap, decide_resume
-from tests.realtime.contract.rt_helpers import Workers, delta, eventually, message, take
+from tests.realtime.contract.rt_helpers import Workers, delta, eventually, message, take, text_of
 
 pytestmark = pytest.mark.redis
 
@@ -37,10 +37,15 @@ async def test_read_after_semantics(workers: Workers, session_id: str) -> None:
     await backend.open_log(session_id, 0)
     await backend.append(session_id, [delta(i) for i in range(1, 11)])
     events = await backend.read(session_id, after=0, limit=100)
-    assert [e["seq"] for e in events] == list(range(1, 11))
-    assert events[0] == {"type": "reply.delta", "reply_id": "r", "text": "1", "seq": 1}
-    assert [e["seq"] for e in await backend.read(session_id, after=7, limit=100)] == [8, 9, 10]
-    assert [e["seq"] for e in await backend.read(session_id, after=2, limit=3)] == [3, 4, 5]
+    assert [e.seq for e in events] == list(range(1, 11))
+    assert events[0].model_dump(mode="json") == {
+        "type": "reply.delta",
+        "reply_id": "r",
+        "text": "1",
+        "seq": 1,
+    }
+    assert [e.seq for e in await backend.read(session_id, after=7, limit=100)] == [8, 9, 10]
+    assert [e.seq for e in await backend.read(session_id, after=2, limit=3)] == [3, 4, 5]
     assert await backend.read(session_id, after=10, limit=5) == []
 
 
@@ -87,8 +92,8 @@ async def test_subscribe_gets_live_events_from_another_worker_in_order(
         async with asyncio.TaskGroup() as tg:
             tg.create_task(produce())
             got = await take(events, total)
-    assert [e["seq"] for e in got] == list(range(1, total + 1))
-    assert [e["text"] for e in got] == [str(i) for i in range(total)]
+    assert [e.seq for e in got] == list(range(1, total + 1))
+    assert [text_of(e) for e in got] == [str(i) for i in range(total)]
 
 
 async def test_subscribe_mid_stream_replays_then_goes_live(
@@ -99,9 +104,9 @@ async def test_subscribe_mid_stream_replays_then_goes_live(
     await writer.append(session_id, [delta(i) for i in range(1, 21)])
     async with reader.subscribe(session_id, after=12) as events:
         first = await take(events, 8)
-        assert [e["seq"] for e in first] == list(range(13, 21))
+        assert [e.seq for e in first] == list(range(13, 21))
         await writer.append(session_id, [delta(21)])
-        assert [e["seq"] for e in await take(events, 1)] == [21]
+        assert [e.seq for e in await take(events, 1)] == [21]
 
 
 async def test_two_subscribers_and_a_slow_one(workers: Workers, session_id: str) -> None:
@@ -115,8 +120,8 @@ async def test_two_subscribers_and_a_slow_one(workers: Workers, session_id: str)
     ):
         for i in range(0, 600, 20):
             await writer.append(session_id, [delta(i + k) for k in range(20)])
-        assert [e["seq"] for e in await take(fast, 600)] == list(range(1, 601))
-        assert [e["seq"] for e in await take(slow, 600)] == list(range(1, 601))
+        assert [e.seq for e in await take(fast, 600)] == list(range(1, 601))
+        assert [e.seq for e in await take(slow, 600)] == list(range(1, 601))
 
 
 async def test_subscribe_entry_checks(workers: Workers, session_id: str) -> None:
@@ -144,7 +149,7 @@ async def test_window_trimming_is_a_detected_gap(workers: Workers, session_id: s
     assert info is not None and info.last_seq == 400
     assert 1 < info.first_seq <= 391  # at least `window` kept; Redis trims approximately
     kept = await backend.read(session_id, info.first_seq - 1, 1_000)
-    assert [e["seq"] for e in kept] == list(range(info.first_seq, 401))
+    assert [e.seq for e in kept] == list(range(info.first_seq, 401))
     decision = decide_resume(0, info.epoch, info)
     assert isinstance(decision, ResumeGap) and decision.reason == "trimmed"
     async with backend.subscribe(session_id, after=0) as events:
@@ -176,9 +181,9 @@ async def test_durable_stream_feeds_the_flusher(workers: Workers, session_id: st
     await backend.open_log(session_id, 0)
     await backend.append(session_id, [message(1), delta(2), message(3), delta(4)])
     durable = await backend.read_durable(session_id, 0, 100)
-    assert [(e["seq"], e["type"]) for e in durable] == [(1, "message"), (3, "message")]
+    assert [(e.seq, e.type) for e in durable] == [(1, "message"), (3, "message")]
     await backend.trim_durable(session_id, 1)
-    assert [e["seq"] for e in await backend.read_durable(session_id, 0, 100)] == [3]
+    assert [e.seq for e in await backend.read_durable(session_id, 0, 100)] == [3]
 
 
 async def test_cancelled_subscriber_is_unhooked(workers: Workers, session_id: str) -> None:
@@ -229,4 +234,4 @@ async def test_new_subscriber_does_not_wait_for_the_block_timeout(
         async with backend.subscribe(other, after=0) as events:
             await backend.append(other, [delta(1)])
             got = await asyncio.wait_for(take(events, 1), 1.5)
-    assert got[0]["seq"] == 1
+    assert got[0].seq == 1

@@ -7,14 +7,14 @@ import asyncio
 import pytest
 
 from realtime.backends import LogMissing
-from realtime.protocol import Presence, ReplyStop, Role, payload
+from realtime.protocol import Presence, ReplyStart, ReplyStop, Role
 from tests.realtime.contract.rt_helpers import Workers, delta, eventually, take
 
 pytestmark = pytest.mark.redis
 
 
-def stop_event(reply_id: str) -> dict[str, object]:
-    return payload(ReplyStop(reply_id=reply_id, by=Role.TEACHER))
+def stop_event(reply_id: str) -> ReplyStop:
+    return ReplyStop(reply_id=reply_id, by=Role.TEACHER)
 
 
 async def test_claim_once_dedups_a_retried_say(workers: Workers, session_id: str) -> None:
@@ -62,16 +62,16 @@ async def test_stop_reaches_the_streaming_worker(workers: Workers, session_id: s
     streamer, other = workers.make(), workers.make()
     await streamer.open_log(session_id, 0)
     assert await streamer.acquire_reply(session_id, "r1", 30)
-    (start,) = await streamer.append(session_id, [{"type": "reply.start", "reply_id": "r1"}])
+    (start,) = await streamer.append(session_id, [ReplyStart(reply_id="r1")])
     async with streamer.subscribe(session_id, after=start) as events:
         assert await other.request_stop(session_id, "r2", stop_event("r2")) is None  # not running
         seq = await other.request_stop(session_id, "r1", stop_event("r1"))
         assert seq == start + 1
         assert await other.request_stop(session_id, "r1", stop_event("r1")) is None  # once
         (seen,) = await take(events, 1)
-    assert seen == {"type": "reply.stop", "reply_id": "r1", "by": "teacher", "seq": seq}
+    assert seen == ReplyStop(reply_id="r1", by=Role.TEACHER, seq=seq)
     assert await streamer.stop_requested(session_id, "r1")
-    assert [e["type"] for e in await streamer.read_durable(session_id, 0, 10)] == [
+    assert [e.type for e in await streamer.read_durable(session_id, 0, 10)] == [
         "reply.start",
         "reply.stop",
     ]

@@ -1,0 +1,295 @@
+"""Server -> client events: pydantic models, one tagged union (discriminator ``type``).
+
+Pure: no I/O. Sequenced events carry ``seq``; the session log assigns it (``0`` means "not
+yet appended"), so producers build an event with the default ``seq=0`` and hand it to the
+log, which returns it with its seq. Backends store :func:`payload` (JSON without ``seq``)
+and decode what they read back with :func:`decode_event`, once, at their boundary: every
+consumer above them matches on typed models.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from llm.base import FailureCode
+from realtime.lifecycle import SessionStatus
+from realtime.vocabulary import (
+    BudgetWarning,
+    ErrorCode,
+    EventType,
+    MessageRole,
+    ReplyErrorCode,
+    Role,
+)
+
+__all__ = [
+    "BudgetEvent",
+    "BudgetState",
+    "ErrorEvent",
+    "MessageEvent",
+    "Pong",
+    "Presence",
+    "PresenceEvent",
+    "ReplyDelta",
+    "ReplyDone",
+    "ReplyError",
+    "ReplyStart",
+    "ReplyStop",
+    "ResumeFailed",
+    "SequencedEvent",
+    "ServerModel",
+    "StatusEvent",
+    "StreamingReply",
+    "Unreadable",
+    "Usage",
+    "Welcome",
+    "decode_event",
+    "encode",
+    "error",
+    "failure_code",
+    "payload",
+    "payload_json",
+]
+
+
+class ServerModel(BaseModel):
+    """Base of every server event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    SEQUENCED: ClassVar[bool] = False
+    #: Class-level durability: flushed to SQL by the flusher. See :attr:`durable`.
+    DURABLE: ClassVar[bool] = False
+
+    @property
+    def durable(self) -> bool:
+        """Whether the flusher must store this event in SQL: messages (whispers
+        included), reply start/stop/done/error, status changes and budget warnings.
+        Deltas, plain budget ticks and presence are sequenced but live-only."""
+        return self.DURABLE
+
+
+class _Sequenced(ServerModel):
+    SEQUENCED: ClassVar[bool] = True
+    #: Assigned by the event log; 0 = not yet appended.
+    seq: int = Field(default=0, ge=0)
+
+
+class Usage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+
+
+class Presence(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    student_online: bool
+    observers: int = Field(ge=0)
+
+
+class BudgetState(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tokens_used: int = Field(ge=0)
+    token_budget: int = Field(ge=0)
+    seconds_left: float | None = None
+
+
+class MessageEvent(_Sequenced):
+    DURABLE: ClassVar[bool] = True
+    type: Literal[EventType.MESSAGE] = EventType.MESSAGE
+    message_id: str
+    role: MessageRole
+    text: str
+    #: The student's idempotency key, echoed so the sender can match its optimistic render.
+    client_id: str | None = None
+    #: For a client-role message that came from a streamed reply.
+    reply_id: str | None = None
+    stopped: bool = False
+    failed: bool = False
+
+
+class ReplyStart(_Sequenced):
+    DURABLE: ClassVar[bool] = True
+    type: Literal[EventType.REPLY_START] = EventType.REPLY_START
+    reply_id: str
+
+
+class ReplyDelta(_Sequenced):
+    type: Literal[EventType.REPLY_DELTA] = EventType.REPLY_DELTA
+    reply_id: str
+    text: str
+
+
+class ReplyStop(_Sequenced):
+    """A stop was requested (by anyone, on any worker); the streaming worker reacts to it."""
+
+    DURABLE: ClassVar[bool] = True
+    type: Literal[EventType.REPLY_STOP] = EventType.REPLY_STOP
+    reply_id: str
+    by: Role
+
+
+class ReplyDone(_Sequenced):
+    DURABLE: ClassVar[bool] = True
+    type: Literal[EventType.REPLY_DONE] = EventType.REPLY_DONE
+    reply_id: str
+    message_id: str
+    text: str
+    usage: Usage
+    #: True when the reply ended because of a stop; ``text`` is then the partial text.
+    stopped: bool = False
+
+
+class ReplyError(_Sequenced):
+    DURABLE: ClassVar[bool] = True
+    type: Literal[EventType.REPLY_ERROR] = EventType.REPLY_ERROR
+    reply_id: str
+    code: ReplyErrorCode
+    message: str
+    #: Set when partial text was kept as a ``failed`` message.
+    message_id: str | None = None
+    text: str = ""
+
+
+class BudgetEvent(_Sequenced):
+    type: Literal[EventType.BUDGET] = EventType.BUDGET
+    tokens_used: int = Field(ge=0)
+    token_budget: int = Field(ge=0)
+    seconds_left: float | None = None
+    #: Set once when a threshold is crossed; such a budget event is durable (audit).
+    warning: BudgetWarning | None = None
+    #: With a warning: the threshold crossed (one of policy.WARNING_LEVELS, in percent).
+    percent: int | None = None
+
+    @property
+    def durable(self) -> bool:
+        return self.warning is not None
+
+
+class StatusEvent(_Sequenced):
+    DURABLE: ClassVar[bool] = True
+    type: Literal[EventType.STATUS] = EventType.STATUS
+    status: SessionStatus
+    reason: str | None = None
+
+
+class PresenceEvent(_Sequenced):
+    type: Literal[EventType.PRESENCE] = EventType.PRESENCE
+    student_online: bool
+    observers: int = Field(ge=0)
+
+
+class Unreadable(_Sequenced):
+    """A logged event this process cannot read: one written by a newer worker during a
+    rolling deploy, or by a bug. It keeps its seq (no gap for resuming clients, which
+    ignore unknown types) and becomes an ``unreadable_event`` audit row when flushed."""
+
+    DURABLE: ClassVar[bool] = True
+    type: Literal[EventType.UNREADABLE] = EventType.UNREADABLE
+    #: The stored payload as text (cut to 2,000 chars) and why it could not be read.
+    raw: str
+    problem: str
+
+
+class StreamingReply(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    reply_id: str
+    text: str
+
+
+class Welcome(ServerModel):
+    """First frame of a connection without ``after``; history ``message`` events follow."""
+
+    type: Literal[EventType.WELCOME] = EventType.WELCOME
+    session_id: str
+    status: SessionStatus
+    role: Role
+    budget: BudgetState
+    last_seq: int = Field(ge=0)
+    epoch: str
+    presence: Presence
+    #: A reply being generated right now, with its text so far; its live deltas follow.
+    streaming: StreamingReply | None = None
+
+
+class ErrorEvent(ServerModel):
+    type: Literal[EventType.ERROR] = EventType.ERROR
+    code: ErrorCode
+    message: str
+
+
+class Pong(ServerModel):
+    type: Literal[EventType.PONG] = EventType.PONG
+    nonce: str | None = None
+
+
+class ResumeFailed(ServerModel):
+    """``after`` cannot be honoured: reload (reconnect without ``after``). Never a silent gap."""
+
+    type: Literal[EventType.RESUME_FAILED] = EventType.RESUME_FAILED
+    reason: Literal["trimmed", "epoch_changed", "ahead"]
+    after: int
+    first_seq: int
+    last_seq: int
+    epoch: str
+    message: str
+
+
+SequencedEvent = Annotated[
+    MessageEvent
+    | ReplyStart
+    | ReplyDelta
+    | ReplyStop
+    | ReplyDone
+    | ReplyError
+    | BudgetEvent
+    | StatusEvent
+    | PresenceEvent
+    | Unreadable,
+    Field(discriminator="type"),
+]
+_sequenced_adapter: TypeAdapter[SequencedEvent] = TypeAdapter(SequencedEvent)
+
+
+def error(code: ErrorCode, message: str) -> ErrorEvent:
+    """The ``error`` frame refusing one client frame."""
+    return ErrorEvent(code=code, message=message)
+
+
+def failure_code(code: FailureCode) -> ReplyErrorCode:
+    """A provider's failure code as a ``reply.error`` code (the same words)."""
+    return ReplyErrorCode(code)
+
+
+def encode(event: ServerModel) -> str:
+    """The JSON text frame for ``event``. Raises ValueError for a sequenced event not yet
+    appended (``seq == 0``): sending it would break the client's resume cursor."""
+    if event.SEQUENCED and getattr(event, "seq", 0) < 1:
+        raise ValueError(f"{type(event).__name__} has no seq yet; append it first")
+    return event.model_dump_json()
+
+
+def payload(event: ServerModel) -> dict[str, Any]:
+    """The event as stored in a log (``seq`` left out: the log's position is the seq)."""
+    return event.model_dump(mode="json", exclude={"seq"})
+
+
+def payload_json(event: ServerModel) -> str:
+    """:func:`payload` as compact JSON, what the Redis log stores."""
+    return event.model_dump_json(exclude={"seq"})
+
+
+def decode_event(stored: str | bytes, seq: int) -> SequencedEvent:
+    """A stored :func:`payload_json` back as a typed event with its ``seq``; never raises:
+    what no event type accepts comes back as :class:`Unreadable`."""
+    try:
+        data = json.loads(stored)
+        if not isinstance(data, dict):
+            raise ValueError("an event must be a JSON object")
+        data["seq"] = seq
+        return _sequenced_adapter.validate_python(data)
+    except (ValueError, RecursionError) as problem:  # ValidationError is a ValueError
+        text = stored if isinstance(stored, str) else stored.decode("utf-8", "replace")
+        return Unreadable(seq=seq, raw=text[:2_000], problem=f"{problem}"[:500])

@@ -1,0 +1,61 @@
+"""Who is on a session's sockets: each connection's heartbeat in the backend (entries of a
+dead worker lapse after their TTL) and ``presence`` events when the counts change.
+
+Presence is advisory: a store blip while announcing is logged, never fatal to a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from realtime.control import SessionControl
+from realtime.events import Presence, PresenceEvent
+from realtime.lifecycle import TERMINAL, SessionStatus
+from realtime.sessionlog import SessionLog
+from realtime.vocabulary import Role
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PresenceBoard"]
+
+
+class PresenceBoard:
+    def __init__(self, log: SessionLog, control: SessionControl, ttl_seconds: float) -> None:
+        self._log = log
+        self._control = control
+        self._ttl = ttl_seconds
+
+    async def touch(self, session_id: uuid.UUID, conn_id: str, role: Role) -> Presence:
+        """Mark a connection alive for the TTL; returns the counts now."""
+        return await self._log.backend.presence_touch(str(session_id), conn_id, role, self._ttl)
+
+    async def leave(self, session_id: uuid.UUID, conn_id: str) -> None:
+        """Forget a connection and announce the new counts. Never raises but cancellation."""
+        try:
+            await self._log.backend.presence_leave(str(session_id), conn_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("presence cleanup failed for %s", session_id, exc_info=True)
+            return
+        await self.announce(session_id)
+
+    async def current(self, session_id: uuid.UUID) -> Presence:
+        return await self._log.backend.presence(str(session_id))
+
+    async def announce(self, session_id: uuid.UUID) -> None:
+        """Publish who is here while the session is live (after its end, appends would
+        keep its Redis keys from expiring). Never raises but cancellation."""
+        try:
+            session = await self._control.load(session_id)
+            if SessionStatus(session.status) in TERMINAL:
+                return
+            now = await self.current(session_id)
+            event = PresenceEvent(student_online=now.student_online, observers=now.observers)
+            await self._log.publish(session_id, [event])
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("presence announcement failed for %s", session_id, exc_info=True)

@@ -1,0 +1,117 @@
+"""A session's live log as the rest of the realtime layer uses it: ensure, publish (with
+one reopen-and-retry), read as a folded :class:`SessionView`, subscribe, request a stop,
+and wait for a reply to end. The backend underneath is shared by every worker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TypeVar
+
+from realtime.backends import LogMissing, RealtimeBackend
+from realtime.backends.base import READ_BATCH
+from realtime.eventlog import LogInfo
+from realtime.events import MessageEvent, ReplyStop, SequencedEvent
+from realtime.sessionview import SessionView
+from realtime.transcript import load_messages
+from realtime.vocabulary import Role
+from storage.db import Database
+from storage.repos import transcripts as transcript_repo
+
+__all__ = ["RECENT_EVENTS", "SessionLog"]
+
+T = TypeVar("T")
+
+#: How far back a say looks for what a killed worker left behind (an open reply, a message
+#: appended but not recorded): a crash leaves it at the end of the log, so the newest few
+#: hundred events suffice (a reply is ~200 coalesced deltas).
+RECENT_EVENTS = 300
+
+
+class SessionLog:
+    def __init__(self, backend: RealtimeBackend, db: Database) -> None:
+        self.backend = backend
+        self._db = db
+
+    async def ensure(self, session_id: uuid.UUID) -> LogInfo:
+        """Open the session's live log, continuing the seq after what SQL already holds."""
+        info = await self.backend.log_info(str(session_id))
+        if info is not None:
+            return info
+        async with self._db.session() as s:
+            floor = await transcript_repo.max_seq(s, session_id)
+        return await self.backend.open_log(str(session_id), floor)
+
+    async def _reopening(self, session_id: uuid.UUID, call: Callable[[], Awaitable[T]]) -> T:
+        """Run a log write; if the live log is gone (expired, Redis lost it), reopen it
+        above what SQL holds and run it once more."""
+        try:
+            return await call()
+        except LogMissing:
+            await self.ensure(session_id)
+            return await call()
+
+    async def publish(self, session_id: uuid.UUID, events: Sequence[SequencedEvent]) -> list[int]:
+        """Append ``events`` in one round trip; returns their seqs."""
+        sid = str(session_id)
+        return await self._reopening(session_id, lambda: self.backend.append(sid, events))
+
+    async def request_stop(self, session_id: uuid.UUID, reply_id: str, by: Role) -> int | None:
+        """The seq of the ``reply.stop`` appended, or None if ``reply_id`` is not running
+        or a stop was already asked for."""
+        sid, event = str(session_id), ReplyStop(reply_id=reply_id, by=by)
+        return await self._reopening(
+            session_id, lambda: self.backend.request_stop(sid, reply_id, event)
+        )
+
+    def subscribe(
+        self, session_id: uuid.UUID, after: int, epoch: str | None = None
+    ) -> AbstractAsyncContextManager[AsyncIterator[SequencedEvent]]:
+        """See :meth:`RealtimeBackend.subscribe`."""
+        return self.backend.subscribe(str(session_id), after, epoch)
+
+    async def view(
+        self, session_id: uuid.UUID, *, upto: int | None = None, newest: int | None = None
+    ) -> tuple[LogInfo, SessionView]:
+        """Where the log stands and the fold of its retained events up to ``upto``
+        (default: the end), or of only the ``newest`` of them."""
+        info = await self.ensure(session_id)
+        last = info.last_seq if upto is None else min(upto, info.last_seq)
+        after = max(info.first_seq - 1, 0)
+        if newest is not None:
+            after = max(after, last - newest)
+        view = SessionView()
+        while after < last:
+            events = await self.backend.read(str(session_id), after, min(READ_BATCH, last - after))
+            if not events:
+                break
+            for event in events:
+                view = view.apply(event)
+            after = events[-1].seq
+        return info, view
+
+    async def messages(self, session_id: uuid.UUID) -> list[MessageEvent]:
+        """Every complete message so far, in seq order, from the log and SQL."""
+        return await load_messages(self._db, self.backend, session_id)
+
+    async def wait_ended(self, session_id: uuid.UUID, reply_id: str, within: float) -> bool:
+        """Wait until ``reply_id`` has logged its end (``reply.done``/``reply.error``),
+        following the log rather than polling; True at once if it no longer holds the
+        reply lock. False on timeout. Safe to cancel."""
+        sid = str(session_id)
+        info = await self.ensure(session_id)
+        try:
+            async with asyncio.timeout(within):
+                if await self.backend.current_reply(sid) != reply_id:
+                    return True
+                view = SessionView()
+                async with self.subscribe(session_id, max(info.first_seq - 1, 0)) as events:
+                    async for event in events:
+                        view = view.apply(event)
+                        if view.has_ended(reply_id):
+                            return True
+        except TimeoutError:
+            return False
+        return True

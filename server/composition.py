@@ -1,0 +1,334 @@
+"""The one place that builds each process kind's parts from settings, in order.
+
+Every process is a :class:`Lifetime`: parts are opened in the order listed in its
+``compose_*`` function and closed in reverse, each exactly once. What each kind builds:
+
+=========  ===============================================================================
+process    parts, in start order (stop order is the reverse)
+=========  ===============================================================================
+web        database, Redis client, backend, provider, flusher (loop if in-process, else
+           only its before-end flush), reply runner, watchdog loop (if in-process)
+watchdog   database, Redis client, backend, flusher (before-end flush only), watchdog loop
+flusher    database, backend, flusher loop
+=========  ===============================================================================
+
+Stopping the web process therefore stops the watchdog first, then the reply runner (each
+cut reply logs its end), then the flusher (its final pass stores those ends), then the
+provider and the backend, and the database last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from llm.factory import ProviderConfig, close_provider, make_provider
+from realtime.backends import RealtimeBackend, make_backend
+from realtime.budgetreport import BudgetReport
+from realtime.budgets import BudgetStore, make_budget_store
+from realtime.config import RealtimeConfig
+from realtime.connection import SocketParts
+from realtime.control import SessionControl
+from realtime.conversation import ReplyRunner
+from realtime.flusher import Flusher, FlusherPolicy
+from realtime.frames import ClientLimits
+from realtime.hub import Hub
+from realtime.presence import PresenceBoard
+from realtime.sessionlog import SessionLog
+from realtime.transitions import TransitionHooks
+from realtime.watchdog import Watchdog, WatchdogPolicy
+from server.settings import Settings
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Lifetime",
+    "Realtime",
+    "background",
+    "compose_realtime",
+    "redis_client",
+    "run_flusher_process",
+    "run_watchdog_process",
+    "stop_signal",
+]
+
+# How long shutdown waits for a background loop to finish its current step.
+STOP_GRACE_SECONDS = 10.0
+# The last flush at shutdown gets this long (inside the 10 s of STOP_GRACE_SECONDS).
+FINAL_FLUSH_SECONDS = 5.0
+
+Opener = Callable[[], AbstractAsyncContextManager[object]]
+
+
+@dataclass
+class Lifetime:
+    """Parts opened in the order added and closed in reverse, each once."""
+
+    steps: list[tuple[str, Opener]] = field(default_factory=list)
+
+    def open(self, name: str, opener: Opener) -> None:
+        self.steps.append((name, opener))
+
+    def close(self, name: str, aclose: Callable[[], Awaitable[object]]) -> None:
+        """A part that is already open: only its closing is ordered here."""
+
+        @asynccontextmanager
+        async def closing() -> AsyncIterator[None]:
+            try:
+                yield
+            finally:
+                await aclose()
+
+        self.open(name, closing)
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.steps]
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for _name, opener in self.steps:
+                await stack.enter_async_context(opener())
+            yield
+
+
+@asynccontextmanager
+async def background(
+    start: Callable[[asyncio.Event], Coroutine[Any, Any, None]], name: str
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``start(stop)`` as a task for the block's lifetime. On exit, ask it to stop
+    and wait for it (it finishes its current step); cancel it if it takes too long."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(start(stop), name=name)
+    try:
+        yield task
+    finally:
+        stop.set()
+        try:
+            async with asyncio.timeout(STOP_GRACE_SECONDS):
+                await asyncio.shield(task)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@asynccontextmanager
+async def stop_signal() -> AsyncIterator[asyncio.Event]:
+    """An event that SIGTERM or SIGINT sets, for headless processes (watchdog, flusher);
+    the handlers are removed on exit."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        yield stop
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+# -- settings -> policies ------------------------------------------------------------------
+
+
+def provider_config(settings: Settings) -> ProviderConfig:
+    return ProviderConfig(
+        kind=settings.llm_provider,
+        model=settings.llm_model,
+        anthropic_api_key=settings.anthropic_api_key,
+        anthropic_base_url=settings.anthropic_base_url,
+        openai_api_key=settings.openai_api_key,
+        openai_base_url=settings.openai_base_url,
+        scripted_tokens_per_second=settings.scripted_tokens_per_second,
+        request_timeout_s=settings.llm_timeout_seconds,
+        max_retries=settings.llm_max_retries,
+    )
+
+
+def realtime_config(settings: Settings) -> RealtimeConfig:
+    return RealtimeConfig(
+        limits=ClientLimits(
+            max_frame_bytes=settings.frame_max_bytes,
+            max_say_chars=settings.say_max_chars,
+            max_whisper_chars=settings.say_max_chars,
+        ),
+        reply_max_tokens=settings.reply_max_tokens,
+        min_reply_tokens=settings.min_reply_tokens,
+        say_rate_count=settings.say_rate_count,
+        say_rate_seconds=settings.say_rate_seconds,
+        send_queue_frames=settings.ws_send_queue_frames,
+        slow_consumer_seconds=settings.ws_slow_consumer_seconds,
+        heartbeat_seconds=settings.heartbeat_seconds,
+        reply_lock_seconds=settings.reply_lock_seconds,
+        teacher_monthly_token_cap=settings.teacher_monthly_token_cap,
+        presence_ttl_seconds=settings.presence_ttl_seconds,
+    )
+
+
+def watchdog_policy(settings: Settings) -> WatchdogPolicy:
+    return WatchdogPolicy(
+        interval_seconds=settings.watchdog_interval_seconds,
+        idle_seconds=settings.session_idle_seconds,
+        min_reply_tokens=settings.min_reply_tokens,
+    )
+
+
+def flusher_policy(settings: Settings) -> FlusherPolicy:
+    return FlusherPolicy(
+        interval_seconds=settings.flush_interval_seconds,
+        batch_events=settings.flush_batch_events,
+        live_keys_after_end_seconds=settings.live_keys_after_end_seconds,
+    )
+
+
+def redis_client(settings: Settings) -> Redis | None:
+    """The command client for budgets and rate limits (None without ``REDIS_URL``)."""
+    if not settings.redis_url:
+        return None
+    from redis.asyncio import Redis
+
+    from realtime.backends.redis import redis_client as make_client
+
+    # redis+cluster:// gives a RedisCluster: it serves every command sent through this
+    # client (single-key or single-slot scripts and pipelines, PING) alike.
+    return cast(Redis, make_client(settings.redis_url, decode_responses=True))
+
+
+# -- process kinds -------------------------------------------------------------------------
+
+
+@dataclass
+class Realtime:
+    """The realtime parts of a web or watchdog process."""
+
+    backend: RealtimeBackend
+    budgets: BudgetStore
+    log: SessionLog
+    report: BudgetReport
+    flusher: Flusher
+    sockets: SocketParts | None = None
+
+
+def compose_realtime(
+    settings: Settings,
+    db: Database,
+    redis: Redis | None,
+    control: SessionControl,
+    lifetime: Lifetime,
+    *,
+    serve_sockets: bool,
+    readiness: dict[str, Callable[[], Awaitable[object]]],
+) -> Realtime:
+    """Build the realtime parts on top of an open ``db`` and ``redis``; add their
+    lifetimes to ``lifetime`` in order. ``serve_sockets``: the web kind (replies,
+    presence, the in-process flusher and watchdog per settings); else the watchdog kind."""
+    config = realtime_config(settings)
+    backend = make_backend(settings.redis_url, settings.redis_key_prefix)
+    lifetime.close("backend", backend.aclose)
+    budgets = make_budget_store(redis, settings.redis_key_prefix, settings.reservation_ttl_seconds)
+    session_log = SessionLog(backend, db)
+    report = BudgetReport(budgets, session_log, control)
+    hooks = TransitionHooks(session_log, report, config.stop_grace_seconds)
+    flusher = Flusher(db, backend, flusher_policy(settings))
+    # Before a session ends: stop its reply and wait for its end, then flush the log.
+    control.before_terminal += [hooks.before_terminal, flusher.flush_before_end]
+    control.after_transition += [hooks.after_transition, flusher.after_transition]
+    parts = Realtime(backend, budgets, session_log, report, flusher)
+    if not serve_sockets:
+        dog = Watchdog(db, control, budgets, watchdog_policy(settings), warn=report.time_warning)
+        lifetime.open("watchdog", lambda: background(dog.run, "watchdog"))
+        return parts
+
+    provider = make_provider(provider_config(settings))
+    lifetime.close("provider", lambda: close_provider(provider))
+    if settings.flusher_in_process:
+        lifetime.open("flusher", lambda: _flushing(flusher))
+        readiness["flusher"] = flusher.readiness
+    runner = ReplyRunner(
+        log=session_log,
+        budgets=budgets,
+        provider=provider,
+        control=control,
+        db=db,
+        config=config,
+    )
+    lifetime.close("replies", runner.aclose)
+    hub = Hub(
+        db=db, log=session_log, budgets=budgets, runner=runner, control=control, config=config
+    )
+    presence = PresenceBoard(session_log, control, config.presence_ttl_seconds)
+    parts.sockets = SocketParts(hub, session_log, presence, report, control, config)
+    if settings.watchdog_in_process:
+        dog = Watchdog(db, control, budgets, watchdog_policy(settings), warn=report.time_warning)
+        lifetime.open("watchdog", lambda: background(dog.run, "watchdog"))
+    return parts
+
+
+@asynccontextmanager
+async def _flushing(flusher: Flusher) -> AsyncIterator[None]:
+    """The flush loop, then one last pass (the in-process backend's log dies with the
+    process; replies cut by the shutdown have logged their end by then)."""
+    async with background(flusher.run, "flusher"):
+        yield
+    await final_flush(flusher)
+
+
+async def final_flush(flusher: Flusher) -> None:
+    try:
+        async with asyncio.timeout(FINAL_FLUSH_SECONDS):
+            await flusher.scan()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.warning("final flush incomplete; the next flusher continues", exc_info=True)
+
+
+async def run_watchdog_process(settings: Settings) -> int:
+    """``vclient watchdog``: expire sessions until SIGTERM or SIGINT."""
+    db = Database(settings.effective_database_url)
+    lifetime = Lifetime()
+    lifetime.close("database", db.aclose)
+    redis = redis_client(settings)
+    if redis is not None:
+        lifetime.close("redis", redis.aclose)
+    compose_realtime(
+        settings, db, redis, SessionControl(db), lifetime, serve_sockets=False, readiness={}
+    )
+    async with stop_signal() as stop, lifetime.running():
+        print("running; stop with SIGTERM", flush=True)
+        await stop.wait()
+    return 0
+
+
+async def run_flusher_process(settings: Settings) -> int:
+    """``vclient flusher``: flush until SIGTERM or SIGINT, then finish the current scan."""
+    if not settings.redis_url:
+        print(
+            "error: vclient flusher needs REDIS_URL (the in-process backend is flushed "
+            "inside the web process; see FLUSHER_IN_PROCESS)",
+        )
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    db = Database(settings.effective_database_url)
+    backend = make_backend(settings.redis_url, settings.redis_key_prefix)
+    flusher = Flusher(db, backend, flusher_policy(settings))
+    lifetime = Lifetime()
+    lifetime.close("database", db.aclose)
+    lifetime.close("backend", backend.aclose)
+    async with stop_signal() as stop, lifetime.running():
+        print(f"flusher every {flusher.policy.interval_seconds} s", flush=True)
+        print("running; stop with SIGTERM", flush=True)  # the ready line, as the watchdog
+        await flusher.run(stop)
+    log.info("flusher stopped")
+    return 0
