@@ -56,11 +56,20 @@ def _plain(message: str) -> str:
     return message.removeprefix("Value error, ")
 
 
-def validation_error(error: ValidationError) -> ApiError:
+def validation_fields(error: ValidationError) -> dict[str, str]:
+    """``{"criteria.0.name": "plain words"}``, the first problem of each field."""
     fields: dict[str, str] = {}
     for item in error.errors(include_url=False):
         fields.setdefault(_location(item["loc"]), _plain(item["msg"]))
-    return ApiError(422, "validation_failed", "Some fields are not valid.", fields=fields)
+    return fields
+
+
+def invalid_fields(fields: dict[str, str], message: str = "Some fields are not valid.") -> ApiError:
+    return ApiError(422, "validation_failed", message, fields=fields)
+
+
+def validation_error(error: ValidationError) -> ApiError:
+    return invalid_fields(validation_fields(error))
 
 
 STATUS_CODES = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any, TypeVar
 
@@ -11,12 +12,57 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from server.auth import TEACHER_COOKIE
-from server.errors import ApiError, validation_error
+from server.errors import ApiError, invalid_fields, validation_fields
 from server.state import app_state
 from storage.models import User
 from storage.repos import users as user_repo
+from storage.text import find_unstorable_text
 
 M = TypeVar("M", bound=BaseModel)
+
+# Our deepest body nests 5 levels (rubric -> criteria -> criterion -> levels -> level).
+# 32 leaves room to grow while keeping ``json.loads`` (one C-stack frame per level) and the
+# checks that walk the result far from Python's recursion limit (1,000): "[" * 100_000
+# raised RecursionError there, a 500.
+MAX_JSON_DEPTH = 32
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+
+
+def json_nesting_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether the JSON text ``raw`` opens more than ``limit`` arrays or objects inside
+    one another, judged without parsing it (brackets inside strings do not count).
+    Linear in ``len(raw)`` and non-recursive; broken JSON gives some answer, and the
+    parser refuses it afterwards anyway."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_A_BRACKET)
+    if brackets.count(b"[") + brackets.count(b"{") <= limit:
+        return False
+    depth = 0
+    for byte in brackets:
+        if byte in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object from a request body (empty means ``{}``).
+
+    Raises ApiError 400 ``bad_json`` for broken JSON, a non-object, or nesting deeper than
+    :data:`MAX_JSON_DEPTH`."""
+    if json_nesting_exceeds(raw, MAX_JSON_DEPTH):
+        raise ApiError(400, "bad_json", f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
+    try:
+        data = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError(400, "bad_json", f"The body is not valid JSON: {error}.") from error
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", "The body must be a JSON object.")
+    return data
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -39,22 +85,24 @@ def _too_large(max_bytes: int) -> ApiError:
 
 
 async def read_json(request: Request, model: type[M], context: dict[str, Any] | None = None) -> M:
-    """Parse and validate a JSON body; 400 for broken JSON, 413 too big, 422 invalid."""
+    """Parse and validate a JSON body: the one place every JSON body is read.
+
+    Raises ApiError: 400 broken or too deeply nested JSON, 413 too big, 415 not JSON,
+    422 invalid fields, including any string SQL cannot store (NUL, lone surrogates)."""
     state = app_state(request)
     raw = await read_body(request, state.settings.max_body_bytes)
     content_type = request.headers.get("content-type", "")
     if raw and "json" not in content_type:
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    data = parse_json_object(raw)
+    unstorable = find_unstorable_text(data)
     try:
-        data = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ApiError(400, "bad_json", f"The body is not valid JSON: {error}.") from error
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_json", "The body must be a JSON object.")
-    try:
-        return model.model_validate(data, context=context)
+        body = model.model_validate(data, context=context)
     except ValidationError as error:
-        raise validation_error(error) from error
+        raise invalid_fields(validation_fields(error) | unstorable) from error
+    if unstorable:
+        raise invalid_fields(unstorable)
+    return body
 
 
 def path_uuid(request: Request, name: str = "id", kind: str = "object") -> uuid.UUID:
