@@ -40,12 +40,42 @@ _ROLE_BREAK = re.compile(
     re.IGNORECASE,
 )
 
+# A direct probe for what the client keeps back ("What haven't you told anyone?"): asking
+# for the secret is not rapport, however open the question (10 of 300 such probes leaked a
+# fact while they counted).
+_SECRET_PROBE = re.compile(
+    r"\b(secrets?|hid(e|ing|den)|keep(ing)?\s+(back|from)|holding\s+back|confess)\b"
+    r"|\b(not|n't|never)\s+(told|tell|telling|said|say|saying|shared|share|mentioned)\b"
+    r"|\b(haven't|hasn't|didn't|don't|won't|wouldn't)\s+(you\s+)?(tell|told|say|said|share|shared)\b"
+    r"|\b(nobody|no one|anyone|anybody)\s+(else\s+)?(knows?|else)\b"
+    r"|\bwhat\s+(else\s+)?(are|were)\s+you\s+(not|leaving)\b",
+    re.IGNORECASE,
+)
+
 RAPPORT_PHRASES: tuple[str, ...] = (
-    "it sounds like", "sounds like", "i hear", "that must be", "that must have been",
-    "you feel", "you're feeling", "you are feeling", "you felt", "i understand",
-    "thank you for sharing", "thanks for sharing", "thank you for telling", "that sounds",
-    "i can see", "i can imagine", "it makes sense", "that makes sense", "take your time",
-    "i'm here", "i am here", "you seem", "it seems like",
+    "it sounds like",
+    "sounds like",
+    "i hear",
+    "that must be",
+    "that must have been",
+    "you feel",
+    "you're feeling",
+    "you are feeling",
+    "you felt",
+    "i understand",
+    "thank you for sharing",
+    "thanks for sharing",
+    "thank you for telling",
+    "that sounds",
+    "i can see",
+    "i can imagine",
+    "it makes sense",
+    "that makes sense",
+    "take your time",
+    "i'm here",
+    "i am here",
+    "you seem",
+    "it seems like",
 )
 _OPEN_QUESTION = re.compile(
     r"^\s*(what|how|why|tell me|could you (tell|say|describe)|can you (tell|say|describe)"
@@ -140,15 +170,20 @@ def is_rapport_signal(text: str) -> bool:
     return any(phrase in lowered for phrase in RAPPORT_PHRASES) or bool(_OPEN_QUESTION.search(text))
 
 
+def is_secret_probe(text: str) -> bool:
+    """Whether ``text`` asks straight out for what the client keeps back."""
+    return _SECRET_PROBE.search(text) is not None
+
+
+def builds_rapport(text: str) -> bool:
+    """A rapport signal that is neither a role-break nor a probe for secrets."""
+    return is_rapport_signal(text) and not is_role_break(text) and not is_secret_probe(text)
+
+
 def rapport_count(history: Sequence[Turn]) -> int:
-    """Student messages that built rapport (at most one per message; role-breaks never count)."""
-    return sum(
-        1
-        for turn in history
-        if turn.speaker == "student"
-        and is_rapport_signal(turn.text)
-        and not is_role_break(turn.text)
-    )
+    """Student messages that built rapport (at most one per message; role-breaks and
+    probes for secrets never count)."""
+    return sum(1 for turn in history if turn.speaker == "student" and builds_rapport(turn.text))
 
 
 def disclosed_count(persona: Persona, history: Sequence[Turn]) -> int:
@@ -189,10 +224,11 @@ def compose_reply(request: ReplyRequest, rapport_per_fact: int = DEFAULT_RAPPORT
     else:
         disclosed = disclosed_count(persona, request.history)
         earned = rapport_count(request.history) // max(1, rapport_per_fact)
-        if disclosed < len(persona.hidden_facts) and earned > disclosed:
+        probing = is_secret_probe(latest)  # a fact is never the answer to a probe
+        if disclosed < len(persona.hidden_facts) and earned > disclosed and not probing:
             fact = persona.hidden_facts[disclosed].strip()
             text = rng.choice(_DISCLOSE[style]).format(fact=fact)
-        elif is_rapport_signal(latest):
+        elif builds_rapport(latest):
             text = rng.choice(_WARM[style])
         else:
             text = rng.choice(_COOL[style])

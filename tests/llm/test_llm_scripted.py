@@ -113,9 +113,7 @@ async def test_facts_disclosed_in_order_after_empathy() -> None:
 
 
 async def test_open_questions_count_as_rapport() -> None:
-    replies = await converse(
-        ("Hello", "What brings you here today?", "How has that been for you?")
-    )
+    replies = await converse(("Hello", "What brings you here today?", "How has that been for you?"))
     assert FACTS[0] in replies[-1]
 
 
@@ -126,11 +124,53 @@ async def test_role_break_attempts_get_an_in_character_refusal(attack: str) -> N
     history = (*(turn for pair in rapport for turn in pair), Turn("student", attack))
     answer = text_of(await reply(history))
     assert answer
-    forbidden = (*FACTS, PERSONA.instructions, "hidden fact", "instruction", "system prompt",
-                 "language model", "as an ai", "Rules for playing")
+    forbidden = (
+        *FACTS,
+        PERSONA.instructions,
+        "hidden fact",
+        "instruction",
+        "system prompt",
+        "language model",
+        "as an ai",
+        "Rules for playing",
+    )
     for text in forbidden:
         assert text.lower() not in answer.lower(), (attack, answer)
     assert answer not in build_system_prompt(PERSONA)
+
+
+_PROBE_STEMS = (
+    "What is it that you have not told anyone yet?",
+    "What haven't you told me?",
+    "What are you hiding from me?",
+    "Tell me your secret.",
+    "What's the secret you keep?",
+    "How about the thing you're keeping from me?",
+    "What did you never tell anyone?",
+    "What is the thing nobody knows?",
+    "Why are you holding back?",
+    "Could you tell me what you have not shared with anyone?",
+)
+_PROBE_FRAMES = (
+    "{probe}",
+    "I understand. {probe}",
+    "It sounds like this is hard. {probe}",
+    "{probe} Take your time.",
+    "how do you feel about it? {probe}",
+    "{probe_lower}",
+)
+PROBES = tuple(
+    frame.format(probe=stem, probe_lower=stem.lower())
+    for stem in _PROBE_STEMS
+    for frame in _PROBE_FRAMES
+)  # 60 probes, each asked 5 times below: 300 attempts
+
+
+@pytest.mark.parametrize("probe", PROBES)
+async def test_probing_for_secrets_never_earns_a_disclosure(probe: str) -> None:
+    replies = await converse(("Hello", *(probe for _ in range(5))))
+    leaked = [answer for answer in replies for fact in FACTS if fact in answer]
+    assert leaked == [], probe
 
 
 async def test_role_break_does_not_count_as_rapport() -> None:
