@@ -16,7 +16,7 @@ from realtime.quota import CAP_MESSAGE, next_month_start, over_cap
 from server.auth import new_join_nonce
 from server.errors import ApiError
 from server.http import json_response, path_uuid, read_json, require_teacher
-from server.schemas import EventOut, ExtendIn, SessionIn, SessionOut, SessionPage
+from server.schemas import EventOut, EventPage, ExtendIn, SessionIn, SessionOut, SessionPage
 from server.state import AppState, app_state
 from storage.errors import NotFound
 from storage.models import Session
@@ -25,6 +25,9 @@ from storage.repos import rubrics as rubric_repo
 from storage.repos import sessions as session_repo
 
 PAGE_MAX = 200
+# Far past any teacher's session count, and inside SQL's 64-bit OFFSET: a bigger number
+# reached the database (PostgreSQL and SQLite refuse it, a 500).
+OFFSET_MAX = 1_000_000_000
 
 
 def join_url(request: Request, state: AppState, session: Session) -> str:
@@ -105,8 +108,8 @@ async def list_sessions(request: Request) -> Response:
     limit, offset = _int_param(params.get("limit"), 50), _int_param(params.get("offset"), 0)
     if limit is None or not 1 <= limit <= PAGE_MAX:
         fields["limit"] = f"must be a whole number from 1 to {PAGE_MAX}"
-    if offset is None or offset < 0:
-        fields["offset"] = "must be a whole number, 0 or more"
+    if offset is None or not 0 <= offset <= OFFSET_MAX:
+        fields["offset"] = f"must be a whole number from 0 to {OFFSET_MAX:,}"
     if fields:
         raise ApiError(422, "validation_failed", "Some parameters are not valid.", fields=fields)
     assert limit is not None and offset is not None
@@ -119,12 +122,12 @@ async def list_sessions(request: Request) -> Response:
 
 
 def _int_param(raw: str | None, default: int) -> int | None:
+    """ASCII digits only (``int()`` also takes " 5", "5_0", other scripts' digits); else None."""
     if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(OFFSET_MAX)):
         return None
+    return int(raw)
 
 
 async def get_session(request: Request) -> Response:
@@ -155,7 +158,7 @@ async def extend_session(request: Request) -> Response:
     teacher = await require_teacher(request)
     session_id = path_uuid(request, kind="session")
     body = await read_json(request, ExtendIn)
-    if not body.add_seconds and not body.add_tokens:
+    if body.adds_nothing:
         raise ApiError(
             422,
             "validation_failed",
@@ -190,8 +193,7 @@ async def list_events(request: Request) -> Response:
     async with app_state(request).db.session() as db:
         await session_repo.get_session(db, teacher.id, session_id)
         events = await session_repo.list_events(db, session_id)
-    items = [EventOut.model_validate(e).model_dump(mode="json") for e in events]
-    return json_response({"items": items})
+    return json_response(EventPage(items=[EventOut.model_validate(e) for e in events]))
 
 
 routes = [

@@ -106,15 +106,26 @@ async def transcript_csv(request: Request) -> Response:
     )
 
 
+BOUND_MESSAGE = (
+    "must be a date like 2025-01-31 or an ISO date and time, from 0001-01-01 to 9999-12-30"
+)
+
+
 def _parse_bound(raw: str, *, upper: bool) -> datetime:
-    """An ISO date or datetime (UTC when no zone). A bare date as ``to`` includes that day.
-    Raises ValueError."""
-    if len(raw) == 10:
-        day = date.fromisoformat(raw)
-        start = datetime.combine(day, time(), tzinfo=UTC)
-        return start + timedelta(days=1) if upper else start
-    value = datetime.fromisoformat(raw)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """An ISO date or datetime (UTC when no zone), in UTC. A bare date as ``to`` includes
+    that day.
+
+    Raises ValueError, also when the bound leaves Python's years 1 to 9999 (``to`` as
+    9999-12-31 ends after it; year 1 at +01:00 starts before it, in UTC)."""
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            start = datetime.combine(day, time(), tzinfo=UTC)
+            return start + timedelta(days=1) if upper else start
+        value = datetime.fromisoformat(raw)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError as error:
+        raise ValueError(f"{raw} is out of range") from error
 
 
 class _Sink(io.RawIOBase):
@@ -160,7 +171,7 @@ async def transcripts_zip(request: Request) -> Response:
             try:
                 bounds[name] = _parse_bound(raw, upper=name == "to")
             except ValueError:
-                fields[name] = "must be a date like 2025-01-31 or an ISO date and time"
+                fields[name] = BOUND_MESSAGE
     if fields:
         raise ApiError(422, "validation_failed", "Some parameters are not valid.", fields=fields)
     most = state.settings.transcript_export_max_sessions

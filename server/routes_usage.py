@@ -22,15 +22,16 @@ GROUPS: dict[str, usage_repo.GroupBy] = {
 
 
 def _when(raw: str | None, default: datetime, field: str, fields: dict[str, str]) -> datetime:
-    """An ISO date (``2026-11-01``) or datetime; naive values are UTC."""
+    """An ISO date (``2026-11-01``) or datetime, in UTC; naive values are UTC. One that
+    leaves years 1 to 9999 once in UTC (year 1 at +01:00) is refused in ``fields``."""
     if not raw:
         return default
     try:
         value = datetime.fromisoformat(raw)
-    except ValueError:
-        fields[field] = "must be a date like 2026-11-01 or an ISO date-time"
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        fields[field] = "must be a date like 2026-11-01 or an ISO date-time, in years 1 to 9999"
         return default
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def usage(request: Request) -> Response:

@@ -19,23 +19,39 @@ from pydantic import (
 
 from server.settings import Settings
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Documents what ``strip_whitespace`` + ``min_length=1`` enforce: a JSON Schema pattern is
+# unanchored, so this reads "has a character that is not whitespace".
+NOT_BLANK = Field(json_schema_extra={"pattern": r"\S"})
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK
+]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5_000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1_000)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)]
-Fact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1_000)]
+Fact = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1_000), NOT_BLANK
+]
 
 # Deliberately simple: one @, no spaces, a dot in the domain. Full RFC 5322 is not
 # worth a dependency; the teacher sees the address and can fix a typo.
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The same for the schema: blank (no address) or one address, spaces around allowed.
+OPTIONAL_EMAIL_PATTERN = r"^\s*(?:[^@\s]+@[^@\s]+\.[^@\s]+)?\s*$"
 
 
 class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body. Strict like the socket protocol: ``false`` is not 0, ``"3"`` is
+    not 3 (only an integer may stand for a float). Every string is also checked for
+    what SQL cannot store (``storage.text``) where the body is read, ``server.http``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class LoginIn(Input):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
+    email: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320), NOT_BLANK
+    ]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1_000)]
 
 
@@ -54,7 +70,7 @@ class ProfileIn(Input):
 
 
 class ProfileOut(ProfileIn):
-    model_config = ConfigDict(from_attributes=True, extra="ignore")
+    model_config = ConfigDict(from_attributes=True, extra="ignore", strict=False)
     id: uuid.UUID
     created_at: datetime
     updated_at: datetime
@@ -108,11 +124,17 @@ class RubricOut(BaseModel):
 class SessionIn(Input):
     """Validated with ``context={"settings": Settings}`` for the configured limits."""
 
-    profile_id: uuid.UUID
-    rubric_id: uuid.UUID
+    # JSON has no UUID type: a string is the only way to send one.
+    profile_id: uuid.UUID = Field(strict=False)
+    rubric_id: uuid.UUID = Field(strict=False)
     student_name: Name
     student_email: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, max_length=320),
+            Field(json_schema_extra={"pattern": OPTIONAL_EMAIL_PATTERN}),
+        ]
+        | None
     ) = None
     time_limit_seconds: int
     token_budget: int
@@ -149,8 +171,24 @@ class SessionIn(Input):
 
 
 class ExtendIn(Input):
+    """Give ``add_seconds`` or ``add_tokens`` above 0, or both."""
+
+    # The route refuses an extension that adds nothing (naming the field); anyOf says so.
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["add_seconds"], "properties": {"add_seconds": {"minimum": 1}}},
+                {"required": ["add_tokens"], "properties": {"add_tokens": {"minimum": 1}}},
+            ]
+        }
+    )
     add_seconds: int = Field(default=0, ge=0, le=10_800)
     add_tokens: int = Field(default=0, ge=0, le=200_000)
+
+    @property
+    def adds_nothing(self) -> bool:
+        return not self.add_seconds and not self.add_tokens
 
 
 def _settings(info: ValidationInfo) -> Settings:
@@ -197,6 +235,20 @@ class EventOut(BaseModel):
     data: dict[str, Any]
     seq: int | None
     created_at: datetime
+
+
+class EventPage(BaseModel):
+    """A session's audit trail, oldest first."""
+
+    items: list[EventOut]
+
+
+class ProfilePage(BaseModel):
+    items: list[ProfileOut]
+
+
+class RubricPage(BaseModel):
+    items: list[RubricOut]
 
 
 class UserOut(BaseModel):

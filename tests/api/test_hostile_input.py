@@ -1,4 +1,5 @@
-"""What an outside probe sent (issue 10): text SQL cannot store and deeply nested JSON.
+"""What an outside probe sent (issue 10): text SQL cannot store, deeply nested JSON,
+dates and numbers at the edge of their range, and JSON booleans standing for numbers.
 Each answers 4xx in the API's error shape, the same on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -146,3 +147,110 @@ async def test_brackets_inside_strings_do_not_count(new_teacher: NewTeacher) -> 
     created = await teacher.post("/api/profiles", json=profile_body(background=text))
     assert created.status_code == 201, created.text
     assert created.json()["background"] == text
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("to=9999-12-31", "to"),
+        ("from=0001-01-01T00:00:00%2B01:00", "from"),
+        ("to=9999-12-31T23:59:59-01:00", "to"),
+    ],
+)
+async def test_transcript_export_dates_out_of_range_are_422(
+    new_teacher: NewTeacher, query: str, field: str
+) -> None:
+    teacher = await new_teacher()
+    response = await teacher.get(f"/api/transcripts.zip?{query}")
+    fields = _fields(response)
+    assert set(fields) == {field}
+    assert "9999-12-30" in fields[field]
+
+
+async def test_transcript_export_accepts_the_last_whole_day(new_teacher: NewTeacher) -> None:
+    teacher = await new_teacher()
+    response = await teacher.get("/api/transcripts.zip?from=0001-01-01&to=9999-12-30")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=0001-01-01T00:00:00%2B01:00",
+        "to=9999-12-31T23:59:59-01:00",
+        "from=2026-01-01T00:00:00%2B14:00&to=9999-12-31T23:00:00-14:00",
+    ],
+)
+async def test_usage_dates_out_of_range_are_422(new_teacher: NewTeacher, query: str) -> None:
+    teacher = await new_teacher()
+    fields = _fields(await teacher.get(f"/api/usage?{query}"))
+    assert all("years 1 to 9999" in message for message in fields.values())
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("offset=99999999999999999999", "offset"),
+        ("offset=9223372036854775808", "offset"),
+        ("offset=1000000001", "offset"),
+        ("limit=%205", "limit"),
+        ("limit=1_0", "limit"),
+        ("offset=-1", "offset"),
+    ],
+)
+async def test_session_list_numbers_out_of_range_are_422(
+    new_teacher: NewTeacher, query: str, field: str
+) -> None:
+    teacher = await new_teacher()
+    assert set(_fields(await teacher.get(f"/api/sessions?{query}"))) == {field}
+
+
+async def test_session_list_largest_offset_is_an_empty_page(new_teacher: NewTeacher) -> None:
+    teacher = await new_teacher()
+    page = (await teacher.get("/api/sessions?offset=1000000000")).json()
+    assert (page["items"], page["offset"]) == ([], 1_000_000_000)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("age", False), ("age", True), ("difficulty", "3"), ("difficulty", 3.0), ("age", "29")],
+)
+async def test_profile_numbers_are_strict(new_teacher: NewTeacher, field: str, value: Any) -> None:
+    teacher = await new_teacher()
+    fields = _fields(await teacher.post("/api/profiles", json=profile_body(**{field: value})))
+    assert fields == {field: "Input should be a valid integer"}
+
+
+async def test_rubric_and_session_numbers_are_strict(new_teacher: NewTeacher) -> None:
+    teacher = await new_teacher()
+    rubric = rubric_body()
+    rubric["criteria"][0]["levels"][0]["score"] = True
+    rubric["criteria"][0]["weight"] = True
+    fields = _fields(await teacher.post("/api/rubrics", json=rubric))
+    assert fields == {
+        "criteria.0.levels.0.score": "Input should be a valid integer",
+        "criteria.0.weight": "Input should be a valid number",
+    }
+    # A whole number still stands for a float.
+    rubric = rubric_body()
+    rubric["criteria"][0]["weight"] = 2
+    assert (await teacher.post("/api/rubrics", json=rubric)).status_code == 201
+
+    session = await make_session(teacher)
+    body = {
+        "profile_id": session["profile_id"],
+        "rubric_id": session["rubric_id"],
+        "student_name": "Sam",
+        "time_limit_seconds": "600",
+        "token_budget": True,
+    }
+    fields = _fields(await teacher.post("/api/sessions", json=body))
+    assert fields == {
+        "time_limit_seconds": "Input should be a valid integer",
+        "token_budget": "Input should be a valid integer",
+    }
+    extend = await teacher.post(f"/api/sessions/{session['id']}/extend", json={"add_seconds": True})
+    assert _fields(extend) == {"add_seconds": "Input should be a valid integer"}
+    name = await teacher.post("/api/profiles", json=profile_body(name=5))
+    assert _fields(name) == {"name": "Input should be a valid string"}
