@@ -13,7 +13,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from tests.cluster.test_cluster_backend import node_of
 from tests.integration.test_ws_flow import assert_contiguous, is_end, reply_text
-from tests.support.world import Socket, World, make_world, open_socket, server_origin
+from tests.support.world import SessionHandle, World, make_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
@@ -35,25 +35,22 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
         yield w
 
 
-def sessions_on_two_nodes(world: World, admin: RedisCluster) -> list[tuple[str, httpx.Cookies]]:
+def sessions_on_two_nodes(world: World, admin: RedisCluster) -> list[SessionHandle]:
     """New sessions until two live on different nodes (1 in 3 share a node: ~3 tries)."""
-    found: dict[str, tuple[str, httpx.Cookies]] = {}
+    found: dict[str, SessionHandle] = {}
     for _ in range(20):
-        sid, cookies = world.new_session()
-        found.setdefault(node_of(admin, sid), (sid, cookies))
+        session = world.new_session()
+        found.setdefault(node_of(admin, session.id), session)
         if len(found) == 2:
             return list(found.values())
     raise AssertionError("twenty sessions on one node")
 
 
-async def student_and_teacher_on_different_workers(
-    world: World, sid: str, cookies: httpx.Cookies
-) -> None:
+async def student_and_teacher_on_different_workers(world: World, session: SessionHandle) -> None:
     async with (
-        open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as s_conn,
-        open_socket(world.ws_url(sid, 1), world.teacher_cookies, server_origin(world, 1)) as t_conn,
+        world.connect(session, as_="student", worker=0) as student,
+        world.connect(session, as_="teacher", worker=1) as teacher,
     ):
-        student, teacher = Socket(s_conn), Socket(t_conn)
         assert (await student.recv())["role"] == "student"
         assert (await teacher.recv())["role"] == "teacher"
         await student.send(type="say", text="It has been a hard week, hasn't it?", client_id="c1")
@@ -71,18 +68,14 @@ async def student_and_teacher_on_different_workers(
         assert_contiguous(teacher.seqs())
 
 
-async def resume_on_the_other_worker(world: World, sid: str, cookies: httpx.Cookies) -> None:
-    async with open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as conn:
-        first = Socket(conn)
+async def resume_on_the_other_worker(world: World, session: SessionHandle) -> None:
+    async with world.connect(session, as_="student", worker=0) as first:
         await first.recv()
         await first.send(type="say", text="Tell me more, I'm listening.", client_id="c2")
         start = await first.until(lambda e: e["type"] == "reply.start")
         await first.until(lambda e: e["type"] == "reply.delta")
         cut_at = first.events[-1]["seq"]
-    async with open_socket(
-        world.ws_url(sid, 1, after=cut_at), cookies, server_origin(world, 1)
-    ) as conn:
-        second = Socket(conn)
+    async with world.connect(session, as_="student", worker=1, after=cut_at) as second:
         done = await second.until(is_end(start["reply_id"]))
     # From the reply's start (the first socket also replayed the earlier history).
     seen = [e for e in first.sequenced() + second.sequenced() if e["seq"] >= start["seq"]]
@@ -95,10 +88,8 @@ async def test_two_workers_serve_sessions_on_different_nodes(
     world: World, admin: RedisCluster
 ) -> None:
     sessions = sessions_on_two_nodes(world, admin)
-    await asyncio.gather(
-        *(student_and_teacher_on_different_workers(world, sid, c) for sid, c in sessions)
-    )
-    await asyncio.gather(*(resume_on_the_other_worker(world, sid, c) for sid, c in sessions))
+    await asyncio.gather(*(student_and_teacher_on_different_workers(world, s) for s in sessions))
+    await asyncio.gather(*(resume_on_the_other_worker(world, s) for s in sessions))
     async with httpx.AsyncClient() as http:
         for server in world.servers:
             ready = await http.get(server.base_url + "/readyz")  # PINGs the cluster

@@ -15,7 +15,7 @@ import pytest
 from llm.scripted import ScriptedProvider
 from tests.integration.conftest import world_of
 from tests.support.processes import cli_process
-from tests.support.world import Socket, World, open_socket, server_origin
+from tests.support.world import SessionHandle, World
 
 pytestmark = pytest.mark.slow
 
@@ -46,10 +46,6 @@ def is_expired(event: dict[str, Any]) -> bool:
     return event["type"] == "status" and event["status"] == "expired"
 
 
-async def observe(world: World, sid: str, index: int = 0) -> Any:
-    return open_socket(world.ws_url(sid, index), world.teacher_cookies, server_origin(world, index))
-
-
 def test_concurrent_says_never_overspend_and_expire_once(
     request: pytest.FixtureRequest, tmp_path: Path, flavour: str
 ) -> None:
@@ -59,19 +55,15 @@ def test_concurrent_says_never_overspend_and_expire_once(
 
 async def _concurrent_says(world: World) -> None:
     budget = 2_500
-    sid, cookies = world.new_session(token_budget=budget)
+    session = world.new_session(token_budget=budget)
+    sid = session.id
     workers = len(world.servers)
-    async with await observe(world, sid) as obs_conn:
-        observer = Socket(obs_conn)
+    async with world.connect(session, as_="teacher") as observer:
         await observer.recv()
-        conns = [
-            await open_socket(
-                world.ws_url(sid, n % workers), cookies, server_origin(world, n % workers)
-            )
-            for n in range(10)
+        students = [
+            await world.connect(session, as_="student", worker=n % workers) for n in range(10)
         ]
         try:
-            students = [Socket(c) for c in conns]
             for student in students:
                 await student.recv()
             for round_no in range(40):
@@ -95,8 +87,8 @@ async def _concurrent_says(world: World) -> None:
             else:
                 pytest.fail("the budget never ran out")
         finally:
-            for conn in conns:
-                await conn.close()
+            for student in students:
+                await student.close()
         # Settle: every reply ends before expiry completes, so the log is final now.
         await observer.send(type="ping", nonce="done")
         await observer.until(lambda e: e["type"] == "pong")
@@ -128,16 +120,15 @@ TIME_LIMIT = 6
 
 
 async def _time_expiry(world: World) -> None:
-    sid, _ = world.new_session(time_limit_seconds=TIME_LIMIT)
-    async with await observe(world, sid) as conn:
-        observer = Socket(conn)
+    session = world.new_session(time_limit_seconds=TIME_LIMIT)
+    async with world.connect(session, as_="teacher") as observer:
         await observer.recv()
         await observer.send(type="pause")
         await observer.until(lambda e: e["type"] == "status" and e["status"] == "paused")
-        left_when_paused = session_state(world, sid)["seconds_left"]
+        left_when_paused = session_state(world, session.id)["seconds_left"]
         # Paused time must not count: let more wall time pass than the whole limit.
         await asyncio.sleep(TIME_LIMIT + 0.5)
-        paused = session_state(world, sid)
+        paused = session_state(world, session.id)
         assert paused["status"] == "paused"
         assert paused["seconds_left"] == left_when_paused
         await observer.send(type="resume")
@@ -150,7 +141,7 @@ async def _time_expiry(world: World) -> None:
             if e["type"] == "budget" and e.get("warning") == "time_low"
         ]
         assert warnings == [80, 95]
-    events = audit(world, sid)
+    events = audit(world, session.id)
     kinds = [e["kind"] for e in events]
     assert kinds.count("expired") == 1
     at = {e["kind"]: datetime.fromisoformat(e["created_at"]) for e in events}
@@ -168,10 +159,9 @@ def test_expiry_cancels_a_streaming_reply(
 
 
 async def _expiry_cancels(world: World) -> None:
-    sid, cookies = world.new_session(time_limit_seconds=2)
+    session = world.new_session(time_limit_seconds=2)
     last = len(world.servers) - 1
-    async with open_socket(world.ws_url(sid, last), cookies, server_origin(world, last)) as c:
-        student = Socket(c)
+    async with world.connect(session, as_="student", worker=last) as student:
         await student.recv()
         await student.send(
             type="say", text="Tell me everything about your week, slowly.", client_id="slow"
@@ -192,7 +182,7 @@ def test_two_watchdogs_expire_each_session_once_and_a_restarted_one_catches_up(
         # A watchdog runs, is killed (kill -9), and stays dead while a deadline passes.
         with cli_process(["watchdog"], world.env, world.cwd) as doomed:
             doomed.kill()
-        overdue, _ = world.new_session(time_limit_seconds=1)
+        overdue = world.new_session(time_limit_seconds=1).id
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
             time.sleep(0.1)  # real time has to pass for a deadline to pass
@@ -203,12 +193,12 @@ def test_two_watchdogs_expire_each_session_once_and_a_restarted_one_catches_up(
         ):
             # Restarted, the watchdogs expire it at once.
             wait_for(lambda: session_state(world, overdue)["status"] == "expired", 3.0)
-            sessions = [world.new_session(time_limit_seconds=1)[0] for _ in range(4)]
+            sessions = [world.new_session(time_limit_seconds=1).id for _ in range(4)]
             wait_for(
                 lambda: all(session_state(world, s)["status"] == "expired" for s in sessions), 6.0
             )
             first.kill()  # kill -9 one watchdog; the other carries on
-            more = world.new_session(time_limit_seconds=1)[0]
+            more = world.new_session(time_limit_seconds=1).id
             wait_for(lambda: session_state(world, more)["status"] == "expired", 4.0)
         for sid in [overdue, *sessions, more]:
             kinds = [e["kind"] for e in audit(world, sid)]
@@ -247,9 +237,9 @@ async def _killed_mid_reply(world: World, redis_url: str, prefix: str) -> None:
 
     from realtime.budgets.redis_store import RedisBudgetStore
 
-    sid, cookies = world.new_session()
-    async with open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as c:
-        doomed = Socket(c)
+    session = world.new_session()
+    sid = session.id
+    async with world.connect(session, as_="student", worker=0) as doomed:
         await doomed.recv()
         await doomed.send(type="say", text="Please tell me a long story.", client_id="k1")
         start = await doomed.until(lambda e: e["type"] == "reply.start")
@@ -259,10 +249,9 @@ async def _killed_mid_reply(world: World, redis_url: str, prefix: str) -> None:
         try:
             assert (await store.snapshot(sid)).reserved > 0
             world.servers[0].kill()  # kill -9 mid-reply
-            async with open_socket(
-                world.ws_url(sid, 1, after=start["seq"]), cookies, server_origin(world, 1)
-            ) as c2:
-                student = Socket(c2)
+            async with world.connect(
+                session, as_="student", worker=1, after=start["seq"]
+            ) as student:
                 # Until the dead worker's lock lapses, a new say is refused, not lost...
                 for attempt in range(100):
                     await student.send(
@@ -300,8 +289,9 @@ async def _killed_mid_reply(world: World, redis_url: str, prefix: str) -> None:
 def test_usage_report_and_monthly_cap(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     env = {**SMALL, "SCRIPTED_TOKENS_PER_SECOND": "400", "TEACHER_MONTHLY_TOKEN_CAP": "1500"}
     with world_of(request, tmp_path, "memory", **env) as world:
-        sid, cookies = world.new_session()
-        asyncio.run(_spend(world, sid, cookies))
+        session = world.new_session()
+        sid = session.id
+        asyncio.run(_spend(world, session))
         with world.http() as http:
             report = http.get("/api/usage?group_by=session").json()
             assert [item["key"] for item in report["items"]] == [sid]
@@ -319,12 +309,12 @@ def test_usage_report_and_monthly_cap(tmp_path: Path, request: pytest.FixtureReq
             assert empty["items"] == [] and empty["total"]["total_tokens"] == 0
             # Over the cap: new sessions are refused with a clear message.
             assert report["month"]["tokens_used"] >= 1500
-            session = http.get(f"/api/sessions/{sid}").json()
+            spent = http.get(f"/api/sessions/{sid}").json()
             refused = http.post(
                 "/api/sessions",
                 json={
-                    "profile_id": session["profile_id"],
-                    "rubric_id": session["rubric_id"],
+                    "profile_id": spent["profile_id"],
+                    "rubric_id": spent["rubric_id"],
                     "student_name": "Late",
                     "time_limit_seconds": 600,
                     "token_budget": 5000,
@@ -337,9 +327,8 @@ def test_usage_report_and_monthly_cap(tmp_path: Path, request: pytest.FixtureReq
             assert other.get("/api/usage").status_code == 401
 
 
-async def _spend(world: World, sid: str, cookies: httpx.Cookies) -> None:
-    async with open_socket(world.ws_url(sid), cookies, server_origin(world)) as c:
-        student = Socket(c)
+async def _spend(world: World, session: SessionHandle) -> None:
+    async with world.connect(session, as_="student") as student:
         await student.recv()
         for n in range(6):
             await student.send(type="say", text=f"Tell me more, part {n}.", client_id=f"u{n}")

@@ -13,7 +13,6 @@ import pytest
 from tests.integration.conftest import world_of
 from tests.llm.fake_anthropic import FakeAnthropic
 from tests.llm.llm_fake_http import HttpError, Reply, serving
-from tests.support.world import Socket, open_socket, server_origin
 
 pytestmark = pytest.mark.slow
 
@@ -38,13 +37,11 @@ async def test_anthropic_session(tmp_path: Path, request: pytest.FixtureRequest)
             "LLM_MODEL": "claude-test",
         }
         with world_of(request, tmp_path, "memory", **env) as world:
-            sid, cookies = world.new_session()
-            origin = server_origin(world)
+            session = world.new_session()
             async with (
-                open_socket(world.ws_url(sid), cookies, origin) as s,
-                open_socket(world.ws_url(sid), world.teacher_cookies, origin) as t,
+                world.connect(session, as_="student") as student,
+                world.connect(session, as_="teacher") as teacher,
             ):
-                student, teacher = Socket(s), Socket(t)
                 await student.recv()
                 await teacher.recv()
 

@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.integration.conftest import world_of
-from tests.support.world import Socket, World, open_socket, server_origin
+from tests.support.world import World
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +42,15 @@ async def _wait_transcript(world: World, sid: str, count: int) -> list[dict[str,
 async def _loss(world: World, redis_url: str, prefix: str) -> None:
     from redis.asyncio import Redis
 
-    sid, cookies = world.new_session()
-    async with open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as conn:
-        student = Socket(conn)
+    session = world.new_session()
+    async with world.connect(session, as_="student", worker=0) as student:
         welcome = await student.recv()
         await student.send(type="say", text="Hello, how are you?", client_id="before")
         done = await student.until(lambda e: e["type"] == "reply.done")
-        stored = await _wait_transcript(world, sid, 2)
+        stored = await _wait_transcript(world, session.id, 2)
         redis = Redis.from_url(redis_url)
         try:
-            keys = [k async for k in redis.scan_iter(match=f"{prefix}:{{{sid}}}*")]
+            keys = [k async for k in redis.scan_iter(match=f"{prefix}:{{{session.id}}}*")]
             assert keys
             await redis.delete(*keys)  # Redis lost this session's live state
         finally:
@@ -66,14 +65,13 @@ async def _loss(world: World, redis_url: str, prefix: str) -> None:
         assert failed and failed[0]["reason"] == "epoch_changed"
     # Resuming with the old cursor and epoch is refused explicitly, never a silent gap.
     cursor = done["seq"]
-    url = world.ws_url(sid, 1, after=cursor) + f"&epoch={welcome['epoch']}"
-    async with open_socket(url, cookies, server_origin(world, 1)) as conn:
-        stale = Socket(conn)
+    async with world.connect(
+        session, as_="student", worker=1, after=cursor, epoch=welcome["epoch"]
+    ) as stale:
         answer = await stale.recv()
         assert (answer["type"], answer["reason"]) == ("resume.failed", "epoch_changed")
     # A fresh connection is served from SQL plus the new live log.
-    async with open_socket(world.ws_url(sid, 1), cookies, server_origin(world, 1)) as conn:
-        fresh = Socket(conn)
+    async with world.connect(session, as_="student", worker=1) as fresh:
         again = await fresh.recv()
         assert again["epoch"] != welcome["epoch"]
         history = [await fresh.until(lambda e: e["type"] == "message") for _ in range(3)]

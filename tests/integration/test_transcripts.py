@@ -23,7 +23,7 @@ from tests.integration.transcript_helpers import (
     transcript_items,
 )
 from tests.support.servers import run_cli
-from tests.support.world import Socket, World, make_world, open_socket, server_origin
+from tests.support.world import SessionHandle, World, make_world
 
 pytestmark = pytest.mark.slow
 
@@ -33,15 +33,15 @@ def is_end(event: dict[str, Any]) -> bool:
 
 
 async def test_acknowledged_messages_and_replies_are_in_sql_within_2s(world: World) -> None:
-    sid, cookies = world.new_session()
+    session = world.new_session()
+    sid = session.id
     last = len(world.servers) - 1
     latencies: list[float] = []
     async with (
-        open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as conn,
+        world.connect(session, as_="student", worker=0) as sock,
         teacher_client(world, last) as http,
         asyncio.TaskGroup() as pollers,
     ):
-        sock = Socket(conn)
         await sock.recv()
         tasks = []
         for n in range(3):
@@ -69,10 +69,10 @@ async def test_acknowledged_messages_and_replies_are_in_sql_within_2s(world: Wor
 
 
 async def test_ending_mid_reply_flushes_before_the_session_is_completed(world: World) -> None:
-    sid, cookies = world.new_session()
+    session = world.new_session()
+    sid = session.id
     last = len(world.servers) - 1
-    async with open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as conn:
-        sock = Socket(conn)
+    async with world.connect(session, as_="student", worker=0) as sock:
         await sock.recv()
         await sock.send(type="say", text="Tell me everything about your family.", client_id="e1")
         said = await sock.until(lambda e: e["type"] == "message")
@@ -99,12 +99,11 @@ async def test_ending_mid_reply_flushes_before_the_session_is_completed(world: W
     assert_no_duplicates(items)
 
 
-async def _converse(world: World, sid: str, cookies: httpx.Cookies) -> None:
+async def _converse(world: World, session: SessionHandle) -> None:
     async with (
-        open_socket(world.ws_url(sid), cookies, server_origin(world)) as s_conn,
-        open_socket(world.ws_url(sid), world.teacher_cookies, server_origin(world)) as t_conn,
+        world.connect(session, as_="student") as student,
+        world.connect(session, as_="teacher") as teacher,
     ):
-        student, teacher = Socket(s_conn), Socket(t_conn)
         await student.recv()
         await teacher.recv()
         await teacher.send(type="whisper", text="@mention: ask about sleep")
@@ -122,9 +121,10 @@ def test_transcript_access_rules_and_exports(tmp_path: Path) -> None:
 
 
 async def _access_and_exports(world: World) -> None:
-    sid, student_cookies = world.new_session()
-    other_sid, _ = world.new_session()
-    await _converse(world, sid, student_cookies)
+    session = world.new_session()
+    sid = session.id
+    other_sid = world.new_session().id
+    await _converse(world, session)
     run_cli(
         [
             "create-user",
@@ -142,7 +142,7 @@ async def _access_and_exports(world: World) -> None:
     async with (
         teacher_client(world) as teacher_a,
         httpx.AsyncClient(base_url=base) as teacher_b,
-        httpx.AsyncClient(base_url=base, cookies=student_cookies) as student,
+        httpx.AsyncClient(base_url=base, cookies=session.student_cookies) as student,
         httpx.AsyncClient(base_url=base) as nobody,
     ):
         login = await teacher_b.post(

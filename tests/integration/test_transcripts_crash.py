@@ -28,7 +28,7 @@ from tests.integration.transcript_helpers import (
 from tests.support.processes import cli_process
 from tests.support.servers import ManagedProcess, running_server
 from tests.support.tcpproxy import TcpProxy, running_proxy
-from tests.support.world import Socket, World, make_world, open_socket, server_origin
+from tests.support.world import Socket, World, make_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
@@ -68,9 +68,9 @@ async def _say_when_free(sock: Socket, text: str, client_id: str) -> None:
 
 
 async def _killed_worker(world: World) -> None:
-    sid, cookies = world.new_session()
-    async with open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as conn:
-        first = Socket(conn)
+    session = world.new_session()
+    sid = session.id
+    async with world.connect(session, as_="student", worker=0) as first:
         await first.recv()
         await first.send(type="say", text="How have you been sleeping lately?", client_id="k1")
         await first.until(is_end)
@@ -82,9 +82,7 @@ async def _killed_worker(world: World) -> None:
             while True:
                 await first.recv(within=10)
     with running_server(world.env, world.cwd) as fresh:  # the restarted worker
-        origin = fresh.base_url
-        async with open_socket(f"{fresh.ws_url}/ws/sessions/{sid}", cookies, origin) as conn:
-            second = Socket(conn)
+        async with world.connect(session, as_="student", worker=fresh) as second:
             await second.recv()
             await _say_when_free(second, "Shall we carry on?", "k3")
             await second.until(lambda e: is_end(e) and e.get("reply_id") != cut["reply_id"])
@@ -146,9 +144,9 @@ def test_killed_flusher_resumes_without_loss_or_duplicates(
 
 async def _killed_flusher(world: World, dsn: str, redis_url: str, prefix: str) -> None:
     total = 1_000
-    sid, _ = world.new_session()
-    async with open_socket(world.ws_url(sid), world.teacher_cookies, server_origin(world)) as conn:
-        teacher = Socket(conn)
+    session = world.new_session()
+    sid = session.id
+    async with world.connect(session, as_="teacher") as teacher:
         await teacher.recv()
         for n in range(total):
             await teacher.send(type="whisper", text=f"hint {n}")
@@ -245,18 +243,15 @@ async def _whisper_until_closed(teacher: Socket, acked: list[str], cut: asyncio.
 
 
 async def _outage(world: World, proxy: TcpProxy, dsn: str) -> None:
-    sid, cookies = world.new_session()
+    session = world.new_session()
+    sid = session.id
     acked: list[str] = []
-    async with open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as conn:
-        student = Socket(conn)
+    async with world.connect(session, as_="student", worker=0) as student:
         await student.recv()
         await student.send(type="say", text="Before the outage: how are you?", client_id="o1")
         await student.until(is_end)
         cut = asyncio.Event()
-        teacher_conn = await open_socket(
-            world.ws_url(sid, 1), world.teacher_cookies, server_origin(world, 1)
-        )
-        teacher = Socket(teacher_conn)
+        teacher = await world.connect(session, as_="teacher", worker=1)
         await teacher.recv()
         load = asyncio.create_task(_whisper_until_closed(teacher, acked, cut))
         await cut.wait()
@@ -269,7 +264,7 @@ async def _outage(world: World, proxy: TcpProxy, dsn: str) -> None:
             within=15,
         )
         await load  # whispers stop being acknowledged once they need the database
-        await teacher_conn.close()
+        await teacher.close()
         in_sql = (await whisper_counts(dsn, sid))[0]
         if in_sql < len(acked):
             # Acknowledged but not yet flushed when the cut came: the lag shows it.
@@ -317,8 +312,7 @@ async def _outage(world: World, proxy: TcpProxy, dsn: str) -> None:
     assert len(whispers) >= len(acked) > 0
     assert len([e for e in events if e["kind"] == "whisper"]) == len(whispers)
     # And the session carries on.
-    async with open_socket(world.ws_url(sid, 1), cookies, server_origin(world, 1)) as conn:
-        again = Socket(conn)
+    async with world.connect(session, as_="student", worker=1) as again:
         await again.recv()
         await again.send(type="say", text="After the outage, hello again.", client_id="o3")
         done = await again.until(is_end)

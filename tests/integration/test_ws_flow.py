@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from typing import Any
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.support.world import Socket, World, open_socket, server_origin
+from tests.support.world import Socket, World
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +35,12 @@ def reply_text(events: list[dict[str, Any]], reply_id: str) -> str:
 
 
 async def test_student_and_observer_on_different_workers_see_the_same(world: World) -> None:
-    sid, student_cookies = world.new_session()
+    session = world.new_session()
     last = len(world.servers) - 1
     async with (
-        open_socket(world.ws_url(sid, 0), student_cookies, server_origin(world, 0)) as s_conn,
-        open_socket(
-            world.ws_url(sid, last), world.teacher_cookies, server_origin(world, last)
-        ) as t_conn,
+        world.connect(session, as_="student", worker=0) as student,
+        world.connect(session, as_="teacher", worker=last) as teacher,
     ):
-        student, teacher = Socket(s_conn), Socket(t_conn)
         s_welcome, t_welcome = await student.recv(), await teacher.recv()
         assert (s_welcome["type"], s_welcome["role"]) == ("welcome", "student")
         assert (t_welcome["role"], t_welcome["status"]) == ("teacher", "active")
@@ -67,10 +65,8 @@ async def test_student_and_observer_on_different_workers_see_the_same(world: Wor
 
 
 async def test_resume_mid_reply_on_another_worker(world: World) -> None:
-    sid, cookies = world.new_session()
-    origin0 = server_origin(world, 0)
-    async with open_socket(world.ws_url(sid, 0), cookies, origin0) as conn:
-        first = Socket(conn)
+    session = world.new_session()
+    async with world.connect(session, as_="student", worker=0) as first:
         await first.recv()
         await first.send(
             type="say", text="Tell me about your week, I'm listening.", client_id="c-2"
@@ -80,10 +76,7 @@ async def test_resume_mid_reply_on_another_worker(world: World) -> None:
         cut_at = first.events[-1]["seq"]
     # The student's connection is cut mid-reply; they come back on the other worker.
     last = len(world.servers) - 1
-    async with open_socket(
-        world.ws_url(sid, last, after=cut_at), cookies, server_origin(world, last)
-    ) as conn:
-        second = Socket(conn)
+    async with world.connect(session, as_="student", worker=last, after=cut_at) as second:
         done = await second.until(is_end(start["reply_id"]))
     seen = first.sequenced() + second.sequenced()
     assert_contiguous([e["seq"] for e in seen])
@@ -92,16 +85,13 @@ async def test_resume_mid_reply_on_another_worker(world: World) -> None:
 
 
 async def test_concurrent_producers_give_one_gap_free_order(world: World) -> None:
-    sid, cookies = world.new_session()
+    session = world.new_session()
     last = len(world.servers) - 1
     async with (
-        open_socket(world.ws_url(sid, 0), world.teacher_cookies, server_origin(world, 0)) as a,
-        open_socket(
-            world.ws_url(sid, last), world.teacher_cookies, server_origin(world, last)
-        ) as b,
-        open_socket(world.ws_url(sid, last), cookies, server_origin(world, last)) as s,
+        world.connect(session, as_="teacher", worker=0) as obs_a,
+        world.connect(session, as_="teacher", worker=last) as obs_b,
+        world.connect(session, as_="student", worker=last) as student,
     ):
-        obs_a, obs_b, student = Socket(a), Socket(b), Socket(s)
         for sock in (obs_a, obs_b, student):
             await sock.recv()
 
@@ -136,15 +126,12 @@ async def test_concurrent_producers_give_one_gap_free_order(world: World) -> Non
 
 
 async def test_stop_keeps_the_partial_reply(world: World) -> None:
-    sid, cookies = world.new_session()
+    session = world.new_session()
     last = len(world.servers) - 1
     async with (
-        open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as s,
-        open_socket(
-            world.ws_url(sid, last), world.teacher_cookies, server_origin(world, last)
-        ) as t,
+        world.connect(session, as_="student", worker=0) as student,
+        world.connect(session, as_="teacher", worker=last) as teacher,
     ):
-        student, teacher = Socket(s), Socket(t)
         await student.recv()
         await teacher.recv()
         await student.send(
@@ -165,9 +152,8 @@ async def test_stop_keeps_the_partial_reply(world: World) -> None:
 
 
 async def test_retried_say_is_stored_once(world: World) -> None:
-    sid, cookies = world.new_session()
-    async with open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as conn:
-        sock = Socket(conn)
+    session = world.new_session()
+    async with world.connect(session, as_="student", worker=0) as sock:
         await sock.recv()
         await sock.send(type="say", text="Hello there.", client_id="same")
         await sock.until(is_end())
@@ -175,8 +161,7 @@ async def test_retried_say_is_stored_once(world: World) -> None:
         await sock.send(type="ping", nonce="after-retry")
         await sock.until(lambda e: e["type"] == "pong")
     last = len(world.servers) - 1
-    async with open_socket(world.ws_url(sid, last), cookies, server_origin(world, last)) as conn:
-        fresh = Socket(conn)
+    async with world.connect(session, as_="student", worker=last) as fresh:
         assert (await fresh.recv())["type"] == "welcome"
         history = [await fresh.until(lambda e: e["type"] == "message") for _ in range(2)]
         await fresh.send(type="ping", nonce="end-of-history")
@@ -188,33 +173,32 @@ async def test_retried_say_is_stored_once(world: World) -> None:
 
 
 async def test_handshake_refusals(world: World) -> None:
-    sid, cookies = world.new_session()
-    other_sid, other_cookies = world.new_session()
-    url = world.ws_url(sid)
-    origin = server_origin(world)
-    cases = [
-        (cookies, "https://evil.example"),  # cross-site WebSocket hijacking
-        (httpx.Cookies(), origin),  # nobody
-        (other_cookies, origin),  # a student of another session
-    ]
+    session = world.new_session()
+    other = world.new_session()
     with httpx.Client(base_url=world.servers[0].base_url) as http:
         other_teacher = _second_teacher(world, http)
-    cases.append((other_teacher, origin))
-    for case_cookies, case_origin in cases:
+    cases = [
+        world.connect(session, as_="student", origin="https://evil.example"),  # WebSocket hijacking
+        world.connect(session, as_="student", cookies=httpx.Cookies()),  # nobody
+        world.connect(session, as_="student", cookies=other.student_cookies),  # another's student
+        world.connect(session, as_="teacher", cookies=other_teacher),  # another teacher
+    ]
+    for case in cases:
         with pytest.raises(InvalidStatus) as refused:
-            async with open_socket(url, case_cookies, case_origin):
+            async with case:
                 pass
         assert refused.value.response.status_code == 403
     with pytest.raises(InvalidStatus):
-        async with open_socket(url + "?after=-1", cookies, origin):
+        async with world.connect(session, as_="student", after=-1):
             pass
+    unknown = dataclasses.replace(session, id=str(uuid.uuid4()))
     with pytest.raises(InvalidStatus):
-        async with open_socket(world.ws_url(str(uuid.uuid4())), cookies, origin):
+        async with world.connect(unknown, as_="student"):
             pass
     # And the rightful student still gets in.
-    async with open_socket(url, cookies, origin) as conn:
-        assert (await Socket(conn).recv())["type"] == "welcome"
-    assert other_sid != sid
+    async with world.connect(session, as_="student") as student:
+        assert (await student.recv())["type"] == "welcome"
+    assert other.id != session.id
 
 
 def _second_teacher(world: World, http: httpx.Client) -> httpx.Cookies:
@@ -232,9 +216,8 @@ def _second_teacher(world: World, http: httpx.Client) -> httpx.Cookies:
 
 
 async def test_bad_input_answers_errors_and_keeps_the_connection(world: World) -> None:
-    sid, cookies = world.new_session()
-    async with open_socket(world.ws_url(sid), cookies, server_origin(world)) as conn:
-        sock = Socket(conn)
+    session = world.new_session()
+    async with world.connect(session, as_="student") as sock:
         await sock.recv()
         bad_frames: list[tuple[str, str]] = [
             ("{not json", "bad_json"),
@@ -246,7 +229,7 @@ async def test_bad_input_answers_errors_and_keeps_the_connection(world: World) -
             ("[1, 2]", "invalid"),
         ]
         for frame, code in bad_frames:
-            await conn.send(frame)
+            await sock.conn.send(frame)
             error = await sock.until(lambda e: e["type"] == "error")
             assert error["code"] == code, (frame[:30], error)
             assert "seq" not in error
@@ -258,9 +241,8 @@ async def test_bad_input_answers_errors_and_keeps_the_connection(world: World) -
 
 
 async def test_say_rate_limit_and_abuse_close(world: World) -> None:
-    sid, cookies = world.new_session()
-    async with open_socket(world.ws_url(sid), cookies, server_origin(world)) as conn:
-        sock = Socket(conn)
+    session = world.new_session()
+    async with world.connect(session, as_="student") as sock:
         await sock.recv()
         for n in range(6):
             await sock.send(type="say", text=f"message {n}", client_id=f"r-{n}")
@@ -274,21 +256,18 @@ async def test_say_rate_limit_and_abuse_close(world: World) -> None:
         # A client that keeps sending garbage is closed with 1008.
         with pytest.raises(ConnectionClosed) as closed:
             for _ in range(100):
-                await conn.send("garbage")
+                await sock.conn.send("garbage")
                 await sock.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
 
 async def test_presence_follows_the_student(world: World) -> None:
-    sid, cookies = world.new_session()
+    session = world.new_session()
     last = len(world.servers) - 1
-    async with open_socket(
-        world.ws_url(sid, 0), world.teacher_cookies, server_origin(world, 0)
-    ) as t:
-        teacher = Socket(t)
+    async with world.connect(session, as_="teacher", worker=0) as teacher:
         welcome = await teacher.recv()
         assert welcome["presence"] == {"student_online": False, "observers": 1}
-        async with open_socket(world.ws_url(sid, last), cookies, server_origin(world, last)):
+        async with world.connect(session, as_="student", worker=last):
             online = await teacher.until(lambda e: e["type"] == "presence" and e["student_online"])
             assert online["observers"] == 1
         offline = await teacher.until(lambda e: e["type"] == "presence" and not e["student_online"])

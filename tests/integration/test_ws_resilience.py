@@ -13,14 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.integration.conftest import world_of
 from tests.support.rawws import StalledClient
-from tests.support.world import (
-    Socket,
-    World,
-    cookie_header,
-    make_world,
-    open_socket,
-    server_origin,
-)
+from tests.support.world import World, make_world
 
 pytestmark = pytest.mark.slow
 
@@ -43,17 +36,12 @@ def test_slow_consumer_is_closed_and_resumes(
 
 
 async def _slow_consumer(world: World) -> None:
-    sid, cookies = world.new_session()
-    origin = server_origin(world)
+    session = world.new_session()
     # The student's client stops reading entirely (and its receive buffer is tiny).
-    stalled = StalledClient(
-        world.ws_url(sid) + "?", {"Cookie": cookie_header(cookies), "Origin": origin}
-    )
+    student = world.handshake(session, as_="student")
+    stalled = StalledClient(student.url, student.headers)
     try:
-        async with open_socket(
-            world.ws_url(sid), world.teacher_cookies, origin, max_queue=None
-        ) as t:
-            teacher = Socket(t)
+        async with world.connect(session, as_="teacher", max_queue=None) as teacher:
             await teacher.recv()
             total = 2_000
             for n in range(total):
@@ -75,8 +63,7 @@ async def _slow_consumer(world: World) -> None:
     events = [e for e in received if "seq" in e and e["type"] != "welcome"]
     cursor = events[-1]["seq"]
     assert cursor < teacher.seqs()[-1]  # it really fell behind
-    async with open_socket(world.ws_url(sid, after=cursor), cookies, origin) as conn:
-        resumed = Socket(conn)
+    async with world.connect(session, as_="student", after=cursor) as resumed:
         await resumed.until(lambda e: e.get("text", "").startswith(last), within=60)
     seqs = [e["seq"] for e in events] + resumed.seqs()
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
@@ -87,9 +74,8 @@ async def _slow_consumer(world: World) -> None:
 
 
 async def test_server_restart_closes_with_1012_and_resume_works(world: World) -> None:
-    sid, cookies = world.new_session()
-    async with open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0)) as conn:
-        sock = Socket(conn)
+    session = world.new_session()
+    async with world.connect(session, as_="student", worker=0) as sock:
         await sock.recv()
         await sock.send(type="say", text="Hello, how are you feeling today?", client_id="r1")
         await sock.until(lambda e: e["type"] in ("reply.done", "reply.error"))
@@ -101,10 +87,7 @@ async def test_server_restart_closes_with_1012_and_resume_works(world: World) ->
     if len(world.servers) > 1:
         # Another worker carries on from the cursor.
         cursor = sock.seqs()[-1]
-        async with open_socket(
-            world.ws_url(sid, 1, after=cursor), cookies, server_origin(world, 1)
-        ) as conn:
-            again = Socket(conn)
+        async with world.connect(session, as_="student", worker=1, after=cursor) as again:
             await again.send(type="say", text="Shall we continue?", client_id="r2")
             said = await again.until(lambda e: e["type"] == "message")
             assert said["seq"] > cursor and said["client_id"] == "r2"
@@ -116,20 +99,17 @@ def test_presence_lapses_when_a_worker_is_killed(world: World) -> None:
 
 
 async def _presence_lapses(world: World) -> None:
-    sid, cookies = world.new_session()
-    async with open_socket(
-        world.ws_url(sid, 1), world.teacher_cookies, server_origin(world, 1)
-    ) as t:
-        teacher = Socket(t)
+    session = world.new_session()
+    async with world.connect(session, as_="teacher", worker=1) as teacher:
         await teacher.recv()
-        student_conn = await open_socket(world.ws_url(sid, 0), cookies, server_origin(world, 0))
+        student = await world.connect(session, as_="student", worker=0)
         await teacher.until(lambda e: e["type"] == "presence" and e["student_online"])
         world.servers[0].kill()  # kill -9: no goodbye, no presence_leave
         offline = await teacher.until(
             lambda e: e["type"] == "presence" and not e["student_online"], within=20
         )
         assert offline["observers"] == 1
-        await student_conn.close()
+        await student.close()
 
 
 def test_dead_socket_is_dropped_by_heartbeat(
@@ -140,15 +120,12 @@ def test_dead_socket_is_dropped_by_heartbeat(
 
 
 async def _dead_socket(world: World) -> None:
-    sid, cookies = world.new_session()
-    origin = server_origin(world)
-    async with open_socket(world.ws_url(sid), world.teacher_cookies, origin) as t:
-        teacher = Socket(t)
+    session = world.new_session()
+    async with world.connect(session, as_="teacher") as teacher:
         await teacher.recv()
         # A phone that vanished: the TCP connection stays, nothing answers pings.
-        dead = StalledClient(
-            world.ws_url(sid) + "?", {"Cookie": cookie_header(cookies), "Origin": origin}
-        )
+        student = world.handshake(session, as_="student")
+        dead = StalledClient(student.url, student.headers)
         try:
             await teacher.until(lambda e: e["type"] == "presence" and e["student_online"])
             gone = await teacher.until(

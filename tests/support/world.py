@@ -1,16 +1,28 @@
 """A deployment for integration tests: real ``vclient serve`` processes sharing one
-database (and, for the Redis flavour, one Redis), a teacher, a student and a session."""
+database (and, for the Redis flavour, one Redis), a teacher, a student and a session.
+
+A test reads as a story::
+
+    session = world.new_session()
+    async with (
+        world.connect(session, as_="student", worker=0) as student,
+        world.connect(session, as_="teacher", worker=1) as teacher,
+    ):
+        await student.send(type="say", text="Hello", client_id="c-1")
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -21,6 +33,26 @@ TEACHER_EMAIL = "teacher@school.example"
 TEACHER_PASSWORD = "integration-password"
 # Waiting for an event on a socket: generous for a loaded CI machine, never a sleep.
 EVENT_TIMEOUT = 15.0
+
+Role = Literal["student", "teacher"]
+# A worker of the world by its index, or a server started by the test itself.
+Worker = int | ServerProcess
+
+
+@dataclass(frozen=True)
+class SessionHandle:
+    """A started session: its id and the cookies of its student (who joined by the link)."""
+
+    id: str
+    student_cookies: httpx.Cookies
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """What a client sends to open a session's socket: the URL and the headers."""
+
+    url: str
+    headers: dict[str, str]
 
 
 @dataclass
@@ -33,8 +65,9 @@ class World:
     def http(self, index: int = 0) -> httpx.Client:
         return httpx.Client(base_url=self.servers[index].base_url, cookies=self.teacher_cookies)
 
-    def new_session(self, **overrides: Any) -> tuple[str, httpx.Cookies]:
-        """Create and start a session; return its id and the student's cookies."""
+    def new_session(self, **overrides: Any) -> SessionHandle:
+        """Create and start a session (``overrides`` go into the create body) and join it as
+        its student."""
         with self.http() as http:
             profile = http.post(
                 "/api/profiles",
@@ -74,11 +107,65 @@ class World:
             assert http.post(f"/api/sessions/{session['id']}/start").status_code == 200
         with httpx.Client() as student:
             assert student.get(session["join_url"]).status_code == 303
-            return session["id"], student.cookies
+            return SessionHandle(session["id"], student.cookies)
 
-    def ws_url(self, session_id: str, index: int = 0, after: int | None = None) -> str:
-        url = f"{self.servers[index].ws_url}/ws/sessions/{session_id}"
-        return url if after is None else f"{url}?after={after}"
+    def server(self, worker: Worker) -> ServerProcess:
+        return self.servers[worker] if isinstance(worker, int) else worker
+
+    def handshake(
+        self,
+        session: SessionHandle,
+        *,
+        as_: Role,
+        worker: Worker = 0,
+        after: int | None = None,
+        epoch: str | int | None = None,
+        origin: str | None = None,
+        cookies: httpx.Cookies | None = None,
+    ) -> Handshake:
+        """The socket request of ``session`` on ``worker``: with the cookies of ``as_`` unless
+        ``cookies`` overrides them, from the worker's own origin unless ``origin`` does;
+        ``after`` and ``epoch`` resume from a cursor."""
+        server = self.server(worker)
+        if cookies is None:
+            cookies = session.student_cookies if as_ == "student" else self.teacher_cookies
+        query = {
+            name: value for name, value in (("after", after), ("epoch", epoch)) if value is not None
+        }
+        url = f"{server.ws_url}/ws/sessions/{session.id}"
+        if query:
+            url += "?" + urlencode(query)
+        headers = {"Cookie": cookie_header(cookies), "Origin": origin or server.base_url}
+        return Handshake(url, headers)
+
+    def connect(
+        self,
+        session: SessionHandle,
+        *,
+        as_: Role,
+        worker: Worker = 0,
+        after: int | None = None,
+        epoch: str | int | None = None,
+        origin: str | None = None,
+        cookies: httpx.Cookies | None = None,
+        **connect_kwargs: Any,
+    ) -> OpeningSocket:
+        """Open ``session``'s socket (see ``handshake``): ``async with`` it for a ``Socket``
+        closed at the end, or ``await`` it and close the ``Socket`` yourself.
+        ``connect_kwargs`` go to ``websockets``' ``connect`` (``max_queue=None``...).
+
+        Raises ``websockets.exceptions.InvalidStatus`` when the server refuses the handshake.
+        """
+        handshake = self.handshake(
+            session,
+            as_=as_,
+            worker=worker,
+            after=after,
+            epoch=epoch,
+            origin=origin,
+            cookies=cookies,
+        )
+        return OpeningSocket(handshake, **connect_kwargs)
 
 
 def cookie_header(cookies: httpx.Cookies) -> str:
@@ -116,16 +203,34 @@ class Socket:
     def sequenced(self) -> list[dict[str, Any]]:
         return [e for e in self.events if "seq" in e and e.get("type") != "welcome"]
 
-
-def open_socket(url: str, cookies: httpx.Cookies, origin: str | None, **kwargs: Any) -> Any:
-    headers = {"Cookie": cookie_header(cookies)}
-    if origin is not None:
-        headers["Origin"] = origin
-    return connect(url, additional_headers=headers, open_timeout=10, **kwargs)
+    async def close(self) -> None:
+        await self.conn.close()
 
 
-def server_origin(world: World, index: int = 0) -> str:
-    return world.servers[index].base_url
+class OpeningSocket:
+    """A socket being opened: ``async with`` it (closed on the way out) or ``await`` it."""
+
+    def __init__(self, handshake: Handshake, **connect_kwargs: Any) -> None:
+        self._connect = connect(
+            handshake.url, additional_headers=handshake.headers, open_timeout=10, **connect_kwargs
+        )
+
+    def __await__(self) -> Generator[Any, None, Socket]:
+        return self._open().__await__()
+
+    async def _open(self) -> Socket:
+        return Socket(await self._connect)
+
+    async def __aenter__(self) -> Socket:
+        return Socket(await self._connect.__aenter__())
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self._connect.__aexit__(exc_type, exc_value, traceback)
 
 
 @contextmanager
