@@ -43,7 +43,7 @@ def audit(world: World, sid: str) -> list[dict[str, Any]]:
 
 
 def is_expired(event: dict[str, Any]) -> bool:
-    return event["type"] == "status" and event["status"] == "expired"
+    return bool(event["type"] == "status" and event["status"] == "expired")
 
 
 def test_concurrent_says_never_overspend_and_expire_once(

@@ -9,6 +9,7 @@ import io
 import json
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,10 @@ def is_end(event: dict[str, Any]) -> bool:
     return event.get("type") in ("reply.done", "reply.error")
 
 
+def said_by(client_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda event: event.get("client_id") == client_id
+
+
 async def test_acknowledged_messages_and_replies_are_in_sql_within_2s(world: World) -> None:
     session = world.new_session()
     sid = session.id
@@ -49,7 +54,7 @@ async def test_acknowledged_messages_and_replies_are_in_sql_within_2s(world: Wor
             await sock.send(
                 type="say", text=f"Question {n}: how was your week?", client_id=client_id
             )
-            said = await sock.until(lambda e, c=client_id: e.get("client_id") == c)
+            said = await sock.until(said_by(client_id))
             tasks.append(
                 pollers.create_task(sql_latency(http, sid, said["message_id"], time.monotonic()))
             )

@@ -246,7 +246,7 @@ async def test_say_rate_limit_and_abuse_close(world: World) -> None:
         await sock.recv()
         for n in range(6):
             await sock.send(type="say", text=f"message {n}", client_id=f"r-{n}")
-        codes = []
+        codes: list[str] = []
         while len(codes) < 5:
             event = await sock.recv()
             if event["type"] == "error":
