@@ -1,15 +1,19 @@
-"""Small helpers shared by the JSON routes: bounded body reading, validation, ids."""
+"""Small helpers shared by the JSON routes: bounded body reading, validation, ids, and
+one route per path."""
 
 from __future__ import annotations
 
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from server.auth import TEACHER_COOKIE
 from server.errors import ApiError, invalid_fields, validation_fields
@@ -19,6 +23,7 @@ from storage.repos import users as user_repo
 from storage.text import find_unstorable_text
 
 M = TypeVar("M", bound=BaseModel)
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 # Our deepest body nests 5 levels (rubric -> criteria -> criterion -> levels -> level).
 # 32 leaves room to grow while keeping ``json.loads`` (one C-stack frame per level) and the
@@ -129,3 +134,39 @@ async def require_teacher(request: Request) -> User:
         if user is not None and user.role in ("teacher", "admin"):
             return user
     raise ApiError(401, "unauthorized", "Log in as a teacher first.")
+
+
+class _Resource:
+    """The ASGI app behind :func:`resource`: answers OPTIONS, refuses other methods with
+    405, hands the rest to the method's endpoint."""
+
+    def __init__(self, handlers: dict[str, Endpoint]) -> None:
+        self.handlers = handlers
+        if "GET" in handlers:
+            self.handlers.setdefault("HEAD", handlers["GET"])
+        self.allow = ", ".join(sorted({*self.handlers, "OPTIONS"}))
+        self.app = request_response(self.dispatch)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    async def dispatch(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": self.allow})
+        handler = self.handlers.get(request.method)
+        if handler is None:
+            raise ApiError(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed here; use {self.allow}.",
+                headers={"Allow": self.allow},
+            )
+        return await handler(request)
+
+
+def resource(path: str, **handlers: Endpoint) -> Route:
+    """One route for every method a path takes (``get=``, ``post=``, ...). A route per
+    method would make the first one answer for the path: OPTIONS, or a 405's ``Allow``,
+    would name only its methods. OPTIONS answers 204 with ``Allow``; HEAD follows GET."""
+    table = {method.upper(): handler for method, handler in handlers.items()}
+    return Route(path, _Resource(table), name=path)

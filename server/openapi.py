@@ -1,120 +1,206 @@
-"""``/openapi.json``, generated from the pydantic models the routes validate with."""
+"""``/openapi.json``, generated from the pydantic models the routes validate with, plus
+the limits the routes check themselves (query parameters, the configured session
+limits)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
+from realtime.lifecycle import SessionStatus
+from server.http import MAX_JSON_DEPTH, resource
+from server.routes_sessions import OFFSET_MAX, PAGE_MAX
+from server.routes_usage import GROUPS
 from server.schemas import (
     ErrorOut,
-    EventOut,
+    EventPage,
     ExtendIn,
     LoginIn,
     ProfileIn,
     ProfileOut,
+    ProfilePage,
     RubricIn,
     RubricOut,
+    RubricPage,
     SessionIn,
     SessionOut,
     SessionPage,
     UserOut,
 )
+from server.settings import Settings
+from server.state import app_state
 
-Op = tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None, int]
 
-# (method, path, summary, request body, response body, success status)
-OPERATIONS: list[Op] = [
-    ("post", "/api/auth/login", "Log in as a teacher", LoginIn, UserOut, 200),
-    ("post", "/api/auth/logout", "Log out", None, None, 200),
-    ("get", "/api/me", "The logged-in teacher", None, UserOut, 200),
-    ("get", "/api/profiles", "List client profiles", None, None, 200),
-    ("post", "/api/profiles", "Create a client profile", ProfileIn, ProfileOut, 201),
-    ("get", "/api/profiles/{id}", "Get a client profile", None, ProfileOut, 200),
-    ("put", "/api/profiles/{id}", "Replace a client profile", ProfileIn, ProfileOut, 200),
-    ("delete", "/api/profiles/{id}", "Delete an unused client profile", None, None, 204),
-    ("get", "/api/rubrics", "List rubrics", None, None, 200),
-    ("post", "/api/rubrics", "Create a rubric", RubricIn, RubricOut, 201),
-    ("get", "/api/rubrics/{id}", "Get a rubric", None, RubricOut, 200),
-    ("put", "/api/rubrics/{id}", "Replace a rubric", RubricIn, RubricOut, 200),
-    ("delete", "/api/rubrics/{id}", "Delete an unused rubric", None, None, 204),
-    ("get", "/api/sessions", "List sessions (status, limit, offset)", None, SessionPage, 200),
-    ("post", "/api/sessions", "Open a session for a student", SessionIn, SessionOut, 201),
-    ("get", "/api/sessions/{id}", "Get a session with time and tokens left", None, SessionOut, 200),
-    ("post", "/api/sessions/{id}/start", "Start a session", None, SessionOut, 200),
-    ("post", "/api/sessions/{id}/pause", "Pause a session", None, SessionOut, 200),
-    ("post", "/api/sessions/{id}/resume", "Resume a session", None, SessionOut, 200),
-    ("post", "/api/sessions/{id}/end", "End a session", None, SessionOut, 200),
-    ("post", "/api/sessions/{id}/extend", "Add time or tokens", ExtendIn, SessionOut, 200),
-    ("post", "/api/sessions/{id}/join-link", "Regenerate the join link", None, SessionOut, 200),
-    ("get", "/api/sessions/{id}/events", "The audit trail", None, EventOut, 200),
-    ("get", "/api/usage", "Tokens and calls (from, to, group_by)", None, None, 200),
-    ("get", "/api/sessions/{id}/transcript", "Transcript (JSON)", None, None, 200),
-    ("get", "/api/sessions/{id}/transcript.md", "Transcript (Markdown)", None, None, 200),
-    ("get", "/api/sessions/{id}/transcript.csv", "Transcript (CSV)", None, None, 200),
-    ("get", "/api/transcripts.zip", "Transcripts as a ZIP (status, from, to)", None, None, 200),
+class Operation(NamedTuple):
+    method: str
+    path: str
+    summary: str
+    body: type[BaseModel] | None
+    out: type[BaseModel] | None
+    status: int
+    query: tuple[dict[str, Any], ...] = ()
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_STATUS = "|".join(status.value for status in SessionStatus)
+# Comma-separated statuses; the routes drop empty items ("active,," is "active").
+STATUS_QUERY = _query(
+    "status",
+    {"type": "string", "pattern": f"^,*(?:(?:{_STATUS})(?:,+(?:{_STATUS}))*)?,*$"},
+    "Comma-separated statuses; none means all.",
+)
+INSTANT = {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}
+SESSION_QUERY = (
+    STATUS_QUERY,
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}, "Page size."),
+    _query("offset", {"type": "integer", "minimum": 0, "maximum": OFFSET_MAX}, "Skip this many."),
+)
+USAGE_QUERY = (
+    _query("from", INSTANT, "Start (UTC when no zone); default: the start of this month."),
+    _query("to", INSTANT, "End, after `from` (UTC when no zone); default: now."),
+    _query("group_by", {"type": "string", "enum": list(GROUPS)}, "Default: provider."),
+)
+EXPORT_QUERY = (
+    STATUS_QUERY,
+    _query("from", INSTANT, "Created at or after (UTC when no zone)."),
+    _query("to", INSTANT, "Created before; a date includes that day (up to 9999-12-30)."),
+)
+
+OPERATIONS: list[Operation] = [
+    Operation("post", "/api/auth/login", "Log in as a teacher", LoginIn, UserOut, 200),
+    Operation("post", "/api/auth/logout", "Log out", None, None, 200),
+    Operation("get", "/api/me", "The logged-in teacher", None, UserOut, 200),
+    Operation("get", "/api/profiles", "List client profiles", None, ProfilePage, 200),
+    Operation("post", "/api/profiles", "Create a client profile", ProfileIn, ProfileOut, 201),
+    Operation("get", "/api/profiles/{id}", "Get a client profile", None, ProfileOut, 200),
+    Operation("put", "/api/profiles/{id}", "Replace a client profile", ProfileIn, ProfileOut, 200),
+    Operation("delete", "/api/profiles/{id}", "Delete an unused client profile", None, None, 204),
+    Operation("get", "/api/rubrics", "List rubrics", None, RubricPage, 200),
+    Operation("post", "/api/rubrics", "Create a rubric", RubricIn, RubricOut, 201),
+    Operation("get", "/api/rubrics/{id}", "Get a rubric", None, RubricOut, 200),
+    Operation("put", "/api/rubrics/{id}", "Replace a rubric", RubricIn, RubricOut, 200),
+    Operation("delete", "/api/rubrics/{id}", "Delete an unused rubric", None, None, 204),
+    Operation("get", "/api/sessions", "List sessions", None, SessionPage, 200, SESSION_QUERY),
+    Operation("post", "/api/sessions", "Open a session for a student", SessionIn, SessionOut, 201),
+    Operation(
+        "get",
+        "/api/sessions/{id}",
+        "Get a session with time and tokens left",
+        None,
+        SessionOut,
+        200,
+    ),
+    Operation("post", "/api/sessions/{id}/start", "Start a session", None, SessionOut, 200),
+    Operation("post", "/api/sessions/{id}/pause", "Pause a session", None, SessionOut, 200),
+    Operation("post", "/api/sessions/{id}/resume", "Resume a session", None, SessionOut, 200),
+    Operation("post", "/api/sessions/{id}/end", "End a session", None, SessionOut, 200),
+    Operation("post", "/api/sessions/{id}/extend", "Add time or tokens", ExtendIn, SessionOut, 200),
+    Operation(
+        "post", "/api/sessions/{id}/join-link", "Regenerate the join link", None, SessionOut, 200
+    ),
+    Operation("get", "/api/sessions/{id}/events", "The audit trail", None, EventPage, 200),
+    Operation("get", "/api/usage", "Tokens and calls", None, None, 200, USAGE_QUERY),
+    Operation("get", "/api/sessions/{id}/transcript", "Transcript (JSON)", None, None, 200),
+    Operation("get", "/api/sessions/{id}/transcript.md", "Transcript (Markdown)", None, None, 200),
+    Operation("get", "/api/sessions/{id}/transcript.csv", "Transcript (CSV)", None, None, 200),
+    Operation("get", "/api/transcripts.zip", "Transcripts as a ZIP", None, None, 200, EXPORT_QUERY),
 ]
 
 ERRORS = {
-    "400": "Malformed JSON",
+    "400": f"Malformed JSON, or nested deeper than {MAX_JSON_DEPTH} levels",
     "401": "Not logged in",
+    "403": "Cross-site request, revoked join link, or session not ended yet",
     "404": "Not found (or not yours)",
     "409": "Conflict (object in use, illegal state transition)",
     "413": "Body too large",
+    "415": "Body not sent as application/json",
     "422": "Validation failed; `fields` says what is wrong",
-    "429": "Too many attempts; see Retry-After",
+    "429": "Too many attempts, or the monthly token cap reached; see Retry-After",
 }
 
+DESCRIPTION = (
+    "No string in a request body may contain U+0000 (NUL) or an unpaired surrogate "
+    "(U+D800 to U+DFFF): SQL cannot store them, so they are refused with 422. Request "
+    'bodies are strict: `false` is not 0 and `"3"` is not 3.'
+)
 
-def build_openapi(extra: list[Op] | None = None) -> dict[str, Any]:
+
+def _session_limits(definitions: dict[str, Any], settings: Settings) -> None:
+    """The configured limits that SessionIn checks against its validation context."""
+    properties = definitions["SessionIn"]["properties"]
+    properties["time_limit_seconds"].update(
+        minimum=settings.session_min_seconds, maximum=settings.session_max_seconds
+    )
+    properties["token_budget"].update(
+        minimum=settings.token_budget_min, maximum=settings.token_budget_max
+    )
+
+
+def build_openapi(settings: Settings, extra: list[Operation] | None = None) -> dict[str, Any]:
     operations = OPERATIONS + (extra or [])
-    models = {m for op in operations for m in (op[3], op[4]) if m is not None} | {ErrorOut}
+    models = {m for op in operations for m in (op.body, op.out) if m is not None} | {ErrorOut}
     refs, definitions = models_json_schema(
         [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
         ref_template="#/components/schemas/{model}",
     )
+    schemas: dict[str, Any] = definitions.get("$defs", {})
+    if "SessionIn" in schemas:
+        _session_limits(schemas, settings)
     ref = {model: refs[(model, "validation")] for model in models}
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, body, out, status in operations:
-        op: dict[str, Any] = {"summary": summary, "responses": {}}
-        if "{id}" in path:
-            op["parameters"] = [
+    for op in operations:
+        spec: dict[str, Any] = {"summary": op.summary, "responses": {}}
+        parameters = list(op.query)
+        if "{id}" in op.path:
+            parameters.insert(
+                0,
                 {
                     "name": "id",
                     "in": "path",
                     "required": True,
                     "schema": {"type": "string", "format": "uuid"},
-                }
-            ]
-        if body is not None:
-            op["requestBody"] = {
+                },
+            )
+        if parameters:
+            spec["parameters"] = parameters
+        if op.body is not None:
+            spec["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": ref[body]}},
+                "content": {"application/json": {"schema": ref[op.body]}},
             }
         success: dict[str, Any] = {"description": "OK"}
-        if out is not None:
-            success["content"] = {"application/json": {"schema": ref[out]}}
-        op["responses"][str(status)] = success
+        if op.out is not None:
+            success["content"] = {"application/json": {"schema": ref[op.out]}}
+        spec["responses"][str(op.status)] = success
         for code, text in ERRORS.items():
-            op["responses"][code] = {
+            spec["responses"][code] = {
                 "description": text,
                 "content": {"application/json": {"schema": ref[ErrorOut]}},
             }
-        paths.setdefault(path, {})[method] = op
+        paths.setdefault(op.path, {})[op.method] = spec
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Virtual Client API", "version": "0.1.0"},
+        "info": {"title": "Virtual Client API", "version": "0.1.0", "description": DESCRIPTION},
         "paths": paths,
-        "components": {"schemas": definitions.get("$defs", {})},
+        "components": {"schemas": schemas},
     }
 
 
-async def openapi(_request: Request) -> Response:
-    return JSONResponse(build_openapi())
+async def openapi(request: Request) -> Response:
+    return JSONResponse(build_openapi(app_state(request).settings))
 
 
-routes = [Route("/openapi.json", openapi, methods=["GET"])]
+routes = [resource("/openapi.json", get=openapi)]

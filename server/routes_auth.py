@@ -15,7 +15,7 @@ from server.auth import (
     student_cookie_name,
 )
 from server.errors import ApiError
-from server.http import json_response, read_json, require_teacher
+from server.http import json_response, read_json, require_teacher, resource
 from server.passwords import verify_password
 from server.schemas import LoginIn, UserOut
 from server.settings import limits_doc
@@ -115,8 +115,8 @@ async def join(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/auth/login", login, methods=["POST"]),
-    Route("/api/auth/logout", logout, methods=["POST"]),
-    Route("/api/me", me, methods=["GET"]),
+    resource("/api/auth/login", post=login),
+    resource("/api/auth/logout", post=logout),
+    resource("/api/me", get=me),
     Route("/join/{token}", join, methods=["GET"]),
 ]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from server.http import json_response, path_uuid, read_json, require_teacher
+from server.http import json_response, path_uuid, read_json, require_teacher, resource
 from server.schemas import ProfileIn, ProfileOut, RubricIn, RubricOut
 from server.state import app_state
 from storage.repos import profiles as profile_repo
@@ -98,14 +97,8 @@ async def delete_rubric(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/profiles", list_profiles, methods=["GET"]),
-    Route("/api/profiles", create_profile, methods=["POST"]),
-    Route("/api/profiles/{id}", get_profile, methods=["GET"]),
-    Route("/api/profiles/{id}", update_profile, methods=["PUT"]),
-    Route("/api/profiles/{id}", delete_profile, methods=["DELETE"]),
-    Route("/api/rubrics", list_rubrics, methods=["GET"]),
-    Route("/api/rubrics", create_rubric, methods=["POST"]),
-    Route("/api/rubrics/{id}", get_rubric, methods=["GET"]),
-    Route("/api/rubrics/{id}", update_rubric, methods=["PUT"]),
-    Route("/api/rubrics/{id}", delete_rubric, methods=["DELETE"]),
+    resource("/api/profiles", get=list_profiles, post=create_profile),
+    resource("/api/profiles/{id}", get=get_profile, put=update_profile, delete=delete_profile),
+    resource("/api/rubrics", get=list_rubrics, post=create_rubric),
+    resource("/api/rubrics/{id}", get=get_rubric, put=update_rubric, delete=delete_rubric),
 ]

@@ -8,14 +8,13 @@ from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from realtime.control import clock_of
 from realtime.lifecycle import SessionAction, SessionStatus
 from realtime.quota import CAP_MESSAGE, next_month_start, over_cap
 from server.auth import new_join_nonce
 from server.errors import ApiError
-from server.http import json_response, path_uuid, read_json, require_teacher
+from server.http import json_response, path_uuid, read_json, require_teacher, resource
 from server.schemas import EventOut, EventPage, ExtendIn, SessionIn, SessionOut, SessionPage
 from server.state import AppState, app_state
 from storage.errors import NotFound
@@ -197,14 +196,13 @@ async def list_events(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/sessions", list_sessions, methods=["GET"]),
-    Route("/api/sessions", create_session, methods=["POST"]),
-    Route("/api/sessions/{id}", get_session, methods=["GET"]),
-    Route("/api/sessions/{id}/start", _transition(SessionAction.START), methods=["POST"]),
-    Route("/api/sessions/{id}/pause", _transition(SessionAction.PAUSE), methods=["POST"]),
-    Route("/api/sessions/{id}/resume", _transition(SessionAction.RESUME), methods=["POST"]),
-    Route("/api/sessions/{id}/end", _transition(SessionAction.END), methods=["POST"]),
-    Route("/api/sessions/{id}/extend", extend_session, methods=["POST"]),
-    Route("/api/sessions/{id}/join-link", regenerate_join_link, methods=["POST"]),
-    Route("/api/sessions/{id}/events", list_events, methods=["GET"]),
+    resource("/api/sessions", get=list_sessions, post=create_session),
+    resource("/api/sessions/{id}", get=get_session),
+    resource("/api/sessions/{id}/start", post=_transition(SessionAction.START)),
+    resource("/api/sessions/{id}/pause", post=_transition(SessionAction.PAUSE)),
+    resource("/api/sessions/{id}/resume", post=_transition(SessionAction.RESUME)),
+    resource("/api/sessions/{id}/end", post=_transition(SessionAction.END)),
+    resource("/api/sessions/{id}/extend", post=extend_session),
+    resource("/api/sessions/{id}/join-link", post=regenerate_join_link),
+    resource("/api/sessions/{id}/events", get=list_events),
 ]

@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from realtime.control import clock_of
 from server.auth import read_student_claim
 from server.errors import ApiError
-from server.http import json_response, path_uuid
+from server.http import json_response, path_uuid, resource
 from server.state import app_state
 from storage.errors import NotFound
 from storage.models import Session
@@ -59,4 +58,4 @@ async def my_session(request: Request) -> Response:
     )
 
 
-routes = [Route("/api/student/sessions/{id}", my_session, methods=["GET"])]
+routes = [resource("/api/student/sessions/{id}", get=my_session)]

@@ -13,12 +13,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from realtime.lifecycle import TERMINAL, SessionStatus
 from server.auth import read_student_claim, read_teacher_id
 from server.errors import ApiError
-from server.http import json_response, path_uuid, require_teacher
+from server.http import json_response, path_uuid, require_teacher, resource
 from server.routes_student import student_session
 from server.state import AppState, app_state
 from server.transcript_formats import to_csv, to_markdown, transcript_document
@@ -212,8 +211,8 @@ async def _zip_stream(state: AppState, sessions: list[Session]) -> AsyncIterator
 
 
 routes = [
-    Route("/api/sessions/{id}/transcript", transcript, methods=["GET"]),
-    Route("/api/sessions/{id}/transcript.md", transcript_markdown, methods=["GET"]),
-    Route("/api/sessions/{id}/transcript.csv", transcript_csv, methods=["GET"]),
-    Route("/api/transcripts.zip", transcripts_zip, methods=["GET"]),
+    resource("/api/sessions/{id}/transcript", get=transcript),
+    resource("/api/sessions/{id}/transcript.md", get=transcript_markdown),
+    resource("/api/sessions/{id}/transcript.csv", get=transcript_csv),
+    resource("/api/transcripts.zip", get=transcripts_zip),
 ]

@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from realtime.quota import month_start, next_month_start
 from server.errors import ApiError
-from server.http import json_response, require_teacher
+from server.http import json_response, require_teacher, resource
 from server.state import app_state
 from storage.repos import usage as usage_repo
 
@@ -85,4 +84,4 @@ async def usage(request: Request) -> Response:
     )
 
 
-routes = [Route("/api/usage", usage, methods=["GET"])]
+routes = [resource("/api/usage", get=usage)]
