@@ -2,6 +2,8 @@
 
 Pure: no I/O. :func:`parse_client_frame` never raises on bad input; it answers a
 :class:`ProtocolError` instead, which the connection turns into an ``error`` frame.
+Text SQL cannot store (a NUL, an unpaired surrogate) is refused here with ``invalid``,
+by the same rule as the HTTP API's (``storage.text``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from realtime.events import ErrorEvent
 from realtime.vocabulary import ClientType, ErrorCode
+from storage.text import check_storable_text
 
 __all__ = [
     "ClientLimits",
@@ -148,6 +151,8 @@ def _check_text(message: ClientMessage, limits: ClientLimits) -> ClientMessage |
                 return ProtocolError(
                     ErrorCode.INVALID, f"client_id longer than {limits.max_client_id_chars} chars"
                 )
+            if problem := check_storable_text(message.client_id):
+                return ProtocolError(ErrorCode.INVALID, f"client_id: {problem}")
             return _text_error(message.text, limits.max_say_chars) or message
         case Whisper():
             return _text_error(message.text, limits.max_whisper_chars) or message
@@ -160,4 +165,8 @@ def _text_error(text: str, max_chars: int) -> ProtocolError | None:
         return ProtocolError(ErrorCode.TEXT_TOO_LONG, f"text longer than {max_chars} characters")
     if not text.strip():
         return ProtocolError(ErrorCode.INVALID, "text: must not be blank")
+    # What SQL cannot store is refused here, the same on every database, instead of
+    # being acknowledged and then failing in the flusher.
+    if problem := check_storable_text(text):
+        return ProtocolError(ErrorCode.INVALID, f"text: {problem}")
     return None

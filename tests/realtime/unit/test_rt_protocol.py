@@ -10,6 +10,7 @@ from realtime.lifecycle import SessionStatus
 from realtime.protocol import (
     BudgetEvent,
     ClientLimits,
+    ClientType,
     End,
     ErrorCode,
     MessageEvent,
@@ -50,16 +51,16 @@ def error_code(raw: str | bytes, limits: ClientLimits = LIMITS) -> ErrorCode:
     [
         (
             '{"type":"say","text":"hello","client_id":"c1"}',
-            Say(type="say", text="hello", client_id="c1"),
+            Say(type=ClientType.SAY, text="hello", client_id="c1"),
         ),
-        ('{"type":"stop"}', Stop(type="stop")),
-        ('{"type":"stop","reply_id":"r1"}', Stop(type="stop", reply_id="r1")),
-        ('{"type":"pause"}', Pause(type="pause")),
-        ('{"type":"resume"}', Resume(type="resume")),
-        ('{"type":"end"}', End(type="end")),
-        ('{"type":"whisper","text":"be tense"}', Whisper(type="whisper", text="be tense")),
-        ('{"type":"ping"}', Ping(type="ping")),
-        (b'{"type":"ping","nonce":"7"}', Ping(type="ping", nonce="7")),
+        ('{"type":"stop"}', Stop(type=ClientType.STOP)),
+        ('{"type":"stop","reply_id":"r1"}', Stop(type=ClientType.STOP, reply_id="r1")),
+        ('{"type":"pause"}', Pause(type=ClientType.PAUSE)),
+        ('{"type":"resume"}', Resume(type=ClientType.RESUME)),
+        ('{"type":"end"}', End(type=ClientType.END)),
+        ('{"type":"whisper","text":"be tense"}', Whisper(type=ClientType.WHISPER, text="be tense")),
+        ('{"type":"ping"}', Ping(type=ClientType.PING)),
+        (b'{"type":"ping","nonce":"7"}', Ping(type=ClientType.PING, nonce="7")),
     ],
 )
 def test_valid_frames_parse(raw: str | bytes, expected: object) -> None:
@@ -93,10 +94,23 @@ def test_valid_frames_parse(raw: str | bytes, expected: object) -> None:
         ('{"type":"stop","reply_id":7}', ErrorCode.INVALID),
         ('{"type":"whisper"}', ErrorCode.INVALID),
         ('{"type":"whisper","text":""}', ErrorCode.INVALID),
+        # What SQL cannot store: refused at the edge, the same on every database.
+        ('{"type":"say","text":"hello\\u0000world","client_id":"c"}', ErrorCode.INVALID),
+        ('{"type":"say","text":"half \\ud800 pair","client_id":"c"}', ErrorCode.INVALID),
+        ('{"type":"say","text":"hi","client_id":"c\\u0000"}', ErrorCode.INVALID),
+        ('{"type":"whisper","text":"\\u0000"}', ErrorCode.INVALID),
     ],
 )
 def test_bad_frames_answer_an_error(raw: str | bytes, code: ErrorCode) -> None:
     assert error_code(raw) is code
+
+
+def test_unstorable_text_is_refused_in_plain_words() -> None:
+    result = parse_client_frame('{"type":"say","text":"a\\u0000b","client_id":"c"}', LIMITS)
+    assert isinstance(result, ProtocolError)
+    assert result.message == "text: must not contain the NUL character (U+0000)"
+    emoji = parse_client_frame('{"type":"say","text":"ok \\ud83d\\ude00","client_id":"c"}', LIMITS)
+    assert isinstance(emoji, Say) and emoji.text == "ok \U0001f600"  # a whole pair is fine
 
 
 def test_text_limits_come_from_settings() -> None:
