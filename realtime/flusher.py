@@ -21,6 +21,14 @@ and checks each with one ``read_durable``.
 Outages: a failed scan (SQL or the backend unreachable) is retried after a bounded
 exponential backoff; the durable streams keep everything meanwhile (Redis idle TTL: two
 days) and the next good scan catches up. :meth:`Flusher.lag` reports what is waiting.
+
+Bad events: a session whose flush fails while the database still answers a ping has an
+event SQL refuses (a NUL in PostgreSQL text, a lone surrogate anywhere). That session
+alone backs off; the scan goes on with every other session. After
+``set_aside_after_failures`` failures its events are stored one at a time and each one
+refused is kept instead as an ``event_set_aside`` audit row (ASCII-escaped JSON, which
+any database stores), logged as an error and listed in ``/readyz``; nothing is dropped
+silently. Ending a session sets a bad event aside at once, so the end is never held up.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -37,7 +46,7 @@ from datetime import datetime, timedelta
 from realtime.backends import RealtimeBackend
 from realtime.control import utcnow
 from realtime.events import SequencedEvent
-from realtime.flushmap import FlushPlan, plan
+from realtime.flushmap import FlushPlan, plan, set_aside_row
 from realtime.lifecycle import TERMINAL, SessionAction, SessionStatus
 from storage.db import Database
 from storage.models import Session
@@ -69,6 +78,20 @@ class FlusherPolicy:
     backoff_max_seconds: float = 5.0
     # Lag reported as "behind" once the oldest waiting event is older than this.
     lag_alert_seconds: float = 2.0
+    # A session whose flush fails while the database answers has a bad event (say, a NUL
+    # PostgreSQL cannot store): it is retried with the backoff above, and after this many
+    # failures (~2 s at the defaults) its unstorable events are set aside, kept in an
+    # audit row, so the rest of its transcript and every other session keep flowing.
+    set_aside_after_failures: int = 3
+    # Set-aside events remembered for /readyz (the audit rows keep them all).
+    set_aside_reported: int = 20
+
+
+@dataclass(slots=True)
+class _Failing:
+    failures: int
+    retry_at: float  # monotonic
+    error: str
 
 
 @dataclass(slots=True)
@@ -98,6 +121,8 @@ class Flusher:
         self._known: list[uuid.UUID] = []
         self._failures = 0
         self._last_error: str | None = None
+        self._failing: dict[uuid.UUID, _Failing] = {}
+        self._set_aside: deque[dict[str, object]] = deque(maxlen=self.policy.set_aside_reported)
 
     # -- one session ----------------------------------------------------------------------
 
@@ -144,8 +169,81 @@ class Flusher:
 
     async def flush_before_end(self, session_id: uuid.UUID) -> None:
         """A ``SessionControl.before_terminal`` hook (after the one that stops the running
-        reply and waits for its end): the transcript is whole before the end is written."""
-        await self.flush_session(session_id)
+        reply and waits for its end): the transcript is whole before the end is written.
+        A bad event does not hold the end up: it is set aside, then the rest is flushed."""
+        try:
+            await self.flush_session(session_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if not await self._database_answers():
+                raise
+            log.warning("flush before the end of %s failed (%s); setting aside", session_id, error)
+            await self.set_aside(session_id)
+            await self.flush_session(session_id)
+
+    # -- bad events -----------------------------------------------------------------------
+
+    async def set_aside(self, session_id: uuid.UUID) -> int:
+        """Store the session's waiting events one at a time; each one SQL refuses is kept
+        as an ``event_set_aside`` audit row instead (escaped, so any database stores it)
+        and trimmed like a stored one. Returns how many were set aside. Raises what the
+        database raises for the audit row itself (then nothing more is trimmed)."""
+        sid, after, aside = str(session_id), 0, 0
+        for _ in range(self.policy.batch_events):
+            events = await self._backend.read_durable(sid, after, 1)
+            if not events:
+                break
+            event = events[0]
+            try:
+                await self._store(session_id, plan([event]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                problem = f"{type(error).__name__}: {error}"
+                await self._store(session_id, FlushPlan((), (set_aside_row(event, problem),), 0))
+                self._set_aside.append(
+                    {"session_id": sid, "seq": event.seq, "error": problem[:200]}
+                )
+                log.error(
+                    "set aside event %s of session %s (kept as an audit row): %s",
+                    event.seq,
+                    sid,
+                    problem[:200],
+                )
+                aside += 1
+            await self._backend.trim_durable(sid, event.seq)
+            after = event.seq
+        self._failing.pop(session_id, None)
+        return aside
+
+    async def _database_answers(self) -> bool:
+        try:
+            await self._db.ping()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return False
+        return True
+
+    async def _session_failed(self, session_id: uuid.UUID, error: Exception) -> None:
+        """One session's flush failed while the database answers: back off, and set its
+        bad events aside once it has failed ``set_aside_after_failures`` times."""
+        failing = self._failing.get(session_id) or _Failing(0, 0.0, "")
+        failing.failures += 1
+        failing.error = f"{type(error).__name__}: {error}"[:300]
+        delay = self.policy.interval_seconds * 2.0 ** min(failing.failures, 16)
+        failing.retry_at = self._clock() + min(self.policy.backoff_max_seconds, delay)
+        self._failing[session_id] = failing
+        log.warning(
+            "flush of session %s failed (%d in a row): %s",
+            session_id,
+            failing.failures,
+            failing.error,
+            exc_info=failing.failures == 1,
+        )
+        if failing.failures >= self.policy.set_aside_after_failures:
+            await self.set_aside(session_id)
 
     async def after_transition(
         self, session: Session, _action: SessionAction, _reason: str | None
@@ -168,30 +266,40 @@ class Flusher:
 
     async def scan(self) -> int:
         """One pass over the sessions that may have unflushed events; returns the events
-        acknowledged. Raises the first failure after measuring what is left waiting."""
-        failure: Exception | None = None
+        acknowledged. A session whose flush fails while the database answers is handled
+        on its own (backoff, then its bad events set aside) and the scan goes on; when the
+        database or the backend is down, the scan measures what waits and raises."""
+        outage: Exception | None = None
         try:
             ids = await self._session_ids()
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            failure, ids = error, list(self._known)
+            outage, ids = error, list(self._known)
         done = 0
         for session_id in ids:
             try:
-                if failure is None:
-                    done += await self.flush_session(session_id)
-                else:
+                if outage is not None or self._backing_off(session_id):
                     await self._measure(session_id)
+                    continue
+                done += await self.flush_session(session_id)
+                self._failing.pop(session_id, None)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if failure is not None:
+                if outage is not None:
                     break  # the backend is down too: nothing more to learn this scan
-                failure = error
-        if failure is not None:
-            raise failure
+                if await self._database_answers():
+                    await self._session_failed(session_id, error)
+                else:
+                    outage = error
+        if outage is not None:
+            raise outage
         return done
+
+    def _backing_off(self, session_id: uuid.UUID) -> bool:
+        failing = self._failing.get(session_id)
+        return failing is not None and self._clock() < failing.retry_at
 
     async def _session_ids(self) -> list[uuid.UUID]:
         since = self._now() - timedelta(seconds=self.policy.ended_window_seconds)
@@ -268,6 +376,9 @@ class Flusher:
             "sessions_waiting": len(self._pending),
             "failed_scans": self._failures,
             "last_error": self._last_error,
+            # Sessions retried on their own (a bad event), and the events set aside.
+            "failing_sessions": len(self._failing),
+            "set_aside": list(self._set_aside),
         }
 
     async def readiness(self) -> dict[str, object]:

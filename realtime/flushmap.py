@@ -17,6 +17,7 @@ durable event          rows
 ``status``             nothing (SessionControl writes the audit row in its transaction)
 ``reply.start``        nothing
 ``unreadable``         ``session_events`` kind ``unreadable_event`` (raw text, problem)
+(any, refused by SQL)  ``session_events`` kind ``event_set_aside`` (escaped JSON, error)
 =====================  ===================================================================
 
 Deltas never reach the durable stream. An event that cannot be read (a newer worker's,
@@ -25,6 +26,7 @@ or a bug) becomes an ``unreadable_event`` audit row rather than blocking the flu
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -146,6 +148,15 @@ def rows_of(event: SequencedEvent) -> tuple[list[MessageRow], list[AuditRow]]:
         case _:
             pass
     return messages, audits
+
+
+def set_aside_row(event: SequencedEvent, problem: str) -> AuditRow:
+    """The audit row that keeps an event SQL refused to store (a NUL in PostgreSQL text, a
+    lone surrogate anywhere): the whole event as ASCII-escaped JSON text, which any
+    database stores, and why it was refused."""
+    kept = json.dumps(event.model_dump(mode="json"), ensure_ascii=True)
+    why = problem.encode("ascii", "backslashreplace").decode("ascii")[:500]
+    return AuditRow(event.seq, "event_set_aside", ACTOR_FLUSHER, {"event": kept, "error": why})
 
 
 def plan(events: Iterable[SequencedEvent]) -> FlushPlan:

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from realtime.backends import MemoryBackend, RealtimeBackend
@@ -31,72 +28,8 @@ from realtime.protocol import (
     Usage,
 )
 from storage.db import Database
-from storage.migrate import upgrade
-from storage.models import ClientProfile, Message, Rubric, Session, SessionEvent, User
-from storage.repos import sessions as session_repo
-from storage.repos import transcripts as transcript_repo
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_url")
-        return url
-    return f"sqlite+aiosqlite:///{tmp_path / 'flush.db'}"
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    await upgrade(database_url)
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        await database.aclose()
-
-
-@pytest.fixture(params=["memory", "redis"])
-def backend_spec(request: pytest.FixtureRequest) -> tuple[str, str]:
-    if request.param == "redis":
-        return request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
-    return "", ""
-
-
-@pytest.fixture
-async def backend(backend_spec: tuple[str, str]) -> AsyncIterator[RealtimeBackend]:
-    made: RealtimeBackend = MemoryBackend()
-    if backend_spec[0]:
-        from realtime.backends.redis import RedisBackend
-
-        made = RedisBackend(backend_spec[0], key_prefix=backend_spec[1])
-    try:
-        yield made
-    finally:
-        await made.aclose()
-
-
-async def new_session(db: Database) -> uuid.UUID:
-    async with db.session() as s:
-        user = User(email=f"{uuid.uuid4().hex}@x.org", name="T", role="teacher", password_hash="x")
-        s.add(user)
-        await s.flush()
-        profile = ClientProfile(owner_id=user.id, name="Sam")
-        rubric = Rubric(owner_id=user.id, name="R")
-        s.add_all([profile, rubric])
-        await s.flush()
-        session = Session(
-            owner_id=user.id,
-            profile_id=profile.id,
-            rubric_id=rubric.id,
-            student_name="Kim",
-            time_limit_seconds=600,
-            token_budget=20_000,
-            join_nonce="n",
-            status="active",
-        )
-        s.add(session)
-        await s.flush()
-        return session.id
+from storage.models import Message, SessionEvent
+from tests.transcripts.conftest import new_session, publish, stored
 
 
 def conversation() -> list[SequencedEvent]:
@@ -154,20 +87,6 @@ def conversation() -> list[SequencedEvent]:
         ),
     ]
     return events
-
-
-async def publish(
-    backend: RealtimeBackend, sid: uuid.UUID, events: Sequence[SequencedEvent]
-) -> list[int]:
-    await backend.open_log(str(sid), 0)
-    return await backend.append(str(sid), events)
-
-
-async def stored(db: Database, sid: uuid.UUID) -> tuple[list[Message], list[SessionEvent]]:
-    async with db.session() as s:
-        messages = await transcript_repo.list_messages(s, sid)
-        events = [e for e in await session_repo.list_events(s, sid) if e.seq is not None]
-    return messages, sorted(events, key=lambda e: e.seq or 0)
 
 
 async def test_rows_and_flags(db: Database, backend: RealtimeBackend) -> None:
