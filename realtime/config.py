@@ -29,8 +29,9 @@ class RealtimeConfig:
     # Heartbeat: presence is refreshed every 10 s and lapses after 30 s without one.
     heartbeat_seconds: float = 10.0
     presence_ttl_seconds: float = 30.0
-    # The reply lock outlives a crashed worker by at most this; refreshed while streaming.
-    reply_lock_seconds: float = 30.0
+    # The reply lock is a lease renewed every quarter of it while streaming, so a crashed
+    # worker's lock lapses within this (see Settings.reply_lock_seconds).
+    reply_lock_seconds: float = 3.0
     # How long `end`/expiry waits for a running reply to wrap up before flushing anyway.
     stop_grace_seconds: float = 5.0
     # A retried `say` with the same client_id within a day is the same message.

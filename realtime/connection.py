@@ -45,12 +45,13 @@ from realtime.frames import (
 from realtime.hub import Hub
 from realtime.lifecycle import SessionAction
 from realtime.presence import PresenceBoard
-from realtime.sessionlog import SessionLog
+from realtime.sessionlog import RECENT_EVENTS, SessionLog
+from realtime.sessionview import SessionView
 from realtime.vocabulary import CloseCode, ErrorCode, Role
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Connection", "Principal", "RateWindow", "SocketParts", "Transport"]
+__all__ = ["Connection", "PeerGone", "Principal", "RateWindow", "SocketParts", "Transport"]
 
 _ACTIONS: dict[type[ClientMessage], SessionAction] = {
     Pause: SessionAction.PAUSE,
@@ -71,8 +72,14 @@ class SocketParts:
     config: RealtimeConfig
 
 
+class PeerGone(Exception):
+    """The peer went away mid-send: a normal end of a connection, never an error."""
+
+
 class Transport(Protocol):
-    async def send(self, text: str) -> None: ...
+    async def send(self, text: str) -> None:
+        """Send one text frame. Raises PeerGone when the peer has gone."""
+        ...
 
     async def receive(self) -> str | bytes | None:
         """The next frame, or None once the peer has gone."""
@@ -138,6 +145,9 @@ class Connection:
         self._says = RateWindow(config.say_rate_count, config.say_rate_seconds)
         self._abuse = RateWindow(config.abuse_errors_per_minute, 60.0)
         self._presence: Presence | None = None
+        #: Student sockets fold the log to notice a reply a dead worker left open.
+        self._view: SessionView | None = None
+        self._last_event = time.monotonic()
 
     @property
     def _session_id(self) -> uuid.UUID:
@@ -154,6 +164,8 @@ class Connection:
                 tasks.create_task(self._pump())
                 tasks.create_task(self._writer())
                 tasks.create_task(self._heartbeat())
+                if self.principal.role is Role.STUDENT:
+                    tasks.create_task(self._watch_orphans())
         except* _Closing as closing:
             first = closing.exceptions[0]
             assert isinstance(first, _Closing)
@@ -225,14 +237,41 @@ class Connection:
             after = await self._start()
             async with self.parts.log.subscribe(self._session_id, after, self.epoch) as events:
                 async for event in events:
+                    if self._view is not None:
+                        self._view = self._view.apply(event)
+                        self._last_event = time.monotonic()
                     await self._queue(event)
         except LogGapError as gap:
             await self._resume_failed(gap)
 
     async def _writer(self) -> None:
         while True:
-            text = await self._outbox.get()
+            await self._send(await self._outbox.get())
+
+    async def _send(self, text: str) -> None:
+        try:
             await self.transport.send(text)
+        except PeerGone:
+            raise _Closing(None) from None
+
+    async def _watch_orphans(self) -> None:
+        """A reply open and silent for half a lease may belong to a dead worker: repair
+        closes it once its lease has lapsed (a live worker renews the lease every quarter
+        of it, so a slow model is left alone). Looks every quarter lease, so a dead
+        worker's reply is closed within 1.25 leases of the crash; costs one GET a look,
+        and only while such a reply is open and silent."""
+        lease = self.parts.config.reply_lock_seconds
+        while True:
+            await asyncio.sleep(lease / 4)
+            view = self._view
+            quiet = time.monotonic() - self._last_event >= lease / 2
+            if view is not None and view.open_replies and quiet:
+                try:
+                    await self.parts.log.repair(self._session_id, lease)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a store blip: the next look (or the next say) repairs
+                    log.warning("orphan repair failed for %s", self._session_id, exc_info=True)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -242,8 +281,16 @@ class Connection:
     # -- start: welcome or resume ---------------------------------------------------------
 
     async def _start(self) -> int:
-        """Queue what comes before live events; return the seq live events follow."""
-        info = await self.parts.log.ensure(self._session_id)
+        """Queue what comes before live events; return the seq live events follow.
+
+        A student connecting (typically reconnecting after their worker died) first
+        closes replies a dead worker left open, so the next say is not held up by them."""
+        log, sid = self.parts.log, self._session_id
+        if self.principal.role is Role.STUDENT:
+            _, self._view = await log.view(sid, newest=RECENT_EVENTS)
+            if self._view.open_replies:
+                await log.repair(sid, self.parts.config.reply_lock_seconds)
+        info = await log.ensure(sid)
         if self.after is not None:
             if self.epoch is None:
                 self.epoch = info.epoch
@@ -315,7 +362,7 @@ class Connection:
 
     async def _drain(self) -> None:
         while not self._outbox.empty():
-            await self.transport.send(self._outbox.get_nowait())
+            await self._send(self._outbox.get_nowait())
 
     # -- presence -------------------------------------------------------------------------
 

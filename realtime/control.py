@@ -98,9 +98,8 @@ class SessionControl:
         raise Conflict()
 
     async def load(self, session_id: uuid.UUID) -> Session:
-        """The session's row. Raises ``NotFound``."""
-        async with self._db.session() as db:
-            return await session_repo.get_session_unscoped(db, session_id)
+        """The session's row. Raises ``NotFound``. Safe to cancel (the read is shielded)."""
+        return await self._db.read(lambda db: session_repo.get_session_unscoped(db, session_id))
 
     def seconds_left(self, session: Session) -> float:
         """Active time left now, as every event and snapshot reports it (0.1 s)."""

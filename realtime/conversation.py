@@ -38,22 +38,20 @@ from realtime.events import (
 from realtime.lifecycle import SessionStatus
 from realtime.sessionlog import SessionLog
 from realtime.sessionview import SessionView
-from realtime.vocabulary import BudgetWarning, ReplyErrorCode
+from realtime.vocabulary import BudgetWarning
 from storage.db import Database
 from storage.repos import sessions as session_repo
 from storage.repos import usage as usage_repo
 
 log = logging.getLogger(__name__)
 
-__all__ = ["INTERRUPTED_MESSAGE", "ReplyJob", "ReplyRunner", "interrupted"]
+__all__ = ["ReplyJob", "ReplyRunner"]
 
 Item = (
     tuple[Literal["event"], ReplyEvent] | tuple[Literal["end"], None] | tuple[Literal["stop"], None]
 )
 
 UNAVAILABLE = "The client is unavailable right now, try again."
-#: What a student sees for a reply a server restart cut off.
-INTERRUPTED_MESSAGE = "The reply was cut off by a server restart; ask again."
 
 
 @dataclass
@@ -141,7 +139,7 @@ class ReplyRunner:
             helpers = [
                 tasks.create_task(_pump(stream, queue)),
                 tasks.create_task(self._watch_stop(job, queue)),
-                tasks.create_task(self._keep_lock(job)),
+                tasks.create_task(self._keep_lock(job, queue)),
             ]
             try:
                 return await self._consume(job, coalescer, queue, stream)
@@ -198,13 +196,17 @@ class ReplyRunner:
                     queue.put_nowait(("stop", None))
                     return
 
-    async def _keep_lock(self, job: ReplyJob) -> None:
-        period = self._config.reply_lock_seconds / 3
+    async def _keep_lock(self, job: ReplyJob, queue: asyncio.Queue[Item]) -> None:
+        """Renew the reply's lease every quarter of it. A lease found lost (this process
+        stalled past it, and the next say may already run) stops the reply: two replies
+        must never stream at once."""
+        lease = self._config.reply_lock_seconds
         while True:
-            await asyncio.sleep(period)
-            await self._log.backend.refresh_reply(
-                str(job.session_id), job.reply_id, self._config.reply_lock_seconds
-            )
+            await asyncio.sleep(lease / 4)
+            if not await self._log.backend.refresh_reply(str(job.session_id), job.reply_id, lease):
+                log.warning("reply %s lost its lease; stopping it", job.reply_id)
+                queue.put_nowait(("stop", None))
+                return
 
     async def _finish(
         self,
@@ -304,17 +306,6 @@ def _end_event(
         code=failure_code(failure.code),
         message=failure.message,
         message_id=message_id if text else None,
-        text=text,
-    )
-
-
-def interrupted(reply_id: str, text: str) -> ReplyError:
-    """The end of a reply a killed worker left open: its partial text kept as failed."""
-    return ReplyError(
-        reply_id=reply_id,
-        code=ReplyErrorCode.INTERRUPTED,
-        message=INTERRUPTED_MESSAGE,
-        message_id=str(uuid.uuid4()) if text else None,
         text=text,
     )
 

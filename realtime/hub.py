@@ -16,7 +16,7 @@ from realtime.budgets import BudgetStore, Refused
 from realtime.budgets.policy import time_percent
 from realtime.config import RealtimeConfig
 from realtime.control import BUDGET_ACTOR, SessionControl, clock_of
-from realtime.conversation import ReplyJob, ReplyRunner, interrupted
+from realtime.conversation import ReplyJob, ReplyRunner
 from realtime.events import ErrorEvent, MessageEvent, ReplyStart, error
 from realtime.lifecycle import TERMINAL, IllegalTransition, SessionAction, SessionStatus
 from realtime.planning import fit_to_reservation, plan_reply
@@ -79,7 +79,7 @@ class Hub:
             _, view = await self._log.view(session_id, newest=RECENT_EVENTS)
             if await self._already_said(sid, client_id, view):
                 return None  # a retry of a message already stored: nothing to do
-            await self._close_orphans(session_id, view)
+            await self._log.close_orphans(session_id, view)
             job = await self.prepare_reply(session, reply_id, text)
             if isinstance(job, ErrorEvent):
                 return job
@@ -118,13 +118,6 @@ class Hub:
             await backend.record_claim(sid, key, said.claim)
             return True
         return False
-
-    async def _close_orphans(self, session_id: uuid.UUID, view: SessionView) -> None:
-        """End replies a killed worker left open (we hold the reply lock, so none is
-        running): a ``reply.error`` keeps their partial text as a failed message."""
-        if view.open_replies:
-            ends = [interrupted(reply.reply_id, reply.text) for reply in view.open_replies]
-            await self._log.publish(session_id, ends)
 
     async def prepare_reply(
         self, session: Session, reply_id: str, text: str

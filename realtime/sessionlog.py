@@ -13,14 +13,14 @@ from typing import TypeVar
 from realtime.backends import LogMissing, RealtimeBackend
 from realtime.backends.base import READ_BATCH
 from realtime.eventlog import LogInfo
-from realtime.events import MessageEvent, ReplyStop, SequencedEvent
+from realtime.events import MessageEvent, ReplyError, ReplyStop, SequencedEvent
 from realtime.sessionview import SessionView
 from realtime.transcript import load_messages
-from realtime.vocabulary import Role
+from realtime.vocabulary import ReplyErrorCode, Role
 from storage.db import Database
 from storage.repos import transcripts as transcript_repo
 
-__all__ = ["RECENT_EVENTS", "SessionLog"]
+__all__ = ["INTERRUPTED_MESSAGE", "RECENT_EVENTS", "SessionLog", "interrupted"]
 
 T = TypeVar("T")
 
@@ -28,6 +28,19 @@ T = TypeVar("T")
 #: appended but not recorded): a crash leaves it at the end of the log, so the newest few
 #: hundred events suffice (a reply is ~200 coalesced deltas).
 RECENT_EVENTS = 300
+#: What a student sees for a reply a server restart or a dead worker cut off.
+INTERRUPTED_MESSAGE = "The reply was cut off by a server restart; ask again."
+
+
+def interrupted(reply_id: str, text: str) -> ReplyError:
+    """The end of a reply a dead worker left open: its partial text kept as failed."""
+    return ReplyError(
+        reply_id=reply_id,
+        code=ReplyErrorCode.INTERRUPTED,
+        message=INTERRUPTED_MESSAGE,
+        message_id=str(uuid.uuid4()) if text else None,
+        text=text,
+    )
 
 
 class SessionLog:
@@ -40,8 +53,7 @@ class SessionLog:
         info = await self.backend.log_info(str(session_id))
         if info is not None:
             return info
-        async with self._db.session() as s:
-            floor = await transcript_repo.max_seq(s, session_id)
+        floor = await self._db.read(lambda s: transcript_repo.max_seq(s, session_id))
         return await self.backend.open_log(str(session_id), floor)
 
     async def _reopening(self, session_id: uuid.UUID, call: Callable[[], Awaitable[T]]) -> T:
@@ -91,6 +103,34 @@ class SessionLog:
                 view = view.apply(event)
             after = events[-1].seq
         return info, view
+
+    async def close_orphans(self, session_id: uuid.UUID, view: SessionView) -> int:
+        """End the replies ``view`` shows open, as ``interrupted`` (their partial text kept
+        as a failed message); returns how many. The caller holds the reply lock, so none
+        of them is running."""
+        if view.open_replies:
+            ends = [interrupted(reply.reply_id, reply.text) for reply in view.open_replies]
+            await self.publish(session_id, ends)
+        return len(view.open_replies)
+
+    async def repair(self, session_id: uuid.UUID, lease_seconds: float) -> int:
+        """Close replies a dead worker left open, if no reply runs now (its lease lapsed):
+        under the reply lock, so no say starts meanwhile; returns how many were closed.
+        Costs one GET while a reply runs, else one read of the newest events."""
+        sid = str(session_id)
+        if await self.backend.current_reply(sid) is not None:
+            return 0
+        _, view = await self.view(session_id, newest=RECENT_EVENTS)
+        if not view.open_replies:
+            return 0
+        repair_id = f"repair-{uuid.uuid4().hex}"
+        if not await self.backend.acquire_reply(sid, repair_id, lease_seconds):
+            return 0  # a say got there first; it closes them itself
+        try:
+            _, view = await self.view(session_id, newest=RECENT_EVENTS)
+            return await self.close_orphans(session_id, view)
+        finally:
+            await self.backend.release_reply(sid, repair_id)
 
     async def messages(self, session_id: uuid.UUID) -> list[MessageEvent]:
         """Every complete message so far, in seq order, from the log and SQL."""

@@ -111,6 +111,5 @@ async def load_messages(
         after = events[-1].seq
     # SQL after the live log: the flusher commits to SQL before it trims the log, so
     # reading in this order cannot miss a message that moves between the two.
-    async with db.session() as s:
-        rows = await transcript_repo.list_messages(s, session_id)
+    rows = await db.read(lambda s: transcript_repo.list_messages(s, session_id))
     return merge((message_from_row(r) for r in rows), live)

@@ -86,7 +86,11 @@ class Settings(BaseSettings):
     # A reply's budget hold and its lock outlive a crashed worker by at most this long;
     # both are refreshed/settled by a live one. 180 s covers the longest reply.
     reservation_ttl_seconds: float = 180.0
-    reply_lock_seconds: float = 30.0
+    # The reply lock is a short lease renewed every quarter of it while a reply streams:
+    # a killed worker's lease lapses within 3 s and its reply is closed as interrupted
+    # within ~3.75 s, so the next say is accepted within 5 s of the crash; 3 s still
+    # rides out a 2 s event-loop stall without losing the lease.
+    reply_lock_seconds: float = 3.0
     # Per teacher and calendar month (UTC); unset = no cap. New sessions and new replies
     # beyond it are refused with a clear message.
     teacher_monthly_token_cap: int | None = None

@@ -10,7 +10,7 @@ import uuid
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from realtime.connection import Connection, Principal
+from realtime.connection import Connection, PeerGone, Principal
 from realtime.eventlog import parse_after
 from realtime.vocabulary import Role
 from server.auth import read_student_claim, read_teacher_id
@@ -28,7 +28,12 @@ class StarletteTransport:
         self._ws = websocket
 
     async def send(self, text: str) -> None:
-        await self._ws.send_text(text)
+        try:
+            await self._ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError) as gone:
+            # Starlette raises WebSocketDisconnect for a dropped transport and RuntimeError
+            # for a send after the close handshake: both mean the peer has left.
+            raise PeerGone from gone
 
     async def receive(self) -> str | bytes | None:
         message = await self._ws.receive()

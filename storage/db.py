@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
+
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -76,6 +79,19 @@ class Database:
         """A session whose transaction commits on normal exit and rolls back on error."""
         async with self._sessions() as session, session.begin():
             yield session
+
+    async def read(self, query: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run a read-only ``query`` in its own session, shielded from cancellation: a
+        caller cancelled mid-query (a socket whose peer left) stops waiting, while the
+        query finishes and returns its connection to the pool cleanly. Cancelling it
+        half-way instead makes the pool close the connection mid-use and log a traceback.
+        Raises what ``query`` raises."""
+
+        async def run() -> T:
+            async with self.session() as session:
+                return await query(session)
+
+        return await asyncio.shield(run())
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""
