@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,11 @@ async def _leave_mid_stream(world: World) -> None:
             await asyncio.gather(*(o.close() for o in observers[::2]))
             for observer in observers[1::2]:
                 observer.conn.transport.abort()
-            last = f"{round_}.99:"
-            await teacher.until(lambda e: e.get("text", "").startswith(last), within=60)
+            await teacher.until(_whisper_starting(f"{round_}.99:"), within=60)
         # The server is still healthy and serving.
         await teacher.send(type="ping", nonce="after")
         await teacher.until(lambda e: e["type"] == "pong")
+
+
+def _whisper_starting(prefix: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda event: str(event.get("text", "")).startswith(prefix)
