@@ -33,7 +33,9 @@ test: install-test
 
 lint: install-test
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check server realtime llm storage
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/python .ci/module_size.py
 
 typecheck: install-test
 	$(BIN)/mypy

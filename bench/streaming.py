@@ -19,7 +19,7 @@ import uuid
 
 from realtime.backends import RealtimeBackend, make_backend
 from realtime.coalesce import DeltaCoalescer
-from realtime.protocol import ReplyDelta, payload
+from realtime.protocol import ReplyDelta
 
 
 async def stream(
@@ -35,10 +35,10 @@ async def stream(
         if coalesce:
             text = coalescer.feed(text or "", time.monotonic())
         if text:
-            await backend.append(session, [payload(ReplyDelta(reply_id="r", text=text))])
+            await backend.append(session, [ReplyDelta(reply_id="r", text=text)])
             appends += 1
     if coalesce and (tail := coalescer.finish()):
-        await backend.append(session, [payload(ReplyDelta(reply_id="r", text=tail))])
+        await backend.append(session, [ReplyDelta(reply_id="r", text=tail)])
         appends += 1
     return appends
 

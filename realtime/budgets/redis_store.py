@@ -20,6 +20,7 @@ from realtime.budgets.store import RESERVATION_TTL_SECONDS, BudgetSnapshot
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
 
 # How long a budget outlives its last change: longer than any session (3 h max) plus
 # a margin, so an abandoned session's counters clean themselves up.
@@ -35,7 +36,7 @@ def _lua(*names: str) -> str:
 class RedisBudgetStore:
     def __init__(
         self,
-        redis: Redis,
+        redis: Redis | RedisCluster,
         prefix: str = "vc",
         ttl: float = RESERVATION_TTL_SECONDS,
         levels: Sequence[int] = WARNING_LEVELS,

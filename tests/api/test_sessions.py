@@ -27,7 +27,7 @@ LEGAL = {
 
 async def _drive_to(app: Starlette, teacher: httpx.AsyncClient, status: str) -> str:
     session = await make_session(teacher)
-    sid = session["id"]
+    sid = str(session["id"])
     path = {
         "created": [],
         "active": ["start"],

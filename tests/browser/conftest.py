@@ -34,8 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
-DESKTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 860}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 TEACHER_EMAIL = "teacher@example.org"
 TEACHER_PASSWORD = "demo-teacher-password"
 # 12 words/s: a 20-word reply streams for ~1.7 s, long enough to cut the network mid-reply.
@@ -66,6 +66,7 @@ try:
         ConsoleMessage,
         Page,
         Playwright,
+        ViewportSize,
         sync_playwright,
     )
 except ImportError:  # pragma: no cover - the test extra installs it
@@ -119,16 +120,35 @@ class Site:
         """A teacher of their own (monthly caps are per teacher) with the demo profile and
         rubric."""
         teacher = Teacher(email, "browser-test-password")
-        run_cli(["create-user", "--role", "teacher", "--email", email, "--name", email,
-                 "--password", teacher.password], self.env, self.work)
+        run_cli(
+            [
+                "create-user",
+                "--role",
+                "teacher",
+                "--email",
+                email,
+                "--name",
+                email,
+                "--password",
+                teacher.password,
+            ],
+            self.env,
+            self.work,
+        )
         with self.teacher_api(teacher) as api:
             api.post("/api/profiles", json=DEMO_PROFILE).raise_for_status()
             api.post("/api/rubrics", json=DEMO_RUBRIC).raise_for_status()
         return teacher
 
-    def new_session(self, *, seconds: int = 1800, tokens: int = 20_000, start: bool = True,
-                    student_name: str = "Robin Park",
-                    teacher: Teacher = DEMO_TEACHER) -> dict[str, Any]:
+    def new_session(
+        self,
+        *,
+        seconds: int = 1800,
+        tokens: int = 20_000,
+        start: bool = True,
+        student_name: str = "Robin Park",
+        teacher: Teacher = DEMO_TEACHER,
+    ) -> dict[str, Any]:
         """A session for the teacher's profile and rubric (started unless ``start=False``)."""
         with self.teacher_api(teacher) as api:
             profile = api.get("/api/profiles").json()["items"][0]
@@ -207,14 +227,16 @@ class PageProblems:
     def __init__(self) -> None:
         self.items: list[str] = []
 
-    def watch(self, page: Page) -> Page:
+    def watch(self, page: Page) -> None:
         page.on("pageerror", lambda error: self.items.append(f"uncaught: {error}"))
         page.on("console", self._console)
-        return page
 
     def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error" and re.search(r"Content Security Policy|SyntaxError|TypeError|"
-                                                 r"ReferenceError", message.text):
+        if message.type == "error" and re.search(
+            r"Content Security Policy|SyntaxError|TypeError|"
+            r"ReferenceError",
+            message.text,
+        ):
             self.items.append(message.text)
 
 
@@ -226,17 +248,18 @@ def problems() -> Iterator[PageProblems]:
 
 
 @pytest.fixture
-def new_context(browser: Browser, site: Site,
-                problems: PageProblems) -> Iterator[Any]:
+def new_context(browser: Browser, site: Site, problems: PageProblems) -> Iterator[Any]:
     """Factory for isolated browser contexts (one per person); all closed afterwards."""
     contexts: list[BrowserContext] = []
 
-    def make(*, phone: bool = False, teacher: bool | Teacher = False,
-             on: Site | None = None) -> BrowserContext:
+    def make(
+        *, phone: bool = False, teacher: bool | Teacher = False, on: Site | None = None
+    ) -> BrowserContext:
         """``teacher=True`` logs in the demo teacher, a ``Teacher`` logs in that one;
         ``on`` picks another server than ``site``."""
         context = browser.new_context(
-            base_url=(on or site).base_url, viewport=PHONE if phone else DESKTOP,
+            base_url=(on or site).base_url,
+            viewport=PHONE if phone else DESKTOP,
             accept_downloads=True,
         )
         context.set_default_timeout(10_000)

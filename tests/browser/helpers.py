@@ -16,8 +16,14 @@ NewContext = Callable[..., BrowserContext]
 REPLY_TIMEOUT_MS = 15_000
 
 
-def open_student(new_context: NewContext, session: dict[str, Any], *, phone: bool = False,
-                 on: Site | None = None, status: str = "Active") -> Page:
+def open_student(
+    new_context: NewContext,
+    session: dict[str, Any],
+    *,
+    phone: bool = False,
+    on: Site | None = None,
+    status: str = "Active",
+) -> Page:
     page = new_context(phone=phone, on=on).new_page()
     page.goto(session["join_url"])
     expect(page.locator("#status-badge")).to_have_text(status)
@@ -25,8 +31,14 @@ def open_student(new_context: NewContext, session: dict[str, Any], *, phone: boo
     return page
 
 
-def open_teacher(new_context: NewContext, route: str = "", *, phone: bool = False,
-                 on: Site | None = None, teacher: bool | Teacher = True) -> Page:
+def open_teacher(
+    new_context: NewContext,
+    route: str = "",
+    *,
+    phone: bool = False,
+    on: Site | None = None,
+    teacher: bool | Teacher = True,
+) -> Page:
     page = new_context(teacher=teacher, phone=phone, on=on).new_page()
     page.goto(f"/teacher#{route}")
     return page
@@ -52,9 +64,12 @@ def last_reply(page: Page) -> Locator:
     return page.locator(".msg--client").last
 
 
-def wait_for_session(api: httpx.Client, session_id: str,
-                     done: Callable[[dict[str, Any]], bool],
-                     timeout: float = 15.0) -> dict[str, Any]:
+def wait_for_session(
+    api: httpx.Client,
+    session_id: str,
+    done: Callable[[dict[str, Any]], bool],
+    timeout: float = 15.0,
+) -> dict[str, Any]:
     """Poll the session over HTTP until ``done(session)`` (the watchdog acts on its own
     clock; there is no event to wait on from outside a browser)."""
     deadline = time.monotonic() + timeout

@@ -60,8 +60,9 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 
 def page_problems(firefox: BiDiSession) -> list[str]:
     """Errors the page logged: CSP violations, uncaught exceptions, ``console.error``."""
-    return [f"{entry.kind}: {entry.text}" for entry in firefox.log_entries()
-            if entry.level == "error"]
+    return [
+        f"{entry.kind}: {entry.text}" for entry in firefox.log_entries() if entry.level == "error"
+    ]
 
 
 def js(value: str) -> str:
@@ -114,11 +115,15 @@ async def _student_chats(site: Site, session: dict[str, Any]) -> list[str]:
         student_cookie = cookies["vc_student_" + session["id"].replace("-", "")]
         assert student_cookie["httpOnly"] is True
 
-        await tab.wait_for("document.querySelector('#status-badge').textContent === 'Active'"
-                           " && document.querySelector('#connection-banner').hidden")
+        await tab.wait_for(
+            "document.querySelector('#status-badge').textContent === 'Active'"
+            " && document.querySelector('#connection-banner').hidden"
+        )
         await tab.type_text("#composer-text", "How have you been sleeping lately?\ue007")
-        await tab.wait_for("document.querySelector('.msg--student .msg__text')?.textContent"
-                           " === 'How have you been sleeping lately?'")
+        await tab.wait_for(
+            "document.querySelector('.msg--student .msg__text')?.textContent"
+            " === 'How have you been sleeping lately?'"
+        )
         # The typing indicator shows while the reply streams (~2 s at 12 words/s), then goes.
         await tab.wait_for("document.querySelector('.msg--client.msg--streaming')")
         await tab.wait_for(

@@ -61,9 +61,7 @@ def test_reply_streams_to_student_and_observer(new_context: NewContext, site: Si
     assert client_texts(observer) == reply
     expect(student.locator("#announcer")).to_have_text(f"Sam Rivera: {reply[0]}")
     expect(student.get_by_role("button", name="Stop reply")).to_be_hidden()
-    expect(student.locator("#student-tokens-value")).not_to_have_text(
-        re.compile(r"^20,000 of")
-    )
+    expect(student.locator("#student-tokens-value")).not_to_have_text(re.compile(r"^20,000 of"))
     screenshot(student, "student-chat")
     screenshot(observer, "teacher-observer")
 
@@ -74,8 +72,7 @@ def test_reply_streams_to_student_and_observer(new_context: NewContext, site: Si
     screenshot(phone, "student-chat-phone")
 
 
-def test_network_cut_mid_reply_resumes_without_gaps(new_context: NewContext,
-                                                    site: Site) -> None:
+def test_network_cut_mid_reply_resumes_without_gaps(new_context: NewContext, site: Site) -> None:
     session = site.new_session(student_name="Offline Student")
     student = open_student(new_context, session)
     observer = open_observer(new_context, session)
@@ -114,8 +111,7 @@ def test_network_cut_mid_reply_resumes_without_gaps(new_context: NewContext,
     assert client_texts(student) == client_texts(observer)
 
 
-def test_a_say_sent_while_offline_is_delivered_once(new_context: NewContext,
-                                                    site: Site) -> None:
+def test_a_say_sent_while_offline_is_delivered_once(new_context: NewContext, site: Site) -> None:
     session = site.new_session(student_name="Queued Student")
     student = open_student(new_context, session)
     observer = open_observer(new_context, session)

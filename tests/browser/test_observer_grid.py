@@ -44,9 +44,7 @@ def test_grid_follows_two_sessions_live(new_context: NewContext, site: Site) -> 
     )
     wait_for_replies(grid, 1, scope=tile_a)
     wait_for_replies(student_a, 1)
-    assert tile_a.locator(".msg--client .msg__text").all_text_contents() == client_texts(
-        student_a
-    )
+    assert tile_a.locator(".msg--client .msg__text").all_text_contents() == client_texts(student_a)
     expect(tile_b.locator(".msg")).to_have_count(0)
 
     # The server's tokens_low warning: the tile's token meter turns amber (or red), and
@@ -63,9 +61,7 @@ def test_grid_follows_two_sessions_live(new_context: NewContext, site: Site) -> 
         "Hi Sam, how has your week been?"
     )
     wait_for_replies(grid, 1, scope=tile_b)
-    assert tile_b.locator(".msg--client .msg__text").all_text_contents() == client_texts(
-        student_b
-    )
+    assert tile_b.locator(".msg--client .msg__text").all_text_contents() == client_texts(student_b)
     expect(tile_a.locator(".msg")).to_have_count(2)
     expect(tile_b.locator(".meter[id$='-tokens']")).to_have_attribute("data-level", "ok")
     screenshot(grid, "teacher-observer-grid")

@@ -24,8 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DASH = "\u2013"  # the en dash of ranges in the page's text
 
 
-def test_create_form_follows_the_server_limits(new_context: NewContext,
-                                               policy_site: Site) -> None:
+def test_create_form_follows_the_server_limits(new_context: NewContext, policy_site: Site) -> None:
     page = open_teacher(new_context, "/sessions/new", on=policy_site)
     guide = page.locator(".guide")
     expect(guide.locator(".guide__limits")).to_have_text(
@@ -60,8 +59,11 @@ def test_create_form_follows_the_server_limits(new_context: NewContext,
     page.get_by_role("button", name="Create session").click()
     expect(page.get_by_role("heading", name="Session created")).to_be_visible()
     with policy_site.teacher_api() as api:
-        created = [s for s in api.get("/api/sessions").json()["items"]
-                   if s["student_name"] == "Limits Student"]
+        created = [
+            s
+            for s in api.get("/api/sessions").json()["items"]
+            if s["student_name"] == "Limits Student"
+        ]
     assert [(s["time_limit_seconds"], s["token_budget"]) for s in created] == [(2700, 50000)]
 
     phone = open_teacher(new_context, "/sessions/new", on=policy_site, phone=True)
@@ -90,10 +92,12 @@ def test_refused_says_keep_their_text(new_context: NewContext, policy_site: Site
         assert wait_for_usage(api, 500) >= 500
     box.press("Enter")
     expect(notice).to_have_attribute("data-code", "monthly_cap_reached")
-    expect(notice).to_have_text(re.compile(
-        r"^Not sent\. Your teacher's monthly allowance for AI replies is used up.*"
-        r"Your text is still in the box\.$"
-    ))
+    expect(notice).to_have_text(
+        re.compile(
+            r"^Not sent\. Your teacher's monthly allowance for AI replies is used up.*"
+            r"Your text is still in the box\.$"
+        )
+    )
     expect(box).to_have_value("What would you like to talk about?")
     expect(student.locator(".msg--student")).to_have_count(1)
     expect(student.locator(".msg--pending")).to_have_count(0)

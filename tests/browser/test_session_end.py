@@ -38,13 +38,15 @@ def check_saved_conversation(page: Page) -> None:
     )
 
 
-def test_review_shows_the_transcript_after_the_session_ends(new_context: NewContext,
-                                                           policy_site: Site) -> None:
+def test_review_shows_the_transcript_after_the_session_ends(
+    new_context: NewContext, policy_site: Site
+) -> None:
     teacher = policy_site.new_teacher("review@example.org")
     session = policy_site.new_session(teacher=teacher, student_name="Jo Review")
     student = open_student(new_context, session, on=policy_site, phone=True)
-    observer = open_teacher(new_context, f"/observe/{session['id']}", on=policy_site,
-                            teacher=teacher)
+    observer = open_teacher(
+        new_context, f"/observe/{session['id']}", on=policy_site, teacher=teacher
+    )
     expect(observer.locator(".tile__presence")).to_contain_text("Student online")
 
     observer.get_by_role("textbox", name="Whisper a hint").fill(HINT)
@@ -67,13 +69,12 @@ def test_review_shows_the_transcript_after_the_session_ends(new_context: NewCont
     expect(student.locator("#end-screen")).to_be_visible()
     check_saved_conversation(student)
 
-    review = open_teacher(new_context, f"/sessions/{session['id']}", on=policy_site,
-                          teacher=teacher)
+    review = open_teacher(
+        new_context, f"/sessions/{session['id']}", on=policy_site, teacher=teacher
+    )
     transcript = review.locator(".transcript--review")
     expect(transcript.locator(".msg")).to_have_count(3)
-    expect(transcript.locator(".msg--whisper .msg__name")).to_have_text(
-        "Whisper from the teacher"
-    )
+    expect(transcript.locator(".msg--whisper .msg__name")).to_have_text("Whisper from the teacher")
     expect(transcript.locator(".msg--student .msg__name")).to_have_text("Jo Review (student)")
     stopped = transcript.locator(".msg--client")
     expect(stopped.locator(".msg__name")).to_have_text("Sam Rivera (client)")
@@ -109,8 +110,9 @@ def test_review_shows_the_transcript_after_the_session_ends(new_context: NewCont
     assert archive.namelist() == [f"transcript-{session['id']}.json"]
     expect(review.locator(".zip-download [role=status]")).to_contain_text("Downloaded")
 
-    phone = open_teacher(new_context, f"/sessions/{session['id']}", on=policy_site,
-                         teacher=teacher, phone=True)
+    phone = open_teacher(
+        new_context, f"/sessions/{session['id']}", on=policy_site, teacher=teacher, phone=True
+    )
     expect(phone.locator(".transcript--review .msg")).to_have_count(3)
     screenshot(phone, "teacher-review-transcript-phone")
 
@@ -122,8 +124,10 @@ def test_extend_reopens_an_expired_session(new_context: NewContext, site: Site) 
         api.post(f"/api/sessions/{session['id']}/start").raise_for_status()
         expect(student.locator("#end-screen")).to_be_visible(timeout=REPLY_TIMEOUT_MS)
         expect(student.locator("#end-reopen")).to_be_visible()
-        assert wait_for_session(api, session["id"], lambda s: s["status"] == "expired")[
-            "status"] == "expired"
+        assert (
+            wait_for_session(api, session["id"], lambda s: s["status"] == "expired")["status"]
+            == "expired"
+        )
 
     review = open_teacher(new_context, f"/sessions/{session['id']}")
     heading = review.get_by_role("heading", name=re.compile("Session: Extended Student"))

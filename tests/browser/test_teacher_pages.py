@@ -184,8 +184,7 @@ def test_create_session_copy_link_and_open_it(new_context: NewContext, site: Sit
     expect(row).to_contain_text("30:00")
 
 
-def test_review_page_shows_audit_and_transcript_state(new_context: NewContext,
-                                                      site: Site) -> None:
+def test_review_page_shows_audit_and_transcript_state(new_context: NewContext, site: Site) -> None:
     session: dict[str, Any] = site.new_session(student_name="Casey Review")
     page = teacher_page(new_context, f"/sessions/{session['id']}")
     expect(page.get_by_role("heading", name=re.compile("Session: Casey Review"))).to_be_visible()

@@ -164,7 +164,9 @@ async def test_dead_workers_hold_is_reclaimed(
     else:
         from realtime.budgets.redis_store import RedisBudgetStore
 
-        dead = RedisBudgetStore(stores[0]._redis, stores[0]._prefix, ttl=0)
+        live = stores[0]
+        assert isinstance(live, RedisBudgetStore)
+        dead = RedisBudgetStore(live._redis, live._prefix, ttl=0)
     assert isinstance(await dead.reserve(sid, "crashed", 100, 900, 10), Reserved)
     if isinstance(dead, MemoryBudgetStore):
         dead._ttl = 180.0

@@ -87,23 +87,26 @@ async def test_idle_lanes_close_their_connections(make_backend: MakeBackend) -> 
     await eventually(retired)
 
 
+async def command(node: Redis, *args: Any) -> Any:
+    """One raw command (redis-py leaves ``execute_command`` untyped)."""
+    return await node.execute_command(*args)  # type: ignore[no-untyped-call]
+
+
 async def migrate_slot(cluster: LocalCluster, admin: RedisCluster, slot: int) -> None:
     """Move ``slot`` to another master the way ``redis-cli --cluster reshard`` does."""
     source_port = int(admin.nodes_manager.get_node_from_slot(slot).port)
     target_port = next(port for port in cluster.ports if port != source_port)
     nodes = {port: Redis(port=port, decode_responses=True) for port in cluster.ports}
     try:
-        ids = {port: await node.execute_command("CLUSTER MYID") for port, node in nodes.items()}
+        ids = {port: await command(node, "CLUSTER MYID") for port, node in nodes.items()}
         source, target = nodes[source_port], nodes[target_port]
-        await target.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", ids[source_port])
-        await source.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", ids[target_port])
-        while keys := await source.execute_command("CLUSTER GETKEYSINSLOT", slot, 100):
-            await source.execute_command(
-                "MIGRATE", "127.0.0.1", target_port, "", 0, 5000, "KEYS", *keys
-            )
+        await command(target, "CLUSTER SETSLOT", slot, "IMPORTING", ids[source_port])
+        await command(source, "CLUSTER SETSLOT", slot, "MIGRATING", ids[target_port])
+        while keys := await command(source, "CLUSTER GETKEYSINSLOT", slot, 100):
+            await command(source, "MIGRATE", "127.0.0.1", target_port, "", 0, 5000, "KEYS", *keys)
             await asyncio.sleep(0.02)  # appends keep running between batches
         for port in (target_port, source_port, *nodes):
-            await nodes[port].execute_command("CLUSTER SETSLOT", slot, "NODE", ids[target_port])
+            await command(nodes[port], "CLUSTER SETSLOT", slot, "NODE", ids[target_port])
     finally:
         for node in nodes.values():
             await node.aclose()
@@ -138,7 +141,7 @@ async def test_a_slot_moved_live_loses_nothing(
             done.set()
         await admin.nodes_manager.initialize()
         assert node_of(admin, sid) != before
-        received: list[dict[str, Any]] = await take(events, len(written))
+        received = await take(events, len(written))
     assert written == list(range(1, len(written) + 1))
     assert [e.seq for e in received] == written
     assert [text_of(e) for e in received] == [str(n) for n in range(len(written))]

@@ -35,16 +35,22 @@ class FakeAnthropic(FakeApp):
             sse("message_start", {"type": "message_start", "message": message}),
             sse(
                 "content_block_start",
-                {"type": "content_block_start", "index": 0,
-                 "content_block": {"type": "text", "text": ""}},
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
             ),
             sse("ping", {"type": "ping"}),
         ]
         events += [
             sse(
                 "content_block_delta",
-                {"type": "content_block_delta", "index": 0,
-                 "delta": {"type": "text_delta", "text": chunk}},
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": chunk},
+                },
             )
             for chunk in step.chunks
         ]
@@ -52,17 +58,21 @@ class FakeAnthropic(FakeApp):
             return events
         if step.error_after:
             events.append(
-                sse("error", {"type": "error",
-                              "error": {"type": step.error_after, "message": "scripted"}})
+                sse(
+                    "error",
+                    {"type": "error", "error": {"type": step.error_after, "message": "scripted"}},
+                )
             )
             return events
         events += [
             sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
             sse(
                 "message_delta",
-                {"type": "message_delta",
-                 "delta": {"stop_reason": step.stop_reason, "stop_sequence": None},
-                 "usage": {"output_tokens": step.reported_output_tokens}},
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": step.stop_reason, "stop_sequence": None},
+                    "usage": {"output_tokens": step.reported_output_tokens},
+                },
             ),
             sse("message_stop", {"type": "message_stop"}),
         ]

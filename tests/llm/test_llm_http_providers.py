@@ -44,9 +44,7 @@ def make_request(persona: Persona = PERSONA, text: str = "How are you?") -> Repl
     return ReplyRequest(persona=persona, history=(Turn("student", text),), max_tokens=200)
 
 
-async def collect(
-    provider: Provider, request: ReplyRequest
-) -> tuple[list[ReplyEvent], CallRecord]:
+async def collect(provider: Provider, request: ReplyRequest) -> tuple[list[ReplyEvent], CallRecord]:
     records: list[CallRecord] = []
     async with measure(provider, request, on_record=records.append) as events:
         collected = [event async for event in events]
@@ -64,7 +62,9 @@ async def test_normal_reply_streams_text_and_usage(upstream: Upstream) -> None:
     events, record = await collect(upstream.provider, make_request())
 
     assert [e for e in events if isinstance(e, TextDelta)] == [
-        TextDelta("Hello"), TextDelta(" there"), TextDelta(".")
+        TextDelta("Hello"),
+        TextDelta(" there"),
+        TextDelta("."),
     ]
     assert events[-2:] == [Usage(input_tokens=42, output_tokens=3), Done("end_turn")]
     assert record.outcome == "ok"
@@ -81,7 +81,9 @@ async def test_request_carries_key_model_prompt_and_history(upstream: Upstream) 
     request = ReplyRequest(
         persona=PERSONA,
         history=(
-            Turn("student", "Hi"), Turn("client", "Hey."), Turn("student", "What brings you?")
+            Turn("student", "Hi"),
+            Turn("client", "Hey."),
+            Turn("student", "What brings you?"),
         ),
         max_tokens=123,
         model="custom-model",
@@ -97,7 +99,8 @@ async def test_request_carries_key_model_prompt_and_history(upstream: Upstream) 
         assert sent.path == "/v1/messages"
         # anthropic 2.x sends the key as a bearer token; older SDKs used x-api-key.
         assert "Bearer test-key" in (
-            sent.headers.get("authorization"), "Bearer " + sent.headers.get("x-api-key", "")
+            sent.headers.get("authorization"),
+            "Bearer " + sent.headers.get("x-api-key", ""),
         )
         system, messages = body["system"], body["messages"]
     else:
@@ -123,7 +126,10 @@ async def test_overloaded_then_success_retries_once(upstream: Upstream) -> None:
     assert events[-2:] == [Usage(50, 3), Done("end_turn")]
     assert upstream.sleeps.delays == [upstream.policy.delay(1, 0.5)]
     assert (record.outcome, record.attempts, record.input_tokens, record.output_tokens) == (
-        "ok", 2, 50, 3
+        "ok",
+        2,
+        50,
+        3,
     )
 
 
@@ -218,7 +224,10 @@ async def test_rate_limit_exhausts_retries_with_a_human_message(upstream: Upstre
     assert len(upstream.sleeps.delays) == 2
     assert upstream.sleeps.delays[1] > upstream.sleeps.delays[0]
     assert (record.outcome, record.attempts, record.input_tokens, record.output_tokens) == (
-        "failed", 3, 0, 0
+        "failed",
+        3,
+        0,
+        0,
     )
 
 

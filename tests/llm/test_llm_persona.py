@@ -31,10 +31,19 @@ PERSONA = Persona(
 def test_prompt_has_profile_rules_and_instructions() -> None:
     prompt = build_system_prompt(PERSONA)
     for text in (
-        "Ana Souza", "19 years old", "she/her", "First-year student", "Panic attacks",
-        "anxious, polite", "talkative when nervous", "stay at university",
-        "father pressures her", "skipped meals", "Hi, sorry, I'm a bit early.",
-        "Focus on exam anxiety", "Difficulty 4/5",
+        "Ana Souza",
+        "19 years old",
+        "she/her",
+        "First-year student",
+        "Panic attacks",
+        "anxious, polite",
+        "talkative when nervous",
+        "stay at university",
+        "father pressures her",
+        "skipped meals",
+        "Hi, sorry, I'm a bit early.",
+        "Focus on exam anxiety",
+        "Difficulty 4/5",
     ):
         assert text in prompt, text
     assert prompt.index("father pressures") < prompt.index("skipped meals")
@@ -78,7 +87,7 @@ def test_oldest_turns_are_dropped_with_a_marker_within_budget() -> None:
     budget = 100
     windowed = window_history(history, budget)
     assert windowed[0] == Turn("student", OMITTED_MARKER)
-    assert windowed[1:] == history[-(len(windowed) - 1):]
+    assert windowed[1:] == history[-(len(windowed) - 1) :]
     assert sum(turn_tokens(turn) for turn in windowed) <= budget
     # And it is the largest such window: one more turn would not fit.
     one_more = (windowed[0], history[-len(windowed)], *windowed[1:])

@@ -1,7 +1,7 @@
 """A small WebDriver BiDi client for Debian's ``firefox-esr`` (Playwright's Firefox needs a
 patched build we cannot download; stock Firefox speaks BiDi itself).
 
-``open_firefox()`` starts a headless Firefox with a throwaway profile, opens a BiDi session
+``open_firefox()`` starts a headless Firefox (:mod:`tests.support.firefox`), opens a BiDi session
 over its WebSocket and collects ``log.entryAdded`` events; ``Tab`` wraps one browsing
 context (navigate, evaluate, wait_for, click, type_text, cookies, screenshot). Spec:
 https://w3c.github.io/webdriver-bidi/ (commands are ``module.method`` with ``params``; the
@@ -14,10 +14,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import os
-import re
-import signal
-import tempfile
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
@@ -29,54 +25,18 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-FIREFOX = Path(os.environ.get("FIREFOX_PATH", "/usr/bin/firefox-esr"))
-# A cold start here prints the listening line after ~1.5 s; 30 s covers a loaded CI box.
-START_TIMEOUT_SECONDS = 30.0
+from tests.support.firefox import EXIT_TIMEOUT_SECONDS, FIREFOX, launch
+
+__all__ = ["FIREFOX", "BiDiError", "BiDiSession", "LogEntry", "Tab", "open_firefox"]
+
 # Every command answers within ~100 ms here except navigation, which waits for the page.
 COMMAND_TIMEOUT_SECONDS = 15.0
-# After browser.close Firefox exits in ~0.5 s; then it is killed.
-EXIT_TIMEOUT_SECONDS = 5.0
 # wait_for polls page state this often: ~20 evaluations a second cost nothing measurable.
 POLL_INTERVAL_SECONDS = 0.05
 # Events kept for inspection; a test page logs a handful, this only bounds a runaway page.
 MAX_EVENTS = 10_000
 # Full-page PNGs arrive base64-encoded in one frame: a few MB, above websockets' 1 MiB.
 MAX_FRAME_BYTES = 64 * 1024 * 1024
-LISTENING = re.compile(r"WebDriver BiDi listening on (ws://\S+)")
-
-# Written to user.js: no first-run pages, telemetry, updates or background fetches (this
-# machine has no internet; every such attempt only adds noise and delay). The remote agent
-# also applies its own recommended automation prefs; user.js wins where both set one.
-PREFS: Mapping[str, bool | int | str] = {
-    "remote.active-protocols": 1,  # BiDi only (the pref is gone, and BiDi default, in 141+)
-    "browser.shell.checkDefaultBrowser": False,
-    "browser.startup.homepage_override.mstone": "ignore",
-    "browser.startup.page": 0,
-    "browser.aboutwelcome.enabled": False,
-    "startup.homepage_welcome_url": "about:blank",
-    "datareporting.policy.dataSubmissionEnabled": False,
-    "datareporting.healthreport.uploadEnabled": False,
-    "toolkit.telemetry.enabled": False,
-    "toolkit.telemetry.reportingpolicy.firstRun": False,
-    "app.update.disabledForTesting": True,
-    "app.normandy.enabled": False,
-    "app.shield.optoutstudies.enabled": False,
-    "messaging-system.rsexperimentloader.enabled": False,
-    "extensions.update.enabled": False,
-    "extensions.getAddons.cache.enabled": False,
-    "browser.safebrowsing.malware.enabled": False,
-    "browser.safebrowsing.phishing.enabled": False,
-    "browser.safebrowsing.downloads.enabled": False,
-    "browser.search.update": False,
-    "browser.region.network.url": "",
-    "network.captive-portal-service.enabled": False,
-    "network.connectivity-service.enabled": False,
-    "network.dns.disablePrefetch": True,
-    "network.prefetch-next": False,
-    "services.settings.server": "http://127.0.0.1:9/",  # refused at once, never the internet
-    "browser.newtabpage.activity-stream.feeds.system.topstories": False,
-    "browser.newtabpage.enabled": False,
-}
 
 
 class BiDiError(Exception):
@@ -140,8 +100,9 @@ class BiDiSession:
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[command_id] = answer
         try:
-            await self._socket.send(json.dumps({"id": command_id, "method": method,
-                                                "params": dict(params)}))
+            await self._socket.send(
+                json.dumps({"id": command_id, "method": method, "params": dict(params)})
+            )
             async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
                 message = await answer
         except TimeoutError:
@@ -174,9 +135,13 @@ class BiDiSession:
         """A new top-level tab with a fixed viewport."""
         created = await self.command("browsingContext.create", {"type": "tab"})
         tab = Tab(self, str(created["context"]))
-        await self.command("browsingContext.setViewport", {
-            "context": tab.context, "viewport": {"width": width, "height": height},
-        })
+        await self.command(
+            "browsingContext.setViewport",
+            {
+                "context": tab.context,
+                "viewport": {"width": width, "height": height},
+            },
+        )
         return tab
 
     async def _read(self) -> None:
@@ -214,11 +179,14 @@ class Tab:
     async def evaluate(self, expression: str) -> Any:
         """The value of ``expression`` in the page (awaited if it is a promise), as JSON-like
         Python values. Raises ``BiDiError`` (``javascript error``) when it throws."""
-        result = await self.session.command("script.evaluate", {
-            "expression": expression,
-            "target": {"context": self.context},
-            "awaitPromise": True,
-        })
+        result = await self.session.command(
+            "script.evaluate",
+            {
+                "expression": expression,
+                "target": {"context": self.context},
+                "awaitPromise": True,
+            },
+        )
         if result.get("type") == "exception":
             details = result.get("exceptionDetails", {})
             raise BiDiError("script.evaluate", "javascript error", str(details.get("text")))
@@ -237,15 +205,25 @@ class Tab:
     async def click(self, selector: str) -> None:
         """A real mouse click (pointer actions) in the middle of the first match."""
         node = await self._node(selector)
-        await self._perform([{
-            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
-            "actions": [
-                {"type": "pointerMove", "x": 0, "y": 0,
-                 "origin": {"type": "element", "element": {"sharedId": node}}},
-                {"type": "pointerDown", "button": 0},
-                {"type": "pointerUp", "button": 0},
-            ],
-        }])
+        await self._perform(
+            [
+                {
+                    "type": "pointer",
+                    "id": "mouse",
+                    "parameters": {"pointerType": "mouse"},
+                    "actions": [
+                        {
+                            "type": "pointerMove",
+                            "x": 0,
+                            "y": 0,
+                            "origin": {"type": "element", "element": {"sharedId": node}},
+                        },
+                        {"type": "pointerDown", "button": 0},
+                        {"type": "pointerUp", "button": 0},
+                    ],
+                }
+            ]
+        )
 
     async def type_text(self, selector: str, text: str) -> None:
         """Focus the first match and type ``text`` with key actions ("\\ue007" is Enter)."""
@@ -264,25 +242,33 @@ class Tab:
 
     async def screenshot(self, path: Path) -> None:
         """Save the whole document as a PNG."""
-        result = await self.session.command("browsingContext.captureScreenshot", {
-            "context": self.context, "origin": "document",
-        })
+        result = await self.session.command(
+            "browsingContext.captureScreenshot",
+            {
+                "context": self.context,
+                "origin": "document",
+            },
+        )
         await asyncio.to_thread(_write_file, path, base64.b64decode(result["data"]))
 
     async def _node(self, selector: str) -> str:
-        result = await self.session.command("script.evaluate", {
-            "expression": f"document.querySelector({json.dumps(selector)})",
-            "target": {"context": self.context},
-            "awaitPromise": False,
-        })
+        result = await self.session.command(
+            "script.evaluate",
+            {
+                "expression": f"document.querySelector({json.dumps(selector)})",
+                "target": {"context": self.context},
+                "awaitPromise": False,
+            },
+        )
         value = result.get("result", {})
         if value.get("type") != "node":
             raise LookupError(f"no element matches {selector!r}")
         return str(value["sharedId"])
 
     async def _perform(self, actions: list[dict[str, Any]]) -> None:
-        await self.session.command("input.performActions",
-                                   {"context": self.context, "actions": actions})
+        await self.session.command(
+            "input.performActions", {"context": self.context, "actions": actions}
+        )
         await self.session.command("input.releaseActions", {"context": self.context})
 
 
@@ -303,76 +289,6 @@ def _python_value(remote: dict[str, Any]) -> Any:
     if kind == "object":
         return {str(key): _python_value(value) for key, value in remote.get("value", [])}
     return remote
-
-
-@dataclass
-class FirefoxProcess:
-    """A headless Firefox started by ``launch()``; its output is in ``log_path``."""
-
-    process: asyncio.subprocess.Process
-    log_path: Path
-    ws_url: str
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-@contextlib.asynccontextmanager
-async def launch(binary: Path = FIREFOX) -> AsyncIterator[FirefoxProcess]:
-    """Start headless Firefox with a fresh profile and wait for its BiDi listening line.
-
-    The port is 0 (Firefox picks a free one and prints it: no race). On exit the whole
-    process group is killed and the profile removed. Raises ``RuntimeError`` when Firefox
-    exits early or does not listen within ``START_TIMEOUT_SECONDS``."""
-    with tempfile.TemporaryDirectory(prefix="vc-firefox-") as work:
-        profile = Path(work) / "profile"
-        profile.mkdir()
-        (profile / "user.js").write_text(
-            "".join(f"user_pref({json.dumps(name)}, {json.dumps(value)});\n"
-                    for name, value in PREFS.items())
-        )
-        log_path = Path(work) / "firefox.log"
-        with log_path.open("wb") as log:
-            process = await asyncio.create_subprocess_exec(
-                str(binary), "--headless", "--no-remote", "--profile", str(profile),
-                "--remote-debugging-port", "0",
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-                env={**os.environ, "MOZ_CRASHREPORTER_DISABLE": "1"},
-                start_new_session=True,  # its own process group: content processes die too
-            )
-        try:
-            ws_url = await _wait_listening(process, log_path)
-            yield FirefoxProcess(process, log_path, ws_url)
-        finally:
-            await _stop(process)
-
-
-async def _wait_listening(process: asyncio.subprocess.Process, log_path: Path) -> str:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while True:
-        log = await asyncio.to_thread(log_path.read_text, errors="replace")
-        found = LISTENING.search(log)
-        if found:
-            return found.group(1) + "/session"
-        if process.returncode is not None:
-            raise RuntimeError(f"firefox exited early:\n{log}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"firefox did not listen within {START_TIMEOUT_SECONDS} s:\n{log}")
-        await asyncio.sleep(0.02)  # polling its log for the ready line
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM if still running (after ``browser.close`` it is already leaving), SIGKILL
-    after ``EXIT_TIMEOUT_SECONDS``; then kill whatever is left of its process group."""
-    if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(EXIT_TIMEOUT_SECONDS):
-                await process.wait()
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    await process.wait()
 
 
 @contextlib.asynccontextmanager

@@ -61,6 +61,10 @@ def _node_command(port: int, bus_port: int, workdir: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def _info_has(port: int, text: str) -> Callable[[], bool]:
+    return lambda: text in _info(port)
+
+
 def _info(port: int) -> str:
     done = subprocess.run(
         ["redis-cli", "-p", str(port), "cluster", "info"],
@@ -95,7 +99,7 @@ def running_cluster(workdir: Path, masters: int = MASTERS) -> Iterator[LocalClus
             stack.callback(_kill, process)
             ports.append(port)
         for port in ports:
-            _wait(f"node {port} did not answer", lambda p=port: "cluster_" in _info(p), deadline)
+            _wait(f"node {port} did not answer", _info_has(port, "cluster_"), deadline)
         subprocess.run(
             [
                 "redis-cli", "--cluster", "create",
@@ -109,7 +113,7 @@ def running_cluster(workdir: Path, masters: int = MASTERS) -> Iterator[LocalClus
         for port in ports:
             _wait(
                 f"node {port} did not reach cluster_state:ok",
-                lambda p=port: "cluster_state:ok" in _info(p),
+                _info_has(port, "cluster_state:ok"),
                 deadline,
             )
         yield LocalCluster(tuple(ports))

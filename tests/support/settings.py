@@ -20,4 +20,4 @@ def make_settings(data_dir: Path, database_url: str = "", **overrides: Any) -> S
         "scripted_tokens_per_second": 0.0,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)

@@ -145,7 +145,7 @@ async def test_replaying_a_committed_batch_stores_nothing_twice(
 ) -> None:
     sid = await new_session(db)
     await publish(backend, sid, conversation())
-    crashed = Flusher(db, CrashBeforeTrim(backend))  # type: ignore[arg-type]
+    crashed = Flusher(db, CrashBeforeTrim(backend))
     await crashed.flush_session(sid)
     await crashed.flush_session(sid)
     first = await count_rows(db, sid)
