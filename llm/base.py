@@ -23,6 +23,33 @@ from typing import Literal, Protocol
 
 Speaker = Literal["student", "client"]
 
+#: Conversational style presets, the six styles published CBT client simulators use.
+ConversationStyle = Literal["plain", "upset", "verbose", "reserved", "tangent", "pleasing"]
+STYLES: tuple[ConversationStyle, ...] = (
+    "plain",
+    "upset",
+    "verbose",
+    "reserved",
+    "tangent",
+    "pleasing",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenFact:
+    """Something the client keeps back until the student has earned it."""
+
+    #: The teacher's note, in any person ("Their father died four months ago").
+    fact: str
+    #: How the client would say it, in the first person (optional).
+    disclosure: str = ""
+    #: Words or themes that make it relevant ("father", "funeral", "grief").
+    topics: tuple[str, ...] = ()
+    #: The client's trust (0 to 100) it takes before this can come out.
+    trust_needed: int = 50
+    #: Already told in this session (the app keeps count; providers read it).
+    disclosed: bool = False
+
 
 @dataclass(frozen=True, slots=True)
 class Persona:
@@ -36,10 +63,17 @@ class Persona:
     personality: str = ""
     communication_style: str = ""
     goals: str = ""
-    hidden_facts: tuple[str, ...] = ()
+    #: For a reply request, only the facts the app has unlocked so far: a locked fact is
+    #: never in a request, so no prompt injection can extract it.
+    hidden_facts: tuple[HiddenFact, ...] = ()
     difficulty: int = 3
     opening_line: str = ""
     instructions: str = ""
+    style: ConversationStyle = "plain"
+    #: Topics the client deflects.
+    avoid: tuple[str, ...] = ()
+    #: The teacher's private directions for the next replies ("be more irritable").
+    directions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

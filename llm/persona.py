@@ -75,7 +75,9 @@ def build_system_prompt(persona: Persona, *, wind_down: bool = False) -> str:
         "Client profile:\n" + "\n".join(f"- {line}" for line in _profile_lines(persona)),
     ]
     if persona.hidden_facts:
-        facts = "\n".join(f"{i}. {fact.strip()}" for i, fact in enumerate(persona.hidden_facts, 1))
+        facts = "\n".join(
+            f"{i}. {fact.fact.strip()}" for i, fact in enumerate(persona.hidden_facts, 1)
+        )
         parts.append(
             "Hidden facts (disclose gradually, in this order, only after rapport):\n" + facts
         )

@@ -191,7 +191,7 @@ def disclosed_count(persona: Persona, history: Sequence[Turn]) -> int:
     said = " ".join(turn.text for turn in history if turn.speaker == "client")
     count = 0
     for fact in persona.hidden_facts:
-        if fact.strip() not in said:
+        if fact.fact.strip() not in said:
             break
         count += 1
     return count
@@ -226,7 +226,7 @@ def compose_reply(request: ReplyRequest, rapport_per_fact: int = DEFAULT_RAPPORT
         earned = rapport_count(request.history) // max(1, rapport_per_fact)
         probing = is_secret_probe(latest)  # a fact is never the answer to a probe
         if disclosed < len(persona.hidden_facts) and earned > disclosed and not probing:
-            fact = persona.hidden_facts[disclosed].strip()
+            fact = persona.hidden_facts[disclosed].fact.strip()
             text = rng.choice(_DISCLOSE[style]).format(fact=fact)
         elif builds_rapport(latest):
             text = rng.choice(_WARM[style])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from llm.base import Persona, Turn
+from llm.base import HiddenFact, Persona, Turn
 from realtime.backends import RealtimeBackend
 from realtime.events import MessageEvent, ReplyDone, ReplyError, SequencedEvent
 from realtime.vocabulary import MessageRole
@@ -77,6 +77,11 @@ def turns(messages: Iterable[MessageEvent]) -> tuple[Turn, ...]:
     return tuple(out)
 
 
+def hidden_facts_of(stored: list[str]) -> tuple[HiddenFact, ...]:
+    """A profile's hidden facts as the LLM layer takes them."""
+    return tuple(HiddenFact(fact=text) for text in stored)
+
+
 def persona_of(profile: ClientProfile, instructions: str) -> Persona:
     return Persona(
         name=profile.name,
@@ -87,7 +92,7 @@ def persona_of(profile: ClientProfile, instructions: str) -> Persona:
         personality=profile.personality,
         communication_style=profile.communication_style,
         goals=profile.goals,
-        hidden_facts=tuple(profile.hidden_facts),
+        hidden_facts=hidden_facts_of(profile.hidden_facts),
         difficulty=profile.difficulty,
         opening_line=profile.opening_line,
         instructions=instructions,

@@ -24,6 +24,7 @@ from llm import (
     Usage,
     measure,
 )
+from llm.base import HiddenFact
 from llm.retry import RetryingProvider
 from llm.window import estimate_request_tokens
 from tests.llm.conftest import EVENT_TIMEOUT, Upstream, build_inner
@@ -35,7 +36,7 @@ PERSONA = Persona(
     background="Warehouse supervisor, two kids, recently separated.",
     presenting_problem="Trouble sleeping and angry outbursts at work.",
     communication_style="guarded, short answers",
-    hidden_facts=("Dana has started drinking every night.",),
+    hidden_facts=(HiddenFact("Dana has started drinking every night."),),
     opening_line="I don't really know why I'm here.",
 )
 
@@ -201,7 +202,7 @@ async def test_prompt_contains_only_its_own_persona(upstream: Upstream) -> None:
     other = Persona(
         name="Marcus Lee",
         background="Retired teacher living alone in a farmhouse.",
-        hidden_facts=("Marcus gave away his dog last month.",),
+        hidden_facts=(HiddenFact("Marcus gave away his dog last month."),),
         instructions="Marcus mentions his late wife early on.",
     )
     await collect(upstream.provider, make_request(PERSONA, "Hello Dana"))

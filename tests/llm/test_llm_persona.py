@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from llm import OMITTED_MARKER, Persona, ReplyRequest, Turn, estimate_request_tokens
+from llm.base import HiddenFact
 from llm.persona import WIND_DOWN_INSTRUCTION, build_system_prompt
 from llm.window import (
     estimate_tokens,
@@ -21,7 +22,10 @@ PERSONA = Persona(
     personality="anxious, polite",
     communication_style="talkative when nervous",
     goals="Wants to stay at university.",
-    hidden_facts=("Ana's father pressures her to study medicine.", "Ana has skipped meals."),
+    hidden_facts=(
+        HiddenFact("Ana's father pressures her to study medicine."),
+        HiddenFact("Ana has skipped meals."),
+    ),
     difficulty=4,
     opening_line="Hi, sorry, I'm a bit early.",
     instructions="Focus on exam anxiety; the student is in week 2.",

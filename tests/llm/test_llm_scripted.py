@@ -18,6 +18,7 @@ from llm import (
     Usage,
     measure,
 )
+from llm.base import HiddenFact
 from llm.persona import build_system_prompt
 from llm.window import estimate_request_tokens
 from tests.llm.conftest import EVENT_TIMEOUT, RecordedSleeps
@@ -33,7 +34,7 @@ PERSONA = Persona(
     presenting_problem="Referred by his GP for low mood.",
     personality="proud, private",
     communication_style="guarded",
-    hidden_facts=FACTS,
+    hidden_facts=tuple(HiddenFact(fact) for fact in FACTS),
     opening_line="The doctor said I should come. So here I am.",
     instructions="Tom avoids talking about money.",
 )
