@@ -32,6 +32,7 @@ from realtime.events import (
 )
 from realtime.frames import (
     ClientMessage,
+    Direct,
     End,
     Pause,
     Ping,
@@ -220,6 +221,10 @@ class Connection:
                 if principal.role is not Role.TEACHER or principal.user_id is None:
                     return error(ErrorCode.FORBIDDEN, "Only the teacher can whisper.")
                 return await hub.whisper(sid, principal.user_id, message.text)
+            case Direct():
+                if principal.role is not Role.TEACHER or principal.user_id is None:
+                    return error(ErrorCode.FORBIDDEN, "Only the teacher can direct the client.")
+                return await hub.direct(sid, principal.user_id, message.text)
             case Stop():
                 return await hub.stop(sid, principal.role, message.reply_id)
             case Pause() | Resume() | End():
@@ -237,6 +242,8 @@ class Connection:
             after = await self._start()
             async with self.parts.log.subscribe(self._session_id, after, self.epoch) as events:
                 async for event in events:
+                    if event.OBSERVERS_ONLY and self.principal.role is Role.STUDENT:
+                        continue  # seqs skip it for students; their cursor is the max seen
                     if self._view is not None:
                         self._view = self._view.apply(event)
                         self._last_event = time.monotonic()

@@ -28,7 +28,11 @@ from realtime.vocabulary import (
 __all__ = [
     "BudgetEvent",
     "BudgetState",
+    "ClientStateEvent",
+    "DirectionEvent",
     "ErrorEvent",
+    "FactView",
+    "FlagView",
     "MessageEvent",
     "Pong",
     "Presence",
@@ -36,6 +40,7 @@ __all__ = [
     "ReplyDelta",
     "ReplyDone",
     "ReplyError",
+    "ReplyFlagged",
     "ReplyStart",
     "ReplyStop",
     "ResumeFailed",
@@ -62,6 +67,8 @@ class ServerModel(BaseModel):
     SEQUENCED: ClassVar[bool] = False
     #: Class-level durability: flushed to SQL by the flusher. See :attr:`durable`.
     DURABLE: ClassVar[bool] = False
+    #: Sent to observing teachers only, never to the student's socket.
+    OBSERVERS_ONLY: ClassVar[bool] = False
 
     @property
     def durable(self) -> bool:
@@ -193,6 +200,66 @@ class Unreadable(_Sequenced):
     problem: str
 
 
+FactStateName = Literal["locked", "unlocked", "disclosed"]
+
+
+class FactView(BaseModel):
+    """One hidden fact as observers see it in ``client.state``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    index: int = Field(ge=0)
+    fact: str
+    state: FactStateName
+    #: The seq of the reply that disclosed it.
+    disclosed_seq: int | None = None
+
+
+class ClientStateEvent(_Sequenced):
+    """The client's state kept by the app (trust, hidden facts), after each student turn
+    and after each disclosure. Observers only: students never see it."""
+
+    DURABLE: ClassVar[bool] = True
+    OBSERVERS_ONLY: ClassVar[bool] = True
+    type: Literal[EventType.CLIENT_STATE] = EventType.CLIENT_STATE
+    trust: int = Field(ge=0, le=100)
+    #: The change this event records, with its reasons ("complex reflection +6").
+    delta: int = 0
+    reasons: tuple[str, ...] = ()
+    #: The seq of the student message (or reply) the change follows; 0 for the start.
+    after_seq: int = Field(default=0, ge=0)
+    facts: tuple[FactView, ...] = ()
+
+
+class DirectionEvent(_Sequenced):
+    """A teacher's private direction to the virtual client (``direct``); it shapes the
+    client's next prompts and is audited. Observers only."""
+
+    DURABLE: ClassVar[bool] = True
+    OBSERVERS_ONLY: ClassVar[bool] = True
+    type: Literal[EventType.DIRECTION] = EventType.DIRECTION
+    text: str
+
+
+class FlagView(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    flag: str
+    reason: str
+
+
+class ReplyFlagged(_Sequenced):
+    """A client reply the persona checks flagged (speaking as an AI, counselling the
+    student, quoting the prompt or a locked fact, third person, empty or runaway).
+    Observers only."""
+
+    DURABLE: ClassVar[bool] = True
+    OBSERVERS_ONLY: ClassVar[bool] = True
+    type: Literal[EventType.REPLY_FLAGGED] = EventType.REPLY_FLAGGED
+    reply_id: str
+    flags: tuple[FlagView, ...]
+    #: What the server did: kept it flagged, or asked the model once more.
+    action: Literal["flagged", "regenerated"] = "flagged"
+
+
 class StreamingReply(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     reply_id: str
@@ -212,6 +279,8 @@ class Welcome(ServerModel):
     presence: Presence
     #: A reply being generated right now, with its text so far; its live deltas follow.
     streaming: StreamingReply | None = None
+    #: Observers only: the client's state now (trust, hidden facts), if known.
+    client_state: ClientStateEvent | None = None
 
 
 class ErrorEvent(ServerModel):
@@ -247,6 +316,9 @@ SequencedEvent = Annotated[
     | BudgetEvent
     | StatusEvent
     | PresenceEvent
+    | ClientStateEvent
+    | DirectionEvent
+    | ReplyFlagged
     | Unreadable,
     Field(discriminator="type"),
 ]

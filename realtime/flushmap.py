@@ -17,6 +17,9 @@ durable event          rows
 ``status``             nothing (SessionControl writes the audit row in its transaction)
 ``reply.start``        nothing
 ``unreadable``         ``session_events`` kind ``unreadable_event`` (raw text, problem)
+``client.state``       ``session_events`` kind ``client_state`` (trust, change, facts)
+``direction``          ``session_events`` kind ``direction`` {text}
+``reply.flagged``      ``session_events`` kind ``reply_flagged`` {reply_id, flags, action}
 (any, refused by SQL)  ``session_events`` kind ``event_set_aside`` (escaped JSON, error)
 =====================  ===================================================================
 
@@ -34,9 +37,12 @@ from typing import Any
 
 from realtime.events import (
     BudgetEvent,
+    ClientStateEvent,
+    DirectionEvent,
     MessageEvent,
     ReplyDone,
     ReplyError,
+    ReplyFlagged,
     ReplyStop,
     SequencedEvent,
     Unreadable,
@@ -51,6 +57,7 @@ MESSAGE_ID_NAMESPACE = uuid.UUID("6f1c7a52-3d55-4f43-9f0e-2a8b5c1d7e90")
 ACTOR_LLM = "system:llm"
 ACTOR_BUDGET = "system:budget"
 ACTOR_FLUSHER = "system:flusher"
+ACTOR_APP = "system:client_state"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +152,15 @@ def rows_of(event: SequencedEvent) -> tuple[list[MessageRow], list[AuditRow]]:
         case Unreadable():
             data = {"event": event.raw, "error": event.problem}
             audits.append(AuditRow(seq, "unreadable_event", ACTOR_FLUSHER, data))
+        case ClientStateEvent():
+            data = event.model_dump(mode="json", include={"trust", "delta", "reasons", "after_seq"})
+            data["facts"] = [fact.model_dump(mode="json") for fact in event.facts]
+            audits.append(AuditRow(seq, "client_state", ACTOR_APP, data))
+        case DirectionEvent():
+            audits.append(AuditRow(seq, "direction", "teacher", {"text": event.text}))
+        case ReplyFlagged():
+            data = event.model_dump(mode="json", include={"reply_id", "flags", "action"})
+            audits.append(AuditRow(seq, "reply_flagged", ACTOR_APP, data))
         case _:
             pass
     return messages, audits

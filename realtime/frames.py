@@ -21,6 +21,7 @@ from storage.text import check_storable_text
 __all__ = [
     "ClientLimits",
     "ClientMessage",
+    "Direct",
     "End",
     "Pause",
     "Ping",
@@ -91,6 +92,13 @@ class Whisper(_ClientModel):
     text: str = Field(min_length=1)
 
 
+class Direct(_ClientModel):
+    """A teacher's private note to the virtual client for its next replies."""
+
+    type: Literal[ClientType.DIRECT]
+    text: str = Field(min_length=1)
+
+
 class Ping(_ClientModel):
     type: Literal[ClientType.PING]
     #: Echoed in the pong so a client can measure round trips.
@@ -98,7 +106,7 @@ class Ping(_ClientModel):
 
 
 ClientMessage = Annotated[
-    Say | Stop | Pause | Resume | End | Whisper | Ping, Field(discriminator="type")
+    Say | Stop | Pause | Resume | End | Whisper | Direct | Ping, Field(discriminator="type")
 ]
 _CLIENT_TYPES = frozenset(ClientType)
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -154,7 +162,7 @@ def _check_text(message: ClientMessage, limits: ClientLimits) -> ClientMessage |
             if problem := check_storable_text(message.client_id):
                 return ProtocolError(ErrorCode.INVALID, f"client_id: {problem}")
             return _text_error(message.text, limits.max_say_chars) or message
-        case Whisper():
+        case Whisper() | Direct():
             return _text_error(message.text, limits.max_whisper_chars) or message
         case _:
             return message

@@ -17,7 +17,7 @@ from realtime.budgets.policy import time_percent
 from realtime.config import RealtimeConfig
 from realtime.control import BUDGET_ACTOR, SessionControl, clock_of
 from realtime.conversation import ReplyJob, ReplyRunner
-from realtime.events import ErrorEvent, MessageEvent, ReplyStart, error
+from realtime.events import DirectionEvent, ErrorEvent, MessageEvent, ReplyStart, error
 from realtime.lifecycle import TERMINAL, IllegalTransition, SessionAction, SessionStatus
 from realtime.planning import fit_to_reservation, plan_reply
 from realtime.quota import CAP_MESSAGE, over_cap
@@ -184,6 +184,19 @@ class Hub:
             return error(ErrorCode.NOT_ACTIVE, "The session has ended.")
         whisper = MessageEvent(message_id=str(uuid.uuid4()), role=MessageRole.WHISPER, text=text)
         await self._log.publish(session_id, [whisper])
+        return None
+
+    async def direct(
+        self, session_id: uuid.UUID, teacher_id: uuid.UUID, text: str
+    ) -> ErrorEvent | None:
+        """A teacher's private direction to the client: logged for observers and the
+        audit trail, folded into the next prompts, never sent to the student."""
+        session = await self._control.load(session_id)
+        if session.owner_id != teacher_id:
+            return error(ErrorCode.FORBIDDEN, "Only the session's teacher can direct the client.")
+        if SessionStatus(session.status) in TERMINAL:
+            return error(ErrorCode.NOT_ACTIVE, "The session has ended.")
+        await self._log.publish(session_id, [DirectionEvent(text=text)])
         return None
 
     async def command(

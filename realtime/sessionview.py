@@ -9,7 +9,8 @@ it from a view instead of re-deriving it over raw events:
 - the ``client_id``s already said (``say`` de-duplication);
 - whether a stop was asked for a reply, and whether it has ended (the reply runner, and
   ``end`` waiting for the running reply to record its end);
-- the status, budget and presence last announced.
+- the status, budget and presence last announced;
+- the client's state (trust, hidden facts) and the teacher's latest directions.
 
 Laws (property-tested in ``tests/realtime/unit/test_rt_sessionview.py``): folding a
 prefix and then the rest equals folding the whole, and an event at or below
@@ -27,12 +28,15 @@ from typing import assert_never
 from realtime.events import (
     BudgetEvent,
     BudgetState,
+    ClientStateEvent,
+    DirectionEvent,
     MessageEvent,
     Presence,
     PresenceEvent,
     ReplyDelta,
     ReplyDone,
     ReplyError,
+    ReplyFlagged,
     ReplyStart,
     ReplyStop,
     SequencedEvent,
@@ -42,7 +46,11 @@ from realtime.events import (
 from realtime.lifecycle import SessionStatus
 from realtime.vocabulary import MessageRole, Role
 
-__all__ = ["OpenReply", "Said", "SessionView", "fold"]
+__all__ = ["DIRECTIONS_KEPT", "OpenReply", "Said", "SessionView", "fold"]
+
+#: Teacher directions that shape the next prompts: the latest three (a fourth note
+#: usually replaces an earlier one; more would crowd the persona).
+DIRECTIONS_KEPT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,12 @@ class SessionView:
     said: Mapping[str, Said] = field(default_factory=dict)
     budget: BudgetState | None = None
     presence: Presence | None = None
+    #: The latest client state the app published (observers' view and the next turn's
+    #: starting point).
+    client_state: ClientStateEvent | None = None
+    #: The teacher's latest directions to the client, newest last; they shape the
+    #: following prompts.
+    directions: tuple[str, ...] = ()
 
     @property
     def streaming(self) -> OpenReply | None:
@@ -128,7 +142,12 @@ class SessionView:
             case PresenceEvent():
                 presence = Presence(student_online=event.student_online, observers=event.observers)
                 return replace(view, presence=presence)
-            case Unreadable():
+            case ClientStateEvent():
+                return replace(view, client_state=event)
+            case DirectionEvent():
+                kept = (*view.directions, event.text)[-DIRECTIONS_KEPT:]
+                return replace(view, directions=kept)
+            case ReplyFlagged() | Unreadable():
                 return view
             case _:
                 assert_never(event)

@@ -36,6 +36,10 @@ class EventType(StrEnum):
     PRESENCE = "presence"
     #: An event this worker cannot read (a newer worker's, mid-deploy); clients skip it.
     UNREADABLE = "unreadable"
+    # Sequenced, for observers only (a student's socket never receives them).
+    CLIENT_STATE = "client.state"
+    DIRECTION = "direction"
+    REPLY_FLAGGED = "reply.flagged"
     # Addressed to one socket (no ``seq``).
     WELCOME = "welcome"
     ERROR = "error"
@@ -52,6 +56,7 @@ class ClientType(StrEnum):
     RESUME = "resume"
     END = "end"
     WHISPER = "whisper"
+    DIRECT = "direct"
     PING = "ping"
 
 

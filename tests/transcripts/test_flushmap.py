@@ -10,11 +10,16 @@ from realtime.flushmap import AuditRow, MessageRow, message_uuid, plan, rows_of
 from realtime.lifecycle import SessionStatus
 from realtime.protocol import (
     BudgetEvent,
+    ClientStateEvent,
+    DirectionEvent,
+    FactView,
+    FlagView,
     MessageEvent,
     MessageRole,
     ReplyDelta,
     ReplyDone,
     ReplyError,
+    ReplyFlagged,
     ReplyStart,
     ReplyStop,
     Role,
@@ -148,3 +153,32 @@ def test_a_malformed_event_is_recorded_not_fatal() -> None:
 def test_message_ids_that_are_not_uuids_map_deterministically() -> None:
     assert message_uuid("m_41") == message_uuid("m_41") != message_uuid("m_42")
     assert message_uuid(M1) == uuid.UUID(M1)
+
+
+def test_client_state_direction_and_flags_are_audited() -> None:
+    state = ClientStateEvent(
+        trust=42,
+        delta=6,
+        reasons=("complex reflection +6",),
+        after_seq=3,
+        facts=(FactView(index=0, fact="Lost the job.", state="unlocked"),),
+    )
+    (audit,) = rows_of(at(4, state))[1]
+    assert (audit.kind, audit.actor, audit.data["trust"], audit.data["delta"]) == (
+        "client_state",
+        "system:client_state",
+        42,
+        6,
+    )
+    assert audit.data["facts"] == [
+        {"index": 0, "fact": "Lost the job.", "state": "unlocked", "disclosed_seq": None}
+    ]
+    assert rows_of(at(5, DirectionEvent(text="Be more irritable."))) == (
+        [],
+        [AuditRow(5, "direction", "teacher", {"text": "Be more irritable."})],
+    )
+    flagged = ReplyFlagged(reply_id="r", flags=(FlagView(flag="ai_speak", reason="as an AI"),))
+    (audit,) = rows_of(at(6, flagged))[1]
+    assert audit.kind == "reply_flagged" and audit.data["flags"] == [
+        {"flag": "ai_speak", "reason": "as an AI"}
+    ]

@@ -17,6 +17,10 @@ export const EventType = Object.freeze({
   PRESENCE: "presence",
   // An event this page cannot read (a newer server's, mid-deploy): skipped.
   UNREADABLE: "unreadable",
+  // For observers only (a student's socket never receives them).
+  CLIENT_STATE: "client.state",
+  DIRECTION: "direction",
+  REPLY_FLAGGED: "reply.flagged",
   // Addressed to one socket (no `seq`).
   WELCOME: "welcome",
   ERROR: "error",
@@ -32,6 +36,7 @@ export const ClientType = Object.freeze({
   RESUME: "resume",
   END: "end",
   WHISPER: "whisper",
+  DIRECT: "direct",
   PING: "ping",
 });
 

@@ -11,6 +11,7 @@ from realtime.protocol import (
     BudgetEvent,
     ClientLimits,
     ClientType,
+    Direct,
     End,
     ErrorCode,
     MessageEvent,
@@ -60,6 +61,7 @@ def error_code(raw: str | bytes, limits: ClientLimits = LIMITS) -> ErrorCode:
         ('{"type":"end"}', End(type=ClientType.END)),
         ('{"type":"whisper","text":"be tense"}', Whisper(type=ClientType.WHISPER, text="be tense")),
         ('{"type":"ping"}', Ping(type=ClientType.PING)),
+        ('{"type":"direct","text":"be tense"}', Direct(type=ClientType.DIRECT, text="be tense")),
         (b'{"type":"ping","nonce":"7"}', Ping(type=ClientType.PING, nonce="7")),
     ],
 )
@@ -99,6 +101,7 @@ def test_valid_frames_parse(raw: str | bytes, expected: object) -> None:
         ('{"type":"say","text":"half \\ud800 pair","client_id":"c"}', ErrorCode.INVALID),
         ('{"type":"say","text":"hi","client_id":"c\\u0000"}', ErrorCode.INVALID),
         ('{"type":"whisper","text":"\\u0000"}', ErrorCode.INVALID),
+        ('{"type":"direct","text":"  "}', ErrorCode.INVALID),
     ],
 )
 def test_bad_frames_answer_an_error(raw: str | bytes, code: ErrorCode) -> None:

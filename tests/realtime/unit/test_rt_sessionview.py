@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from realtime.lifecycle import SessionStatus
 from realtime.protocol import (
     BudgetEvent,
+    ClientStateEvent,
+    DirectionEvent,
     MessageEvent,
     MessageRole,
     PresenceEvent,
@@ -194,3 +196,11 @@ def test_late_deltas_of_an_ended_reply_do_not_reopen_it() -> None:
 def test_an_empty_view() -> None:
     view = SessionView()
     assert view.streaming is None and view.last_seq == 0 and not view.said
+
+
+def test_the_latest_client_state_and_three_directions_are_kept() -> None:
+    states = [ClientStateEvent(trust=t, seq=n) for n, t in ((1, 20), (4, 26))]
+    notes = [DirectionEvent(text=f"note {n}", seq=n + (2 if n < 2 else 3)) for n in range(4)]
+    view = fold([states[0], *notes[:2], states[1], *notes[2:]])  # seqs 1, 2, 3, 4, 5, 6
+    assert view.client_state == states[1]
+    assert view.directions == ("note 1", "note 2", "note 3")
