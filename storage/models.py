@@ -44,6 +44,10 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))  # "teacher" | "admin"
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Carried in the signed teacher cookie; logout and a password change bump it, so
+    # every cookie issued before stops working at once (checked on each request and each
+    # socket handshake against this row, read by primary key).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
