@@ -1,5 +1,6 @@
 // Live observer: a grid of sessions, each with its transcript over the WebSocket, budget
-// meters, presence, a whisper box and Pause/Resume/End. One tile opens full size.
+// meters, presence, a whisper box, the client's state (trust chart, hidden facts, flagged
+// replies), private directions to the client and Pause/Resume/End. One tile opens full size.
 
 import { get } from "../api.js";
 import { BudgetMeters } from "../budget.js";
@@ -9,13 +10,20 @@ import { endReasonText } from "../format.js";
 import { ConnectionState, SessionSocket } from "../socket.js";
 import { showStatusBadge } from "../status.js";
 import { Transcript } from "../transcript.js";
-import { EventType } from "../vocabulary.js";
+import { ClientType, EventType } from "../vocabulary.js";
 import { actionButton, allowed } from "./actions.js";
+import { auditEvent, ClientStatePanel, emptyClientState, foldClientState, markFlaggedReplies } from "./client-state.js";
 
 const plural = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 
 /** More tiles than this are unreadable and cost a socket each. */
 const MAX_TILES = 12;
+/** A fresh connection seeds the client state from the audit trail, which trails the live
+ * log by the flush interval (0.25 s by default): a second read this much later catches
+ * what was still in flight at the first. */
+const RESEED_AFTER_MS = 2500;
+/** Observers-only events: they feed the client-state panel, not the transcript. */
+const CLIENT_EVENTS = new Set([EventType.CLIENT_STATE, EventType.DIRECTION, EventType.REPLY_FLAGGED]);
 
 export function renderObserve(view, ids, ctx, { single = false } = {}) {
   view.classList.add("wide");
@@ -88,18 +96,31 @@ function observeTile(grid, id, ctx, single) {
     whisperInput,
     el("button", { type: "submit", text: "Whisper" }),
   );
+  const directInput = el("input", {
+    type: "text", id: `direct-${id}`, maxlength: "4000", autocomplete: "off",
+    placeholder: "e.g. Be more guarded about work", "aria-describedby": `direct-help-${id}`,
+  });
+  const directForm = el("form", { class: "direct-form", novalidate: true },
+    el("label", { for: `direct-${id}`, text: "Direct the client" }),
+    el("div", { class: "direct-form__row" }, directInput, el("button", { type: "submit", text: "Direct" })),
+    el("p", { id: `direct-help-${id}`, class: "hint small", text: "Only the virtual client sees this; the student never does." }),
+  );
   const controls = el("div", { class: "button-row" });
+  const clientBox = el("div", { class: "tile__client" });
   const tile = el("section", { class: "card tile", "aria-labelledby": titleId, dataset: { sessionId: id } },
     el("div", { class: "tile__head" }, heading, badge),
     presence,
     conn,
     meterBox,
-    list,
-    whisperForm,
+    el("div", { class: "tile__body" }, el("div", { class: "tile__talk" }, list, whisperForm), clientBox),
     controls,
     notice,
   );
   grid.append(tile);
+  const panel = new ClientStatePanel(clientBox, { idPrefix: `obs-${id}`, extra: directForm });
+  let clientState = emptyClientState();
+  let seedTimer = null;
+  let seedGeneration = 0;
 
   // Each warning is announced once, naming the student (several tiles share the region).
   const meters = new BudgetMeters(meterBox, `obs-${id}`, {
@@ -109,6 +130,27 @@ function observeTile(grid, id, ctx, single) {
   let socket = null;
   let closed = false;
   const transcript = new Transcript(list, { whisperLabel: "Whisper", announce: () => {} });
+  const replyNode = (replyId) => list.querySelector(`.msg[data-reply-id="${CSS.escape(replyId)}"]`);
+
+  function foldClient(event) {
+    const next = foldClientState(clientState, event);
+    if (next === clientState) return;
+    clientState = next;
+    panel.draw(clientState);
+    markFlaggedReplies(clientState, replyNode);
+  }
+
+  /** Earlier client states, directions and flags: a fresh connection's history has only
+   * messages (the fold ignores what it already has, so overlapping the live events is fine). */
+  async function seedClientState(generation) {
+    try {
+      const { items } = await get(`/api/sessions/${encodeURIComponent(id)}/events`);
+      if (closed || generation !== seedGeneration) return;
+      for (const row of items) foldClient(auditEvent(row));
+    } catch {
+      // The live events still draw; only the history before this connection is missing.
+    }
+  }
 
   const onDone = (updated) => {
     session = updated;
@@ -126,6 +168,7 @@ function observeTile(grid, id, ctx, single) {
     meters.setStatus(status);
     for (const button of buttons) button.hidden = !allowed(button.dataset.action, status);
     whisperInput.disabled = status === "completed" || status === "expired";
+    directInput.disabled = whisperInput.disabled;
     if (status === "completed" || status === "expired") setText(conn, endReasonText(status, reason, "teacher"));
   }
 
@@ -145,6 +188,19 @@ function observeTile(grid, id, ctx, single) {
     }
     setText(notice, "");
     whisperInput.value = "";
+  });
+
+  directForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = directInput.value.trim();
+    if (!text) return;
+    // Listed once the server's `direction` event comes back, so the list is what was logged.
+    if (!socket?.send({ type: ClientType.DIRECT, text })) {
+      setText(notice, "Not connected; the direction was not sent.");
+      return;
+    }
+    setText(notice, "");
+    directInput.value = "";
   });
 
   (async () => {
@@ -168,6 +224,13 @@ function observeTile(grid, id, ctx, single) {
         if (fresh) {
           transcript.clear();
           transcript.restoreStreaming(welcome.streaming);
+          clientState = emptyClientState();
+          panel.draw(clientState);
+          foldClient(welcome.client_state);
+          const generation = ++seedGeneration;
+          seedClientState(generation);
+          clearTimeout(seedTimer);
+          seedTimer = setTimeout(() => seedClientState(generation), RESEED_AFTER_MS);
         }
         meters.setBudget(welcome.budget || {});
         setPresence(welcome.presence || {});
@@ -177,7 +240,14 @@ function observeTile(grid, id, ctx, single) {
         if (event.type === EventType.BUDGET) meters.setBudget(event);
         else if (event.type === EventType.STATUS) setStatus(event.status, event.reason);
         else if (event.type === EventType.PRESENCE) setPresence(event);
-        else transcript.apply(event);
+        else if (CLIENT_EVENTS.has(event.type)) foldClient(event);
+        else {
+          const entry = transcript.apply(event);
+          // History and live messages alike: flag badges find a reply by its id.
+          if (entry?.node && event.reply_id) entry.node.dataset.replyId = event.reply_id;
+          foldClient(event);
+          if (event.reply_id && clientState.flags.has(event.reply_id)) markFlaggedReplies(clientState, replyNode);
+        }
       },
       onError(event) {
         setText(notice, socketErrorText(event, "teacher"));
@@ -192,6 +262,7 @@ function observeTile(grid, id, ctx, single) {
 
   return () => {
     closed = true;
+    clearTimeout(seedTimer);
     socket?.close();
     meters.destroy();
   };
