@@ -1,13 +1,16 @@
-// Session review: facts and usage, the stored transcript (with .md / .csv downloads),
-// the audit trail. Lifecycle actions (extend included) reload the transcript and audit.
+// Session review: facts and usage, the stored transcript (with .md / .csv downloads,
+// flagged replies marked), the client's state (trust over the turns, hidden facts, the
+// directions given, from the audit trail), the audit trail. Lifecycle actions (extend
+// included) reload the transcript, the client state and the audit trail.
 
 import { get } from "../api.js";
 import { el, setText } from "../dom.js";
 import { endReasonText, formatDateTime, formatDuration, formatNumber } from "../format.js";
 import { showStatusBadge } from "../status.js";
 import { Transcript } from "../transcript.js";
-import { MessageRole } from "../vocabulary.js";
+import { EventType, MessageRole } from "../vocabulary.js";
 import { actionButton, allowed, copyLinkButton, extendDialog } from "./actions.js";
+import { auditEvent, ClientStatePanel, emptyClientState, foldClientState, markFlaggedReplies } from "./client-state.js";
 
 export async function renderReview(view, id, ctx) {
   const alert = el("div", { class: "alert alert--error", role: "alert" });
@@ -45,6 +48,12 @@ export async function renderReview(view, id, ctx) {
   const auditBody = el("div");
   const auditBox = el("section", { class: "card", "aria-labelledby": "audit-title" },
     el("h2", { id: "audit-title", text: "Audit trail" }), auditBody);
+  const clientCard = el("div", { class: "card client-card" });
+  const panel = new ClientStatePanel(clientCard, {
+    idPrefix: "review",
+    headingLevel: "h2",
+    emptyText: "No client state was recorded for this session yet.",
+  });
 
   function drawFacts(s) {
     const used = s.time_limit_seconds - s.seconds_left;
@@ -66,9 +75,19 @@ export async function renderReview(view, id, ctx) {
       (button.closest(".copy-link") || button).hidden = !allowed(action, s.status);
     }
   }
-  const reloadAll = () => {
-    loadTranscript(transcriptBody, id, session, clientName);
-    loadAudit(auditBody, id);
+  let loads = 0;
+  const reloadAll = async () => {
+    const load = ++loads;
+    const [shown, rows] = await Promise.all([
+      loadTranscript(transcriptBody, id, session, clientName),
+      loadAudit(auditBody, id),
+    ]);
+    if (load !== loads || !ctx.alive()) return;
+    let state = emptyClientState();
+    for (const message of shown?.messages || []) state = foldClientState(state, { ...message, type: EventType.MESSAGE });
+    for (const row of rows || []) state = foldClientState(state, auditEvent(row));
+    panel.draw(state);
+    if (shown) markFlaggedReplies(state, (replyId) => shown.nodeForReply(replyId));
   };
   reloadTranscript.addEventListener("click", reloadAll);
   const onDone = (updated) => {
@@ -97,8 +116,11 @@ export async function renderReview(view, id, ctx) {
     ),
     el("div", { class: "review" },
       el("div", {}, transcriptBox, el("br"), auditBox),
-      el("section", { class: "card", "aria-labelledby": "usage-title" },
-        el("h2", { id: "usage-title", text: "Details and usage" }), facts, el("hr"), controls),
+      el("div", { class: "review__side" },
+        el("section", { class: "card", "aria-labelledby": "usage-title" },
+          el("h2", { id: "usage-title", text: "Details and usage" }), facts, el("hr"), controls),
+        clientCard,
+      ),
     ),
   );
   drawFacts(session);
@@ -136,6 +158,12 @@ async function loadTranscript(box, id, session, clientName) {
       showTimes: true,
     });
     transcript.renderMessages(messages);
+    const messageOfReply = new Map(messages.filter((m) => m.reply_id).map((m) => [m.reply_id, m.message_id]));
+    const nodeForReply = (replyId) => {
+      const messageId = messageOfReply.get(replyId);
+      return messageId ? list.querySelector(`.msg[data-message-id="${CSS.escape(messageId)}"]`) : null;
+    };
+    return { messages, nodeForReply };
   } catch (error) {
     status.className = "alert alert--warn";
     status.dataset.state = error.status === 404 ? "not-available" : "error";
@@ -145,6 +173,7 @@ async function loadTranscript(box, id, session, clientName) {
         ? "The transcript is not available yet. It appears here once the conversation has been saved."
         : error.message,
     );
+    return null;
   }
 }
 
@@ -153,7 +182,7 @@ async function loadAudit(box, id) {
     const { items } = await get(`/api/sessions/${encodeURIComponent(id)}/events`);
     if (!items.length) {
       box.replaceChildren(el("p", { class: "muted", text: "No events yet." }));
-      return;
+      return items;
     }
     box.replaceChildren(el("div", { class: "table-wrap" },
       el("table", { class: "audit", "aria-labelledby": "audit-title" },
@@ -166,7 +195,9 @@ async function loadAudit(box, id) {
         ))),
       ),
     ));
+    return items;
   } catch (error) {
     box.replaceChildren(el("p", { class: "alert alert--error", text: error.message }));
+    return null;
   }
 }
