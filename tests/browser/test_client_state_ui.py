@@ -156,7 +156,7 @@ def test_trust_chart_and_facts_follow_client_state(new_context: NewContext, site
     assert len(points) >= len(turns), points
     facts = panel.get_by_role("list", name="Hidden facts").locator("li")
     expect(facts).to_have_count(3)  # the demo profile's three hidden facts
-    for state in facts.locator(".fact__state").all_text_contents():
+    for state in facts.locator(".hidden-fact__state").all_text_contents():
         assert FACT_STATE.match(state), state
     assert_student_heard_nothing_private(frames)
     screenshot(observer, "teacher-observer-client-state")
@@ -281,9 +281,11 @@ def test_client_state_panel_draws_events_as_the_server_encodes_them(
         "aria-label", "Trust over 3 turns: now 41 of 100; lowest 30, highest 48."
     )
     expect(box.locator("svg text.trust-chart__extreme")).to_have_text(["max 48", "min 30"])
-    expect(box.locator(".fact__state")).to_have_text(["Disclosed at seq 8", "Locked", "Locked"])
-    expect(box.locator(".fact__text").first).to_have_text("A warning letter <b>arrived</b>.")
-    expect(box.locator(".fact b")).to_have_count(0)
+    expect(box.locator(".hidden-fact__state")).to_have_text(
+        ["Disclosed at seq 8", "Locked", "Locked"]
+    )
+    expect(box.locator(".hidden-fact__text").first).to_have_text("A warning letter <b>arrived</b>.")
+    expect(box.locator(".hidden-fact b")).to_have_count(0)
     expect(box.locator(".directions li")).to_have_text(["Mention the letter if asked about work."])
     badge = box.locator(".msg .flag-badge")
     expect(badge).to_have_count(1)

@@ -104,7 +104,7 @@ export class ClientStatePanel {
     this.chartBox = el("figure", { class: "trust-chart" });
     this.reasons = el("p", { class: "trust-why small" });
     this.empty = el("p", { class: "client-state__empty small muted", text: emptyText });
-    this.facts = el("ul", { class: "fact-states", "aria-label": "Hidden facts" });
+    this.facts = el("ul", { class: "hidden-facts", "aria-label": "Hidden facts" });
     this.directions = el("ol", { class: "directions", "aria-label": "Directions given" });
     this.noDirections = el("p", { class: "small muted directions__empty", text: "No directions given." });
     this.trust = el("div", { class: "client-state__trust", hidden: true },
@@ -145,10 +145,10 @@ export class ClientStatePanel {
     this.chartBox.replaceChildren(trustChart(points), el("figcaption", { class: "visually-hidden", text: trustSummary(points) }));
     const why = latest.reasons?.length ? latest.reasons.join("; ") : "no reason given";
     setText(this.reasons, `Latest change${latest.delta ? ` ${signed(latest.delta)}` : ""}: ${why}`);
-    this.facts.replaceChildren(...(latest.facts || []).map((fact) => el("li", { class: "fact", dataset: { state: fact.state } },
-      el("span", { class: "fact__state", text: factStateText(fact) }),
+    this.facts.replaceChildren(...(latest.facts || []).map((fact) => el("li", { class: "hidden-fact", dataset: { state: fact.state } },
+      el("span", { class: "hidden-fact__state", text: factStateText(fact) }),
       el("span", { class: "visually-hidden", text: ": " }),
-      el("span", { class: "fact__text", text: fact.fact }),
+      el("span", { class: "hidden-fact__text", text: fact.fact }),
     )));
   }
 
