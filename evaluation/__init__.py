@@ -7,6 +7,7 @@ facts and rubric, runs the LLM grader if any, stores and serves the result.
 
 - :mod:`evaluation.transcript`: the input (turns, hidden facts, rubric criteria);
 - :mod:`evaluation.coverage`: which hidden facts came out, what might have reached the rest;
+- :mod:`evaluation.grader_prompt`: the LLM grader"s prompt and the check of its answer;
 """
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ from evaluation.coverage import (
     Move,
     coverage_metric,
     fact_coverage,
+)
+from evaluation.grader_prompt import (
+    GRADER_RETRIES,
+    GraderPrompt,
+    GraderRejection,
+    GraderResult,
+    build_grader_prompt,
+    parse_grader_output,
+    retry_prompt,
 )
 from evaluation.results import (
     Alternative,
@@ -38,6 +48,7 @@ from evaluation.transcript import (
 
 __all__ = [
     "COVERAGE_SHARE",
+    "GRADER_RETRIES",
     "Alternative",
     "Criterion",
     "CriterionResult",
@@ -45,14 +56,20 @@ __all__ = [
     "FactCoverage",
     "FactRecord",
     "Grader",
+    "GraderPrompt",
+    "GraderRejection",
+    "GraderResult",
     "Move",
     "RubricLevel",
     "Turn",
+    "build_grader_prompt",
     "coverage_metric",
     "criteria_from_api",
     "fact_coverage",
     "fact_records",
+    "parse_grader_output",
     "quote_in",
     "quote_of",
+    "retry_prompt",
     "turns_from_items",
 ]
