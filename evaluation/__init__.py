@@ -7,11 +7,23 @@ facts and rubric, runs the LLM grader if any, stores and serves the result.
 
 - :mod:`evaluation.transcript`: the input (turns, hidden facts, rubric criteria);
 - :mod:`evaluation.coverage`: which hidden facts came out, what might have reached the rest;
+- :mod:`evaluation.offline_grader`: metrics and coverage mapped onto rubric levels;
+- :mod:`evaluation.alternatives`: rewrites of the weakest student turns;
 - :mod:`evaluation.grader_prompt`: the LLM grader"s prompt and the check of its answer;
+- :mod:`evaluation.report`: :class:`Evaluation`, :func:`evaluate_offline`, :func:`to_api`.
 """
 
 from __future__ import annotations
 
+from evaluation.alternatives import (
+    ALTERNATIVES,
+    Weakness,
+    open_question,
+    permission_first,
+    reflection_of,
+    suggest_alternatives,
+    weakest_turns,
+)
 from evaluation.coverage import (
     COVERAGE_SHARE,
     FactCoverage,
@@ -27,6 +39,21 @@ from evaluation.grader_prompt import (
     build_grader_prompt,
     parse_grader_output,
     retry_prompt,
+)
+from evaluation.offline_grader import (
+    Family,
+    family_of,
+    grade_offline,
+    score_for,
+)
+from evaluation.report import (
+    COVERAGE_METRIC,
+    Evaluation,
+    EvaluationJSON,
+    TeacherReview,
+    evaluate_offline,
+    to_api,
+    with_grader_result,
 )
 from evaluation.results import (
     Alternative,
@@ -47,29 +74,47 @@ from evaluation.transcript import (
 )
 
 __all__ = [
+    "ALTERNATIVES",
+    "COVERAGE_METRIC",
     "COVERAGE_SHARE",
     "GRADER_RETRIES",
     "Alternative",
     "Criterion",
     "CriterionResult",
+    "Evaluation",
+    "EvaluationJSON",
     "Evidence",
     "FactCoverage",
     "FactRecord",
+    "Family",
     "Grader",
     "GraderPrompt",
     "GraderRejection",
     "GraderResult",
     "Move",
     "RubricLevel",
+    "TeacherReview",
     "Turn",
+    "Weakness",
     "build_grader_prompt",
     "coverage_metric",
     "criteria_from_api",
+    "evaluate_offline",
     "fact_coverage",
     "fact_records",
+    "family_of",
+    "grade_offline",
+    "open_question",
     "parse_grader_output",
+    "permission_first",
     "quote_in",
     "quote_of",
+    "reflection_of",
     "retry_prompt",
+    "score_for",
+    "suggest_alternatives",
+    "to_api",
     "turns_from_items",
+    "weakest_turns",
+    "with_grader_result",
 ]
