@@ -1,0 +1,186 @@
+"""The bare baseline: what streaming an upstream to a session's sockets costs with nothing
+else in the way (no Redis, no SQL, no budgets, no auth, no log), in its own process.
+
+    python -m bench.baseline --port P --upstream http://127.0.0.1:U/v1
+
+A Starlette app under uvicorn with the product's socket settings. ``/ws/sessions/{id}``
+joins an in-process room; a ``say`` streams the upstream with httpx and forwards each
+chunk at once to every socket of the room, in the product's frame shapes (``welcome``,
+``message``, ``reply.start``, ``reply.delta`` with ``seq``, ``reply.done``, ``presence``
+on every join and leave), so one load driver serves both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from bench.targets import ROLE_HEADER
+from realtime.vocabulary import ClientType, ErrorCode, EventType, MessageRole, Role
+
+#: The product's per-provider-request timeout default (LLM_TIMEOUT_SECONDS).
+UPSTREAM_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Room:
+    sockets: set[WebSocket] = field(default_factory=set)
+    students: set[WebSocket] = field(default_factory=set)
+    seq: int = 0
+    replying: bool = False
+
+    async def broadcast(self, **event: Any) -> None:
+        self.seq += 1
+        text = json.dumps({**event, "seq": self.seq})
+        for socket in list(self.sockets):
+            try:
+                await socket.send_text(text)
+            except (WebSocketDisconnect, RuntimeError):
+                self.sockets.discard(socket)
+                self.students.discard(socket)
+
+    async def announce(self) -> None:
+        await self.broadcast(
+            type=EventType.PRESENCE,
+            student_online=bool(self.students),
+            observers=len(self.sockets) - len(self.students),
+        )
+
+
+@dataclass
+class Baseline:
+    upstream: str
+    client: httpx.AsyncClient
+    rooms: dict[str, Room] = field(default_factory=dict)
+
+    async def socket(self, websocket: WebSocket) -> None:
+        session_id = str(websocket.path_params["id"])
+        room = self.rooms.setdefault(session_id, Room())
+        await websocket.accept()
+        await websocket.send_text(
+            json.dumps({"type": EventType.WELCOME, "session_id": session_id, "last_seq": room.seq})
+        )
+        room.sockets.add(websocket)
+        if websocket.headers.get(ROLE_HEADER) == Role.STUDENT:
+            room.students.add(websocket)
+        await room.announce()
+        try:
+            while True:
+                frame = json.loads(await websocket.receive_text())
+                if frame.get("type") == ClientType.SAY:
+                    await self.say(websocket, room, str(frame.get("text", "")))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            room.sockets.discard(websocket)
+            room.students.discard(websocket)
+            if room.sockets:
+                await room.announce()
+            else:
+                del self.rooms[session_id]
+
+    async def say(self, websocket: WebSocket, room: Room, text: str) -> None:
+        """Stream one reply inline: the sayer waits for its reply anyway."""
+        if room.replying:
+            error = {"type": EventType.ERROR, "code": ErrorCode.REPLY_IN_PROGRESS, "message": ""}
+            await websocket.send_text(json.dumps(error))
+            return
+        room.replying = True
+        reply_id = uuid.uuid4().hex
+        try:
+            await room.broadcast(type=EventType.MESSAGE, role=MessageRole.STUDENT, text=text)
+            await room.broadcast(type=EventType.REPLY_START, reply_id=reply_id)
+            parts: list[str] = []
+            usage: dict[str, Any] = {}
+            async for chunk in self._stream(text):
+                usage = chunk.get("usage") or usage
+                for choice in chunk.get("choices") or ():
+                    if content := (choice.get("delta") or {}).get("content"):
+                        parts.append(content)
+                        await room.broadcast(
+                            type=EventType.REPLY_DELTA, reply_id=reply_id, text=content
+                        )
+            await room.broadcast(
+                type=EventType.REPLY_DONE,
+                reply_id=reply_id,
+                message_id=uuid.uuid4().hex,
+                text="".join(parts),
+                usage={
+                    "input_tokens": usage.get("prompt_tokens", 0),
+                    "output_tokens": usage.get("completion_tokens", 0),
+                },
+                stopped=False,
+            )
+        finally:
+            room.replying = False
+
+    async def _stream(self, text: str) -> AsyncIterator[dict[str, Any]]:
+        body = {
+            "model": "bench",
+            "messages": [
+                {"role": "system", "content": "You are a client in a counselling session."},
+                {"role": "user", "content": text},
+            ],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        url = self.upstream.rstrip("/") + "/chat/completions"
+        async with self.client.stream("POST", url, json=body) as response:
+            async for line in response.aiter_lines():
+                if line.startswith("data:") and (data := line[5:].strip()) != "[DONE]":
+                    yield json.loads(data)
+
+
+def create_app(upstream: str) -> Starlette:
+    baseline = Baseline(upstream, httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT_S))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await baseline.client.aclose()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    routes = [Route("/healthz", healthz), WebSocketRoute("/ws/sessions/{id}", baseline.socket)]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True, help="the upstream's base URL, with /v1")
+    args = parser.parse_args(argv)
+    # The product's socket settings (server/cli.py), so the comparison is of what runs
+    # behind the socket, not of two WebSocket stacks.
+    uvicorn.run(
+        create_app(args.upstream),
+        host=args.host,
+        port=args.port,
+        ws="websockets-sansio",
+        ws_max_size=1 << 20,
+        ws_ping_interval=15.0,
+        ws_ping_timeout=15.0,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""How many live sessions one server carries: the product against a bare baseline.
+
+    python -m bench.capacity [--quick] [--configs baseline,memory-1w,redis-1w,redis-2w]
+        [--sessions 10,25,50,75,100,150,200,300] [--warmup 4] [--duration 20]
+        [--max-p99-ms 50] [--connect-storm] [--no-pin] [--json bench/results/latest.json]
+
+Starts an upstream model (``bench.upstream``: 150 tokens a reply, 3 a chunk, a chunk every
+50 ms, each stamped with its emit time), then sweeps the number of sessions S upwards,
+running every configuration at each S in turn on a fresh server, each step measured by
+the load driver (``bench.driver``, its own process). A configuration drops out at its
+first step whose chunk latency p99 passes the limit or that loses anything (after one
+re-run, as noise can fail a window); its capacity is the largest S that passed. The
+server is pinned to core 0, the
+upstream and the driver to core 1 (Redis and PostgreSQL are not ours to pin). Prints a
+table, the capacities with the product/baseline ratio, and writes the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from bench.deploy import CONFIGS, Config, Deployment, Server, deployed, services_reachable
+from bench.procs import ROOT, Children, free_port, machine_busy_seconds, wait_http
+from bench.report import capacity_lines, row, storm_lines, table_header
+from bench.stats import Criteria, judge
+from bench.wire import Pace
+
+DEFAULT_SWEEP = (10, 25, 50, 75, 100, 150, 200, 300)
+QUICK_SWEEP = (5, 10)
+#: A driver that has not reported within setup + window + this is stuck.
+DRIVER_GRACE_S = 180.0
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def run_driver(
+    children: Children,
+    deployment: Deployment,
+    server: Server,
+    upstream: tuple[str, int],
+    extra: list[str],
+    budget_s: float,
+) -> dict[str, Any]:
+    """Run one ``bench.driver`` on core 1 and return its JSON (or ``{"error": ...}``)."""
+    out = children.log_dir / f"driver-{deployment.config.name}-{time.monotonic_ns()}.json"
+    args = ["-m", "bench.driver", "--url", server.url, "--upstream", upstream[0]]
+    args += [*server.driver_args, "--server-pids", str(server.root_pid)]
+    args += ["--upstream-pid", str(upstream[1]), "--json-out", str(out), *extra]
+    driver = children.spawn(out.stem, args, core=1)
+    try:
+        driver.process.wait(timeout=budget_s)
+    except Exception:
+        children.stop(driver)
+        return {"error": f"driver did not finish within {budget_s:.0f} s"}
+    children.stop(driver)
+    if not out.exists():
+        return {"error": f"driver wrote nothing:\n{driver.log()[-2000:]}"}
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def wait_for_quiet(limit_s: float, max_percent: float) -> float:
+    """Wait (at most ``limit_s``) until the machine spends under ``max_percent`` of a core
+    in one second (only our idle upstream runs between steps); returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
+        before = machine_busy_seconds()
+        time.sleep(1.0)  # sampling the machine's load over one second
+        if 100 * (machine_busy_seconds() - before) < max_percent:
+            break
+    return round(time.monotonic() - started, 1)
+
+
+def measure(
+    children: Children,
+    deployment: Deployment,
+    upstream: tuple[str, int],
+    sessions: int,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """One sweep step on a fresh server, judged; a failed step is run again up to
+    ``--retries`` times (a noisy neighbour can fail one window), keeping every attempt."""
+    attempts: list[dict[str, Any]] = []
+    extra = ["--sessions", str(sessions), "--warmup", str(args.warmup)]
+    extra += ["--duration", str(args.duration), "--drain", str(args.drain)]
+    budget = args.warmup + args.duration + args.drain + sessions + DRIVER_GRACE_S
+    for _ in range(args.retries + 1):
+        waited = wait_for_quiet(args.quiet_wait, args.max_noise_percent)
+        with deployment.serving() as server:
+            step = run_driver(children, deployment, server, upstream, extra, budget)
+        step["sessions"] = sessions
+        step["waited_for_quiet_s"] = waited
+        criteria = Criteria(args.max_p99_ms, args.max_noise_percent)
+        step = judge(step, criteria) if "error" not in step else step
+        step.setdefault("passed", False)
+        print(row(deployment.config.name, step), flush=True)
+        attempts.append(step)
+        if step["passed"]:
+            break
+    return {**attempts[-1], "attempts": len(attempts), "failed_attempts": attempts[:-1]}
+
+
+def sweep(
+    children: Children,
+    deployments: list[Deployment],
+    upstream: tuple[str, int],
+    args: argparse.Namespace,
+) -> dict[str, dict[str, Any]]:
+    """Every configuration at each S in turn (so all of them see the same stretch of
+    machine noise), each dropping out at its first failed step."""
+    results: dict[str, dict[str, Any]] = {
+        d.config.name: {
+            "description": d.config.description,
+            "capacity": 0,
+            "first_s": args.sessions[0],
+            "capped": False,
+            "steps": [],
+        }
+        for d in deployments
+    }
+    alive = list(deployments)
+    for sessions in args.sessions:
+        for deployment in list(alive):
+            result = results[deployment.config.name]
+            step = measure(children, deployment, upstream, sessions, args)
+            result["steps"].append(step)
+            if step["passed"]:
+                result["capacity"] = sessions
+            else:
+                alive.remove(deployment)
+    for deployment in alive:
+        results[deployment.config.name]["capped"] = True
+    if args.connect_storm:
+        extra = ["--storm", "--idle-sockets", str(args.idle_sockets)]
+        extra += ["--storm-observers", str(args.storm_observers)]
+        for deployment in deployments:
+            with deployment.serving() as server:
+                storm = run_driver(
+                    children, deployment, server, upstream, extra, 3 * DRIVER_GRACE_S
+                )
+            results[deployment.config.name]["storm"] = storm
+    return results
+
+
+def machine(pinned: bool) -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "code": code_version(),
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "load_average_at_start": os.getloadavg(),
+        "pinning": "server on core 0; upstream and driver on core 1; Redis and PostgreSQL unpinned"
+        if pinned
+        else "none",
+    }
+
+
+def code_version() -> dict[str, Any]:
+    """The commit measured, and how many files differed from it (a shared checkout)."""
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return done.stdout.decode(errors="replace").strip()
+
+    changed = [line for line in git("status", "--porcelain").splitlines() if line]
+    return {"commit": git("rev-parse", "HEAD"), "files_changed_or_new": len(changed)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configs: list[Config] = [CONFIGS[name] for name in args.configs]
+    if any(c.backend == "redis" for c in configs) and (why := services_reachable()):
+        print(f"Redis or PostgreSQL unreachable ({why}); skipping the redis configurations")
+        configs = [c for c in configs if c.backend != "redis"]
+    pinned = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
+    workdir = Path(tempfile.mkdtemp(prefix="vcbench-"))
+    children = Children(workdir, frozenset({0, 1}) if pinned else None)
+    pace = Pace()
+    results: dict[str, Any] = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(pinned),
+        "pace": {
+            "reply_tokens": pace.reply_tokens,
+            "tokens_per_chunk": pace.tokens_per_chunk,
+            "chunk_interval_ms": pace.chunk_interval_s * 1000,
+        },
+        "method": {
+            "sessions": args.sessions,
+            "retries_of_a_failed_step": args.retries,
+            "warmup_s": args.warmup,
+            "duration_s": args.duration,
+            "sockets_per_session": 3,
+            "pass_rule": f"chunk latency p99 <= {args.max_p99_ms:g} ms, no loss, "
+            "no errors, no closed sockets",
+            "noisy_rule": f"other processes used > {args.max_noise_percent:g}% of a core",
+            "quiet_wait_s": args.quiet_wait,
+        },
+        "configs": {},
+    }
+    print(f"logs in {workdir}; {results['machine']['pinning']}")
+    ok = False
+    try:
+        port = free_port()
+        upstream = children.spawn("upstream", ["-m", "bench.upstream", "--port", str(port)], core=1)
+        url = f"http://127.0.0.1:{port}"
+        wait_http(upstream, url + "/healthz")
+        print(table_header(), flush=True)
+        with ExitStack() as stack:
+            deployments = [
+                stack.enter_context(deployed(config, children, url + "/v1")) for config in configs
+            ]
+            results["configs"] = sweep(children, deployments, (url, upstream.pid), args)
+        ok = True
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping every child process")
+    finally:
+        children.stop_all()
+    print("\ncapacity (largest S with p99 within the limit and nothing lost):")
+    print("\n".join(capacity_lines(results["configs"])))
+    if args.connect_storm:
+        print(f"\nidle memory ({args.idle_sockets} sockets) and connect storm:")
+        print("\n".join(storm_lines(results["configs"])))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"\nJSON: {args.json}")
+    if ok and not args.keep_logs:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="S=5,10, 2 s warm-up, 4 s window")
+    parser.add_argument("--configs", default=",".join(CONFIGS), help=f"of {', '.join(CONFIGS)}")
+    parser.add_argument("--sessions", help="comma-separated S values, increasing")
+    parser.add_argument("--warmup", type=float)
+    parser.add_argument("--duration", type=float)
+    parser.add_argument("--drain", type=float, default=10.0)
+    parser.add_argument("--max-p99-ms", type=float, default=50.0)
+    parser.add_argument("--retries", type=int, default=1, help="re-runs of a failed step")
+    parser.add_argument(
+        "--max-noise-percent",
+        type=float,
+        default=25.0,
+        help="other processes' CPU (%% of a core) above which a step is flagged noisy",
+    )
+    parser.add_argument(
+        "--quiet-wait", type=float, default=30.0, help="seconds to wait for a quiet machine"
+    )
+    parser.add_argument("--connect-storm", action="store_true")
+    parser.add_argument("--idle-sockets", type=int, default=50)
+    parser.add_argument("--storm-observers", type=int, default=1000)
+    parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
+    parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--json", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    args.configs = [name.strip() for name in args.configs.split(",") if name.strip()]
+    if unknown := [name for name in args.configs if name not in CONFIGS]:
+        parser.error(f"unknown configurations {unknown}; known: {', '.join(CONFIGS)}")
+    sweep_default = QUICK_SWEEP if args.quick else DEFAULT_SWEEP
+    args.sessions = (
+        [int(s) for s in args.sessions.split(",")] if args.sessions else list(sweep_default)
+    )
+    if args.warmup is None:
+        args.warmup = 2.0 if args.quick else 4.0
+    if args.duration is None:
+        args.duration = 4.0 if args.quick else 20.0
+    return args
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,115 @@
+"""The capacity run's table and summary lines (pure formatting of the JSON results).
+
+CPU columns are percent of one core over the window: ``srv`` the server's process tree,
+``drv`` the load driver, ``svc`` the machine's Redis and PostgreSQL (whoever uses them),
+``oth`` everything else on the machine: noise that delays chunks like our own work does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["capacity_lines", "row", "storm_lines", "table_header"]
+
+_COLUMNS = (
+    ("config", 10),
+    ("S", 4),
+    ("ok", 3),
+    ("chunks/s", 8),
+    ("lat p50", 7),
+    ("p99", 7),
+    ("max", 7),
+    ("ttfd p50", 8),
+    ("say>up p50", 10),
+    ("p99", 7),
+    ("cpu ms/ch", 9),
+    ("srv cpu%", 8),
+    ("rss MB", 6),
+    ("loss", 5),
+    ("drv cpu%", 8),
+    ("svc cpu%", 8),
+    ("oth cpu%", 8),
+)
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def table_header() -> str:
+    head = " ".join(name.rjust(width) for name, width in _COLUMNS)
+    return head + "  why"
+
+
+def row(config: str, step: dict[str, Any]) -> str:
+    if "error" in step:
+        return f"{config:>10} {step['sessions']:>4}  no  error: {step['error'][:160]}"
+    lat, ttfd, up = step["latency_ms"], step["ttfd_ms"], step["say_to_upstream_ms"]
+    values = (
+        config,
+        step["sessions"],
+        "yes" if step["passed"] else "no",
+        _fmt(step["chunks_per_s"], 0),
+        _fmt(lat["p50"]),
+        _fmt(lat["p99"]),
+        _fmt(lat["max"], 0),
+        _fmt(ttfd["p50"]),
+        _fmt(up["p50"]),
+        _fmt(up["p99"]),
+        _fmt(step["server"]["cpu_ms_per_chunk"], 3),
+        _fmt(step["server"]["cpu_percent"], 0),
+        _fmt(step["server"]["rss_mb"], 0),
+        step["loss"]["missing_chunks"],
+        _fmt(step["driver"]["cpu_percent"], 0),
+        _fmt(step["services"]["cpu_percent"], 0),
+        _fmt(step["others"]["cpu_percent"], 0),
+    )
+    line = " ".join(str(v).rjust(width) for v, (_, width) in zip(values, _COLUMNS, strict=True))
+    notes = [*(step.get("why") or ()), *(["noisy"] if step.get("noisy") else [])]
+    return line + "  " + "; ".join(notes)
+
+
+def capacity_lines(configs: dict[str, dict[str, Any]]) -> list[str]:
+    """Each configuration's capacity, and the product's as a ratio of the baseline's."""
+    base = configs.get("baseline", {}).get("capacity")
+    lines = []
+    for name, result in configs.items():
+        cap = result["capacity"]
+        shown = f"{cap} sessions" if cap else f"< {result['first_s']} sessions"
+        if result.get("capped"):
+            shown = f">= {cap} sessions (the sweep's largest S passed)"
+        line = f"  {name:<10} {shown:<44} {result['description']}"
+        if name != "baseline" and base:
+            # A capped sweep only bounds a capacity: the ratio is then a bound too.
+            bound = ">= " if result.get("capped") else ""
+            bound = "<= " if configs["baseline"].get("capped") and not bound else bound
+            line += f"   ratio to baseline {bound}{cap / base:.2f}"
+        if noisy := sum(bool(step.get("noisy")) for step in result["steps"]):
+            line += f"   ({noisy} noisy steps)"
+        lines.append(line)
+    return lines
+
+
+def storm_lines(configs: dict[str, dict[str, Any]]) -> list[str]:
+    lines = []
+    for name, result in configs.items():
+        storm = result.get("storm")
+        if not storm:
+            continue
+        if "error" in storm:
+            lines.append(f"  {name:<10} error: {storm['error'][:200]}")
+            continue
+        idle, herd = storm["idle"], storm["storm"]
+        settled = herd["presence_settled_s"]
+        lines.append(
+            f"  {name:<10} idle socket {idle['kb_per_socket']:>6.1f} KB   "
+            f"{herd['connected']}/{herd['observers']} observers welcomed in "
+            f"{herd['all_welcomed_s']:.1f} s (p50 {_fmt(herd['welcome_ms']['p50'], 0)} ms), "
+            f"presence settled {'never' if settled is None else f'in {settled:.1f} s'}, "
+            f"server CPU {herd['server_cpu_s']:.1f} s, failures {herd['failures']}"
+        )
+    return lines
