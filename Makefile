@@ -43,5 +43,7 @@ typecheck: install-test
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
+# BENCH_ARGS: e.g. --quick, --configs baseline,memory-1w, --connect-storm (docs/performance.md).
 bench: install
 	$(BIN)/python -m bench.streaming
+	$(BIN)/python -m bench.capacity $(BENCH_ARGS)

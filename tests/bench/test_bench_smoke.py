@@ -1,0 +1,48 @@
+"""The capacity benchmark end to end on the smallest case: the upstream, the bare baseline
+and the load driver as real processes (2 sessions, 6 sockets, a 3 s window)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_baseline_sweep_step_reports_every_figure_and_loses_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    tiny = ["--configs", "baseline", "--sessions", "2", "--warmup", "1", "--duration", "3"]
+    tiny += ["--drain", "6", "--retries", "0", "--quiet-wait", "0", "--json", str(out)]
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.capacity", *tiny],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "capacity" in run.stdout and "baseline" in run.stdout
+
+    result = json.loads(out.read_text())
+    baseline = result["configs"]["baseline"]
+    (step,) = baseline["steps"]
+    assert step["kind"] == "baseline" and step["sessions"] == 2 and step["sockets"] == 6
+    assert step["loss"] == {
+        "expected_chunks": step["loss"]["expected_chunks"],
+        "missing_chunks": 0,
+        "unfinished_replies": 0,
+    }
+    # Each reply is 50 chunks, at all 3 sockets of its session.
+    assert step["replies"] >= 2 and step["loss"]["expected_chunks"] == step["replies"] * 150
+    assert step["errors"] == {} and step["closures"] == {}
+    assert step["chunks_per_s"] > 0 and step["latency_ms"]["n"] > 0
+    for figure in ("latency_ms", "ttfd_ms", "say_to_upstream_ms"):
+        assert set(step[figure]) == {"n", "p50", "p99", "max"}
+    assert step["server"]["cpu_ms_per_chunk"] > 0 and step["server"]["rss_mb"] > 0
+    assert isinstance(step["passed"], bool) and isinstance(step["noisy"], bool)
+    assert baseline["capacity"] in (0, 2)
