@@ -140,3 +140,25 @@ def test_chat_messages_alternate_and_start_with_user() -> None:
         {"role": "user", "content": f"{OMITTED_MARKER}\n\nHi"},
         {"role": "assistant", "content": "Yes?"},
     ]
+
+
+def test_only_the_facts_in_the_persona_reach_the_prompt_with_style_and_directions() -> None:
+    """The app puts unlocked facts only; told ones are marked, teacher directions added."""
+    persona = Persona(
+        name="Sam",
+        hidden_facts=(
+            HiddenFact("Sam's father died.", disclosure="My dad died in March.", disclosed=True),
+            HiddenFact("Sam drinks most nights.", disclosure="I've been drinking a lot."),
+        ),
+        style="reserved",
+        avoid=("money",),
+        directions=("Be more irritable.",),
+    )
+    prompt = build_system_prompt(persona)
+    ready = prompt.index("Ready to share")
+    told = prompt.index("Already told the student")
+    assert prompt.index("drinks most nights") > ready and "I've been drinking a lot." in prompt
+    assert prompt.index("father died") > told
+    assert "Reserved:" in prompt and "steer away from: money" in prompt
+    assert "Be more irritable." in prompt
+    assert "Ready to share (" not in build_system_prompt(Persona(name="Sam"))
