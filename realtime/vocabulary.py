@@ -99,8 +99,12 @@ class CloseCode(IntEnum):
 
     #: Too many refused frames: an abusive or broken client.
     ABUSE = 1008
-    #: This worker is shutting down: reconnect (with ``after``) to another one.
+    #: This worker is shutting down, or must re-check every socket's credentials (it may
+    #: have missed a revocation): reconnect (with ``after``), the handshake checks again.
     RESTART = 1012
+    #: What let this socket in was revoked (the join link was replaced; the teacher logged
+    #: out or changed their password): do not reconnect, the handshake would be refused.
+    REVOKED = 4003
     #: The send queue stayed full too long: reconnect with ``after``.
     TOO_SLOW = 4008
     #: ``after`` cannot be honoured: reconnect without it (``resume.failed`` came first).

@@ -179,13 +179,19 @@ function onConnectionState(state, detail) {
   } else if (state === ConnectionState.CLOSED) {
     ui.banner.hidden = false;
     ui.banner.classList.add("banner--error");
-    setText(
-      ui.banner,
-      detail.code === CloseCode.ABUSE
-        ? "The server closed the connection (too many or invalid messages). Reload the page to continue."
-        : "This session cannot be opened any more. Ask your teacher for a new link.",
-    );
+    ui.text.disabled = ui.send.disabled = true;
+    setText(ui.banner, closedText(detail.code));
   }
+}
+
+function closedText(code) {
+  if (code === CloseCode.ABUSE) {
+    return "The server closed the connection (too many or invalid messages). Reload the page to continue.";
+  }
+  if (code === CloseCode.REVOKED) {
+    return "Your teacher replaced the link to this session, so this page was disconnected. Ask your teacher for the new link.";
+  }
+  return "This session cannot be opened any more. Ask your teacher for a new link.";
 }
 
 function onWelcome(welcome, { fresh }) {

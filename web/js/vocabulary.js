@@ -63,8 +63,10 @@ export const ErrorCode = Object.freeze({
 export const CloseCode = Object.freeze({
   // Too many refused frames: reconnecting cannot help.
   ABUSE: 1008,
-  // The server is restarting: reconnect with `after`.
+  // The server is restarting (or re-checking credentials): reconnect with `after`.
   RESTART: 1012,
+  // What let this socket in was revoked (new join link, logout): do not reconnect.
+  REVOKED: 4003,
   // The send queue stayed full too long: reconnect with `after`.
   TOO_SLOW: 4008,
   // `after` cannot be honoured (`resume.failed` came first): reconnect without it.
