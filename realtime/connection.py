@@ -1,8 +1,8 @@
 """One socket's life, independent of the web framework (a :class:`Transport` is enough).
 
-Four tasks in one TaskGroup: the reader (client frames -> hub commands), the pump (log
-events -> this socket's bounded outbox), the writer (outbox -> socket) and the
-heartbeat (presence). When any of them ends, the others are cancelled and awaited.
+Five tasks in one TaskGroup: the reader (client frames -> hub commands), the pump (log
+events -> outbox), the writer (outbox -> socket), the heartbeat (presence) and the revocation
+watch (:meth:`Connection.revoke`). When any of them ends, the others are cancelled and awaited.
 """
 
 from __future__ import annotations
@@ -149,10 +149,16 @@ class Connection:
         #: Student sockets fold the log to notice a reply a dead worker left open.
         self._view: SessionView | None = None
         self._last_event = time.monotonic()
+        self._revoked: asyncio.Queue[_Closing] = asyncio.Queue(1)  # see revoke()
 
     @property
     def _session_id(self) -> uuid.UUID:
         return self.principal.session_id
+
+    def revoke(self, code: int, reason: str) -> None:
+        """End this socket with ``code``; idempotent, never blocks, safe before :meth:`run`."""
+        if self._revoked.empty():
+            self._revoked.put_nowait(_Closing(code, reason))
 
     async def run(self) -> None:
         """Serve the socket until either side closes. Cancelling is safe."""
@@ -165,6 +171,7 @@ class Connection:
                 tasks.create_task(self._pump())
                 tasks.create_task(self._writer())
                 tasks.create_task(self._heartbeat())
+                tasks.create_task(self._watch_revoked())
                 if self.principal.role is Role.STUDENT:
                     tasks.create_task(self._watch_orphans())
         except* _Closing as closing:
@@ -279,6 +286,9 @@ class Connection:
                     raise
                 except Exception:  # a store blip: the next look (or the next say) repairs
                     log.warning("orphan repair failed for %s", self._session_id, exc_info=True)
+
+    async def _watch_revoked(self) -> None:
+        raise await self._revoked.get()
 
     async def _heartbeat(self) -> None:
         while True:

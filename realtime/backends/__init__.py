@@ -8,8 +8,10 @@ from realtime.backends.base import (
     Event,
     LogMissing,
     RealtimeBackend,
+    Revocations,
 )
 from realtime.backends.memory import MemoryBackend
+from realtime.backends.memory_revocations import MemoryRevocations
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -17,8 +19,11 @@ __all__ = [
     "Event",
     "LogMissing",
     "MemoryBackend",
+    "MemoryRevocations",
     "RealtimeBackend",
+    "Revocations",
     "make_backend",
+    "make_revocations",
 ]
 
 
@@ -33,3 +38,13 @@ def make_backend(
     from realtime.backends.redis import RedisBackend
 
     return RedisBackend(redis_url, key_prefix=key_prefix, window=window)
+
+
+def make_revocations(redis_url: str | None, key_prefix: str = "vc") -> Revocations:
+    """The deployment's revocation channel: a Redis stream when ``redis_url`` is set (every
+    process on that Redis hears it), else in-process (this process only)."""
+    if not redis_url:
+        return MemoryRevocations()
+    from realtime.backends.redis_revocations import RedisRevocations
+
+    return RedisRevocations(redis_url, key_prefix=key_prefix)
