@@ -6,12 +6,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from llm.base import HiddenFact, Persona, Turn
+from llm.base import STYLES, ConversationStyle, HiddenFact, Persona, Turn
 from realtime.backends import RealtimeBackend
 from realtime.events import MessageEvent, ReplyDone, ReplyError, SequencedEvent
 from realtime.vocabulary import MessageRole
 from storage.db import Database
-from storage.models import ClientProfile, Message
+from storage.models import ClientProfile, Message, StoredFact
 from storage.repos import transcripts as transcript_repo
 
 # Durable events read per round trip while loading a transcript.
@@ -77,9 +77,27 @@ def turns(messages: Iterable[MessageEvent]) -> tuple[Turn, ...]:
     return tuple(out)
 
 
-def hidden_facts_of(stored: list[str]) -> tuple[HiddenFact, ...]:
-    """A profile's hidden facts as the LLM layer takes them."""
-    return tuple(HiddenFact(fact=text) for text in stored)
+def hidden_facts_of(stored: Iterable[StoredFact]) -> tuple[HiddenFact, ...]:
+    """A profile's hidden facts as the LLM layer takes them, all of them in the teacher's
+    order, none disclosed yet (the live session keeps count and unlocks them)."""
+    return tuple(
+        HiddenFact(
+            fact=item["fact"],
+            disclosure=item["disclosure"],
+            topics=tuple(item["topics"]),
+            trust_needed=item["trust_needed"],
+        )
+        for item in stored
+    )
+
+
+def _style_of(stored: str) -> ConversationStyle:
+    """A stored style as the LLM layer takes it; the API only stores known ones, and
+    anything else reads as "plain" rather than failing a live session."""
+    for style in STYLES:
+        if style == stored:
+            return style
+    return "plain"
 
 
 def persona_of(profile: ClientProfile, instructions: str) -> Persona:
@@ -96,6 +114,8 @@ def persona_of(profile: ClientProfile, instructions: str) -> Persona:
         difficulty=profile.difficulty,
         opening_line=profile.opening_line,
         instructions=instructions,
+        style=_style_of(profile.style),
+        avoid=tuple(profile.avoid),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import (
     JSON,
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -51,7 +52,23 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class StoredFact(TypedDict):
+    """One hidden fact as a profile's ``hidden_facts`` JSON list holds it (since 0003)."""
+
+    #: The teacher's note, in any person.
+    fact: str
+    #: How the client would say it, in the first person; "" when not given.
+    disclosure: str
+    #: Words or themes that make it relevant.
+    topics: list[str]
+    #: The client's trust (0 to 100) it takes before this can come out.
+    trust_needed: int
+
+
 class ClientProfile(Base):
+    """A client a teacher authored. ``hidden_facts`` keeps the teacher's order;
+    ``style`` is one of ``llm.base.STYLES`` (checked by the API, which owns the list)."""
+
     __tablename__ = "client_profiles"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -64,9 +81,12 @@ class ClientProfile(Base):
     personality: Mapped[str] = mapped_column(Text, default="")
     communication_style: Mapped[str] = mapped_column(Text, default="")
     goals: Mapped[str] = mapped_column(Text, default="")
-    hidden_facts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hidden_facts: Mapped[list[StoredFact]] = mapped_column(JSON, default=list)
     difficulty: Mapped[int] = mapped_column(Integer, default=3)
     opening_line: Mapped[str] = mapped_column(Text, default="")
+    style: Mapped[str] = mapped_column(String(20), default="plain", server_default="plain")
+    #: Topics the client deflects.
+    avoid: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -77,7 +77,13 @@ async def new_session(rig: Rig, token_budget: int = 20_000) -> uuid.UUID:
             s, email=f"{uuid.uuid4().hex}@x.example", name="T", role="teacher", password_hash="x"
         )
         profile = await profiles.create_profile(
-            s, teacher.id, name="Sam", hidden_facts=["A secret."], opening_line="Hi."
+            s,
+            teacher.id,
+            name="Sam",
+            hidden_facts=[
+                {"fact": "A secret.", "disclosure": "", "topics": [], "trust_needed": 30}
+            ],
+            opening_line="Hi.",
         )
         rubric = await rubrics.create_rubric(s, teacher.id, name="R", description="", criteria=[])
         session = await sessions.create_session(
