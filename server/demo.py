@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from server.auth import Signer, new_join_nonce
 from server.passwords import hash_password
+from server.profile_schemas import ProfileIn
 from server.settings import Settings
 from storage.db import Database
 from storage.repos import profiles as profile_repo
@@ -17,7 +19,9 @@ DEMO_EMAIL = "teacher@example.org"
 # Printed at start-up for the local demo only; `vclient create-user` makes real accounts.
 DEMO_PASSWORD = "demo-teacher-password"
 
-DEMO_PROFILE = {
+# Hidden facts from the least to the most guarded: what the student can earn early (the
+# warning letter), then the drinking, then the grief underneath it all.
+DEMO_PROFILE: dict[str, Any] = {
     "name": "Sam Rivera",
     "age": 34,
     "pronouns": "they/them",
@@ -30,12 +34,38 @@ DEMO_PROFILE = {
     "communication_style": "Short answers at first; longer once they feel heard.",
     "goals": "Keep the job; be able to sleep; not be 'a burden'.",
     "hidden_facts": [
-        "Their father died four months ago and they did not go to the funeral.",
-        "They have been drinking most nights to get to sleep.",
-        "They are afraid of being fired because a warning letter arrived last week.",
+        {
+            "fact": "They are afraid of being fired because a warning letter arrived last week.",
+            "disclosure": (
+                "Honestly? I got a warning letter last week. One more missed shift and "
+                "I think that's it for me there."
+            ),
+            "topics": ["work", "job", "shifts", "boss", "manager", "warning", "fired"],
+            "trust_needed": 35,
+        },
+        {
+            "fact": "They have been drinking most nights to get to sleep.",
+            "disclosure": (
+                "I've been having a few drinks most nights. It's the only way I get "
+                "any sleep. I know, I know."
+            ),
+            "topics": ["sleep", "nights", "evenings", "drinking", "alcohol", "coping"],
+            "trust_needed": 60,
+        },
+        {
+            "fact": "Their father died four months ago and they did not go to the funeral.",
+            "disclosure": (
+                "My dad died in the spring. I didn't go to the funeral. I still can't "
+                "really say why, and I haven't told anyone that."
+            ),
+            "topics": ["father", "dad", "family", "funeral", "grief", "loss", "home"],
+            "trust_needed": 80,
+        },
     ],
     "difficulty": 3,
     "opening_line": "Hi. My doctor said I should talk to someone, so... here I am.",
+    "style": "reserved",
+    "avoid": ["their sister", "moving back home"],
 }
 
 DEMO_RUBRIC = {
@@ -86,7 +116,9 @@ async def seed_demo(db: Database, settings: Settings) -> DemoResult:
             role="teacher",
             password_hash=await hash_password(DEMO_PASSWORD),
         )
-        profile = await profile_repo.create_profile(s, teacher.id, **DEMO_PROFILE)
+        # Through the API's rules, so the demo can never hold what a teacher could not.
+        fields = ProfileIn.model_validate(DEMO_PROFILE).model_dump()
+        profile = await profile_repo.create_profile(s, teacher.id, **fields)
         rubric = await rubric_repo.create_rubric(s, teacher.id, **DEMO_RUBRIC)  # type: ignore[arg-type]
         session = await session_repo.create_session(
             s,

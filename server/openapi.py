@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from realtime.lifecycle import SessionStatus
 from server.http import MAX_JSON_DEPTH, resource
+from server.profile_schemas import ProfileIn, ProfileOut, ProfilePage
 from server.routes_sessions import OFFSET_MAX, PAGE_MAX
 from server.routes_usage import GROUPS
 from server.schemas import (
@@ -20,9 +21,6 @@ from server.schemas import (
     EventPage,
     ExtendIn,
     LoginIn,
-    ProfileIn,
-    ProfileOut,
-    ProfilePage,
     RubricIn,
     RubricOut,
     RubricPage,

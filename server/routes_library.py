@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.http import json_response, path_uuid, read_json, require_teacher, resource
-from server.schemas import ProfileIn, ProfileOut, RubricIn, RubricOut
+from server.profile_schemas import ProfileIn, ProfileOut
+from server.schemas import RubricIn, RubricOut
 from server.state import app_state
 from storage.repos import profiles as profile_repo
 from storage.repos import rubrics as rubric_repo

@@ -55,27 +55,6 @@ class LoginIn(Input):
     password: Annotated[str, StringConstraints(min_length=1, max_length=1_000)]
 
 
-class ProfileIn(Input):
-    name: Name
-    age: int | None = Field(default=None, ge=0, le=120)
-    pronouns: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] = ""
-    background: LongText = ""
-    presenting_problem: LongText = ""
-    personality: LongText = ""
-    communication_style: LongText = ""
-    goals: LongText = ""
-    hidden_facts: list[Fact] = Field(default_factory=list, max_length=20)
-    difficulty: int = Field(default=3, ge=1, le=5)
-    opening_line: ShortText = ""
-
-
-class ProfileOut(ProfileIn):
-    model_config = ConfigDict(from_attributes=True, extra="ignore", strict=False)
-    id: uuid.UUID
-    created_at: datetime
-    updated_at: datetime
-
-
 class LevelIn(Input):
     score: int = Field(ge=0, le=100)
     descriptor: Fact
@@ -241,10 +220,6 @@ class EventPage(BaseModel):
     """A session's audit trail, oldest first."""
 
     items: list[EventOut]
-
-
-class ProfilePage(BaseModel):
-    items: list[ProfileOut]
 
 
 class RubricPage(BaseModel):

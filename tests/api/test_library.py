@@ -14,7 +14,15 @@ async def test_profile_crud(new_teacher: NewTeacher) -> None:
     created = await teacher.post("/api/profiles", json=profile_body())
     assert created.status_code == 201
     profile = created.json()
-    assert profile["hidden_facts"] == ["Was reported for a medication error."]
+    # A plain string is a fact with no topics; the answer is always the structured form.
+    assert profile["hidden_facts"] == [
+        {
+            "fact": "Was reported for a medication error.",
+            "disclosure": "",
+            "topics": [],
+            "trust_needed": 30,
+        }
+    ]
     assert profile["difficulty"] == 4
 
     listed = (await teacher.get("/api/profiles")).json()["items"]

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from llm.base import STYLES
 from server.routes_sessions import PAGE_MAX
 from server.settings import Settings
 from tests.api.conftest import NewTeacher, make_session
@@ -89,7 +90,15 @@ async def test_limits_the_routes_enforce_are_documented(
     ]:
         assert schemas[model]["properties"][field]["pattern"] == r"\S", (model, field)
     assert schemas["LevelIn"]["properties"]["descriptor"]["pattern"] == r"\S"
-    assert schemas["ProfileIn"]["properties"]["hidden_facts"]["items"]["pattern"] == r"\S"
+    # A hidden fact is an object, or a plain string standing for its `fact`.
+    plain, structured = schemas["ProfileIn"]["properties"]["hidden_facts"]["items"]["anyOf"]
+    assert plain["pattern"] == r"\S"
+    assert structured == {"$ref": "#/components/schemas/HiddenFactIn"}
+    fact = schemas["HiddenFactIn"]["properties"]
+    assert fact["fact"]["pattern"] == r"\S"
+    assert fact["trust_needed"]["anyOf"][0] == {"type": "integer", "minimum": 0, "maximum": 100}
+    assert [branch["type"] for branch in fact["topics"]["anyOf"]] == ["array", "string"]
+    assert schemas["ProfileIn"]["properties"]["style"]["enum"] == list(STYLES)
     # An extension must add something.
     extend = schemas["ExtendIn"]
     assert extend["anyOf"] == [
