@@ -74,7 +74,9 @@ def test_profile_form_shows_inline_field_errors(new_context: NewContext) -> None
 
     name.fill("Jordan Lee")
     age.fill("150")
-    page.get_by_label("Hidden facts").fill("Lost their job last month\n\nSleeps in the car")
+    for index, text in enumerate(["Lost their job last month", "Sleeps in the car"]):
+        page.get_by_role("button", name="Add hidden fact").click()
+        page.locator(f'[data-field="hidden_facts.{index}.fact"]').fill(text)
     save.click()  # the server answers 422 with fields={"age": ...}
     expect(page.locator('[data-error-for="age"]')).to_contain_text("120")
     expect(age).to_have_attribute("aria-invalid", "true")
@@ -89,9 +91,10 @@ def test_profile_form_shows_inline_field_errors(new_context: NewContext) -> None
     expect(item).to_contain_text("41 years")
 
     item.get_by_role("link", name="Edit Jordan Lee").click()
-    expect(page.get_by_label("Hidden facts")).to_have_value(
-        "Lost their job last month\nSleeps in the car"
+    expect(page.locator('[data-field="hidden_facts.0.fact"]')).to_have_value(
+        "Lost their job last month"
     )
+    expect(page.locator('[data-field="hidden_facts.1.fact"]')).to_have_value("Sleeps in the car")
     page.get_by_label("Pronouns").fill("she/her")
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator(".item-list li", has_text="Jordan Lee")).to_contain_text("she/her")

@@ -4,6 +4,7 @@ import { get, post, put } from "../api.js";
 import { el, setText } from "../dom.js";
 import { busy, clearErrors, field, formAlert, showApiError, showFieldErrors } from "./forms.js";
 import { renderLibraryList } from "./library.js";
+import { hiddenFactsEditor } from "./profile-facts.js";
 
 export function renderProfiles(view, ctx) {
   renderLibraryList(view, ctx, {
@@ -13,7 +14,13 @@ export function renderProfiles(view, ctx) {
     route: "/profiles",
     intro: "Who the virtual client is: history, personality, and what they hide until trust is built.",
     describe: (p) =>
-      [p.age != null ? `${p.age} years` : null, p.pronouns || null, `difficulty ${p.difficulty}/5`, p.presenting_problem || null]
+      [
+        p.age != null ? `${p.age} years` : null,
+        p.pronouns || null,
+        `difficulty ${p.difficulty}/5`,
+        p.style && p.style !== "plain" ? `style: ${p.style}` : null,
+        p.presenting_problem || null,
+      ]
         .filter(Boolean)
         .join(" · "),
   });
@@ -25,6 +32,16 @@ const DIFFICULTY = [
   ["3", "3 – guarded at first"],
   ["4", "4 – reluctant"],
   ["5", "5 – very hard to reach"],
+];
+
+// llm/base.py STYLES, the conversational presets the client plays.
+const STYLES = [
+  ["plain", "Plain – answers what is asked"],
+  ["upset", "Upset – irritable, quick to feel judged"],
+  ["verbose", "Verbose – long, detailed answers"],
+  ["reserved", "Reserved – short answers, volunteers little"],
+  ["tangent", "Tangent – drifts off to other subjects"],
+  ["pleasing", "Pleasing – agrees, says what they think you want to hear"],
 ];
 
 export async function renderProfileForm(view, id, ctx) {
@@ -49,16 +66,23 @@ export async function renderProfileForm(view, id, ctx) {
     personality: field({ name: "personality", label: "Personality", type: "textarea", value: profile.personality }),
     communication_style: field({ name: "communication_style", label: "Communication style", type: "textarea", value: profile.communication_style }),
     goals: field({ name: "goals", label: "Goals", type: "textarea", value: profile.goals }),
-    hidden_facts: field({
-      name: "hidden_facts",
-      label: "Hidden facts",
-      type: "textarea",
-      value: (profile.hidden_facts || []).join("\n"),
-      hint: "One per line (up to 20). The client reveals these only as trust grows.",
-      attrs: { rows: 4 },
+    style: field({
+      name: "style",
+      label: "Conversational style",
+      type: "select",
+      value: profile.style ?? "plain",
+      options: STYLES,
+      hint: "How the client talks, on top of the personality above.",
+    }),
+    avoid: field({
+      name: "avoid",
+      label: "Topics they avoid",
+      value: (profile.avoid || []).join(", "),
+      hint: "Separated by commas: the client steers away when these come up (religion, their ex-partner).",
     }),
     opening_line: field({ name: "opening_line", label: "Opening line", value: profile.opening_line, hint: "Optional: what the client says first." }),
   };
+  const facts = hiddenFactsEditor(profile.hidden_facts, { announce: ctx.announce });
   const alert = formAlert();
   const submit = el("button", { type: "submit", class: "primary", text: id ? "Save changes" : "Create profile" });
   const form = el("form", { class: "card form-card", novalidate: true, "aria-labelledby": "profile-title" },
@@ -66,13 +90,14 @@ export async function renderProfileForm(view, id, ctx) {
     alert,
     f.name.wrapper,
     el("div", { class: "grid-2" }, f.age.wrapper, f.pronouns.wrapper),
-    f.difficulty.wrapper,
+    el("div", { class: "grid-2" }, f.difficulty.wrapper, f.style.wrapper),
     f.presenting_problem.wrapper,
     f.background.wrapper,
     f.personality.wrapper,
     f.communication_style.wrapper,
     f.goals.wrapper,
-    f.hidden_facts.wrapper,
+    facts.element,
+    f.avoid.wrapper,
     f.opening_line.wrapper,
     el("div", { class: "button-row" }, submit, el("a", { class: "button", href: "#/profiles", text: "Cancel" })),
   );
@@ -83,6 +108,7 @@ export async function renderProfileForm(view, id, ctx) {
     setText(alert, "");
     const local = {};
     if (!f.name.control.value.trim()) local.name = "Enter a name.";
+    Object.assign(local, facts.check());
     if (Object.keys(local).length) {
       showFieldErrors(form, local);
       setText(alert, "Some fields are not valid. See the highlighted fields.");
@@ -99,7 +125,9 @@ export async function renderProfileForm(view, id, ctx) {
       personality: f.personality.control.value,
       communication_style: f.communication_style.control.value,
       goals: f.goals.control.value,
-      hidden_facts: f.hidden_facts.control.value.split("\n").map((line) => line.trim()).filter(Boolean),
+      style: f.style.control.value,
+      hidden_facts: facts.body(),
+      avoid: f.avoid.control.value,
       opening_line: f.opening_line.control.value,
     };
     await busy(submit, async () => {
