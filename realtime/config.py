@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from realtime.budgets.policy import WIND_DOWN_PERCENT
 from realtime.frames import ClientLimits
@@ -38,5 +39,8 @@ class RealtimeConfig:
     say_dedupe_seconds: float = 24 * 3600.0
     # Per teacher and calendar month (UTC); None = no cap.
     teacher_monthly_token_cap: int | None = None
+    # What a reply the persona checks flag gets: kept with the flag for observers
+    # ("flag"), or withdrawn and asked for once more ("regenerate").
+    reply_integrity: Literal["flag", "regenerate"] = "flag"
     # Wind the conversation down once either budget is this far spent.
     wind_down_percent: int = WIND_DOWN_PERCENT

@@ -11,15 +11,11 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import deque
-from dataclasses import dataclass
-from typing import Protocol, assert_never
+from typing import assert_never
 
-from realtime.budgetreport import BudgetReport
-from realtime.config import RealtimeConfig
-from realtime.control import SessionControl
 from realtime.eventlog import LogGapError, LogInfo
 from realtime.events import (
+    ClientStateEvent,
     ErrorEvent,
     Pong,
     Presence,
@@ -43,78 +39,24 @@ from realtime.frames import (
     Whisper,
     parse_client_frame,
 )
-from realtime.hub import Hub
 from realtime.lifecycle import SessionAction
-from realtime.presence import PresenceBoard
-from realtime.sessionlog import RECENT_EVENTS, SessionLog
+from realtime.sessionlog import RECENT_EVENTS
 from realtime.sessionview import SessionView
+from realtime.socketparts import PeerGone, Principal, RateWindow, SocketParts, Transport
 from realtime.vocabulary import CloseCode, ErrorCode, Role
+from storage.models import Session
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Connection", "PeerGone", "Principal", "RateWindow", "SocketParts", "Transport"]
+# PeerGone, Principal, RateWindow, SocketParts and Transport live in realtime.socketparts;
+# this module is the one import the socket glue needs.
 
 _ACTIONS: dict[type[ClientMessage], SessionAction] = {
     Pause: SessionAction.PAUSE,
     Resume: SessionAction.RESUME,
     End: SessionAction.END,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SocketParts:
-    """What a socket needs from its process, built once by the composition."""
-
-    hub: Hub
-    log: SessionLog
-    presence: PresenceBoard
-    report: BudgetReport
-    control: SessionControl
-    config: RealtimeConfig
-
-
-class PeerGone(Exception):
-    """The peer went away mid-send: a normal end of a connection, never an error."""
-
-
-class Transport(Protocol):
-    async def send(self, text: str) -> None:
-        """Send one text frame. Raises PeerGone when the peer has gone."""
-        ...
-
-    async def receive(self) -> str | bytes | None:
-        """The next frame, or None once the peer has gone."""
-        ...
-
-    async def close(self, code: int, reason: str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    role: Role
-    session_id: uuid.UUID
-    user_id: uuid.UUID | None = None  # the teacher, for observers
-
-    @property
-    def actor(self) -> str:
-        return "student" if self.role is Role.STUDENT else f"teacher:{self.user_id}"
-
-
-class RateWindow:
-    """At most ``count`` events per ``seconds`` (sliding window). Pure; injected time."""
-
-    def __init__(self, count: int, seconds: float) -> None:
-        self._count = count
-        self._seconds = seconds
-        self._times: deque[float] = deque()
-
-    def allow(self, now: float) -> bool:
-        while self._times and self._times[0] <= now - self._seconds:
-            self._times.popleft()
-        if len(self._times) >= self._count:
-            return False
-        self._times.append(now)
-        return True
 
 
 class _Closing(Exception):
@@ -336,12 +278,20 @@ class Connection:
             epoch=info.epoch,
             presence=await parts.presence.current(sid),
             streaming=streaming,
+            client_state=await self._client_state(session, view),
         )
         await self._queue(welcome)
         for message in history:
             if message.seq <= cut:
                 await self._queue(message)
         return cut
+
+    async def _client_state(self, session: Session, view: SessionView) -> ClientStateEvent | None:
+        """For observers: the latest client state in the log, else the one the session
+        starts from (a student never gets it)."""
+        if self.principal.role is Role.STUDENT:
+            return None
+        return view.client_state or await self.parts.hub.starting_client_state(session)
 
     async def _resume_failed(self, gap: LogGapError) -> None:
         info = await self.parts.log.backend.log_info(str(self._session_id))

@@ -12,6 +12,7 @@ whole reply when they resume.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -20,9 +21,12 @@ from typing import Literal
 
 from llm.base import Done, Failed, Provider, ReplyEvent, ReplyRequest, TextDelta
 from llm.base import Usage as LlmUsage
+from llm.integrity import Integrity
 from llm.metrics import CallRecord, MeteredStream, measure
-from realtime.budgets import BudgetStore
+from realtime.budgets import BudgetStore, Refused
 from realtime.budgets.policy import out_of_tokens
+from realtime.clientstate import ClientState
+from realtime.clientturns import TurnState, check_integrity, disclosures, flagged_event
 from realtime.coalesce import DeltaCoalescer
 from realtime.config import RealtimeConfig
 from realtime.control import BUDGET_ACTOR, SessionControl
@@ -31,11 +35,11 @@ from realtime.events import (
     ReplyDelta,
     ReplyDone,
     ReplyError,
+    ReplyStart,
     SequencedEvent,
-    Usage,
-    failure_code,
 )
 from realtime.lifecycle import SessionStatus
+from realtime.replyend import STAY_IN_ROLE, UNAVAILABLE, Outcome, end_event, withdrawn
 from realtime.sessionlog import SessionLog
 from realtime.sessionview import SessionView
 from realtime.vocabulary import BudgetWarning
@@ -51,8 +55,6 @@ Item = (
     tuple[Literal["event"], ReplyEvent] | tuple[Literal["end"], None] | tuple[Literal["stop"], None]
 )
 
-UNAVAILABLE = "The client is unavailable right now, try again."
-
 
 @dataclass
 class ReplyJob:
@@ -62,13 +64,13 @@ class ReplyJob:
     request: ReplyRequest
     input_estimate: int
     start_seq: int = 0
-
-
-@dataclass
-class Outcome:
-    kind: Literal["done", "stopped", "failed"]
-    failure: Failed | None = None
-    usage: LlmUsage | None = None
+    #: The client's state after the student's turn (None: no client state kept).
+    client: ClientState | None = None
+    #: 2 for the one retry of a withdrawn reply (REPLY_INTEGRITY=regenerate).
+    attempt: int = 1
+    #: What the student's turn did to the client state (its event is published once the
+    #: message has a seq).
+    turn: TurnState | None = None
 
 
 class ReplyRunner:
@@ -105,12 +107,18 @@ class ReplyRunner:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def run(self, job: ReplyJob) -> None:
-        """Stream one reply. Cancelling (server shutdown) is safe: the partial reply is
-        recorded as interrupted, the budget settled and the lock released."""
+        """Stream one reply, and its one retry if the persona checks withdrew it.
+        Cancelling (server shutdown) is safe: the partial reply is recorded as
+        interrupted, the budget settled and the lock released."""
+        next_job: ReplyJob | None = job
+        while next_job is not None:
+            next_job = await self._run_once(next_job)
+
+    async def _run_once(self, job: ReplyJob) -> ReplyJob | None:
         coalescer = DeltaCoalescer()
         records: list[CallRecord] = []
         outcome = Outcome("failed", Failed("internal", UNAVAILABLE))
-        exhausted = False
+        exhausted, again = False, False
         try:
             outcome = await self._stream(job, coalescer, records)
         except asyncio.CancelledError:
@@ -120,13 +128,42 @@ class ReplyRunner:
             log.exception("reply %s failed", job.reply_id)
         finally:
             try:
-                exhausted = await self._finish(job, coalescer, records, outcome)
+                exhausted, again = await self._finish(job, coalescer, records, outcome)
             finally:
                 # Normally released already (right after the end was logged); this covers a
                 # failure before that point. Compare-and-delete makes it safe to repeat.
                 await self._log.backend.release_reply(str(job.session_id), job.reply_id)
         if exhausted:
             await self._control.expire(job.session_id, "tokens", actor=BUDGET_ACTOR)
+            return None
+        return await self._start_again(job) if again else None
+
+    async def _start_again(self, job: ReplyJob) -> ReplyJob | None:
+        """The one retry of a withdrawn reply, as a new reply under the lock and a new
+        reservation; None when a say or the budget got there first."""
+        sid, reply_id = str(job.session_id), uuid.uuid4().hex
+        if not await self._log.backend.acquire_reply(
+            sid, reply_id, self._config.reply_lock_seconds
+        ):
+            return None
+        config, request = self._config, job.request
+        hold = await self._budgets.reserve(
+            sid, reply_id, job.input_estimate, request.max_tokens, config.min_reply_tokens
+        )
+        if isinstance(hold, Refused):
+            await self._log.backend.release_reply(sid, reply_id)
+            return None
+        persona = dataclasses.replace(
+            request.persona, directions=(*request.persona.directions, STAY_IN_ROLE)
+        )
+        (start_seq,) = await self._log.publish(job.session_id, [ReplyStart(reply_id=reply_id)])
+        return dataclasses.replace(
+            job,
+            reply_id=reply_id,
+            request=dataclasses.replace(request, persona=persona, max_tokens=hold.max_tokens),
+            start_seq=start_seq,
+            attempt=2,
+        )
 
     async def _stream(
         self, job: ReplyJob, coalescer: DeltaCoalescer, records: list[CallRecord]
@@ -214,9 +251,10 @@ class ReplyRunner:
         coalescer: DeltaCoalescer,
         records: list[CallRecord],
         outcome: Outcome,
-    ) -> bool:
+    ) -> tuple[bool, bool]:
         """Record how the reply ended: the log first (what students see), then the budget
-        and the usage row. True when what is left cannot pay for another reply."""
+        and the usage row, then what the reply disclosed. Returns whether what is left
+        cannot pay for another reply, and whether to ask for this reply once more."""
         record = records[-1] if records else None
         input_tokens = record.input_tokens if record else 0
         output_tokens = record.output_tokens if record else 0
@@ -225,8 +263,22 @@ class ReplyRunner:
         events: list[SequencedEvent] = []
         if tail := coalescer.finish():
             events.append(ReplyDelta(reply_id=job.reply_id, text=tail))
-        end = _end_event(job.reply_id, coalescer.text, outcome, input_tokens, output_tokens)
+        text, checks = coalescer.text, self._checks(job, outcome, coalescer.text)
+        withdraw = (
+            checks is not None
+            and not checks.ok
+            and self._config.reply_integrity == "regenerate"
+            and job.attempt == 1
+            and outcome.kind == "done"
+        )
+        if withdraw:
+            end: ReplyDone | ReplyError = withdrawn(job.reply_id)
+        else:
+            end = end_event(job.reply_id, text, outcome, input_tokens, output_tokens)
         events.append(end)
+        if checks is not None:
+            flagged = flagged_event(checks, job.reply_id, withdrawn_text=text if withdraw else None)
+            events += [flagged] if flagged is not None else []
         sid = str(job.session_id)
         settled = await self._budgets.settle(sid, job.reply_id, input_tokens, output_tokens)
         tick = BudgetEvent(
@@ -241,13 +293,32 @@ class ReplyRunner:
             for level in settled.crossed
         ]
         try:
-            await self._log.publish(job.session_id, events)
+            seqs = await self._log.publish(job.session_id, events)
         finally:
             # Released as soon as the end is in the log, so the next say can start at once.
             await self._log.backend.release_reply(sid, job.reply_id)
+        if job.client is not None and not withdraw and text:
+            _, disclosed = disclosures(job.client, text, seq=seqs[events.index(end)])
+            if disclosed is not None:
+                await self._log.publish(job.session_id, [disclosed])
         await self._record(job, record, settled.used)
-        return out_of_tokens(
+        exhausted = out_of_tokens(
             settled.budget, settled.used, job.input_estimate, self._config.min_reply_tokens
+        )
+        return exhausted, withdraw
+
+    def _checks(self, job: ReplyJob, outcome: Outcome, text: str) -> Integrity | None:
+        """The persona checks on a reply that finished with text (none without a client
+        state: nothing to check a leak against)."""
+        if job.client is None or outcome.kind == "failed" or not text:
+            return None
+        request = job.request
+        return check_integrity(
+            job.client,
+            request.persona,
+            text,
+            max_tokens=request.max_tokens,
+            wind_down=request.wind_down,
         )
 
     async def _seconds_left(self, job: ReplyJob) -> float | None:
@@ -286,28 +357,6 @@ class ReplyRunner:
         except Exception:
             # The live budget already holds the charge; SQL catches up on the next reply.
             log.exception("could not record usage of reply %s", job.reply_id)
-
-
-def _end_event(
-    reply_id: str, text: str, outcome: Outcome, input_tokens: int, output_tokens: int
-) -> ReplyDone | ReplyError:
-    message_id = str(uuid.uuid4())
-    if outcome.kind in ("done", "stopped"):
-        return ReplyDone(
-            reply_id=reply_id,
-            message_id=message_id,
-            text=text,
-            usage=Usage(input_tokens=input_tokens, output_tokens=output_tokens),
-            stopped=outcome.kind == "stopped",
-        )
-    failure = outcome.failure or Failed("internal", UNAVAILABLE)
-    return ReplyError(
-        reply_id=reply_id,
-        code=failure_code(failure.code),
-        message=failure.message,
-        message_id=message_id if text else None,
-        text=text,
-    )
 
 
 async def _pump(stream: MeteredStream, queue: asyncio.Queue[Item]) -> None:

@@ -256,8 +256,10 @@ class ReplyFlagged(_Sequenced):
     type: Literal[EventType.REPLY_FLAGGED] = EventType.REPLY_FLAGGED
     reply_id: str
     flags: tuple[FlagView, ...]
-    #: What the server did: kept it flagged, or asked the model once more.
+    #: What the server did: kept it flagged, or withdrew it and asked the model once more.
     action: Literal["flagged", "regenerated"] = "flagged"
+    #: With ``regenerated``: the withdrawn reply's text (the student saw it stream).
+    text: str = ""
 
 
 class StreamingReply(BaseModel):

@@ -14,10 +14,19 @@ from datetime import UTC, datetime
 
 from realtime.budgets import BudgetStore, Refused
 from realtime.budgets.policy import time_percent
+from realtime.clientstate import start, to_event
+from realtime.clientturns import client_turns, turn_state
 from realtime.config import RealtimeConfig
 from realtime.control import BUDGET_ACTOR, SessionControl, clock_of
 from realtime.conversation import ReplyJob, ReplyRunner
-from realtime.events import DirectionEvent, ErrorEvent, MessageEvent, ReplyStart, error
+from realtime.events import (
+    ClientStateEvent,
+    DirectionEvent,
+    ErrorEvent,
+    MessageEvent,
+    ReplyStart,
+    error,
+)
 from realtime.lifecycle import TERMINAL, IllegalTransition, SessionAction, SessionStatus
 from realtime.planning import fit_to_reservation, plan_reply
 from realtime.quota import CAP_MESSAGE, over_cap
@@ -80,7 +89,7 @@ class Hub:
             if await self._already_said(sid, client_id, view):
                 return None  # a retry of a message already stored: nothing to do
             await self._log.close_orphans(session_id, view)
-            job = await self.prepare_reply(session, reply_id, text)
+            job = await self.prepare_reply(session, reply_id, text, view)
             if isinstance(job, ErrorEvent):
                 return job
             message = MessageEvent(
@@ -93,6 +102,8 @@ class Hub:
             claim = f"{seqs[0]}:{message.message_id}"
             await backend.record_claim(sid, f"say:{client_id}", claim)
             job.start_seq = seqs[1]
+            if job.turn is not None:  # observers see what the turn did to the client
+                await self._log.publish(session_id, [job.turn.event(seqs[0])])
             await self._touch_activity(session_id)
             self._runner.start(job)
             started = True
@@ -120,20 +131,31 @@ class Hub:
         return False
 
     async def prepare_reply(
-        self, session: Session, reply_id: str, text: str
+        self, session: Session, reply_id: str, text: str, view: SessionView | None = None
     ) -> ReplyJob | ErrorEvent:
-        """Plan the reply to ``text`` and reserve its worst-case cost; when not even a
+        """Score the student's turn into the client state, plan the reply to ``text`` with
+        only the facts unlocked so far, and reserve its worst-case cost; when not even a
         minimal reply fits, expire the session (reason ``tokens``) and answer
-        ``budget_exhausted``. The caller holds the reply lock for ``reply_id``."""
+        ``budget_exhausted``. ``view``: the recent log (the latest client state and the
+        teacher's directions). The caller holds the reply lock for ``reply_id``."""
+        view = view or SessionView()
         async with self._db.session() as s:
             profile = await profile_repo.get_profile(s, session.owner_id, session.profile_id)
-        history = turns(await self._log.messages(session.id))
+        messages = await self._log.messages(session.id)
+        history = turns(messages)
+        turn = turn_state(
+            persona_of(profile, session.instructions),
+            view,
+            client_turns(messages),
+            text,
+            seq=view.last_seq + 1,  # provisional: the message lands at this seq or later
+        )
         sid = str(session.id)
         await self._budgets.ensure(sid, session.token_budget, session.tokens_used)
         snapshot = await self._budgets.snapshot(sid)
         config = self._config
         planned = plan_reply(
-            persona=persona_of(profile, session.instructions),
+            persona=turn.persona,
             history=history,
             text=text,
             model=session.model,
@@ -159,7 +181,16 @@ class Hub:
             reply_id=reply_id,
             request=fit_to_reservation(planned, hold.max_tokens),
             input_estimate=planned.input_tokens,
+            client=turn.state,
+            turn=turn,
         )
+
+    async def starting_client_state(self, session: Session) -> ClientStateEvent:
+        """The client state before the first student turn (every fact locked)."""
+        async with self._db.session() as s:
+            profile = await profile_repo.get_profile(s, session.owner_id, session.profile_id)
+        persona = persona_of(profile, session.instructions)
+        return to_event(start(persona.hidden_facts, difficulty=persona.difficulty))
 
     async def stop(
         self, session_id: uuid.UUID, by: Role, reply_id: str | None = None

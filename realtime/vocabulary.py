@@ -92,6 +92,9 @@ class ReplyErrorCode(StrEnum):
     INTERRUPTED = "interrupted"
     BAD_REQUEST = "bad_request"
     INTERNAL = "internal"
+    #: The persona checks flagged the reply and the server asks for it once more
+    #: (``REPLY_INTEGRITY=regenerate``); a new reply follows at once.
+    WITHDRAWN = "withdrawn"
 
 
 class CloseCode(IntEnum):

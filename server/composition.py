@@ -171,6 +171,7 @@ def realtime_config(settings: Settings) -> RealtimeConfig:
         slow_consumer_seconds=settings.ws_slow_consumer_seconds,
         heartbeat_seconds=settings.heartbeat_seconds,
         reply_lock_seconds=settings.reply_lock_seconds,
+        reply_integrity=settings.reply_integrity,
         teacher_monthly_token_cap=settings.teacher_monthly_token_cap,
         presence_ttl_seconds=settings.presence_ttl_seconds,
     )

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     # within ~3.75 s, so the next say is accepted within 5 s of the crash; 3 s still
     # rides out a 2 s event-loop stall without losing the lease.
     reply_lock_seconds: float = 3.0
+    # A client reply the persona checks flag (speaking as an AI, counselling the student,
+    # quoting the prompt or a locked fact, third person, empty or runaway): "flag" keeps it
+    # and shows the flag to observers; "regenerate" withdraws it and asks once more.
+    reply_integrity: Literal["flag", "regenerate"] = "flag"
     # Per teacher and calendar month (UTC); unset = no cap. New sessions and new replies
     # beyond it are refused with a clear message.
     teacher_monthly_token_cap: int | None = None

@@ -80,10 +80,12 @@ async def test_anthropic_session(tmp_path: Path, request: pytest.FixtureRequest)
             assert [(i["key"], i["calls"]) for i in usage["items"]] == [("anthropic", 4)]
             assert usage["total"]["input_tokens"] >= 321 + 400 + 410 + 420
 
-        # What the SDK sent: the persona prompt with this profile, the key, the model.
+        # What the SDK sent: the persona prompt with this profile, the key, the model; the
+        # hidden fact is still locked (no trust yet), so no request carries it.
         body = fake.requests[1].body
         system = json.dumps(body["system"])
-        assert "Sam Rivera" in system and HIDDEN_FACT in system
+        assert "Sam Rivera" in system
+        assert all(HIDDEN_FACT not in json.dumps(r.body) for r in fake.requests)
         assert body["model"] == "claude-test" and body["stream"] is True
         assert body["messages"][-1]["content"] in (
             "How have things been?",
@@ -97,7 +99,8 @@ async def test_anthropic_session(tmp_path: Path, request: pytest.FixtureRequest)
         later = json.dumps(fake.requests[-1].body["messages"])
         assert "I guess so." in later
 
-    # Nothing a browser received carries the system prompt or the hidden facts.
+    # Nothing a browser received carries the system prompt; no student frame carries a
+    # hidden fact (the teacher, who wrote them, sees them in client.state).
     frames = json.dumps(student.events + teacher.events)
-    assert HIDDEN_FACT not in frames
+    assert HIDDEN_FACT not in json.dumps(student.events)
     assert system[:80].strip('"') not in frames

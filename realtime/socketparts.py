@@ -1,0 +1,75 @@
+"""What a session socket is made of, apart from its tasks: the parts it is given by the
+process, the transport it speaks through, who is on it, and its rate window (pure)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Protocol
+
+from realtime.budgetreport import BudgetReport
+from realtime.config import RealtimeConfig
+from realtime.control import SessionControl
+from realtime.hub import Hub
+from realtime.presence import PresenceBoard
+from realtime.sessionlog import SessionLog
+from realtime.vocabulary import Role
+
+__all__ = ["PeerGone", "Principal", "RateWindow", "SocketParts", "Transport"]
+
+
+@dataclass(frozen=True, slots=True)
+class SocketParts:
+    """What a socket needs from its process, built once by the composition."""
+
+    hub: Hub
+    log: SessionLog
+    presence: PresenceBoard
+    report: BudgetReport
+    control: SessionControl
+    config: RealtimeConfig
+
+
+class PeerGone(Exception):
+    """The peer went away mid-send: a normal end of a connection, never an error."""
+
+
+class Transport(Protocol):
+    async def send(self, text: str) -> None:
+        """Send one text frame. Raises PeerGone when the peer has gone."""
+        ...
+
+    async def receive(self) -> str | bytes | None:
+        """The next frame, or None once the peer has gone."""
+        ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    role: Role
+    session_id: uuid.UUID
+    user_id: uuid.UUID | None = None  # the teacher, for observers
+
+    @property
+    def actor(self) -> str:
+        return "student" if self.role is Role.STUDENT else f"teacher:{self.user_id}"
+
+
+class RateWindow:
+    """At most ``count`` events per ``seconds`` (sliding window). Pure; injected time."""
+
+    def __init__(self, count: int, seconds: float) -> None:
+        self._count = count
+        self._seconds = seconds
+        self._times: deque[float] = deque()
+
+    def allow(self, now: float) -> bool:
+        while self._times and self._times[0] <= now - self._seconds:
+            self._times.popleft()
+        if len(self._times) >= self._count:
+            return False
+        self._times.append(now)
+        return True
