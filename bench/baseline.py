@@ -32,10 +32,18 @@ from realtime.vocabulary import ClientType, ErrorCode, EventType, MessageRole, R
 
 #: The product's per-provider-request timeout default (LLM_TIMEOUT_SECONDS).
 UPSTREAM_TIMEOUT_S = 60.0
+#: One upstream stream per live reply, unbounded: httpx's default pool (100 connections)
+#: would queue the 101st reply and the baseline would measure its pool, not its fan-out.
+UPSTREAM_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=1_000)
+#: Rooms are spread over this many httpx clients. httpcore's pool scans all its
+#: connections (a poll() each) whenever a request starts or ends (O(N^2) in a burst, see
+#: encode/httpcore#1035): with one client, 150 live streams spent half of this loop there.
+UPSTREAM_CLIENTS = 16
 
 
 @dataclass
 class Room:
+    client: int  # which of the upstream clients streams this room's replies
     sockets: set[WebSocket] = field(default_factory=set)
     students: set[WebSocket] = field(default_factory=set)
     seq: int = 0
@@ -62,12 +70,12 @@ class Room:
 @dataclass
 class Baseline:
     upstream: str
-    client: httpx.AsyncClient
+    clients: list[httpx.AsyncClient]
     rooms: dict[str, Room] = field(default_factory=dict)
 
     async def socket(self, websocket: WebSocket) -> None:
         session_id = str(websocket.path_params["id"])
-        room = self.rooms.setdefault(session_id, Room())
+        room = self.rooms.setdefault(session_id, Room(len(self.rooms) % len(self.clients)))
         await websocket.accept()
         await websocket.send_text(
             json.dumps({"type": EventType.WELCOME, "session_id": session_id, "last_seq": room.seq})
@@ -88,7 +96,7 @@ class Baseline:
             room.students.discard(websocket)
             if room.sockets:
                 await room.announce()
-            else:
+            elif self.rooms.get(session_id) is room:
                 del self.rooms[session_id]
 
     async def say(self, websocket: WebSocket, room: Room, text: str) -> None:
@@ -104,7 +112,7 @@ class Baseline:
             await room.broadcast(type=EventType.REPLY_START, reply_id=reply_id)
             parts: list[str] = []
             usage: dict[str, Any] = {}
-            async for chunk in self._stream(text):
+            async for chunk in self._stream(self.clients[room.client], text):
                 usage = chunk.get("usage") or usage
                 for choice in chunk.get("choices") or ():
                     if content := (choice.get("delta") or {}).get("content"):
@@ -126,7 +134,7 @@ class Baseline:
         finally:
             room.replying = False
 
-    async def _stream(self, text: str) -> AsyncIterator[dict[str, Any]]:
+    async def _stream(self, client: httpx.AsyncClient, text: str) -> AsyncIterator[dict[str, Any]]:
         body = {
             "model": "bench",
             "messages": [
@@ -137,21 +145,28 @@ class Baseline:
             "stream_options": {"include_usage": True},
         }
         url = self.upstream.rstrip("/") + "/chat/completions"
-        async with self.client.stream("POST", url, json=body) as response:
+        async with client.stream("POST", url, json=body) as response:
             async for line in response.aiter_lines():
                 if line.startswith("data:") and (data := line[5:].strip()) != "[DONE]":
                     yield json.loads(data)
 
 
 def create_app(upstream: str) -> Starlette:
-    baseline = Baseline(upstream, httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT_S))
+    baseline = Baseline(
+        upstream,
+        [
+            httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT_S, limits=UPSTREAM_LIMITS)
+            for _ in range(UPSTREAM_CLIENTS)
+        ],
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await baseline.client.aclose()
+            for client in baseline.clients:
+                await client.aclose()
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
