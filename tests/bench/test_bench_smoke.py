@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_baseline_sweep_step_reports_every_figure_and_loses_nothing(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     tiny = ["--configs", "baseline", "--sessions", "2", "--warmup", "1", "--duration", "3"]
-    tiny += ["--drain", "6", "--retries", "0", "--quiet-wait", "0", "--json", str(out)]
+    tiny += ["--drain", "6", "--retries", "0", "--noisy-retries", "0", "--quiet-wait", "0"]
+    tiny += ["--json", str(out)]
     run = subprocess.run(
         [sys.executable, "-m", "bench.capacity", *tiny],
         cwd=ROOT,
