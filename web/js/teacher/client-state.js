@@ -70,16 +70,24 @@ const bySeq = (a, b) => a.seq - b.seq;
 
 /** The latest client.state, or null. */
 export function latestState(state) {
-  let latest = null;
-  for (const event of state.states.values()) if (!latest || event.seq > latest.seq) latest = event;
-  return latest;
+  return latestOrFirst(state, 1);
 }
 
-/** Chart points: x = the student's turn the change follows (0 = before the first turn). */
+/** Chart points: x = the student's turn the change follows (0 = before the first turn).
+ * The earliest change also tells where trust stood a turn before it (trust - delta). */
 export function trustPoints(state) {
   const turns = [...state.studentSeqs].sort((a, b) => a - b);
   const turnOf = (afterSeq) => turns.filter((seq) => seq <= afterSeq).length;
-  return [...state.states.values()].sort(bySeq).map((event) => ({ turn: turnOf(event.after_seq || 0), trust: event.trust }));
+  const points = [...state.states.values()].sort(bySeq).map((event) => ({ turn: turnOf(event.after_seq || 0), trust: event.trust }));
+  const first = latestOrFirst(state, -1);
+  if (first?.delta && points[0].turn > 0) points.unshift({ turn: points[0].turn - 1, trust: first.trust - first.delta });
+  return points;
+}
+
+function latestOrFirst(state, sign) {
+  let found = null;
+  for (const event of state.states.values()) if (!found || sign * (event.seq - found.seq) > 0) found = event;
+  return found;
 }
 
 export function directionsOf(state) {

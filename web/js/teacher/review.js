@@ -177,6 +177,22 @@ async function loadTranscript(box, id, session, clientName) {
   }
 }
 
+/** A client_state row is long (every fact's text): a one-line summary, the JSON folded
+ * under it. Other rows show their JSON. */
+function auditDetails(row) {
+  const data = row.data || {};
+  if (!Object.keys(data).length) return "";
+  const json = el("code", { text: JSON.stringify(data) });
+  const event = auditEvent(row);
+  if (event?.type !== EventType.CLIENT_STATE) return json;
+  const counts = new Map();
+  for (const fact of event.facts || []) counts.set(fact.state, (counts.get(fact.state) || 0) + 1);
+  const change = event.delta > 0 ? `+${event.delta}` : String(event.delta || 0);
+  const parts = [`trust ${event.trust} (${change})`, ...(event.reasons || []).slice(0, 3)];
+  if (counts.size) parts.push(`facts: ${[...counts].map(([state, n]) => `${n} ${state}`).join(", ")}`);
+  return el("details", { class: "audit-state" }, el("summary", { text: parts.join(" · ") }), json);
+}
+
 async function loadAudit(box, id) {
   try {
     const { items } = await get(`/api/sessions/${encodeURIComponent(id)}/events`);
@@ -191,7 +207,7 @@ async function loadAudit(box, id) {
           el("td", { text: formatDateTime(e.created_at) }),
           el("td", { text: e.kind }),
           el("td", { text: e.actor.split(":")[0] }),
-          el("td", {}, Object.keys(e.data || {}).length ? el("code", { text: JSON.stringify(e.data) }) : ""),
+          el("td", {}, auditDetails(e)),
         ))),
       ),
     ));

@@ -71,18 +71,21 @@ export function trustChart(points) {
   const values = points.map((p) => p.trust);
   const low = Math.min(...values);
   const high = Math.max(...values);
+  const last = points[points.length - 1];
+  // The latest value has its own label; an extreme it already shows is not repeated.
   if (high !== low) {
     const highest = points.find((p) => p.trust === high);
     const lowest = points.find((p) => p.trust === low);
     // Above the highest point and below the lowest, unless that would leave the plot.
     const highY = y(high) - 4 < PAD.top ? y(high) + 10 : y(high) - 4;
     const lowY = y(low) + 10 > HEIGHT - PAD.bottom ? y(low) - 4 : y(low) + 10;
-    chart.append(
-      svg("text", { class: "trust-chart__extreme", x: x(highest.turn), y: highY, "text-anchor": "middle" }, `max ${high}`),
-      svg("text", { class: "trust-chart__extreme", x: x(lowest.turn), y: lowY, "text-anchor": "middle" }, `min ${low}`),
-    );
+    if (last.trust !== high) {
+      chart.append(svg("text", { class: "trust-chart__extreme", x: x(highest.turn), y: highY, "text-anchor": "middle" }, `max ${high}`));
+    }
+    if (last.trust !== low) {
+      chart.append(svg("text", { class: "trust-chart__extreme", x: x(lowest.turn), y: lowY, "text-anchor": "middle" }, `min ${low}`));
+    }
   }
-  const last = points[points.length - 1];
   chart.append(
     svg("circle", { class: "trust-chart__now", cx: x(last.turn), cy: y(last.trust), r: 3 }),
     svg("text", { class: "trust-chart__value", x: x(last.turn) + 5, y: y(last.trust) + 4, "text-anchor": "start" }, last.trust),
