@@ -72,6 +72,7 @@ def build_state(settings: Settings, lifetime: Lifetime) -> AppState:
         readiness=state.readiness,
     )
     state.sockets = realtime.sockets
+    state.revoker = realtime.revoker
     return state
 
 

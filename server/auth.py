@@ -15,6 +15,8 @@ from starlette.responses import Response
 TEACHER_COOKIE = "vc_auth"
 # Teachers log in once per working day.
 TEACHER_COOKIE_MAX_AGE = 12 * 3600
+#: The shortest password a teacher may set; the longest keeps hashing cheap.
+PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS = 10, 1_000
 STUDENT_COOKIE_PREFIX = "vc_student_"
 # A student cookie outlives the session so the student can read the released transcript.
 STUDENT_COOKIE_MAX_AGE = 30 * 24 * 3600
@@ -22,6 +24,15 @@ STUDENT_COOKIE_MAX_AGE = 30 * 24 * 3600
 
 def new_join_nonce() -> str:
     return secrets.token_urlsafe(18)
+
+
+@dataclass(frozen=True, slots=True)
+class TeacherClaim:
+    """What a signed teacher cookie says: who, and the user's ``session_version`` when it
+    was issued. Only :mod:`server.access` may take it as a login (it checks the version)."""
+
+    user_id: uuid.UUID
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +50,20 @@ class Signer:
         self._join = URLSafeSerializer(secret_key, salt="vc.join")
 
     # Teachers -----------------------------------------------------------------
-    def teacher_token(self, user_id: uuid.UUID) -> str:
-        return self._teacher.dumps(str(user_id))
+    def teacher_token(self, user_id: uuid.UUID, version: int) -> str:
+        return self._teacher.dumps([str(user_id), version])
 
-    def teacher_id(self, token: str | None) -> uuid.UUID | None:
+    def teacher_claim(self, token: str | None) -> TeacherClaim | None:
+        """The claim of a well-signed, unexpired teacher cookie. A cookie from before
+        session versions (a bare user id) is refused: its teacher logs in once more."""
         if not token:
             return None
         try:
-            return uuid.UUID(self._teacher.loads(token, max_age=TEACHER_COOKIE_MAX_AGE))
-        except (BadSignature, ValueError, TypeError):
+            user_id, version = self._teacher.loads(token, max_age=TEACHER_COOKIE_MAX_AGE)
+            if not isinstance(version, int) or isinstance(version, bool):
+                return None
+            return TeacherClaim(uuid.UUID(user_id), version)
+        except (BadSignature, ValueError, TypeError, AttributeError):
             return None
 
     # Join links and student cookies ------------------------------------------
@@ -87,8 +103,9 @@ def student_cookie_name(session_id: uuid.UUID) -> str:
     return STUDENT_COOKIE_PREFIX + session_id.hex
 
 
-def read_teacher_id(conn: HTTPConnection, signer: Signer) -> uuid.UUID | None:
-    return signer.teacher_id(conn.cookies.get(TEACHER_COOKIE))
+def read_teacher_claim(conn: HTTPConnection, signer: Signer) -> TeacherClaim | None:
+    """The teacher cookie's claim, not yet checked against SQL (see :mod:`server.access`)."""
+    return signer.teacher_claim(conn.cookies.get(TEACHER_COOKIE))
 
 
 def read_student_claim(

@@ -70,6 +70,47 @@ async def _create_user(args: argparse.Namespace, settings: Settings) -> int:
         await db.aclose()
 
 
+async def _set_password(args: argparse.Namespace, settings: Settings) -> int:
+    """Set a user's password and revoke their cookies (SQL) and open sockets (through the
+    revocation channel, which reaches the web processes only over Redis)."""
+    from realtime.backends import BackendUnavailable, make_revocations
+    from realtime.revocation import UserRevoked
+    from server.auth import PASSWORD_MIN_CHARS
+    from server.passwords import hash_password
+    from storage.db import Database
+    from storage.repos import users as user_repo
+
+    if len(args.password) < PASSWORD_MIN_CHARS:
+        print(
+            f"error: the password needs at least {PASSWORD_MIN_CHARS} characters", file=sys.stderr
+        )
+        return 2
+    db = Database(settings.effective_database_url)
+    try:
+        async with db.session() as s:
+            user = await user_repo.get_by_email(s, args.email)
+            if user is None:
+                print(f"error: no user with email {args.email}", file=sys.stderr)
+                return 1
+            password_hash = await hash_password(args.password)
+            version = await user_repo.revoke_sessions(s, user.id, password_hash=password_hash)
+    finally:
+        await db.aclose()
+    print(f"password set for {args.email}; every earlier login of theirs is signed out")
+    if version is None or not settings.redis_url:
+        # The in-process channel lives in the web process: its open sockets of this
+        # user close when they reconnect (the handshake refuses the old cookie).
+        return 0
+    channel = make_revocations(settings.redis_url, settings.redis_key_prefix)
+    try:
+        await channel.publish(UserRevoked(user.id, below=version))
+    except BackendUnavailable as error:
+        print(f"warning: open sockets not closed now (Redis: {error})", file=sys.stderr)
+    finally:
+        await channel.aclose()
+    return 0
+
+
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from server.demo import seed_demo
     from storage.db import Database
@@ -108,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--name", required=True)
     user.add_argument("--password", required=True)
 
+    password = sub.add_parser(
+        "set-password", help="set a user's password and sign out their every login"
+    )
+    password.add_argument("--email", required=True)
+    password.add_argument("--password", required=True)
+
     sub.add_parser("watchdog", help="expire sessions on time, tokens and idleness")
     sub.add_parser("flusher", help="write transcripts from the live log to SQL")
 
@@ -125,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_db_upgrade(settings))
     if args.command == "create-user":
         return asyncio.run(_create_user(args, settings))
+    if args.command == "set-password":
+        return asyncio.run(_set_password(args, settings))
     if args.command == "demo":
         return asyncio.run(_demo(args, settings))
     if args.command == "watchdog":

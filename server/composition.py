@@ -6,8 +6,9 @@ Every process is a :class:`Lifetime`: parts are opened in the order listed in it
 =========  ===============================================================================
 process    parts, in start order (stop order is the reverse)
 =========  ===============================================================================
-web        database, Redis client, backend, provider, flusher (loop if in-process, else
-           only its before-end flush), reply runner, watchdog loop (if in-process)
+web        database, Redis client, backend, revocation channel and its listener, provider,
+           flusher (loop if in-process, else only its before-end flush), reply runner,
+           watchdog loop (if in-process)
 watchdog   database, Redis client, backend, flusher (before-end flush only), watchdog loop
 flusher    database, backend, flusher loop
 =========  ===============================================================================
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from llm.factory import ProviderConfig, close_provider, make_provider
-from realtime.backends import RealtimeBackend, make_backend
+from realtime.backends import RealtimeBackend, make_backend, make_revocations
 from realtime.budgetreport import BudgetReport
 from realtime.budgets import BudgetStore, make_budget_store
 from realtime.config import RealtimeConfig
@@ -40,6 +41,8 @@ from realtime.flusher import Flusher, FlusherPolicy
 from realtime.frames import ClientLimits
 from realtime.hub import Hub
 from realtime.presence import PresenceBoard
+from realtime.revocation import LiveConnections
+from realtime.revoker import Revoker
 from realtime.sessionlog import SessionLog
 from realtime.transitions import TransitionHooks
 from realtime.watchdog import Watchdog, WatchdogPolicy
@@ -219,6 +222,7 @@ class Realtime:
     report: BudgetReport
     flusher: Flusher
     sockets: SocketParts | None = None
+    revoker: Revoker | None = None
 
 
 def compose_realtime(
@@ -251,6 +255,12 @@ def compose_realtime(
         lifetime.open("watchdog", lambda: background(dog.run, "watchdog"))
         return parts
 
+    revoker = Revoker(
+        make_revocations(settings.redis_url, settings.redis_key_prefix), LiveConnections()
+    )
+    lifetime.close("revocation channel", revoker.channel.aclose)
+    lifetime.open("revocations", revoker.running)
+    parts.revoker = revoker
     provider = make_provider(provider_config(settings))
     lifetime.close("provider", lambda: close_provider(provider))
     if settings.flusher_in_process:

@@ -15,11 +15,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
-from server.auth import TEACHER_COOKIE
+from server.access import signed_in_teacher
 from server.errors import ApiError, invalid_fields, validation_fields
 from server.state import app_state
 from storage.models import User
-from storage.repos import users as user_repo
 from storage.text import find_unstorable_text
 
 M = TypeVar("M", bound=BaseModel)
@@ -125,15 +124,12 @@ def json_response(model: BaseModel | list[Any] | dict[str, Any], status: int = 2
 
 
 async def require_teacher(request: Request) -> User:
-    """The logged-in teacher or admin; 401 otherwise."""
-    state = app_state(request)
-    user_id = state.signer.teacher_id(request.cookies.get(TEACHER_COOKIE))
-    if user_id is not None:
-        async with state.db.session() as db:
-            user = await user_repo.get(db, user_id)
-        if user is not None and user.role in ("teacher", "admin"):
-            return user
-    raise ApiError(401, "unauthorized", "Log in as a teacher first.")
+    """The logged-in teacher or admin (a cookie not revoked since, see
+    :mod:`server.access`); 401 otherwise."""
+    user = await signed_in_teacher(request, app_state(request))
+    if user is None:
+        raise ApiError(401, "unauthorized", "Log in as a teacher first.")
+    return user
 
 
 class _Resource:

@@ -12,6 +12,8 @@ from starlette.responses import Response
 from realtime.control import clock_of
 from realtime.lifecycle import SessionAction, SessionStatus
 from realtime.quota import CAP_MESSAGE, next_month_start, over_cap
+from realtime.revocation import LinkRevoked, link_fingerprint
+from server.access import close_revoked
 from server.auth import new_join_nonce
 from server.errors import ApiError
 from server.http import json_response, path_uuid, read_json, require_teacher, resource
@@ -177,12 +179,18 @@ async def extend_session(request: Request) -> Response:
 
 
 async def regenerate_join_link(request: Request) -> Response:
+    """A new join link: the old link and its student cookies stop working (every request
+    and handshake compares the nonce), and the student's open sockets close with
+    ``CloseCode.REVOKED`` on every worker."""
     teacher = await require_teacher(request)
     session_id = path_uuid(request, kind="session")
-    async with app_state(request).db.session() as db:
+    state = app_state(request)
+    async with state.db.session() as db:
         session = await session_repo.get_session(db, teacher.id, session_id)
+        revoked = LinkRevoked(session.id, link_fingerprint(session.join_nonce))
         session.join_nonce = new_join_nonce()
         await session_repo.add_event(db, session.id, "join_link_regenerated", actor(teacher.id))
+    await close_revoked(state, revoked)
     return json_response(session_out(request, session))
 
 

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from realtime.lifecycle import TERMINAL, SessionStatus
-from server.auth import read_student_claim, read_teacher_id
+from server.access import signed_in_teacher
+from server.auth import read_student_claim
 from server.errors import ApiError
 from server.http import json_response, path_uuid, require_teacher, resource
 from server.routes_student import student_session
@@ -26,7 +27,6 @@ from storage.models import Session
 from storage.repos import exports as export_repo
 from storage.repos import sessions as session_repo
 from storage.repos import transcripts as transcript_repo
-from storage.repos import users as user_repo
 
 
 async def _document(state: AppState, session: Session) -> dict[str, object]:
@@ -46,15 +46,12 @@ async def _teachers_session(request: Request) -> Session:
 
 async def _owned_by_caller(request: Request, session_id: uuid.UUID) -> Session | None:
     state = app_state(request)
-    teacher_id = read_teacher_id(request, state.signer)
-    if teacher_id is None:
+    teacher = await signed_in_teacher(request, state)
+    if teacher is None:
         return None
     async with state.db.session() as db:
-        user = await user_repo.get(db, teacher_id)
-        if user is None or user.role not in ("teacher", "admin"):
-            return None
         try:
-            return await session_repo.get_session(db, teacher_id, session_id)
+            return await session_repo.get_session(db, teacher.id, session_id)
         except NotFound:
             return None
 
@@ -66,7 +63,7 @@ async def transcript(request: Request) -> Response:
     session = await _owned_by_caller(request, session_id)
     if session is None:
         if read_student_claim(request, state.signer, session_id) is None:
-            if read_teacher_id(request, state.signer) is not None:
+            if await signed_in_teacher(request, state) is not None:
                 raise ApiError(404, "not_found", "That session does not exist.")
             raise ApiError(401, "unauthorized", "Log in, or open your join link first.")
         session = await student_session(request)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from realtime.connection import SocketParts
+    from realtime.revoker import Revoker
 
 
 @dataclass
@@ -30,6 +31,8 @@ class AppState:
     redis: Redis | None = None
     #: What the session sockets need (built by ``server.composition``).
     sockets: SocketParts | None = None
+    #: Closes revoked credentials' open sockets on every worker (with ``sockets``).
+    revoker: Revoker | None = None
     # Extra readiness reports (e.g. the flusher's lag), name -> probe returning a value.
     readiness: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
 

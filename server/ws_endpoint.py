@@ -12,8 +12,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from realtime.connection import Connection, PeerGone, Principal
 from realtime.eventlog import parse_after
+from realtime.revocation import Credential, StudentCredential, TeacherCredential, link_fingerprint
 from realtime.vocabulary import Role
-from server.auth import read_student_claim, read_teacher_id
+from server.access import teacher_of_claim
+from server.auth import read_student_claim, read_teacher_claim
 from server.origin import origin_allowed
 from server.state import AppState, app_state
 from storage.errors import NotFound
@@ -50,7 +52,9 @@ class StarletteTransport:
             await self._ws.close(code, reason)
 
 
-async def authorise(websocket: WebSocket, state: AppState) -> Principal | None:
+async def authorise(websocket: WebSocket, state: AppState) -> tuple[Principal, Credential] | None:
+    """Who may open this socket, checked against SQL now (a revoked join link or teacher
+    cookie is refused here), and the credential that let them in (for revocations)."""
     try:
         session_id = uuid.UUID(str(websocket.path_params["id"]))
     except ValueError:
@@ -60,26 +64,31 @@ async def authorise(websocket: WebSocket, state: AppState) -> Principal | None:
             session = await session_repo.get_session_unscoped(db, session_id)
     except NotFound:
         return None
-    teacher_id = read_teacher_id(websocket, state.signer)
-    if teacher_id is not None and teacher_id == session.owner_id:
-        return Principal(Role.TEACHER, session_id, teacher_id)
+    teacher = read_teacher_claim(websocket, state.signer)
+    if teacher is not None and teacher.user_id != session.owner_id:
+        teacher = None  # not their session (they may still hold its student cookie)
+    if teacher is not None and await teacher_of_claim(teacher, state) is not None:
+        principal = Principal(Role.TEACHER, session_id, teacher.user_id)
+        return principal, TeacherCredential(teacher.user_id, teacher.version)
     claim = read_student_claim(websocket, state.signer, session_id)
     if claim is not None and claim.nonce == session.join_nonce:
-        return Principal(Role.STUDENT, session_id)
+        credential = StudentCredential(session_id, link_fingerprint(claim.nonce))
+        return Principal(Role.STUDENT, session_id), credential
     return None
 
 
 async def session_socket(websocket: WebSocket) -> None:
     state = app_state(websocket)
-    if state.sockets is None:
+    if state.sockets is None or state.revoker is None:
         raise RuntimeError("the realtime parts are not built")
     if not origin_allowed(websocket.headers, websocket.url.scheme, state.settings.origins):
         await websocket.close(REFUSE, "origin not allowed")
         return
-    principal = await authorise(websocket, state)
-    if principal is None:
+    admitted = await authorise(websocket, state)
+    if admitted is None:
         await websocket.close(REFUSE, "not allowed")
         return
+    principal, credential = admitted
     try:
         after = parse_after(websocket.query_params.get("after"))
     except ValueError:
@@ -87,8 +96,9 @@ async def session_socket(websocket: WebSocket) -> None:
         return
     epoch = websocket.query_params.get("epoch") or None
     await websocket.accept()
-    transport = StarletteTransport(websocket)
-    await Connection(state.sockets, transport, principal, after, epoch).run()
+    connection = Connection(state.sockets, StarletteTransport(websocket), principal, after, epoch)
+    with state.revoker.live.hold(credential, connection):
+        await connection.run()
 
 
 routes = [WebSocketRoute("/ws/sessions/{id}", session_socket)]

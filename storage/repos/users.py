@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,3 +44,19 @@ async def count(db: AsyncSession) -> int:
 async def set_password_hash(db: AsyncSession, user: User, password_hash: str) -> None:
     user.password_hash = password_hash
     await db.flush()
+
+
+async def revoke_sessions(
+    db: AsyncSession, user_id: uuid.UUID, *, password_hash: str | None = None
+) -> int | None:
+    """Bump the user's ``session_version`` (and set ``password_hash`` if given) in one
+    statement, so racing logouts and password changes each end on a version of their own;
+    returns the new version, or None if there is no such user."""
+    values: dict[str, object] = {"session_version": User.session_version + 1}
+    if password_hash is not None:
+        values["password_hash"] = password_hash
+    statement = (
+        update(User).where(User.id == user_id).values(values).returning(User.session_version)
+    )
+    version = (await db.execute(statement)).scalar_one_or_none()
+    return None if version is None else int(version)
