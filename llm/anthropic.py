@@ -7,14 +7,14 @@ has already streamed. SDK objects and exceptions never leave this module.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 import anthropic
 import httpx2  # the SDK's HTTP client; mid-stream read errors surface as its exceptions
 
-from llm.base import Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
+from llm.base import ChatMessage, Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
 from llm.errors import failure, failure_for_status, failure_for_transport
 from llm.window import prepare, to_chat_messages
 
@@ -60,23 +60,33 @@ class AnthropicProvider:
         """Close the SDK client's connection pool. Safe to call twice."""
         await self._client.close()
 
-    @asynccontextmanager
-    async def stream(self, request: ReplyRequest) -> AsyncIterator[AsyncIterator[ReplyEvent]]:
+    def stream(
+        self, request: ReplyRequest
+    ) -> AbstractAsyncContextManager[AsyncIterator[ReplyEvent]]:
         """Open a streamed reply; the HTTP request is sent on first iteration.
 
         Cancelling the consumer, or leaving the ``async with`` early, closes the
         HTTP response, so the upstream sees the connection close and stops
         generating. Errors never raise; they arrive as ``Failed``.
         """
-        events = self._events(request)
-        try:
-            yield events
-        finally:
-            await events.aclose()
-
-    async def _events(self, request: ReplyRequest) -> AsyncGenerator[ReplyEvent, None]:
         system, turns = prepare(request)
         messages = cast("list[MessageParam]", to_chat_messages(turns))
+        model = request.model or self._default_model
+        return _closing(self._events(system, messages, model, request.max_tokens))
+
+    def chat(
+        self, system: str, messages: Sequence[ChatMessage], *, model: str | None, max_tokens: int
+    ) -> AbstractAsyncContextManager[AsyncIterator[ReplyEvent]]:
+        """A plain system-and-messages call (:mod:`llm.completion`), streamed and closed
+        like :meth:`stream`. Errors never raise; they arrive as ``Failed``."""
+        params = cast(
+            "list[MessageParam]", [{"role": m.role, "content": m.content} for m in messages]
+        )
+        return _closing(self._events(system, params, model or self._default_model, max_tokens))
+
+    async def _events(
+        self, system: str, messages: list[MessageParam], model: str, max_tokens: int
+    ) -> AsyncGenerator[ReplyEvent, None]:
         input_tokens = output_tokens = 0
         usage_seen = text_streamed = False
         stop_reason = "end_turn"
@@ -84,8 +94,8 @@ class AnthropicProvider:
         raw: anthropic.AsyncStream[RawMessageStreamEvent] | None = None
         try:
             raw = await self._client.messages.create(
-                model=request.model or self._default_model,
-                max_tokens=request.max_tokens,
+                model=model,
+                max_tokens=max_tokens,
                 system=system,
                 messages=messages,
                 stream=True,
@@ -131,6 +141,16 @@ class AnthropicProvider:
         if usage_seen:
             yield Usage(input_tokens=input_tokens, output_tokens=output_tokens)
         yield outcome
+
+
+@asynccontextmanager
+async def _closing(
+    events: AsyncGenerator[ReplyEvent, None],
+) -> AsyncIterator[AsyncIterator[ReplyEvent]]:
+    try:
+        yield events
+    finally:
+        await events.aclose()
 
 
 def _input_tokens(usage: Any) -> int:

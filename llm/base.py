@@ -85,6 +85,15 @@ class Turn:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One message of a plain chat call (:mod:`llm.completion`): the caller's prompt as
+    ``user``, a model's earlier answer as ``assistant``."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyRequest:
     """Everything a provider needs to produce the client's next reply.
 

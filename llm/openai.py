@@ -10,15 +10,21 @@ read from the last chunk; servers that ignore that option get an estimate.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
 
-from llm.base import Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
+from llm.base import ChatMessage, Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
 from llm.errors import failure, failure_for_status, failure_for_transport
-from llm.window import estimate_request_tokens, estimate_tokens, prepare, to_chat_messages
+from llm.window import (
+    TURN_OVERHEAD_TOKENS,
+    estimate_request_tokens,
+    estimate_tokens,
+    prepare,
+    to_chat_messages,
+)
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -64,38 +70,55 @@ class OpenAIProvider:
         """Close the connection pool. Safe to call twice."""
         await self._client.aclose()
 
-    @asynccontextmanager
-    async def stream(self, request: ReplyRequest) -> AsyncIterator[AsyncIterator[ReplyEvent]]:
+    def stream(
+        self, request: ReplyRequest
+    ) -> AbstractAsyncContextManager[AsyncIterator[ReplyEvent]]:
         """Open a streamed reply; the HTTP request is sent on first iteration.
 
         Cancelling the consumer, or leaving the ``async with`` early, closes the
         HTTP response (the server sees the connection close). Errors never
         raise; they arrive as ``Failed``.
         """
-        events = self._events(request)
-        try:
-            yield events
-        finally:
-            await events.aclose()
-
-    def _body(self, request: ReplyRequest) -> dict[str, Any]:
         system, turns = prepare(request)
+        body = self._body(system, to_chat_messages(turns), request.model, request.max_tokens)
+        return _closing(self._events(body, lambda: estimate_request_tokens(request)))
+
+    def chat(
+        self, system: str, messages: Sequence[ChatMessage], *, model: str | None, max_tokens: int
+    ) -> AbstractAsyncContextManager[AsyncIterator[ReplyEvent]]:
+        """A plain system-and-messages call (:mod:`llm.completion`), streamed and closed
+        like :meth:`stream`. Errors never raise; they arrive as ``Failed``."""
+        plain = [{"role": m.role, "content": m.content} for m in messages]
+        body = self._body(system, plain, model, max_tokens)
+
+        def estimate() -> int:
+            return estimate_tokens(system) + sum(
+                estimate_tokens(m.content) + TURN_OVERHEAD_TOKENS for m in messages
+            )
+
+        return _closing(self._events(body, estimate))
+
+    def _body(
+        self, system: str, messages: list[dict[str, str]], model: str | None, max_tokens: int
+    ) -> dict[str, Any]:
         return {
-            "model": request.model or self._default_model,
-            "messages": [{"role": "system", "content": system}, *to_chat_messages(turns)],
-            "max_tokens": request.max_tokens,
+            "model": model or self._default_model,
+            "messages": [{"role": "system", "content": system}, *messages],
+            "max_tokens": max_tokens,
             "stream": True,
             "stream_options": {"include_usage": True},
         }
 
-    async def _events(self, request: ReplyRequest) -> AsyncGenerator[ReplyEvent, None]:
+    async def _events(
+        self, body: dict[str, Any], estimate_input: Callable[[], int]
+    ) -> AsyncGenerator[ReplyEvent, None]:
         usage: Usage | None = None
         text: list[str] = []
         stop_reason = "end_turn"
         outcome: Done | Failed | None = None
         response: httpx.Response | None = None
         try:
-            http_request = self._client.build_request("POST", self._url, json=self._body(request))
+            http_request = self._client.build_request("POST", self._url, json=body)
             response = await self._client.send(http_request, stream=True)
             if response.status_code >= 400:
                 outcome = await _status_failure(response)
@@ -129,10 +152,20 @@ class OpenAIProvider:
                 await response.aclose()
         if usage is None and (text or isinstance(outcome, Done)):
             # The server ignored include_usage: charge an estimate rather than nothing.
-            usage = Usage(estimate_request_tokens(request), estimate_tokens("".join(text)))
+            usage = Usage(estimate_input(), estimate_tokens("".join(text)))
         if usage is not None:
             yield usage
         yield outcome
+
+
+@asynccontextmanager
+async def _closing(
+    events: AsyncGenerator[ReplyEvent, None],
+) -> AsyncIterator[AsyncIterator[ReplyEvent]]:
+    try:
+        yield events
+    finally:
+        await events.aclose()
 
 
 # Sentinel chunk standing for ``data: [DONE]``.
