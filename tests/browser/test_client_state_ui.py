@@ -5,8 +5,13 @@ flag badges on replies the persona checks flagged."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -23,7 +28,7 @@ from realtime.events import (
     encode,
 )
 from realtime.vocabulary import EventType, MessageRole
-from tests.browser.conftest import Site, screenshot
+from tests.browser.conftest import Site, _serve, screenshot
 from tests.browser.helpers import (
     REPLY_TIMEOUT_MS,
     NewContext,
@@ -31,6 +36,8 @@ from tests.browser.helpers import (
     say,
     wait_for_replies,
 )
+from tests.llm.fake_openai import FakeOpenAI
+from tests.llm.llm_fake_http import Reply, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -56,8 +63,10 @@ class Frames:
         return {str(json.loads(frame)["type"]) for frame in self.raw}
 
 
-def open_recorded_student(new_context: NewContext, session: dict[str, Any]) -> tuple[Page, Frames]:
-    page = new_context().new_page()
+def open_recorded_student(
+    new_context: NewContext, session: dict[str, Any], on: Site | None = None
+) -> tuple[Page, Frames]:
+    page = new_context(on=on).new_page()
     frames = Frames(page)
     page.goto(session["join_url"])
     expect(page.locator("#status-badge")).to_have_text("Active")
@@ -65,12 +74,26 @@ def open_recorded_student(new_context: NewContext, session: dict[str, Any]) -> t
     return page, frames
 
 
-def open_tile(new_context: NewContext, session: dict[str, Any]) -> tuple[Page, Locator]:
-    page = open_teacher(new_context, f"/observe/{session['id']}")
+def open_tile(
+    new_context: NewContext, session: dict[str, Any], on: Site | None = None
+) -> tuple[Page, Locator]:
+    page = open_teacher(new_context, f"/observe/{session['id']}", on=on)
     tile = page.locator(f".tile[data-session-id='{session['id']}']")
     expect(tile.get_by_role("heading", level=2)).to_have_text(session["student_name"])
     expect(tile.locator(".tile__presence")).to_contain_text("Student online")
     return page, tile
+
+
+def wait_for_audit(site: Site, session_id: str, kind: str, timeout: float = 10.0) -> None:
+    """Poll the audit trail until a ``kind`` row is saved."""
+    deadline = time.monotonic() + timeout
+    with site.teacher_api() as api:
+        while time.monotonic() < deadline:
+            rows = api.get(f"/api/sessions/{session_id}/events").json()["items"]
+            if any(row["kind"] == kind for row in rows):
+                return
+            time.sleep(0.1)  # polling a probe, not papering over a race
+    raise AssertionError(f"no {kind} row in the audit trail after {timeout} s")
 
 
 def assert_student_heard_nothing_private(frames: Frames, *texts: str) -> None:
@@ -114,6 +137,7 @@ def test_direction_reaches_observers_never_the_student(new_context: NewContext, 
     screenshot(phone, "teacher-observer-direction-phone")
 
     # A fresh connection lists it again, from the audit trail; so does the review page.
+    wait_for_audit(site, session["id"], "direction")
     observer.reload()
     expect(tile.get_by_role("list", name="Directions given").locator("li")).to_have_text(
         [direction]
@@ -161,6 +185,7 @@ def test_trust_chart_and_facts_follow_client_state(new_context: NewContext, site
     assert_student_heard_nothing_private(frames)
     screenshot(observer, "teacher-observer-client-state")
 
+    wait_for_audit(site, session["id"], "client_state")
     observer.goto(f"/teacher#/sessions/{session['id']}")
     card = observer.locator(".client-card")
     expect(card.locator("svg.trust-chart__svg")).to_have_attribute(
@@ -292,3 +317,80 @@ def test_client_state_panel_draws_events_as_the_server_encodes_them(
     expect(badge).to_have_attribute("title", "ai speak: said it is an AI")
     expect(badge).to_have_text(re.compile(r"Flagged \(flagged for: ai speak: said it is an AI\)"))
     screenshot(page, "teacher-client-state-panel")
+
+
+OUT_OF_ROLE = "As an AI language model, I can't share personal feelings."
+
+
+@contextmanager
+def fake_llm(fake: FakeOpenAI) -> Iterator[str]:
+    """``fake`` served on its own event loop in a thread (Playwright's sync API owns the
+    main thread's loop); yields its base URL."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    stop = asyncio.Event()
+    urls: list[str] = []
+
+    async def serve() -> None:
+        async with serving(fake) as url:
+            urls.append(url)
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(10), "the fake LLM server did not start"
+        yield urls[0]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
+
+
+@pytest.fixture(scope="module")
+def flagging_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A server whose model (a fake OpenAI endpoint) first answers out of role, then in
+    role; REPLY_INTEGRITY=flag keeps a flagged reply and tells observers."""
+    fake = FakeOpenAI(
+        script=[
+            Reply(chunks=(OUT_OF_ROLE,), input_tokens=50, output_tokens=12),
+            Reply(chunks=("I'd rather not say.",), input_tokens=60, output_tokens=5),
+        ]
+    )
+    env = {
+        "LLM_PROVIDER": "openai",
+        "OPENAI_API_KEY": "test",
+        "REPLY_INTEGRITY": "flag",
+    }
+    with fake_llm(fake) as url:
+        work = tmp_path_factory.mktemp("browser-flagging-site")
+        with _serve(work, {**env, "OPENAI_BASE_URL": url}) as served:
+            yield served
+
+
+def test_a_flagged_reply_is_badged_for_observers_only(
+    new_context: NewContext, flagging_site: Site
+) -> None:
+    session = flagging_site.new_session(student_name="Flag Student")
+    student, frames = open_recorded_student(new_context, session, on=flagging_site)
+    observer, tile = open_tile(new_context, session, on=flagging_site)
+
+    say(student, "How are you today?")
+    wait_for_replies(student, 1)
+    reply = tile.locator(".msg--client")
+    expect(reply.locator(".msg__text")).to_have_text(OUT_OF_ROLE)
+    badge = reply.locator(".flag-badge")
+    expect(badge).to_have_text(re.compile(r"Flagged \(flagged for: speaks as ai: .+\)"))
+    expect(badge).to_have_attribute("title", re.compile(r"^speaks as ai: "))
+    expect(reply).to_have_class(re.compile(r"\bmsg--flagged\b"))
+    assert_student_heard_nothing_private(frames)
+    expect(student.locator(".flag-badge")).to_have_count(0)
+    screenshot(observer, "teacher-observer-flagged-reply")
+
+    # The review page reads what was saved; the flusher trails the live log by ~0.25 s.
+    wait_for_audit(flagging_site, session["id"], "reply_flagged")
+    observer.goto(f"/teacher#/sessions/{session['id']}")
+    stored = observer.locator(".transcript--review .msg--client")
+    expect(stored.locator(".flag-badge")).to_have_attribute("title", re.compile(r"^speaks as ai: "))
+    screenshot(observer, "teacher-review-flagged-reply")
