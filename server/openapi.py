@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from realtime.lifecycle import SessionStatus
 from server.http import MAX_JSON_DEPTH, resource
 from server.profile_schemas import ProfileIn, ProfileOut, ProfilePage
+from server.routes_auth import PasswordIn
 from server.routes_sessions import OFFSET_MAX, PAGE_MAX
 from server.routes_usage import GROUPS
 from server.schemas import (
@@ -79,7 +80,17 @@ EXPORT_QUERY = (
 
 OPERATIONS: list[Operation] = [
     Operation("post", "/api/auth/login", "Log in as a teacher", LoginIn, UserOut, 200),
-    Operation("post", "/api/auth/logout", "Log out", None, None, 200),
+    Operation(
+        "post", "/api/auth/logout", "Log out everywhere (revokes every cookie)", None, None, 200
+    ),
+    Operation(
+        "post",
+        "/api/auth/password",
+        "Change the password (signs out every other login)",
+        PasswordIn,
+        UserOut,
+        200,
+    ),
     Operation("get", "/api/me", "The logged-in teacher", None, UserOut, 200),
     Operation("get", "/api/profiles", "List client profiles", None, ProfilePage, 200),
     Operation("post", "/api/profiles", "Create a client profile", ProfileIn, ProfileOut, 201),
