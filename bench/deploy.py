@@ -103,7 +103,7 @@ class Deployment:
             args += ["--workers", str(self.config.workers)]
             child = self.children.spawn(name, args, self.env, core=0)
             driver_args = ["--kind", "product", "--email", TEACHER_EMAIL]
-            driver_args += ["--password", self.password]
+            driver_args.append(f"--password={self.password}")
         try:
             wait_http(child, url + "/healthz")
             if self.config.workers > 1:
@@ -148,14 +148,17 @@ async def _postgres(statement: str) -> None:
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path) -> None:
-    subprocess.run(
+    """Run ``vclient ARGS``. Raises RuntimeError with its output when it fails."""
+    done = subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         cwd=cwd,
         capture_output=True,
-        check=True,
+        text=True,
         timeout=120,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"vclient {args[0]} failed:\n{done.stdout}{done.stderr}")
 
 
 @contextmanager
@@ -188,10 +191,10 @@ def deployed(config: Config, children: Children, upstream_url: str) -> Iterator[
         env["REDIS_KEY_PREFIX"] = prefix
     try:
         deployment.env = env
-        deployment.password = secrets.token_urlsafe(16)
+        deployment.password = secrets.token_hex(12)
         _cli(["db", "upgrade"], env, home)
         user = ["create-user", "--email", TEACHER_EMAIL, "--name", "Bench"]
-        _cli([*user, "--password", deployment.password], env, home)
+        _cli([*user, f"--password={deployment.password}"], env, home)
         yield deployment
     finally:
         if config.backend == "redis":
