@@ -1,16 +1,19 @@
 // Session review: facts and usage, the stored transcript (with .md / .csv downloads,
 // flagged replies marked), the client's state (trust over the turns, hidden facts, the
-// directions given, from the audit trail), the audit trail. Lifecycle actions (extend
-// included) reload the transcript, the client state and the audit trail.
+// directions given, from the audit trail), the feedback (scores to review, metrics,
+// coverage, alternatives; release), the audit trail. Lifecycle actions (extend included)
+// reload the transcript, the client state, the feedback and the audit trail.
 
 import { get } from "../api.js";
 import { el, setText } from "../dom.js";
 import { endReasonText, formatDateTime, formatDuration, formatNumber } from "../format.js";
 import { showStatusBadge } from "../status.js";
 import { Transcript } from "../transcript.js";
+import { TurnIndex } from "../feedback.js";
 import { EventType, MessageRole } from "../vocabulary.js";
 import { actionButton, allowed, copyLinkButton, extendDialog } from "./actions.js";
 import { auditEvent, ClientStatePanel, emptyClientState, foldClientState, markFlaggedReplies } from "./client-state.js";
+import { FeedbackPanel } from "./feedback.js";
 
 export async function renderReview(view, id, ctx) {
   const alert = el("div", { class: "alert alert--error", role: "alert" });
@@ -54,6 +57,8 @@ export async function renderReview(view, id, ctx) {
     headingLevel: "h2",
     emptyText: "No client state was recorded for this session yet.",
   });
+  const feedbackCard = el("section", { class: "card feedback", id: "feedback" });
+  const feedback = new FeedbackPanel(feedbackCard, { sessionId: id, session, announce: ctx.announce, alive: ctx.alive });
 
   function drawFacts(s) {
     const used = s.time_limit_seconds - s.seconds_left;
@@ -78,6 +83,7 @@ export async function renderReview(view, id, ctx) {
   let loads = 0;
   const reloadAll = async () => {
     const load = ++loads;
+    feedback.load();
     const [shown, rows] = await Promise.all([
       loadTranscript(transcriptBody, id, session, clientName),
       loadAudit(auditBody, id),
@@ -88,12 +94,18 @@ export async function renderReview(view, id, ctx) {
     for (const row of rows || []) state = foldClientState(state, auditEvent(row));
     panel.draw(state);
     if (shown) markFlaggedReplies(state, (replyId) => shown.nodeForReply(replyId));
+    feedback.setTurns(new TurnIndex(shown?.messages || [], {
+      list: shown?.list || null,
+      studentName: "Student",
+      clientName: "Client",
+    }));
   };
   reloadTranscript.addEventListener("click", reloadAll);
   const onDone = (updated) => {
     session = updated;
     setText(alert, "");
     drawFacts(updated);
+    feedback.setSession(updated);
     ctx.announce(`Session ${updated.status}.`);
     reloadAll();
   };
@@ -115,7 +127,7 @@ export async function renderReview(view, id, ctx) {
       el("a", { class: "button", href: "#/sessions", text: "Back to sessions" }),
     ),
     el("div", { class: "review" },
-      el("div", {}, transcriptBox, el("br"), auditBox),
+      el("div", {}, transcriptBox, el("br"), feedbackCard, el("br"), auditBox),
       el("div", { class: "review__side" },
         el("section", { class: "card", "aria-labelledby": "usage-title" },
           el("h2", { id: "usage-title", text: "Details and usage" }), facts, el("hr"), controls),
@@ -163,7 +175,7 @@ async function loadTranscript(box, id, session, clientName) {
       const messageId = messageOfReply.get(replyId);
       return messageId ? list.querySelector(`.msg[data-message-id="${CSS.escape(messageId)}"]`) : null;
     };
-    return { messages, nodeForReply };
+    return { messages, list, nodeForReply };
   } catch (error) {
     status.className = "alert alert--warn";
     status.dataset.state = error.status === 404 ? "not-available" : "error";
