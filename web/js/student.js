@@ -5,7 +5,9 @@ import { BudgetMeters } from "./budget.js";
 import { confirmDialog } from "./dialog.js";
 import { byId, setText } from "./dom.js";
 import { socketErrorText } from "./errors.js";
+import { TurnIndex } from "./feedback.js";
 import { endReasonText } from "./format.js";
+import { StudentFeedback } from "./student-feedback.js";
 import { ConnectionState, SessionSocket } from "./socket.js";
 import { Transcript } from "./transcript.js";
 import { showStatusBadge } from "./status.js";
@@ -35,6 +37,12 @@ const ui = {
   endTranscript: byId("end-transcript"),
   endNote: byId("end-transcript-note"),
   endReopen: byId("end-reopen"),
+  feedback: {
+    section: byId("end-feedback"),
+    note: byId("end-feedback-note"),
+    body: byId("end-feedback-body"),
+    check: byId("end-feedback-check"),
+  },
   announcer: byId("announcer"),
 };
 
@@ -106,11 +114,16 @@ function showEndScreen(finalStatus, reason) {
   ui.endScreen.hidden = false;
   ui.endScreen.focus();
   announce(`${ui.endReason.textContent}`);
-  loadFinalTranscript(messages.length);
+  const feedback = new StudentFeedback(ui.feedback, sessionId);
+  feedback.load();
+  loadFinalTranscript(messages.length).then((items) => {
+    if (items) feedback.setTurns(new TurnIndex(items, { list: ui.endTranscript, studentName: "You", clientName }));
+  });
   if (finalStatus === "expired") watchForReopening();
 }
 
-/** The stored conversation, released to the student once the session has ended. */
+/** The stored conversation, released to the student once the session has ended.
+ * Resolves with its messages, or null when it could not be loaded. */
 async function loadFinalTranscript(shownAlready) {
   setText(ui.endNote, "Loading the saved conversation…");
   for (let attempt = 0; ; attempt += 1) {
@@ -125,7 +138,7 @@ async function loadFinalTranscript(shownAlready) {
       saved.renderMessages(data.items || []);
       ui.endTranscript.dataset.source = "saved";
       setText(ui.endNote, "");
-      return;
+      return data.items || [];
     } catch (error) {
       if (error.code === "session_not_ended" && attempt < FINAL_TRANSCRIPT_RETRIES) {
         await delay(500 * 2 ** attempt);
@@ -137,7 +150,7 @@ async function loadFinalTranscript(shownAlready) {
           ? `This is the conversation as this page saw it; the saved copy could not be loaded (${error.message}).`
           : `The conversation could not be loaded: ${error.message}`,
       );
-      return;
+      return null;
     }
   }
 }
