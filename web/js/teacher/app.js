@@ -5,6 +5,7 @@ import { byId, setText } from "../dom.js";
 import { renderLogin } from "./login.js";
 import { renderObserve } from "./observe.js";
 import { renderProfileForm, renderProfiles } from "./profiles.js";
+import { renderProgress } from "./progress.js";
 import { renderReview } from "./review.js";
 import { renderRubricForm, renderRubrics } from "./rubrics.js";
 import { renderSessionForm } from "./session-form.js";
@@ -30,6 +31,7 @@ const ROUTES = [
   [/^\/rubrics\/new$/, "rubrics", (v, _p, ctx) => renderRubricForm(v, null, ctx)],
   [/^\/rubrics\/([^/]+)$/, "rubrics", (v, p, ctx) => renderRubricForm(v, p[1], ctx)],
   [/^\/rubrics$/, "rubrics", (v, _p, ctx) => renderRubrics(v, ctx)],
+  [/^\/progress$/, "progress", (v, _p, ctx) => renderProgress(v, ctx)],
 ];
 
 export function navigate(hash) {
