@@ -12,7 +12,12 @@ facts and rubric, runs the LLM grader if any, stores and serves the result.
 - :mod:`evaluation.grader_prompt`: the LLM grader's prompt and the check of its answer;
 - :mod:`evaluation.agreement`: teacher versus automatic grader, per criterion;
 - :mod:`evaluation.progress`: a student's metric series and an SVG line chart;
-- :mod:`evaluation.report`: :class:`Evaluation`, :func:`evaluate_offline`, :func:`to_api`.
+- :mod:`evaluation.report`: :class:`Evaluation`, :func:`evaluate_offline`, :func:`to_api`;
+- :mod:`evaluation.loading`: stored rows to inputs, results to the stored and served JSON.
+
+:mod:`evaluation.jobs` is the one module with I/O (the database, the LLM grader): the
+background job that evaluates ended sessions. It is not imported here; the server builds
+it (``server.composition``).
 """
 
 from __future__ import annotations

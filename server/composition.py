@@ -6,10 +6,12 @@ Every process is a :class:`Lifetime`: parts are opened in the order listed in it
 =========  ===============================================================================
 process    parts, in start order (stop order is the reverse)
 =========  ===============================================================================
-web        database, Redis client, backend, revocation channel and its listener, provider,
-           flusher (loop if in-process, else only its before-end flush), reply runner,
-           watchdog loop (if in-process)
-watchdog   database, Redis client, backend, flusher (before-end flush only), watchdog loop
+web        database, Redis client, backend, grader client, evaluation loop (if
+           in-process), revocation channel and its listener, provider, flusher (loop if
+           in-process, else only its before-end flush), reply runner, watchdog loop (if
+           in-process)
+watchdog   database, Redis client, backend, flusher (before-end flush only), grader
+           client, evaluation loop, watchdog loop
 flusher    database, backend, flusher loop
 =========  ===============================================================================
 
@@ -29,7 +31,10 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from evaluation.jobs import EvaluationJobs, JobPolicy, LLMGrader
+from llm.completion import make_completer
 from llm.factory import ProviderConfig, close_provider, make_provider
+from llm.retry import RetryPolicy
 from realtime.backends import RealtimeBackend, make_backend, make_revocations
 from realtime.budgetreport import BudgetReport
 from realtime.budgets import BudgetStore, make_budget_store
@@ -58,6 +63,7 @@ __all__ = [
     "Lifetime",
     "Realtime",
     "background",
+    "compose_evaluations",
     "compose_realtime",
     "redis_client",
     "run_flusher_process",
@@ -249,6 +255,9 @@ def compose_realtime(
     # Before a session ends: stop its reply and wait for its end, then flush the log.
     control.before_terminal += [hooks.before_terminal, flusher.flush_before_end]
     control.after_transition += [hooks.after_transition, flusher.after_transition]
+    # The watchdog process always runs evaluations; a web process when in-process.
+    loop = settings.evaluation_in_process or not serve_sockets
+    compose_evaluations(settings, db, control, lifetime, loop=loop)
     parts = Realtime(backend, budgets, session_log, report, flusher)
     if not serve_sockets:
         dog = Watchdog(db, control, budgets, watchdog_policy(settings), warn=report.time_warning)
@@ -284,6 +293,44 @@ def compose_realtime(
         dog = Watchdog(db, control, budgets, watchdog_policy(settings), warn=report.time_warning)
         lifetime.open("watchdog", lambda: background(dog.run, "watchdog"))
     return parts
+
+
+def compose_evaluations(
+    settings: Settings,
+    db: Database,
+    control: SessionControl,
+    lifetime: Lifetime,
+    *,
+    loop: bool,
+) -> EvaluationJobs:
+    """The evaluation jobs: every ended session gets a pending evaluation (an
+    ``after_transition`` hook, after the status is published); with ``loop``, this
+    process also runs them, with the LLM grader the settings name (its client closed
+    after the loop stops)."""
+    grader: LLMGrader | None = None
+    if loop and settings.grader_provider != "automatic":
+        completer = make_completer(
+            settings.grader_provider,
+            model=settings.grader_model,
+            anthropic_api_key=settings.anthropic_api_key,
+            anthropic_base_url=settings.anthropic_base_url,
+            openai_api_key=settings.openai_api_key,
+            openai_base_url=settings.openai_base_url,
+            timeout=settings.llm_timeout_seconds,
+        )
+        lifetime.close("grader", completer.aclose)
+        retry = RetryPolicy(max_retries=settings.llm_max_retries)
+        grader = LLMGrader(completer, settings.grader_model, settings.grader_max_tokens, retry)
+    policy = JobPolicy(
+        interval_seconds=settings.evaluation_interval_seconds,
+        lease_seconds=settings.evaluation_lease_seconds,
+        job_seconds=settings.evaluation_job_seconds,
+    )
+    jobs = EvaluationJobs(db, policy, grader)
+    control.after_transition.append(jobs.session_ended)
+    if loop:
+        lifetime.open("evaluations", lambda: background(jobs.run, "evaluations"))
+    return jobs
 
 
 @asynccontextmanager

@@ -117,6 +117,31 @@ class Settings(BaseSettings):
     # a worker: 200 long sessions is ~100 MB of JSON at worst, streamed one at a time.
     transcript_export_max_sessions: int = 200
 
+    # Evaluation (feedback once a session ends). GRADER_PROVIDER "automatic" is the offline
+    # skill coder alone; "anthropic" / "openai" add an LLM grader that uses the keys and
+    # base URLs above with its own model (GRADER_MODEL; unset: the provider's default).
+    grader_provider: Literal["automatic", "anthropic", "openai"] = "automatic"
+    grader_model: str | None = None
+    # ~10 criteria with rationales, three quotes each and three alternatives is ~1,500
+    # tokens of JSON; 2,000 leaves room without paying for a runaway answer.
+    grader_max_tokens: int = 2_000
+    # Run the evaluation loop in each web process (`vclient watchdog` runs one too; any
+    # number may run: each evaluation is claimed by one).
+    evaluation_in_process: bool = True
+    # Idle poll period of the loop (one indexed query); an end in the same process wakes
+    # it at once, so 1 s only bounds the wait for an end seen by another process.
+    evaluation_interval_seconds: float = 1.0
+    # A claim this old belongs to a dead or hung worker and is taken over; one
+    # evaluation (two grader calls at most) is cut off at EVALUATION_JOB_SECONDS, below it.
+    evaluation_lease_seconds: float = 120.0
+    evaluation_job_seconds: float = 100.0
+
+    @model_validator(mode="after")
+    def _check_evaluation_bounds(self) -> Settings:
+        if self.evaluation_job_seconds >= self.evaluation_lease_seconds:
+            raise ValueError("EVALUATION_JOB_SECONDS must be below EVALUATION_LEASE_SECONDS")
+        return self
+
     @model_validator(mode="after")
     def _check_bounds(self) -> Settings:
         if self.session_min_seconds > self.session_max_seconds:

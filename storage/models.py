@@ -218,3 +218,47 @@ class ApiUsage(Base):
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Evaluation(Base):
+    """The feedback on one session (at most one per session): the grader's result and
+    the teacher's review of it.
+
+    ``result`` is the grader's work as the API serves it, before review: ``grader``,
+    ``criteria`` (each with its ``automatic_score``, rationale, evidence), ``metrics``,
+    ``coverage`` and ``alternatives``; None until a run stores one (a failed LLM grading
+    keeps the automatic part). ``rubric`` is the criteria graded against, as they were
+    then (the rubric may change later). ``overrides`` maps a criterion's name to the
+    teacher's ``{"score", "comment", "by", "at"}``; the automatic score stays in ``result``.
+
+    Jobs: ``pending`` rows are claimed by one worker (``running``, ``claimed_at``,
+    ``claimed_by``, ``attempts`` + 1) with an optimistic ``version`` check; a claim older
+    than the lease is taken over; a worker stores its result only if ``version`` is still
+    the one its claim set. ``session_ended_at`` is the session end this evaluation is
+    for: a session reopened and ended again is evaluated again.
+    """
+
+    __tablename__ = "evaluations"
+    __table_args__ = (Index("ix_evaluations_status_claimed_at", "status", "claimed_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), unique=True
+    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(
+        String(20), default="pending"
+    )  # pending|running|done|failed
+    grader: Mapped[str] = mapped_column(String(20), default="automatic")  # automatic | llm
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    rubric: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    session_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
