@@ -2,7 +2,8 @@
 
 It needs no network and no key, streams word by word at a configurable rate
 and reports usage exactly like a real provider, so the whole product (budgets,
-streaming, observers) works in development, demos and tests.
+streaming, observers) works in development, demos and tests. What it says is
+:func:`llm.scripted_replies.compose_reply`: a small rule-based persona engine.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from llm.base import Done, ReplyEvent, ReplyRequest, TextDelta, Usage
-from llm.scripted_replies import DEFAULT_RAPPORT_PER_FACT, compose_reply
+from llm.scripted_replies import compose_reply
 from llm.window import estimate_request_tokens
 
 # Above this rate the per-word delay (< 1 ms) is below timer resolution: stream at once.
@@ -20,7 +21,7 @@ MAX_PACED_TOKENS_PER_SECOND = 1000.0
 
 
 class ScriptedProvider:
-    """A provider that answers from phrase pools instead of a model.
+    """A provider that answers from the profile and phrase pools instead of a model.
 
     One streamed token is one word: ``Usage.output_tokens`` is the number of
     words streamed and ``max_tokens`` caps it (``Done("max_tokens")``).
@@ -31,7 +32,6 @@ class ScriptedProvider:
         self,
         tokens_per_second: float = 20.0,
         *,
-        rapport_per_fact: int = DEFAULT_RAPPORT_PER_FACT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         """``tokens_per_second`` of 0 (or above 1000) streams without delay."""
@@ -40,7 +40,6 @@ class ScriptedProvider:
             if tokens_per_second <= 0 or tokens_per_second > MAX_PACED_TOKENS_PER_SECOND
             else 1.0 / tokens_per_second
         )
-        self._rapport_per_fact = rapport_per_fact
         self._sleep = sleep
 
     @property
@@ -64,7 +63,7 @@ class ScriptedProvider:
             await events.aclose()
 
     async def _events(self, request: ReplyRequest) -> AsyncGenerator[ReplyEvent, None]:
-        words = compose_reply(request, self._rapport_per_fact).split()
+        words = compose_reply(request).split()
         limit = max(0, request.max_tokens)
         streamed = words[:limit]
         for index, word in enumerate(streamed):

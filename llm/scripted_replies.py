@@ -1,200 +1,126 @@
 """What the scripted client says: a pure, deterministic function of the request.
 
-Used by :class:`llm.scripted.ScriptedProvider`. No model is involved: replies
-come from small phrase pools chosen by the profile's communication style, with
-a random generator seeded from a hash of the persona and the history, so the
-same request always gets the same reply.
+Used by :class:`llm.scripted.ScriptedProvider`. No model is involved. The reply
+to the student's latest turn is planned from what the student did
+(:mod:`llm.scripted_moves`), the profile said in the first person
+(:mod:`llm.scripted_profile`), the unlocked facts in the request, and the
+style's voice (:mod:`llm.scripted_voices`, :mod:`llm.scripted_phrases`); then
+worded by :func:`llm.scripted_pick.pick`, which never says a whole reply twice.
+The random choices are seeded from the persona and the history, so the same
+conversation always gets the same replies.
+
+Precedence: a role-break attempt gets an in-character refusal; the first reply is
+a greeting and the opening line; a probe for secrets, a goodbye or a topic the
+client avoids gets its own answer and never a fact; judgement gets
+defensiveness, advice "yes, but"; otherwise at most one unlocked fact, else an
+answer from the profile (a closed question a short one, a reflection more
+detail). ``wind_down`` adds a line about having to go soon.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import re
-from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass
 
-from llm.base import Persona, ReplyRequest, Turn
-
-Style = Literal["terse", "guarded", "talkative", "neutral"]
-
-# One hidden fact per this many rapport-building student messages (difficulty 3).
-DEFAULT_RAPPORT_PER_FACT = 2
-
-_STYLE_WORDS: tuple[tuple[Style, tuple[str, ...]], ...] = (
-    ("guarded", ("guarded", "defensive", "suspicious", "reserved", "closed", "distrust", "wary")),
-    ("terse", ("terse", "brief", "short", "few words", "monosyllab", "quiet", "laconic")),
-    ("talkative", ("talkative", "chatty", "verbose", "rambl", "lots of detail", "overshar")),
+from llm.base import Persona, ReplyRequest
+from llm.scripted_moves import StudentTurn, is_role_break, is_secret_probe, read_turn
+from llm.scripted_person import Referent, first_person, referent_of
+from llm.scripted_phrases import (
+    AVOID,
+    CLOSING,
+    GREET,
+    OPENING,
+    PROBE,
+    REGREET,
+    ROLE_BREAK,
+    WIND_DOWN,
+)
+from llm.scripted_pick import Memory, Slot, join, pick
+from llm.scripted_profile import (
+    Line,
+    fact_to_tell,
+    is_about,
+    open_facts,
+    profile_lines,
+    ranked,
+    relevant,
+)
+from llm.scripted_text import content_stems, normalise
+from llm.scripted_tone import Tone, tone_of
+from llm.scripted_voices import (
+    AGREE,
+    BRIDGE,
+    CALLBACKS,
+    CONFIDE,
+    CONFIDED,
+    DEFEND,
+    ECHO,
+    MORE,
+    MUSINGS,
+    NOT_SURE,
+    OPEN,
+    SHORT,
+    SIDE_TOPICS,
+    TAIL,
+    TEARFUL,
+    UNSURE,
+    YES_BUT,
+    Pool,
+    voice,
 )
 
-_ROLE_BREAK = re.compile(
-    r"ignore\b.{0,30}\b(instructions?|prompts?|rules)"
-    r"|\b(system|hidden|initial)\s+prompt"
-    r"|\byour\s+(instructions|prompt|rules|profile|script|programming)"
-    r"|\b(are|r)\s+(you|u)\s+(an?\s+)?(ai|a\.i\.|bot|robot|chatbot|language model|llm|machine"
-    r"|computer|program|real person|human)\b"
-    r"|\byou(\s+are|'re|re)\s+(an?\s+|just\s+an?\s+)?(ai|bot|chatbot|language model|llm|program)\b"
-    r"|\b(jailbreak|developer mode|dan mode|out of character|break character)\b"
-    r"|\b(reveal|show|tell|list|print)\b.{0,20}\b(hidden facts?|secrets?|instructions)\b"
-    r"|\bpretend\s+(to be|you are)\b",
-    re.IGNORECASE,
-)
+__all__ = ["compose_reply", "is_role_break", "is_secret_probe"]
 
-# A direct probe for what the client keeps back ("What haven't you told anyone?"): asking
-# for the secret is not rapport, however open the question (10 of 300 such probes leaked a
-# fact while they counted).
-_SECRET_PROBE = re.compile(
-    r"\b(secrets?|hid(e|ing|den)|keep(ing)?\s+(back|from)|holding\s+back|confess)\b"
-    r"|\b(not|n't|never)\s+(told|tell|telling|said|say|saying|shared|share|mentioned)\b"
-    r"|\b(haven't|hasn't|didn't|don't|won't|wouldn't)\s+(you\s+)?(tell|told|say|said|share|shared)\b"
-    r"|\b(nobody|no one|anyone|anybody)\s+(else\s+)?(knows?|else)\b"
-    r"|\bwhat\s+(else\s+)?(are|were)\s+you\s+(not|leaving)\b",
-    re.IGNORECASE,
-)
-
-RAPPORT_PHRASES: tuple[str, ...] = (
-    "it sounds like",
-    "sounds like",
-    "i hear",
-    "that must be",
-    "that must have been",
-    "you feel",
-    "you're feeling",
-    "you are feeling",
-    "you felt",
-    "i understand",
-    "thank you for sharing",
-    "thanks for sharing",
-    "thank you for telling",
-    "that sounds",
-    "i can see",
-    "i can imagine",
-    "it makes sense",
-    "that makes sense",
-    "take your time",
-    "i'm here",
-    "i am here",
-    "you seem",
-    "it seems like",
-)
-_OPEN_QUESTION = re.compile(
-    r"^\s*(what|how|why|tell me|could you (tell|say|describe)|can you (tell|say|describe)"
-    r"|would you (tell|say|describe)|describe|in what way|help me understand)\b",
-    re.IGNORECASE,
-)
-
-_OPENING_FALLBACK = {
-    "terse": "Hi.",
-    "guarded": "Hi. I'm not really sure why I'm here.",
-    "talkative": "Hi, thanks for seeing me. I wasn't sure what to expect, to be honest.",
-    "neutral": "Hello. I'm {name}.",
-}
-_DEFLECT = {
-    "terse": ("What? No.", "Not sure what you mean.", "Weird question."),
-    "guarded": (
-        "I don't know what you're getting at. I came here to talk, not to play games.",
-        "What kind of question is that? I'm not answering that.",
-    ),
-    "talkative": (
-        "Sorry, I'm not really following you there. I'm just {name}, and honestly I'd "
-        "rather talk about why I came in today.",
-        "Ha, that's a strange thing to ask. I'm {name}, I'm just a person having a rough "
-        "time. Can we get back to that?",
-    ),
-    "neutral": (
-        "I'm not sure what you mean by that. I'm {name}. Can we get back to why I'm here?",
-        "That's an odd question. I'd rather talk about what's been going on with me.",
-    ),
-}
-_DISCLOSE = {
-    "terse": ("Okay. {fact}", "Fine. {fact}"),
-    "guarded": (
-        "I don't usually tell people this. {fact}",
-        "I'm not sure I should say this, but... {fact}",
-    ),
-    "talkative": (
-        "Okay, I think I can tell you something. {fact} It's been on my mind a lot lately.",
-        "You know, I haven't really told anyone this, but {fact} There, I said it.",
-    ),
-    "neutral": ("There's something else. {fact}", "I haven't said this before. {fact}"),
-}
-_WARM = {
-    "terse": ("Yeah.", "I guess so.", "Maybe."),
-    "guarded": (
-        "Maybe. It's hard to explain.",
-        "I suppose that's true.",
-        "Yeah. Something like that.",
-    ),
-    "talkative": (
-        "Yes, exactly, that's it. It's been a lot, and it's nice that someone actually listens "
-        "for once.",
-        "I think so, yes. Every day feels a bit heavier than the one before, you know?",
-    ),
-    "neutral": ("Yes, I think that's right. It's been hard.", "That's how it feels, yes."),
-}
-_COOL = {
-    "terse": ("Don't know.", "Fine.", "Sure."),
-    "guarded": ("I don't really want to get into that.", "Why do you want to know?", "It's fine."),
-    "talkative": (
-        "Well, it's complicated. There's a lot going on and I'm not sure where to start, "
-        "to be honest.",
-        "Hmm, I don't know. Things have just been a bit of a mess lately, you know how it is.",
-    ),
-    "neutral": ("I'm not sure.", "It's complicated.", "I guess it's been okay."),
-}
-_WIND_DOWN = {
-    "terse": "I have to go soon.",
-    "guarded": "I should get going soon anyway.",
-    "talkative": "Oh, is that the time? I should get going soon, I've got things to sort out.",
-    "neutral": "I should get going soon, though.",
-}
+# A closed question asking for a fact, not a yes or no ("How long...?", "Where...?").
+_ASKS_WHICH = re.compile(r"\b(how (long|many|much|often|old)|when|where|which|who)\b")
+_GREETING_START = re.compile(r"^(hi|hello|hey|hiya|good (morning|afternoon|evening))\b", re.I)
+# Profile lines in one answer by style; reflections get one more, difficulty shifts it.
+_LINES = {"plain": 1, "upset": 1, "verbose": 2, "reserved": 1, "tangent": 1, "pleasing": 1}
 
 
-def style_of(persona: Persona) -> Style:
-    """The phrase pool that matches the profile's communication style and personality."""
-    described = f"{persona.communication_style} {persona.personality}".lower()
-    for style, words in _STYLE_WORDS:
-        if any(word in described for word in words):
-            return style
-    return "neutral"
+@dataclass(frozen=True, slots=True)
+class _Context:
+    persona: Persona
+    tone: Tone
+    who: Referent
+    turn: StudentTurn
+    memory: Memory
+    rng: random.Random
+
+    def pool(self, pool: Pool) -> tuple[str, ...]:
+        """The style's alternatives, with the names filled in."""
+        alternatives = voice(pool, self.tone.style)
+        if not self.turn.student_name:
+            alternatives = tuple(a for a in alternatives if "{student}" not in a) or ("",)
+        return tuple(
+            a.replace("{name}", self.persona.name).replace("{student}", self.turn.student_name)
+            for a in alternatives
+        )
+
+    def optional(self, pool: Pool) -> Slot:
+        return Slot(("", *self.pool(pool)))
 
 
-def is_role_break(text: str) -> bool:
-    """Whether ``text`` tries to break the role-play or extract the instructions."""
-    return _ROLE_BREAK.search(text) is not None
-
-
-def is_rapport_signal(text: str) -> bool:
-    """Whether a student message reflects, empathises or asks an open question."""
-    lowered = text.lower()
-    return any(phrase in lowered for phrase in RAPPORT_PHRASES) or bool(_OPEN_QUESTION.search(text))
-
-
-def is_secret_probe(text: str) -> bool:
-    """Whether ``text`` asks straight out for what the client keeps back."""
-    return _SECRET_PROBE.search(text) is not None
-
-
-def builds_rapport(text: str) -> bool:
-    """A rapport signal that is neither a role-break nor a probe for secrets."""
-    return is_rapport_signal(text) and not is_role_break(text) and not is_secret_probe(text)
-
-
-def rapport_count(history: Sequence[Turn]) -> int:
-    """Student messages that built rapport (at most one per message; role-breaks and
-    probes for secrets never count)."""
-    return sum(1 for turn in history if turn.speaker == "student" and builds_rapport(turn.text))
-
-
-def disclosed_count(persona: Persona, history: Sequence[Turn]) -> int:
-    """How many hidden facts, in order, the client has already said in ``history``."""
-    said = " ".join(turn.text for turn in history if turn.speaker == "client")
-    count = 0
-    for fact in persona.hidden_facts:
-        if fact.fact.strip() not in said:
-            break
-        count += 1
-    return count
+def compose_reply(request: ReplyRequest) -> str:
+    """The whole reply text the scripted client gives to ``request``. Never raises."""
+    persona = request.persona
+    client_turns = [turn.text for turn in request.history if turn.speaker == "client"]
+    latest = next((t.text for t in reversed(request.history) if t.speaker == "student"), "")
+    context = _Context(
+        persona,
+        tone_of(persona),
+        referent_of(persona),
+        read_turn(latest),
+        Memory.of(client_turns),
+        _seeded(request),
+    )
+    slots = _reply(context) if client_turns else _first_reply(context)
+    if request.wind_down and context.turn.move != "closing":
+        slots.append(Slot(context.pool(WIND_DOWN)))
+    return pick(slots, context.memory, context.rng)
 
 
 def _seeded(request: ReplyRequest) -> random.Random:
@@ -202,36 +128,171 @@ def _seeded(request: ReplyRequest) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def compose_reply(request: ReplyRequest, rapport_per_fact: int = DEFAULT_RAPPORT_PER_FACT) -> str:
-    """The whole reply text the scripted client gives to ``request``. Never raises.
+def _first_reply(c: _Context) -> list[Slot]:
+    if c.turn.move == "role_break":
+        return [Slot(c.pool(ROLE_BREAK))]
+    opening = c.persona.opening_line.strip()
+    slots = []
+    if c.turn.greeted and not _GREETING_START.match(opening):
+        slots.append(Slot(c.pool(GREET)))
+    if opening:
+        return [*slots, Slot((opening,))]
+    slots.append(Slot(c.pool(OPENING)))
+    problem = [line.text for line in _lines(c) if line.field == "problem"]
+    if problem and c.tone.style in ("plain", "verbose", "pleasing"):
+        slots.append(Slot((problem[0],)))
+    return slots
 
-    Precedence: an in-character deflection of a role-break attempt; the opening
-    line for the first reply; the next hidden fact once ``rapport_per_fact``
-    more rapport signals have been seen; otherwise a warm or cool answer in the
-    profile's style. ``wind_down`` appends a line about having to go soon.
+
+def _reply(c: _Context) -> list[Slot]:
+    move = c.turn.move
+    if move == "role_break":
+        return [Slot(c.pool(ROLE_BREAK))]
+    if move == "secret_probe":  # never a fact, however the probe is framed
+        return [Slot(c.pool(PROBE)), c.optional(TAIL)]
+    if move == "closing":
+        return [Slot(c.pool(CLOSING))]
+    topic = _avoided_topic(c)
+    if topic:
+        return [Slot(tuple(a.replace("{topic}", topic) for a in c.pool(AVOID))), c.optional(TAIL)]
+    if move == "greeting":
+        return [Slot(c.pool(REGREET))]
+    lines = _lines(c)
+    if move in ("judgement", "advice"):
+        reaction = Slot(c.pool(DEFEND if move == "judgement" else YES_BUT))
+        if c.tone.style == "reserved" or not lines:
+            return [reaction]
+        related = [line for line in lines if relevant(line, c.turn)]
+        return [reaction, _content(c, related, 1, optional=True)]
+    fact = fact_to_tell(open_facts(c.persona, c.who, c.memory.text), c.turn, c.tone.difficulty)
+    if fact is not None:
+        return _confide(c, fact)
+    if move == "closed_question":
+        return _short_answer(c, lines)
+    return _answer(c, lines)
+
+
+def _lines(c: _Context) -> list[Line]:
+    return ranked(profile_lines(c.persona, c.who), c.turn, c.memory.sentences)
+
+
+def _avoided_topic(c: _Context) -> str:
+    """The avoided topic the turn raises, as the client names it ("my sister"), or ""."""
+    said = content_stems(c.turn.text, aliases=False)
+    for topic in c.persona.avoid:
+        if content_stems(topic, aliases=False) & said:
+            spoken = first_person(topic, c.who, "topic").rstrip(".!?")
+            return spoken if spoken.startswith(("I ", "I'")) else spoken[:1].lower() + spoken[1:]
+    return ""
+
+
+def _confide(c: _Context, fact: str) -> list[Slot]:
+    tearful = Slot(("", *TEARFUL)) if c.tone.tearful else Slot(("",))
+    if c.tone.style == "reserved":
+        return [Slot(c.pool(CONFIDE)), Slot((fact,)), tearful]
+    warm = c.turn.warm or c.turn.move in ("reflection", "empathy")
+    lead = c.optional(AGREE if warm else OPEN)
+    return [lead, Slot(c.pool(CONFIDE)), Slot((fact,)), Slot(c.pool(CONFIDED)), tearful]
+
+
+def _short_answer(c: _Context, lines: list[Line]) -> list[Slot]:
+    matching = [line for line in lines if relevant(line, c.turn)]
+    if not matching:
+        talkative = c.tone.style in ("verbose", "pleasing", "upset")
+        unsure = NOT_SURE if _ASKS_WHICH.search(normalise(c.turn.text)) else UNSURE
+        return [Slot(c.pool(unsure)), *([c.optional(TAIL)] if talkative else [])]
+    if c.tone.style == "reserved" and c.tone.difficulty >= 4:
+        return [Slot(c.pool(SHORT))]
+    return [Slot(c.pool(SHORT)), _content(c, matching, 1, brief=True)]
+
+
+def _answer(c: _Context, lines: list[Line]) -> list[Slot]:
+    move, style = c.turn.move, c.tone.style
+    warm = c.turn.warm or move in ("reflection", "empathy", "statement")
+    leads = c.pool(AGREE if warm else OPEN)
+    if c.turn.feeling and move in ("reflection", "empathy"):
+        word = c.turn.feeling
+        echoes = (e.replace("{Word}", word.capitalize()).replace("{word}", word) for e in ECHO)
+        leads = (*echoes, *leads[:2])
+    if c.tone.difficulty >= 4:
+        leads += ("I don't know.", "Hm.")
+    slots = [Slot(leads)]
+    count = _LINES[style] + (1 if warm and style != "reserved" else 0)
+    count += -1 if c.tone.difficulty >= 4 else (1 if c.tone.difficulty <= 2 else 0)
+    count = max(1, min(3, count if style != "reserved" else 1))
+    slots.append(_content(c, lines, count))
+    if style == "tangent" and c.rng.random() < 0.7:
+        slots.append(_side_topic(c, lines, count))
+    slots.append(c.optional(TAIL) if style in ("plain", "reserved") else Slot(c.pool(TAIL)))
+    if c.tone.tearful:
+        slots.append(Slot(("", *TEARFUL)))
+    return slots
+
+
+def _content(
+    c: _Context, lines: list[Line], count: int, *, optional: bool = False, brief: bool = False
+) -> Slot:
+    """What to say about the profile, best first: groups of up to ``count`` of the top
+    lines (at most one said before, at most one on a subject the turn did not raise),
+    single lines, then musings for when the profile has nothing new to say."""
+    spoken = []
+    for line in lines[:5]:
+        said = _spoken(c, line, brief)
+        if said is not None:
+            spoken.append((*said, is_about(line, c.turn)))
+    # A callback to something unrelated to the turn comes after the musings.
+    singles = [text for text, callback, about in spoken if about or not callback]
+    unrelated = [text for text, callback, about in spoken if callback and not about]
+    musings = [text for text in MUSINGS if not c.memory.stale(text)]
+    c.rng.shuffle(musings)
+    groups = []
+    connectors = [a for a in c.pool(MORE) if a] or [""]
+    for size in range(min(count, len(spoken)), 1, -1):
+        for group in itertools.combinations(spoken, size):
+            callbacks = sum(callback for _, callback, _ in group)
+            new_subjects = sum(not about for _, _, about in group)
+            if callbacks <= 1 and new_subjects <= 1:
+                texts = [text for text, _, _ in group]
+                groups.append(join([texts[0], c.rng.choice(connectors), *texts[1:]]))
+    if count > 1 and not groups and singles and musings:
+        groups.append(join([singles[0], musings[0]]))
+    optional_part = [""] if optional else []
+    alternatives = (*groups, *singles, *musings[:2], *unrelated, *optional_part)
+    return Slot(alternatives, ranked=True)
+
+
+def _spoken(c: _Context, line: Line, brief: bool) -> tuple[str, bool] | None:
+    """A line as said now, and whether it is a callback ("Like I said, ...").
+
+    One clause for a short answer or a reserved or hard client (the clause the turn
+    is about). A line said before comes back once as a callback, then never.
     """
-    persona = request.persona
-    style = style_of(persona)
-    rng = _seeded(request)
-    latest = request.history[-1].text if request.history else ""
-    first_reply = not any(turn.speaker == "client" for turn in request.history)
+    text = line.text
+    if brief or c.tone.style == "reserved" or c.tone.difficulty >= 4:
+        about = [part for part in line.parts if content_stems(part) & c.turn.stems]
+        text = (about or list(line.parts) or [text])[0]
+    said = c.memory.times_said(text)
+    if not said:
+        return text, False
+    if said > 2 or (said == 2 and not is_about(line, c.turn)):
+        return None
+    start = text if text.startswith(("I ", "I'")) else text[:1].lower() + text[1:]
+    callbacks = [f"{callback} {start}" for callback in CALLBACKS]
+    c.rng.shuffle(callbacks)
+    return next((cb for cb in callbacks if not c.memory.stale(cb)), callbacks[0]), True
 
-    if is_role_break(latest):
-        text = rng.choice(_DEFLECT[style]).replace("{name}", persona.name)
-    elif first_reply:
-        fallback = _OPENING_FALLBACK[style].replace("{name}", persona.name)
-        text = persona.opening_line.strip() or fallback
-    else:
-        disclosed = disclosed_count(persona, request.history)
-        earned = rapport_count(request.history) // max(1, rapport_per_fact)
-        probing = is_secret_probe(latest)  # a fact is never the answer to a probe
-        if disclosed < len(persona.hidden_facts) and earned > disclosed and not probing:
-            fact = persona.hidden_facts[disclosed].fact.strip()
-            text = rng.choice(_DISCLOSE[style]).format(fact=fact)
-        elif builds_rapport(latest):
-            text = rng.choice(_WARM[style])
-        else:
-            text = rng.choice(_COOL[style])
-    if request.wind_down:
-        text = f"{text} {_WIND_DOWN[style]}"
-    return text
+
+def _side_topic(c: _Context, lines: list[Line], count: int) -> Slot:
+    """Tangent: a bridge and a background line unrelated to the question, else small
+    talk; nothing once every side topic has been told."""
+    used = {line.text for line in lines[:count]}
+    background = [
+        line.text
+        for line in lines
+        if line.field == "background" and line.text not in used and not relevant(line, c.turn)
+    ]
+    fresh = [text for text in (*background, *SIDE_TOPICS) if not c.memory.times_said(text)]
+    bridges = list(BRIDGE)
+    c.rng.shuffle(bridges)
+    told = [f"{bridge} {text}" for bridge, text in zip(itertools.cycle(bridges), fresh)]
+    return Slot((*told, ""), ranked=True)
