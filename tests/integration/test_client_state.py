@@ -78,6 +78,8 @@ async def test_a_fact_reaches_the_prompt_only_once_unlocked(
             ):
                 await student.recv()
                 await teacher.recv()
+                await teacher.send(type="direct", text="Mention your sister if asked.")
+                await teacher.until(_is("direction"))
                 prompts: list[str] = []
                 states: list[dict[str, Any]] = []
                 for n, line in enumerate(("Do you work?", *EMPATHIC)):
@@ -92,6 +94,7 @@ async def test_a_fact_reaches_the_prompt_only_once_unlocked(
     assert unlocked_at is not None and unlocked_at > 0
     for n, prompt in enumerate(prompts):
         assert (fact in prompt) == (n >= unlocked_at), (n, unlocked_at)
+        assert "Mention your sister if asked." in prompt  # the teacher's direction
 
 
 @pytest.mark.parametrize("mode", ["flag", "regenerate"])
