@@ -144,11 +144,15 @@ export function scoreText(score, levels) {
   return `${score}${top !== undefined ? ` of ${top}` : ""}${descriptor ? `: ${descriptor}` : ""}`;
 }
 
-/** Rationale, evidence quotes and the teacher's comment of one criterion. */
-export function criterionBody(criterion, turns, { sub = "h5", commentLabel = "Teacher's comment" } = {}) {
+/** Rationale (the grader's, for its proposed score), evidence quotes and the teacher's
+ * comment of one criterion. */
+export function criterionBody(criterion, turns, { sub = "h5", commentLabel = "Teacher's comment", rationaleLabel = "The grader's reasoning" } = {}) {
   const evidence = criterion.evidence || [];
   return [
-    criterion.rationale ? el("p", { class: "criterion-result__rationale", text: criterion.rationale }) : null,
+    criterion.rationale
+      ? el("p", { class: "criterion-result__rationale" },
+        el("strong", { text: `${rationaleLabel}: ` }), el("span", { class: "criterion-result__why", text: criterion.rationale }))
+      : null,
     evidence.length
       ? el("div", { class: "criterion-result__evidence" },
         el(sub, { class: "feedback__minor", text: "Evidence" }),

@@ -18,6 +18,21 @@ export function hasUnsavedDrafts(evaluation, drafts) {
   });
 }
 
+/** The PATCH items: only criteria, and only fields, that differ from the server's (a field
+ * left out stays as it was; an emptied comment is null, which removes it). */
+export function reviewChanges(criteria, drafts) {
+  const changes = [];
+  for (const criterion of criteria) {
+    const draft = drafts.get(criterion.name);
+    if (!draft) continue;
+    const item = { name: criterion.name };
+    if (draft.score !== criterion.score) item.score = draft.score;
+    if (draft.comment !== (criterion.comment || "")) item.comment = draft.comment || null;
+    if (Object.keys(item).length > 1) changes.push(item);
+  }
+  return changes;
+}
+
 function scoreControl(criterion, index, levels, value) {
   const label = `Your score for ${criterion.name}`;
   const name = `criteria.${index}.score`;
@@ -59,7 +74,7 @@ function criterionEditor(criterion, index, { turns, levels, drafts, onChange }) 
         scoreText(criterion.score, levels), " ",
         el("span", { class: "score-change", dataset: { changed: String(changed) }, text: changed ? "changed by you" : "kept" })),
     ),
-    criterionBody({ ...criterion, comment: null }, turns, { sub: "h5" }),
+    criterionBody({ ...criterion, comment: null }, turns, { sub: "h5", rationaleLabel: "Why the automatic score" }),
     el("div", { class: "criterion-result__edit" }, score.wrapper, comment.wrapper),
   );
 }
@@ -89,15 +104,13 @@ export function criteriaForm(evaluation, { sessionId, turns, levelsOf, drafts, o
     event.preventDefault();
     clearErrors(form);
     setText(alert, "");
-    const body = {
-      criteria: criteria.map((criterion) => {
-        const draft = drafts.get(criterion.name);
-        const comment = draft ? draft.comment : criterion.comment || "";
-        return { name: criterion.name, score: draft ? draft.score : criterion.score, comment: comment || null };
-      }),
-    };
+    const changes = reviewChanges(criteria, drafts);
+    if (!changes.length) {
+      setText(state, "Nothing changed.");
+      return;
+    }
     try {
-      const saved = await busy(save, () => api("PATCH", `/api/sessions/${encodeURIComponent(sessionId)}/evaluation`, body));
+      const saved = await busy(save, () => api("PATCH", `/api/sessions/${encodeURIComponent(sessionId)}/evaluation`, { criteria: changes }));
       drafts.clear();
       announce("Scores and comments saved.");
       onSaved(saved);

@@ -20,6 +20,8 @@ const POLL_MS = 2000;
 const POLL_LIMIT_MS = 120_000;
 
 const WAITING = new Set(["pending", "running"]);
+/** A session that ended this recently gets its evaluation by itself: wait for the row. */
+const JUST_ENDED_MS = 60_000;
 const ENDED = new Set(["completed", "expired"]);
 const GRADER_WORDS = { automatic: "the automatic grader (skill coding, no AI model)", llm: "an AI grader" };
 
@@ -87,7 +89,7 @@ export class FeedbackPanel {
       if (!this.alive() || token !== this.pollToken) return;
       setText(this.error, "");
       await this.show(evaluation);
-      if (!evaluation || !WAITING.has(evaluation.status)) return;
+      if (evaluation ? !WAITING.has(evaluation.status) : !this.justEnded()) return;
       if (Date.now() + POLL_MS > deadline) {
         this.stale = true;
         this.draw(true);
@@ -96,6 +98,12 @@ export class FeedbackPanel {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       if (!this.alive() || token !== this.pollToken) return;
     }
+  }
+
+  /** Ended less than a minute ago: the job that makes the evaluation may not have run. */
+  justEnded() {
+    const ended = Date.parse(this.session.ended_at || "");
+    return ENDED.has(this.session.status) && Date.now() - ended < JUST_ENDED_MS;
   }
 
   async show(evaluation) {
@@ -131,7 +139,7 @@ export class FeedbackPanel {
     const key = JSON.stringify([evaluation, this.stale, this.session.status]);
     if (!force && key === this.drawnKey) return; // an unchanged poll keeps focus and drafts calm
     this.drawnKey = key;
-    const state = evaluation ? (this.stale ? "stale" : evaluation.status) : "none";
+    const state = this.stale ? "stale" : evaluation ? evaluation.status : this.justEnded() ? "pending" : "none";
     this.root.dataset.state = state;
     this.root.setAttribute("aria-busy", String(WAITING.has(state)));
     this.actions.replaceChildren(...this.buttons(evaluation, state));
@@ -167,7 +175,7 @@ export class FeedbackPanel {
     }
     if (evaluation.grader) lines.push(el("p", { class: "small muted", text: `Scores proposed by ${GRADER_WORDS[evaluation.grader] || evaluation.grader}.` }));
     lines.push(evaluation.released_at
-      ? el("p", { class: "alert alert--ok feedback__released", text: `Released to the student on ${formatDateTime(evaluation.released_at)}. They see the final scores and your comments.` })
+      ? el("p", { class: "alert alert--ok feedback__released", text: `Released to the student on ${formatDateTime(evaluation.released_at)}. They see the final scores and your comments; a change you save now reaches them at once.` })
       : el("p", { class: "small feedback__unreleased", text: "Not released: the student cannot see this feedback yet." }));
     return lines;
   }
