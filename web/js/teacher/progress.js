@@ -34,21 +34,24 @@ function kappaCell(row) {
     row.kappa_note ? el("span", { class: "muted small", text: `: ${row.kappa_note}` }) : null);
 }
 
-/** Agreement rows grouped by rubric: [{title, rows}] from either a flat or a grouped answer. */
+/** Agreement rows grouped by rubric (`{rubrics: [{name, sessions, criteria}]}`). */
 function agreementGroups(data) {
-  const groups = data?.rubrics || data?.groups;
+  const groups = data?.rubrics;
   if (Array.isArray(groups)) {
-    return groups.map((g) => ({ title: g.name || g.rubric_name || g.rubric || "Rubric", rows: g.criteria || g.items || [] }));
+    return groups.map((g) => ({ title: g.name || "Rubric", sessions: g.sessions, rows: g.criteria || [] }));
   }
-  return [{ title: null, rows: data?.items || data?.criteria || [] }];
+  return [];
 }
 
-function agreementTable(title, rows) {
+function agreementTable({ title, sessions, rows }) {
   return el("div", { class: "agreement__group" },
-    title ? el("h3", { text: title }) : null,
+    el("h3", { text: title }),
+    Number.isInteger(sessions)
+      ? el("p", { class: "small muted", text: `${sessions} reviewed session${sessions === 1 ? "" : "s"}` })
+      : null,
     el("div", { class: "table-wrap" },
       el("table", { class: "agreement" },
-        el("caption", { class: "visually-hidden", text: `Agreement with the automatic grader${title ? `: ${title}` : ""}` }),
+        el("caption", { class: "visually-hidden", text: `Agreement with the automatic grader: ${title}` }),
         el("thead", {}, el("tr", {},
           el("th", { scope: "col", text: "Criterion" }),
           el("th", { scope: "col", class: "num", text: "Reviewed sessions" }),
@@ -116,7 +119,10 @@ export async function renderProgress(view, ctx) {
   const failed = [agreement, progress].find((r) => r.status === "rejected");
   if (failed?.reason?.status === 401) window.dispatchEvent(new Event("vc:unauthorized"));
   if (agreement.status === "fulfilled") {
-    agreementBox.replaceChildren(...agreementGroups(agreement.value).map((g) => agreementTable(g.title, g.rows)));
+    const groups = agreementGroups(agreement.value);
+    agreementBox.replaceChildren(...(groups.length
+      ? groups.map(agreementTable)
+      : [el("p", { class: "muted", text: "No reviewed sessions yet: change a score or release an evaluation first." })]));
   } else {
     agreementBox.replaceChildren(el("p", { class: "alert alert--error", text: `Agreement could not be loaded: ${agreement.reason.message}` }));
   }
