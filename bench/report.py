@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["capacity_lines", "row", "storm_lines", "table_header"]
+__all__ = ["capacity_lines", "cpu_lines", "render", "row", "storm_lines", "table_header"]
 
 _COLUMNS = (
     ("config", 10),
@@ -84,10 +84,11 @@ def capacity_lines(configs: dict[str, dict[str, Any]]) -> list[str]:
             shown = f">= {cap} sessions (the sweep's largest S passed)"
         line = f"  {name:<10} {shown:<44} {result['description']}"
         if name != "baseline" and base:
-            # A capped sweep only bounds a capacity: the ratio is then a bound too.
-            bound = ">= " if result.get("capped") else ""
-            bound = "<= " if configs["baseline"].get("capped") and not bound else bound
-            line += f"   ratio to baseline {bound}{cap / base:.2f}"
+            # A capped sweep only bounds a capacity: the ratio is then a bound too, or
+            # nothing at all when both sweeps were capped.
+            capped = (bool(result.get("capped")), bool(configs["baseline"].get("capped")))
+            bound = {(True, False): ">= ", (False, True): "<= ", (True, True): "?~ "}
+            line += f"   ratio to baseline {bound.get(capped, '')}{cap / base:.2f}"
         if noisy := sum(bool(step.get("noisy")) for step in result["steps"]):
             line += f"   ({noisy} noisy steps)"
         lines.append(line)
@@ -113,3 +114,64 @@ def storm_lines(configs: dict[str, dict[str, Any]]) -> list[str]:
             f"server CPU {herd['server_cpu_s']:.1f} s, failures {herd['failures']}"
         )
     return lines
+
+
+def _cpu_per_session_ms(step: dict[str, Any]) -> float | None:
+    """Server CPU ms per second of one live session during the window."""
+    if "error" in step or not step.get("server") or not step["sessions"]:
+        return None
+    return float(step["server"]["cpu_s"]) * 1000 / float(step["duration_s"]) / int(step["sessions"])
+
+
+def cpu_lines(configs: dict[str, dict[str, Any]]) -> list[str]:
+    """Server CPU per live session at each S, and the ceiling it implies on one core: CPU
+    time is what noise disturbs least, so these ratios hold when latencies do not."""
+    by_s: dict[int, dict[str, float]] = {}
+    for name, result in configs.items():
+        for step in result["steps"]:
+            for attempt in [*step.get("failed_attempts", ()), step]:
+                if (cost := _cpu_per_session_ms(attempt)) is not None:
+                    by_s.setdefault(step["sessions"], {}).setdefault(name, cost)
+    lines = []
+    for sessions in sorted(by_s):
+        costs = by_s[sessions]
+        base = costs.get("baseline")
+        parts = []
+        for name, cost in costs.items():
+            ratio = f" ({cost / base:.1f}x)" if base and name != "baseline" else ""
+            parts.append(f"{name} {cost:.1f} ms{ratio} ~{1000 / cost:.0f} max")
+        lines.append(f"  S={sessions:<4} " + "   ".join(parts))
+    return lines
+
+
+def render(results: dict[str, Any]) -> str:
+    """The whole report of a run's JSON: table, capacities, CPU ceilings, storms."""
+    configs = results["configs"]
+    out = [table_header()]
+    for name, result in configs.items():
+        for step in result["steps"]:
+            out += [row(name, attempt) for attempt in step.get("failed_attempts", ())]
+            out.append(row(name, step))
+    out += ["", "capacity (largest S with p99 within the limit and nothing lost):"]
+    out += capacity_lines(configs)
+    out += ["", "server CPU ms per second of a live session, and the sessions one core could"]
+    out += ["carry at that cost (noise-robust; ratio to the baseline at the same S):"]
+    out += cpu_lines(configs)
+    if storms := storm_lines(configs):
+        out += ["", "idle memory and connect storm:", *storms]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.report [results.json]``: print a run's report again."""
+    import json
+    import sys
+    from pathlib import Path
+
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0]) if args else Path(__file__).parent / "results" / "latest.json"
+    print(render(json.loads(path.read_text())))
+
+
+if __name__ == "__main__":
+    main()
