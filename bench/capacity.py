@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.deploy import CONFIGS, Config, Deployment, Server, deployed, services_reachable
 from bench.procs import ROOT, Children, free_port, machine_busy_seconds, wait_http
-from bench.report import capacity_lines, row, storm_lines, table_header
+from bench.report import row, summary, table_header
 from bench.stats import Criteria, judge
 from bench.wire import Pace
 
@@ -238,11 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted: stopping every child process")
     finally:
         children.stop_all()
-    print("\ncapacity (largest S with p99 within the limit and nothing lost):")
-    print("\n".join(capacity_lines(results["configs"])))
-    if args.connect_storm:
-        print(f"\nidle memory ({args.idle_sockets} sockets) and connect storm:")
-        print("\n".join(storm_lines(results["configs"])))
+    print(summary(results))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1) + "\n")
     print(f"\nJSON: {args.json}")

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["capacity_lines", "cpu_lines", "render", "row", "storm_lines", "table_header"]
+__all__ = [
+    "capacity_lines",
+    "cpu_lines",
+    "render",
+    "row",
+    "storm_lines",
+    "summary",
+    "table_header",
+]
 
 _COLUMNS = (
     ("config", 10),
@@ -145,14 +153,19 @@ def cpu_lines(configs: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def render(results: dict[str, Any]) -> str:
-    """The whole report of a run's JSON: table, capacities, CPU ceilings, storms."""
-    configs = results["configs"]
+    """The whole report of a run's JSON: the table (every attempt), then :func:`summary`."""
     out = [table_header()]
-    for name, result in configs.items():
+    for name, result in results["configs"].items():
         for step in result["steps"]:
             out += [row(name, attempt) for attempt in step.get("failed_attempts", ())]
             out.append(row(name, step))
-    out += ["", "capacity (largest S with p99 within the limit and nothing lost):"]
+    return "\n".join(out) + "\n" + summary(results)
+
+
+def summary(results: dict[str, Any]) -> str:
+    """Capacities and ratios, CPU per session and its ceilings, idle memory and storms."""
+    configs = results["configs"]
+    out = ["", "capacity (largest S with p99 within the limit and nothing lost):"]
     out += capacity_lines(configs)
     out += ["", "server CPU ms per second of a live session, and the sessions one core could"]
     out += ["carry at that cost (noise-robust; ratio to the baseline at the same S):"]
