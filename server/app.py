@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from realtime.control import SessionControl
 from server import (
     routes_auth,
+    routes_evaluation,
     routes_health,
     routes_library,
     routes_sessions,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *routes_sessions.routes,
         *routes_student.routes,
         *routes_transcripts.routes,
+        *routes_evaluation.routes,
         *routes_usage.routes,
         *ws_endpoint.routes,
         Route("/", home, methods=["GET"]),

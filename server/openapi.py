@@ -12,6 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from realtime.lifecycle import SessionStatus
+from server.evaluation_schemas import (
+    AgreementOut,
+    EvaluationOut,
+    ProgressOut,
+    ReviewIn,
+    StudentEvaluationOut,
+)
 from server.http import MAX_JSON_DEPTH, resource
 from server.profile_schemas import ProfileIn, ProfileOut, ProfilePage
 from server.routes_auth import PasswordIn
@@ -126,14 +133,48 @@ OPERATIONS: list[Operation] = [
     Operation("get", "/api/sessions/{id}/transcript.md", "Transcript (Markdown)", None, None, 200),
     Operation("get", "/api/sessions/{id}/transcript.csv", "Transcript (CSV)", None, None, 200),
     Operation("get", "/api/transcripts.zip", "Transcripts as a ZIP", None, None, 200, EXPORT_QUERY),
+    Operation(
+        "get", "/api/sessions/{id}/evaluation", "The session's evaluation", None, EvaluationOut, 200
+    ),
+    Operation("post", "/api/sessions/{id}/evaluation", "Evaluate again", None, EvaluationOut, 202),
+    Operation(
+        "patch",
+        "/api/sessions/{id}/evaluation",
+        "The teacher's scores and comments",
+        ReviewIn,
+        EvaluationOut,
+        200,
+    ),
+    Operation(
+        "post",
+        "/api/sessions/{id}/evaluation/release",
+        "Release the evaluation to the student",
+        None,
+        EvaluationOut,
+        200,
+    ),
+    Operation(
+        "get",
+        "/api/student/sessions/{id}/evaluation",
+        "The student's released evaluation (join-link cookie)",
+        None,
+        StudentEvaluationOut,
+        200,
+    ),
+    Operation(
+        "get", "/api/agreement", "Agreement with the automatic grader", None, AgreementOut, 200
+    ),
+    Operation(
+        "get", "/api/progress", "Each student's skill metrics over time", None, ProgressOut, 200
+    ),
 ]
 
 ERRORS = {
     "400": f"Malformed JSON, or nested deeper than {MAX_JSON_DEPTH} levels",
     "401": "Not logged in",
-    "403": "Cross-site request, revoked join link, or session not ended yet",
-    "404": "Not found (or not yours)",
-    "409": "Conflict (object in use, illegal state transition)",
+    "403": "Cross-site request, revoked join link, session not ended or feedback not released",
+    "404": "Not found (or not yours); `no_evaluation` before a session has ended",
+    "409": "Conflict (object in use, illegal state transition, evaluation running or not done)",
     "413": "Body too large",
     "415": "Body not sent as application/json",
     "422": "Validation failed; `fields` says what is wrong",

@@ -1,6 +1,7 @@
 """Transcripts, read from SQL only (the system of record; the flusher keeps it within
 ~2 s of the live log): JSON for the session's teacher and, once it has ended, its
-student; Markdown, CSV and a ZIP of many for teachers."""
+student; Markdown, CSV and a ZIP of many for teachers. JSON, Markdown and each session
+of the ZIP carry the session's evaluation (the student's JSON only once released)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from evaluation.loading import Audience
 from realtime.lifecycle import TERMINAL, SessionStatus
 from server.access import signed_in_teacher
 from server.auth import read_student_claim
@@ -21,19 +23,26 @@ from server.errors import ApiError
 from server.http import json_response, path_uuid, require_teacher, resource
 from server.routes_student import student_session
 from server.state import AppState, app_state
-from server.transcript_formats import to_csv, to_markdown, transcript_document
+from server.transcript_formats import evaluation_view, to_csv, to_markdown, transcript_document
 from storage.errors import NotFound
 from storage.models import Session
+from storage.repos import evaluations as evaluation_repo
 from storage.repos import exports as export_repo
 from storage.repos import sessions as session_repo
 from storage.repos import transcripts as transcript_repo
 
 
-async def _document(state: AppState, session: Session) -> dict[str, object]:
+async def _document(
+    state: AppState, session: Session, audience: Audience = "teacher"
+) -> dict[str, object]:
+    """The session's transcript with its evaluation as ``audience`` may see it."""
     async with state.db.session() as db:
         rows = await transcript_repo.list_messages(db, session.id)
         names = await export_repo.client_names(db, [session.profile_id])
-    return transcript_document(session, names.get(session.profile_id, ""), rows)
+        evaluation = await evaluation_repo.get_unscoped(db, session.id)
+    return transcript_document(
+        session, names.get(session.profile_id, ""), rows, evaluation_view(evaluation, audience)
+    )
 
 
 async def _teachers_session(request: Request) -> Session:
@@ -61,6 +70,7 @@ async def transcript(request: Request) -> Response:
     state = app_state(request)
     session_id = path_uuid(request, kind="session")
     session = await _owned_by_caller(request, session_id)
+    audience: Audience = "teacher"
     if session is None:
         if read_student_claim(request, state.signer, session_id) is None:
             if await signed_in_teacher(request, state) is not None:
@@ -74,7 +84,8 @@ async def transcript(request: Request) -> Response:
                 "The transcript is available once the session has ended.",
                 extra={"status": session.status},
             )
-    return json_response(await _document(state, session))
+        audience = "student"
+    return json_response(await _document(state, session, audience))
 
 
 def _attachment(name: str) -> dict[str, str]:

@@ -1,8 +1,12 @@
 """A transcript as JSON, Markdown and CSV (pure: rows in, text out).
 
-The JSON document is the one shape: ``{"session": {...}, "items": [...]}``; Markdown and
-CSV are renderings of it. CSV cells that a spreadsheet would run as a formula (starting
-with ``= + - @``, or a tab / carriage return) get a leading ``'`` (OWASP CSV injection).
+The JSON document is the one shape: ``{"session": {...}, "items": [...], "evaluation":
+{...} | null}``; Markdown (with a Feedback section) and CSV (messages only) are renderings
+of it. The evaluation is the API's (``GET /api/sessions/{id}/evaluation``) for the
+teacher, and the student's released copy for the student (null until released).
+
+CSV cells that a spreadsheet would run as a formula (starting with ``= + - @``, or a tab /
+carriage return) get a leading ``'`` (OWASP CSV injection).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from storage.models import Message, Session
+from evaluation.loading import Audience, served
+from server.evaluation_schemas import EvaluationOut, StudentEvaluationOut
+from storage.models import Evaluation, Message, Session
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -71,12 +77,40 @@ def message_item(row: Message) -> dict[str, Any]:
     }
 
 
+def evaluation_view(row: Evaluation | None, audience: Audience) -> dict[str, Any] | None:
+    """The evaluation as ``audience`` sees it: for the teacher all of it with the review
+    and the failure reason; for the student the final scores and comments, only once it
+    is done and released (None before, and when there is none). Checked against the
+    documented models, so every route and export serves one shape."""
+    if row is None:
+        return None
+    if audience == "student" and (row.released_at is None or row.status != "done"):
+        return None
+    data = served(
+        row.result,
+        status=row.status,
+        grader=row.grader,
+        overrides=row.overrides,
+        released_at=row.released_at,
+        audience=audience,
+    )
+    data["rubric"] = row.rubric
+    if audience == "student":
+        return StudentEvaluationOut.model_validate(data).model_dump(mode="json")
+    data["error"] = row.error
+    return EvaluationOut.model_validate(data).model_dump(mode="json")
+
+
 def transcript_document(
-    session: Session, client_name: str, rows: Iterable[Message]
+    session: Session,
+    client_name: str,
+    rows: Iterable[Message],
+    evaluation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "session": session_summary(session, client_name),
         "items": [message_item(row) for row in rows],
+        "evaluation": evaluation,
     }
 
 
@@ -124,6 +158,60 @@ def to_markdown(document: dict[str, Any]) -> str:
         lines.append(f"**{title}** ({item['created_at']}, #{item['seq']}){_flags(item)}")
         lines.append("")
         text = item["text"] or "(no text)"
-        lines.extend("> " + line if line else ">" for line in text.splitlines() or [""])
+        lines.extend(_quoted(text))
         lines.append("")
+    if document.get("evaluation"):
+        lines.extend(feedback_markdown(document["evaluation"]))
     return "\n".join(lines)
+
+
+def _quoted(text: str) -> list[str]:
+    return ["> " + line if line else ">" for line in text.splitlines() or [""]]
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return "n/a" if value is None else str(value)
+
+
+def feedback_markdown(evaluation: dict[str, Any]) -> list[str]:
+    """The Feedback section: scores (the teacher's beside the automatic one), the
+    rationale, evidence and comments; metrics; hidden facts; replies to try."""
+    released = evaluation.get("released_at")
+    lines = [
+        "## Feedback",
+        "",
+        f"- Status: {evaluation['status']} (scores proposed by the {evaluation['grader']} grader)",
+        f"- Released to the student: {released or 'not yet'}",
+    ]
+    if evaluation.get("error"):
+        lines.append(f"- Failed: {evaluation['error']}")
+    lines += ["", "### Scores", ""]
+    for criterion in evaluation["criteria"]:
+        automatic = criterion.get("automatic_score")
+        changed = automatic is not None and automatic != criterion["score"]
+        note = f" (automatic: {automatic})" if changed else ""
+        lines += [f"**{criterion['name']}**: {criterion['score']}{note}", ""]
+        lines += [criterion["rationale"], ""]
+        for evidence in criterion["evidence"]:
+            lines += [*_quoted(f"{evidence['quote']} (#{evidence['seq']})"), ""]
+        if criterion.get("comment"):
+            lines += [f"Teacher's comment: {criterion['comment']}", ""]
+    lines += ["### Skill metrics", ""]
+    for name, metric in evaluation["metrics"].items():
+        level = f" ({metric['level']})" if metric.get("level") else ""
+        lines.append(f"- {name}: {_number(metric.get('value'))}{level}")
+    lines += ["", "### Hidden facts", ""]
+    for fact in evaluation["coverage"]:
+        if fact["disclosed_seq"] is not None:
+            lines.append(f"- {fact['fact']}: disclosed at #{fact['disclosed_seq']}")
+        else:
+            lines.append(
+                f"- {fact['fact']}: not disclosed. {fact.get('suggestion') or ''}".rstrip()
+            )
+    lines += ["", "### Replies to try", ""]
+    for alternative in evaluation["alternatives"]:
+        lines.append(f"- At #{alternative['seq']}: {alternative['text']} ({alternative['why']})")
+    lines.append("")
+    return lines
