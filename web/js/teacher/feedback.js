@@ -48,8 +48,9 @@ export class FeedbackPanel {
     this.error = el("p", { class: "alert alert--error", role: "alert" });
     this.actions = el("div", { class: "button-row feedback__actions" });
     this.body = el("div", { class: "feedback__body" });
+    this.heading = el("h2", { id: "feedback-title", text: "Feedback", tabindex: "-1" });
     root.append(
-      el("div", { class: "card-head" }, el("h2", { id: "feedback-title", text: "Feedback" }), this.actions),
+      el("div", { class: "card-head" }, this.heading, this.actions),
       this.status, this.error, this.body,
     );
     root.setAttribute("aria-labelledby", "feedback-title");
@@ -139,6 +140,7 @@ export class FeedbackPanel {
     const key = JSON.stringify([evaluation, this.stale, this.session.status]);
     if (!force && key === this.drawnKey) return; // an unchanged poll keeps focus and drafts calm
     this.drawnKey = key;
+    const focused = this.root.contains(document.activeElement) ? document.activeElement : null;
     const state = this.stale ? "stale" : evaluation ? evaluation.status : this.justEnded() ? "pending" : "none";
     this.root.dataset.state = state;
     this.root.setAttribute("aria-busy", String(WAITING.has(state)));
@@ -147,6 +149,18 @@ export class FeedbackPanel {
     const graded = (state === "done" || state === "failed")
       && (evaluation.criteria?.length || Object.keys(evaluation.metrics || {}).length);
     this.body.replaceChildren(...(graded ? this.content(evaluation) : []));
+    if (focused && !focused.isConnected) this.refocus(focused);
+  }
+
+  /** A redraw replaced the focused control: focus its new copy (same field, or a button
+   * with the same words), else the card's heading, so keyboard users keep their place. */
+  refocus(old) {
+    const field = old.dataset?.field;
+    const again = field
+      ? this.root.querySelector(`[data-field="${CSS.escape(field)}"]`)
+      : [...this.root.querySelectorAll("button")].find((b) => b.textContent === old.textContent);
+    const target = again || this.heading;
+    target.focus({ preventScroll: Boolean(again) });
   }
 
   statusLines(evaluation, state) {
@@ -207,7 +221,11 @@ export class FeedbackPanel {
           levelsOf: (name) => this.levels?.get(name) || [],
           drafts: this.drafts,
           announce: this.announce,
-          onSaved: (saved) => (saved?.criteria ? this.show(saved) : this.load()),
+          onSaved: async (saved) => {
+            await (saved?.criteria ? this.show(saved) : this.load());
+            // The busy Save button lost the focus when it was disabled: give it back.
+            this.root.querySelector(".feedback-form [type=submit]")?.focus();
+          },
         })));
     }
     if (evaluation.metrics) parts.push(feedbackPart("metrics", "h3", "Skill metrics", ...metricsView(evaluation.metrics)));
@@ -233,6 +251,7 @@ export class FeedbackPanel {
       if (!this.alive()) return;
       this.announce("The evaluation was started again.");
       if (started?.status) await this.show(started);
+      this.heading.focus(); // Run again / Retry is gone while it runs
       this.load();
     } catch (error) {
       this.showError(error);
@@ -258,6 +277,7 @@ export class FeedbackPanel {
       this.announce("The feedback was released to the student.");
       if (released?.status) await this.show(released);
       else await this.load();
+      this.heading.focus(); // the Release button is gone
     } catch (error) {
       this.showError(error);
     }
