@@ -107,7 +107,7 @@ AVOID: Pool = {
         "other thing.",
     ),
     "reserved": ("Not that.", "I don't want to talk about {topic}."),
-    "tangent": ("Oh, {topic}. Um. Let's not.", "I'd rather not get into {topic}."),
+    "tangent": ("Oh, {topic}. Um. Rather not.", "I'd rather not get into {topic}."),
     "pleasing": ("Sorry, is it okay if we don't talk about {topic}? Sorry.",),
 }
 WIND_DOWN: Pool = {

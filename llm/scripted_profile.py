@@ -9,10 +9,15 @@ engine never sees can never be said.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from llm.base import HiddenFact, Persona
+from llm.integrity import PROMPT_QUOTE_WORDS
+from llm.integrity_facts import normalise as prompt_normalise
+from llm.integrity_facts import words as prompt_words
+from llm.persona import build_system_prompt
 from llm.scripted_clauses import Field
 from llm.scripted_moves import Move, StudentTurn
 from llm.scripted_person import Referent, first_person, first_person_parts
@@ -62,14 +67,54 @@ def profile_lines(persona: Persona, who: Referent) -> list[Line]:
         ("goals", persona.goals),
         ("personality", persona.personality),
     )
+    quotes = _prompt_spans(persona)
     lines: list[Line] = []
     for field, source in sources:
-        for spoken, parts in first_person_parts(source, who, field):
+        for said, said_parts in first_person_parts(source, who, field):
+            spoken, parts = _unquoted(said, quotes), tuple(_unquoted(p, quotes) for p in said_parts)
             stems = content_stems(spoken)
             if any(content_stems(spoken, aliases=False) & topic for topic in avoided if topic):
                 continue
             lines.append(Line(field, spoken, parts, stems, len(lines)))
     return lines
+
+
+# Spoken fillers that break a run of words copied from the profile ("..., you know, ...").
+_FILLERS = ("you know", "I mean", "sort of", "like")
+_BREAK_BEFORE = re.compile(
+    r" (?=(after|for|because|since|when|with|to|in|at|and|but|so|from|about|on)\b)"
+)
+
+
+def _prompt_spans(persona: Persona) -> frozenset[tuple[str, ...]]:
+    """Every run of words the persona checks call quoting the system prompt."""
+    tokens = prompt_words(prompt_normalise(build_system_prompt(persona)))
+    size = PROMPT_QUOTE_WORDS
+    return frozenset(tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
+
+
+def _quotes(text: str, spans: frozenset[tuple[str, ...]]) -> bool:
+    tokens = prompt_words(prompt_normalise(text))
+    size = PROMPT_QUOTE_WORDS
+    return any(tuple(tokens[i : i + size]) in spans for i in range(len(tokens) - size + 1))
+
+
+def _unquoted(text: str, spans: frozenset[tuple[str, ...]]) -> str:
+    """``text`` with a spoken filler wherever it would repeat the profile word for word
+    for :data:`llm.integrity.PROMPT_QUOTE_WORDS` words (the persona checks would flag it
+    as quoting the prompt): "my GP for low mood, you know, after a back injury"."""
+    for filler in _FILLERS:
+        if not _quotes(text, spans):
+            return text
+        breaks = [m.start() for m in _BREAK_BEFORE.finditer(text)]
+        cut = next(
+            (at for at in breaks if not _quotes(f"{text[:at]}, {filler},{text[at:]}", spans)),
+            breaks[len(breaks) // 2] if breaks else text.rfind(" ", 0, len(text) // 2),
+        )
+        if cut <= 0:
+            return text
+        text = f"{text[:cut]}, {filler},{text[cut:]}"
+    return text
 
 
 def ranked(lines: list[Line], turn: StudentTurn, said: frozenset[str]) -> list[Line]:

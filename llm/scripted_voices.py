@@ -40,12 +40,12 @@ AGREE: Pool = {
 }
 #: Before answering an open question.
 OPEN: Pool = {
-    "plain": ("Well...", "Um, okay.", "Let me think.", "Where do I start.", ""),
+    "plain": ("Well...", "Um, okay.", "Hmm. Okay.", "Where do I start.", ""),
     "upset": ("Honestly?", "Look.", "Ugh.", "Where do I even start.", ""),
     "verbose": (
         "Oh, gosh, where do I start.",
         "Well, it's a long story, really.",
-        "Okay, so, um, let me think how to put this.",
+        "Okay, so, um, how do I put this.",
         "Right, well, there's quite a lot, actually.",
     ),
     "reserved": ("Um.", "Well.", "I don't know.", ""),
@@ -95,7 +95,7 @@ MORE: Pool = {
 SHORT: Pool = {
     "plain": ("Mm.", "Well.", "Um.", "Hm."),
     "upset": ("Why?", "So?", "Well.", "What does it matter?"),
-    "verbose": ("Oh, well, um.", "Hm, well, let me see.", "Right, so."),
+    "verbose": ("Oh, well, um.", "Hm, well, good question.", "Right, so."),
     "reserved": ("Mm.", ""),
     "tangent": ("Um.", "Well.", "Oh."),
     "pleasing": ("Oh, um, well.", "Good question.", "Oh! Um."),

@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 import pytest
 
 from llm.base import STYLES, ConversationStyle, HiddenFact, Persona, ReplyRequest, Turn
+from llm.integrity import check_reply
+from llm.persona import build_system_prompt
 from llm.scripted_phrases import CLOSING
 from llm.scripted_replies import compose_reply
 from llm.scripted_voices import DEFEND, TEARFUL, YES_BUT, voice
@@ -239,6 +241,26 @@ def test_a_forty_turn_interview(style: ConversationStyle, app_marks_disclosed: b
     assert not any(tells(replies[PROBE_TURN], text) for _, text in client.facts)
     assert replies[-1] in voice(CLOSING, style)
     assert replies == interview(client, style, app_marks_disclosed=app_marks_disclosed)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_every_reply_passes_the_persona_checks(style: ConversationStyle) -> None:
+    """The checks the app runs on every provider's replies (llm.integrity) find nothing."""
+    client = CLIENTS[style]
+    replies = interview(client, style)
+    findings = []
+    for index, answer in enumerate(replies):
+        unlocked = [
+            fact for (fact, _), at in zip(client.facts, UNLOCK_BEFORE, strict=True) if at <= index
+        ]
+        persona = replace(client.persona, style=style, hidden_facts=tuple(unlocked))
+        locked = [fact for fact, _ in client.facts if fact not in unlocked] + [client.locked]
+        prompt = build_system_prompt(persona)
+        result = check_reply(
+            answer, persona, locked_facts=locked, system_prompt=prompt, max_chars=400 * 8
+        )
+        findings += [(index, finding.reason) for finding in result.findings]
+    assert findings == []
 
 
 @pytest.mark.parametrize("style", STYLES)
