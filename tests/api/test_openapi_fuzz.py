@@ -64,7 +64,9 @@ def _aim_at_seeded(case: Any, seeded: dict[str, str]) -> None:
     except ValueError:
         return  # a malformed id stays: it must be a 404
     if generated.int % 2:
-        kind = case.path.split("/")[2]
+        # /api/student/sessions/{id}/... is a session too (the teacher's cookie gets 401).
+        parts = case.path.split("/")
+        kind = parts[3] if parts[2] == "student" else parts[2]
         path_parameters["id"] = seeded[kind]
 
 
