@@ -13,7 +13,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from tests.cluster.test_cluster_backend import node_of
 from tests.integration.test_ws_flow import assert_contiguous, is_end, reply_text
-from tests.support.world import SessionHandle, World, make_world
+from tests.support.world import SessionHandle, World, make_world, student_view
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
@@ -58,29 +58,40 @@ async def student_and_teacher_on_different_workers(world: World, session: Sessio
         await teacher.until(is_end())
         assert done["type"] == "reply.done" and done["text"]
         assert reply_text(teacher.events, done["reply_id"]) == done["text"]
-        # The same events, in the same order, from the first seq both have.
+        # The same events, in the same order, from the first seq both have (the student's
+        # without the observers-only client state).
         common = max(student.seqs()[0], teacher.seqs()[0])
-        tails = [[e for e in sock.sequenced() if e["seq"] >= common] for sock in (student, teacher)]
+        tails = [
+            [e for e in student_view(sock.sequenced()) if e["seq"] >= common]
+            for sock in (student, teacher)
+        ]
         until = min(tail[-1]["seq"] for tail in tails)
         s_seen, t_seen = ([e for e in tail if e["seq"] <= until] for tail in tails)
         assert s_seen == t_seen
-        assert_contiguous(student.seqs())
         assert_contiguous(teacher.seqs())
 
 
 async def resume_on_the_other_worker(world: World, session: SessionHandle) -> None:
-    async with world.connect(session, as_="student", worker=0) as first:
-        await first.recv()
-        await first.send(type="say", text="Tell me more, I'm listening.", client_id="c2")
-        start = await first.until(lambda e: e["type"] == "reply.start")
-        await first.until(lambda e: e["type"] == "reply.delta")
-        cut_at = first.events[-1]["seq"]
-    async with world.connect(session, as_="student", worker=1, after=cut_at) as second:
-        done = await second.until(is_end(start["reply_id"]))
+    # An observer sees every event: the student's must be exactly its student view.
+    async with world.connect(session, as_="teacher", worker=1) as observer:
+        await observer.recv()
+        async with world.connect(session, as_="student", worker=0) as first:
+            await first.recv()
+            await first.send(type="say", text="Tell me more, I'm listening.", client_id="c2")
+            start = await first.until(lambda e: e["type"] == "reply.start")
+            await first.until(lambda e: e["type"] == "reply.delta")
+            cut_at = first.events[-1]["seq"]
+        async with world.connect(session, as_="student", worker=1, after=cut_at) as second:
+            done = await second.until(is_end(start["reply_id"]))
+        await observer.until(is_end(start["reply_id"]))
     # From the reply's start (the first socket also replayed the earlier history).
     seen = [e for e in first.sequenced() + second.sequenced() if e["seq"] >= start["seq"]]
-    assert_contiguous([e["seq"] for e in seen])
-    assert second.sequenced()[0]["seq"] == cut_at + 1
+    expected = [
+        e for e in student_view(observer.sequenced()) if start["seq"] <= e["seq"] <= done["seq"]
+    ]
+    assert [e["seq"] for e in seen] == [e["seq"] for e in expected]
+    assert_contiguous([e["seq"] for e in observer.sequenced() if e["seq"] >= start["seq"]])
+    assert second.sequenced()[0]["seq"] > cut_at
     assert reply_text(seen, start["reply_id"]) == done["text"]
 
 

@@ -168,6 +168,15 @@ class World:
         return OpeningSocket(handshake, **connect_kwargs)
 
 
+#: Event types a student's socket never receives (docs/protocol.md, "Sequencing").
+OBSERVERS_ONLY = frozenset({"client.state", "direction", "reply.flagged"})
+
+
+def student_view(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An observer's sequenced events as the student's socket gets them."""
+    return [e for e in events if e.get("type") not in OBSERVERS_ONLY]
+
+
 def cookie_header(cookies: httpx.Cookies) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
