@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from realtime.backends.base import BackendUnavailable, Revocations
+from realtime.backends.base import BackendUnavailable, Revocations, cancel_and_wait
 from realtime.revocation import LiveConnections, Revocation, RevocationGap
 from realtime.vocabulary import CloseCode
 
@@ -77,13 +77,7 @@ class Revoker:
                 log.warning("revocation listener not started after %s s", START_SECONDS)
             yield
         finally:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
+            await cancel_and_wait(task)
             if self._unsent:
                 log.warning("%d revocations never published", len(self._unsent))
 

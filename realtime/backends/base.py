@@ -19,7 +19,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from realtime.eventlog import LogGapError, LogInfo, ResumeGap, check_continuity, decide_resume
 from realtime.events import Presence, ReplyStop, SequencedEvent, decode_event
@@ -194,6 +194,18 @@ class Revocations(Protocol):
 
 # ---------------------------------------------------------------------------------------------
 # Shared subscription logic
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait for it to end; its own CancelledError is swallowed, but a
+    cancellation aimed at the caller (while waiting) is re-raised."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
 
 
 def raise_if_cancelling() -> None:

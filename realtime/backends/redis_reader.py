@@ -38,6 +38,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from realtime.backends.base import (
     BackendUnavailable,
     Subscriber,
+    cancel_and_wait,
     raise_if_cancelling,
     stream_entry,
 )
@@ -266,12 +267,7 @@ class _Lane:
         """Await the cancelled task (re-raising only a cancel aimed at the caller)."""
         task, self._task = self._task, None
         if task is not None:
-            try:
-                await task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
+            await cancel_and_wait(task)
 
 
 class StreamReader:
