@@ -66,6 +66,7 @@ class Client:
         # The student's side: the say in flight and when its first delta came.
         self.said_at: dict[str, float] = {}
         self.first_delta: dict[str, float] = {}
+        self.ended_at: dict[str, float] = {}
         self._reply_end: asyncio.Future[bool] | None = None
 
     async def open(self, open_timeout: float = OPEN_TIMEOUT_S) -> float:
@@ -125,13 +126,19 @@ class Client:
         elif kind == EventType.REPLY_START and self._marker is not None:
             self._reply_marker[frame["reply_id"]] = self._marker
         elif kind == EventType.REPLY_DONE:
+            self._ended(frame, now)
             self._end_reply(True)
         elif kind == EventType.REPLY_ERROR:
             tally.errors[f"reply.error:{frame.get('code')}"] += 1
+            self._ended(frame, now)
             self._end_reply(False)
         elif kind == EventType.ERROR:
             tally.errors[f"error:{frame.get('code')}"] += 1
             self._end_reply(False)
+
+    def _ended(self, frame: dict[str, Any], now: float) -> None:
+        if (marker := self._reply_marker.get(frame.get("reply_id", ""))) is not None:
+            self.ended_at[marker] = now
 
     def _end_reply(self, ok: bool) -> None:
         if self._reply_end is not None and not self._reply_end.done():

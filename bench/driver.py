@@ -50,6 +50,8 @@ REPLY_TIMEOUT_S = 30.0
 #: After a refused say, wait this long before the next (no hot loop on a broken server).
 ERROR_PAUSE_S = 0.5
 MB = 1 << 20
+#: Replies that went wrong (lost chunks, no end) listed in the JSON, at most.
+MAX_INCIDENTS = 20
 #: Shared services whose CPU a step reports beside the server's (the product's Redis and
 #: PostgreSQL work lands there; so does anyone else's).
 SERVICES = ("redis-server", "postgres")
@@ -193,18 +195,22 @@ def summarise(
     expected = missing = unfinished = replies = 0
     ttfd: list[float] = []
     to_upstream: list[float] = []
+    incidents: list[dict[str, Any]] = []
     for trio in trios:
         student = trio[0]
         for marker, said in student.said_at.items():
             upstream = emitted.get(marker)
             if upstream is None:
+                if marker not in student.ended_at:
+                    incidents.append(_incident(marker, said, None, trio, tally))
                 continue  # refused before reaching the model: counted in errors
             count = int(upstream["emitted"])
             replies += 1
             unfinished += not upstream["finished"]
-            for client in trio:
-                got = client.got.get(marker, set())
-                missing += count - sum(1 for index in got if index < count)
+            lost = [count - sum(1 for i in c.got.get(marker, ()) if i < count) for c in trio]
+            missing += sum(lost)
+            if any(lost) or not upstream["finished"] or marker not in student.ended_at:
+                incidents.append(_incident(marker, said, upstream, trio, tally))
             expected += count * len(trio)
             if tally.in_window(said):
                 to_upstream.append(float(upstream["arrived"]) - said)
@@ -224,6 +230,32 @@ def summarise(
         },
         "errors": dict(tally.errors),
         "closures": dict(tally.closures),
+        "incidents": incidents[:MAX_INCIDENTS],
+    }
+
+
+def _incident(
+    marker: str,
+    said: float,
+    upstream: dict[str, Any] | None,
+    trio: tuple[Client, Client, Client],
+    tally: Tally,
+) -> dict[str, Any]:
+    """One reply that went wrong, with times in seconds from the window's end."""
+
+    def since_end(at: float | None) -> float | None:
+        return None if at is None else round(at - tally.end, 3)
+
+    student = trio[0]
+    return {
+        "marker": marker,
+        "said": since_end(said),
+        "reached_model": since_end(upstream["arrived"]) if upstream else None,
+        "emitted": upstream["emitted"] if upstream else 0,
+        "model_finished": bool(upstream and upstream["finished"]),
+        "first_delta": since_end(student.first_delta.get(marker)),
+        "ended": since_end(student.ended_at.get(marker)),
+        "chunks_at_each_socket": [len(client.got.get(marker, ())) for client in trio],
     }
 
 

@@ -40,7 +40,7 @@ def test_baseline_sweep_step_reports_every_figure_and_loses_nothing(tmp_path: Pa
     }
     # Each reply is 50 chunks, at all 3 sockets of its session.
     assert step["replies"] >= 2 and step["loss"]["expected_chunks"] == step["replies"] * 150
-    assert step["errors"] == {} and step["closures"] == {}
+    assert step["errors"] == {} and step["closures"] == {} and step["incidents"] == []
     assert step["chunks_per_s"] > 0 and step["latency_ms"]["n"] > 0
     for figure in ("latency_ms", "ttfd_ms", "say_to_upstream_ms"):
         assert set(step[figure]) == {"n", "p50", "p99", "max"}
