@@ -145,10 +145,6 @@ class EvaluationJobs:
         if made:
             self._wake.set()
 
-    def wake(self) -> None:
-        """Look for work now rather than at the next poll."""
-        self._wake.set()
-
     # -- the loop ---------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
