@@ -160,11 +160,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="seed demo data into an empty database")
     demo.add_argument("--base-url", default="http://127.0.0.1:8000")
+
+    skills = sub.add_parser("skills", help="interviewing-skill coding (no LLM)")
+    skills_sub = skills.add_subparsers(dest="skills_command", required=True)
+    classify = skills_sub.add_parser(
+        "classify",
+        help="code each student turn of a JSON-lines transcript ({role, text} per line)",
+    )
+    classify.add_argument("file", help="the transcript; - reads standard input")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "skills":  # pure: needs no settings, database or key
+        from skills.cli import classify_main
+
+        return classify_main([args.file], sys.stdout)
     settings = Settings()
     if args.command == "serve":
         return _serve(args, settings)
