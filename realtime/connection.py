@@ -107,6 +107,7 @@ class Connection:
         code: int | None = None
         reason = ""
         await self._touch_presence(announce=True)
+        self.parts.observer.socket_opened(self.principal.role)
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._reader())
@@ -121,6 +122,7 @@ class Connection:
             assert isinstance(first, _Closing)
             code, reason = first.code, first.reason
         finally:
+            self.parts.observer.socket_closed(self.principal.role)
             await self.parts.presence.leave(self._session_id, self.conn_id)
         if code is not None:
             await self.transport.close(code, reason)
@@ -209,6 +211,7 @@ class Connection:
             await self.transport.send(text)
         except PeerGone:
             raise _Closing(None) from None
+        self.parts.observer.frame_sent()
 
     async def _watch_orphans(self) -> None:
         """A reply open and silent for half a lease may belong to a dead worker: repair
@@ -325,6 +328,7 @@ class Connection:
             async with asyncio.timeout(self.parts.config.slow_consumer_seconds):
                 await self._outbox.put(text)
         except TimeoutError:
+            self.parts.observer.slow_consumer_dropped()
             raise _Closing(CloseCode.TOO_SLOW, "too slow; reconnect with after") from None
 
     async def _drain(self) -> None:

@@ -39,6 +39,7 @@ from realtime.events import (
     SequencedEvent,
 )
 from realtime.lifecycle import SessionStatus
+from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.replyend import STAY_IN_ROLE, UNAVAILABLE, Outcome, end_event, withdrawn
 from realtime.sessionlog import SessionLog
 from realtime.sessionview import SessionView
@@ -83,7 +84,9 @@ class ReplyRunner:
         control: SessionControl,
         db: Database,
         config: RealtimeConfig,
+        observer: Observer = NULL_OBSERVER,
     ) -> None:
+        self.observer = observer  # also the hub's, for refused says
         self._log = log
         self._budgets = budgets
         self._provider = provider
@@ -256,6 +259,8 @@ class ReplyRunner:
         and the usage row, then what the reply disclosed. Returns whether what is left
         cannot pay for another reply, and whether to ask for this reply once more."""
         record = records[-1] if records else None
+        if record is not None:
+            self.observer.reply_recorded(record)
         input_tokens = record.input_tokens if record else 0
         output_tokens = record.output_tokens if record else 0
         if outcome.usage is not None:

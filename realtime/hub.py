@@ -170,6 +170,7 @@ class Hub:
             sid, reply_id, planned.input_tokens, config.reply_max_tokens, config.min_reply_tokens
         )
         if isinstance(hold, Refused):
+            self._runner.observer.budget_refused()
             await self._control.expire(session.id, "tokens", actor=BUDGET_ACTOR)
             return error(
                 ErrorCode.BUDGET_EXHAUSTED,

@@ -12,6 +12,7 @@ from realtime.budgetreport import BudgetReport
 from realtime.config import RealtimeConfig
 from realtime.control import SessionControl
 from realtime.hub import Hub
+from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.presence import PresenceBoard
 from realtime.sessionlog import SessionLog
 from realtime.vocabulary import Role
@@ -29,6 +30,7 @@ class SocketParts:
     report: BudgetReport
     control: SessionControl
     config: RealtimeConfig
+    observer: Observer = NULL_OBSERVER
 
 
 class PeerGone(Exception):

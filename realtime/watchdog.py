@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from realtime.budgets import BudgetStore
 from realtime.budgets.policy import WARNING_LEVELS, levels_crossed, out_of_tokens, time_percent
 from realtime.control import SessionControl, clock_of, utcnow
+from realtime.metrics import NULL_OBSERVER, Observer
 from storage.db import Database
 from storage.models import Session
 from storage.repos import sessions as session_repo
@@ -56,7 +57,9 @@ class Watchdog:
         policy: WatchdogPolicy,
         warn: TimeWarning | None = None,
         now: Callable[[], datetime] = utcnow,
+        observer: Observer = NULL_OBSERVER,
     ) -> None:
+        self._observer = observer
         self._warn = warn
         # (session, level) pairs already warned by this process: skips the shared
         # once-only claim on every scan.
@@ -124,6 +127,7 @@ class Watchdog:
     async def _expire(self, session_id: uuid.UUID, reason: str) -> bool:
         expired = await self._control.expire(session_id, reason, actor=ACTOR)
         if expired:
+            self._observer.session_expired(reason)
             log.info("expired session %s (%s)", session_id, reason)
         return expired
 
