@@ -13,6 +13,8 @@ from server.settings import Settings
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from server.logging_setup import uvicorn_log_config
+
     uvicorn.run(
         "server.app:create_app",
         factory=True,
@@ -29,6 +31,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         ws_ping_timeout=settings.ws_ping_seconds,
         timeout_graceful_shutdown=10,
         proxy_headers=True,
+        log_config=uvicorn_log_config(settings.log_format, settings.log_level),
     )
     return 0
 
@@ -188,6 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_set_password(args, settings))
     if args.command == "demo":
         return asyncio.run(_demo(args, settings))
+    if args.command in ("watchdog", "flusher"):
+        from server.logging_setup import configure_logging
+
+        configure_logging(settings.log_format, settings.log_level)
     if args.command == "watchdog":
         from server.composition import run_watchdog_process
 

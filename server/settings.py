@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     evaluation_lease_seconds: float = 120.0
     evaluation_job_seconds: float = 100.0
 
+    # Operations. GET /metrics answers loopback callers, and others presenting this as
+    # `Authorization: Bearer ...` (unset: loopback only); anyone else gets 404.
+    metrics_token: str | None = None
+    # Logs: "json" (one object per line), "text", or "auto" (text when stderr is a
+    # terminal, else JSON). LOG_LEVEL: a logging level name.
+    log_format: Literal["auto", "json", "text"] = "auto"
+    log_level: str = "INFO"
+
     @model_validator(mode="after")
     def _check_evaluation_bounds(self) -> Settings:
         if self.evaluation_job_seconds >= self.evaluation_lease_seconds:

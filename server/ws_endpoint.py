@@ -16,6 +16,7 @@ from realtime.revocation import Credential, StudentCredential, TeacherCredential
 from realtime.vocabulary import Role
 from server.access import teacher_of_claim
 from server.auth import read_student_claim, read_teacher_claim
+from server.logging_setup import session_id
 from server.origin import origin_allowed
 from server.state import AppState, app_state
 from storage.errors import NotFound
@@ -96,6 +97,7 @@ async def session_socket(websocket: WebSocket) -> None:
         return
     epoch = websocket.query_params.get("epoch") or None
     await websocket.accept()
+    session_id.set(str(principal.session_id))  # this socket's task: its logs name it
     connection = Connection(state.sockets, StarletteTransport(websocket), principal, after, epoch)
     with state.revoker.live.hold(credential, connection):
         await connection.run()
