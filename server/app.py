@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from realtime.control import SessionControl
+from realtime.metrics import NULL_OBSERVER
 from server import (
     routes_auth,
     routes_evaluation,
@@ -28,6 +29,9 @@ from server import (
 from server.auth import Signer
 from server.composition import Lifetime, compose_realtime, redis_client
 from server.errors import EXCEPTION_HANDLERS
+from server.logging_setup import RequestIdMiddleware
+from server.metrics import Metrics
+from server.metrics import routes as metrics_routes
 from server.middleware import OriginCheckMiddleware, SecurityHeadersMiddleware
 from server.openapi import routes as openapi_routes
 from server.ratelimit import FailureCounter, MemoryFailureCounter, RedisFailureCounter
@@ -45,9 +49,9 @@ def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def build_state(settings: Settings, lifetime: Lifetime) -> AppState:
+def build_state(settings: Settings, lifetime: Lifetime, metrics: Metrics | None = None) -> AppState:
     """Every part of the web process, its opening and closing order added to ``lifetime``
-    (see ``server.composition``)."""
+    (see ``server.composition``); ``metrics`` observes the realtime parts."""
     db = Database(settings.effective_database_url)
     lifetime.close("database", db.aclose)
     redis = redis_client(settings)
@@ -71,7 +75,10 @@ def build_state(settings: Settings, lifetime: Lifetime) -> AppState:
         lifetime,
         serve_sockets=True,
         readiness=state.readiness,
+        observer=metrics or NULL_OBSERVER,
     )
+    if metrics is not None:
+        metrics.watch(db, realtime.flusher.lag if settings.flusher_in_process else None)
     state.sockets = realtime.sockets
     state.revoker = realtime.revoker
     return state
@@ -80,7 +87,8 @@ def build_state(settings: Settings, lifetime: Lifetime) -> AppState:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     lifetime = Lifetime()
-    state = build_state(settings, lifetime)
+    metrics = Metrics()
+    state = build_state(settings, lifetime, metrics)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -92,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         *routes_health.routes,
+        *metrics_routes,
         *openapi_routes,
         *routes_auth.routes,
         *routes_library.routes,
@@ -109,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware),
             Middleware(OriginCheckMiddleware, allowed=settings.origins),
         ],
@@ -116,4 +126,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.vc = state
+    app.state.metrics = metrics
     return app

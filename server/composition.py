@@ -45,6 +45,7 @@ from realtime.conversation import ReplyRunner
 from realtime.flusher import Flusher, FlusherPolicy
 from realtime.frames import ClientLimits
 from realtime.hub import Hub
+from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.presence import PresenceBoard
 from realtime.revocation import LiveConnections
 from realtime.revoker import Revoker
@@ -240,6 +241,7 @@ def compose_realtime(
     *,
     serve_sockets: bool,
     readiness: dict[str, Callable[[], Awaitable[object]]],
+    observer: Observer = NULL_OBSERVER,
 ) -> Realtime:
     """Build the realtime parts on top of an open ``db`` and ``redis``; add their
     lifetimes to ``lifetime`` in order. ``serve_sockets``: the web kind (replies,
@@ -282,15 +284,17 @@ def compose_realtime(
         control=control,
         db=db,
         config=config,
+        observer=observer,
     )
     lifetime.close("replies", runner.aclose)
     hub = Hub(
         db=db, log=session_log, budgets=budgets, runner=runner, control=control, config=config
     )
     presence = PresenceBoard(session_log, control, config.presence_ttl_seconds)
-    parts.sockets = SocketParts(hub, session_log, presence, report, control, config)
+    parts.sockets = SocketParts(hub, session_log, presence, report, control, config, observer)
     if settings.watchdog_in_process:
-        dog = Watchdog(db, control, budgets, watchdog_policy(settings), warn=report.time_warning)
+        policy = watchdog_policy(settings)
+        dog = Watchdog(db, control, budgets, policy, report.time_warning, observer=observer)
         lifetime.open("watchdog", lambda: background(dog.run, "watchdog"))
     return parts
 
