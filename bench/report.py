@@ -137,9 +137,9 @@ def cpu_lines(configs: dict[str, dict[str, Any]]) -> list[str]:
     by_s: dict[int, dict[str, float]] = {}
     for name, result in configs.items():
         for step in result["steps"]:
-            for attempt in [*step.get("failed_attempts", ()), step]:
-                if (cost := _cpu_per_session_ms(attempt)) is not None:
-                    by_s.setdefault(step["sessions"], {}).setdefault(name, cost)
+            # The last attempt: the passing one when there is one.
+            if (cost := _cpu_per_session_ms(step)) is not None:
+                by_s.setdefault(step["sessions"], {})[name] = cost
     lines = []
     for sessions in sorted(by_s):
         costs = by_s[sessions]
