@@ -123,13 +123,13 @@ def sweep(
         d.config.name: {
             "description": d.config.description,
             "capacity": 0,
-            "first_s": args.sessions[0],
+            "first_s": args.sessions[0] if args.sessions else None,
             "capped": False,
             "steps": [],
         }
         for d in deployments
     }
-    alive = list(deployments)
+    alive = list(deployments) if args.sessions else []
     for sessions in args.sessions:
         for deployment in list(alive):
             result = results[deployment.config.name]
@@ -140,7 +140,7 @@ def sweep(
             else:
                 alive.remove(deployment)
     for deployment in alive:
-        results[deployment.config.name]["capped"] = True
+        results[deployment.config.name]["capped"] = bool(args.sessions)
     if args.connect_storm:
         extra = ["--storm", "--idle-sockets", str(args.idle_sockets)]
         extra += ["--storm-observers", str(args.storm_observers)]
@@ -270,6 +270,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--quiet-wait", type=float, default=30.0, help="seconds to wait for a quiet machine"
     )
     parser.add_argument("--connect-storm", action="store_true")
+    parser.add_argument("--no-sweep", action="store_true", help="only the --connect-storm part")
     parser.add_argument("--idle-sockets", type=int, default=50)
     parser.add_argument("--storm-observers", type=int, default=1000)
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
@@ -283,6 +284,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.sessions = (
         [int(s) for s in args.sessions.split(",")] if args.sessions else list(sweep_default)
     )
+    if args.no_sweep:
+        if not args.connect_storm:
+            parser.error("--no-sweep measures nothing without --connect-storm")
+        args.sessions = []
     if args.warmup is None:
         args.warmup = 2.0 if args.quick else 4.0
     if args.duration is None:

@@ -56,8 +56,9 @@ class Client:
         self.got: dict[str, set[int]] = {}
         self.welcome: dict[str, Any] | None = None
         #: Set once a ``presence`` frame counts at least ``observers_goal`` observers (the
-        #: connect storm waits on it).
+        #: connect storm waits on it; see :meth:`expect_observers`).
         self.observers_goal = 0
+        self.observers_seen = 0
         self.observers_reached = asyncio.Event()
         self._conn: ClientConnection | None = None
         self._marker: str | None = None
@@ -121,7 +122,8 @@ class Client:
         elif kind == EventType.MESSAGE and frame.get("role") == MessageRole.STUDENT:
             self._marker = find_marker(frame.get("text", ""))
         elif kind == EventType.PRESENCE:
-            if int(frame.get("observers") or 0) >= self.observers_goal:
+            self.observers_seen = max(self.observers_seen, int(frame.get("observers") or 0))
+            if self.observers_seen >= self.observers_goal:
                 self.observers_reached.set()
         elif kind == EventType.REPLY_START and self._marker is not None:
             self._reply_marker[frame["reply_id"]] = self._marker
@@ -135,6 +137,13 @@ class Client:
         elif kind == EventType.ERROR:
             tally.errors[f"error:{frame.get('code')}"] += 1
             self._end_reply(False)
+
+    def expect_observers(self, goal: int) -> None:
+        """Wait for ``goal`` observers from now on (the connect storm lowers its goal to
+        the sockets that did open)."""
+        self.observers_goal = goal
+        if self.observers_seen >= goal:
+            self.observers_reached.set()
 
     def _ended(self, frame: dict[str, Any], now: float) -> None:
         if (marker := self._reply_marker.get(frame.get("reply_id", ""))) is not None:
@@ -169,14 +178,21 @@ class Client:
             await self._conn.close()
 
 
-async def open_all(clients: list[Client], concurrency: int) -> list[float]:
-    """Open ``clients`` with at most ``concurrency`` handshakes in flight; their times.
-    The first failure cancels the rest and raises (in an ExceptionGroup)."""
+async def open_all(
+    clients: list[Client], concurrency: int, readers: asyncio.TaskGroup
+) -> list[float]:
+    """Open ``clients`` with at most ``concurrency`` handshakes in flight, starting each
+    one's :meth:`Client.read` in ``readers`` as soon as it is open (an unread socket
+    stops answering the server's pings once its small buffer fills, and is dropped);
+    returns the handshake times. The first failure cancels the rest and raises (in an
+    ExceptionGroup)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(client: Client) -> float:
         async with gate:
-            return await client.open()
+            took = await client.open()
+        readers.create_task(client.read())
+        return took
 
     async with asyncio.TaskGroup() as tasks:
         opening = [tasks.create_task(one(c)) for c in clients]

@@ -151,14 +151,12 @@ async def run_step(target: Target, upstream: str, plan: Plan, watch: Watch) -> d
         for s in sessions
     ]
     clients = [client for trio in trios for client in trio]
-    connect_times = await open_all(clients, CONNECT_CONCURRENCY)
-    tally.start = time.time() + plan.warmup_s
-    tally.end = tally.start + plan.duration_s
     usage = Usage(watch)
     numbers = itertools.count()
     async with asyncio.TaskGroup() as tasks:
-        for client in clients:
-            tasks.create_task(client.read())
+        connect_times = await open_all(clients, CONNECT_CONCURRENCY, tasks)
+        tally.start = time.time() + plan.warmup_s
+        tally.end = tally.start + plan.duration_s
         sampling = tasks.create_task(usage.sample(tally))
         try:
             async with asyncio.timeout_at(_loop_time_at(tally.end + plan.drain_s)):

@@ -86,6 +86,8 @@ def capacity_lines(configs: dict[str, dict[str, Any]]) -> list[str]:
     base = configs.get("baseline", {}).get("capacity")
     lines = []
     for name, result in configs.items():
+        if not result["steps"]:
+            continue  # a storm-only run
         cap = result["capacity"]
         shown = f"{cap} sessions" if cap else f"< {result['first_s']} sessions"
         if result.get("capped"):

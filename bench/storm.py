@@ -4,7 +4,7 @@
   observer sockets on one session, divided by N;
 * a connect storm: N observers open one session's socket at once; how long until every
   one has its ``welcome``, and until every one has seen the ``presence`` that counts all
-  N (each join is announced to everyone already there, so the server sends ~N^2/2 frames),
+  that opened (each join is announced to everyone already there, so the server sends ~N^2/2 frames),
   with the CPU seconds the server and the driver spent until then.
 """
 
@@ -37,10 +37,8 @@ async def idle_memory(target: Target, watch: Watch, count: int) -> dict[str, Any
     clients = [Client(session.observer, tally) for _ in range(count)]
     await asyncio.sleep(SETTLE_S)
     before = rss_bytes(tree(watch.server_pids))
-    async with asyncio.TaskGroup() as tasks:
-        await open_all(clients, 16)
-        for client in clients:
-            tasks.create_task(client.read())
+    async with asyncio.TaskGroup() as readers:
+        await open_all(clients, 16, readers)
         await asyncio.sleep(SETTLE_S)
         after = rss_bytes(tree(watch.server_pids))
         await asyncio.gather(*(client.close() for client in clients))
@@ -61,24 +59,27 @@ async def connect_storm(target: Target, watch: Watch, count: int) -> dict[str, A
     tally = Tally()
     clients = [Client(session.observer, tally) for _ in range(count)]
     for client in clients:
-        client.observers_goal = count
+        client.expect_observers(count)
     failures: list[str] = []
     started = time.perf_counter()
 
-    async def join(client: Client) -> float | None:
-        try:
-            return await client.open(open_timeout=STORM_TIMEOUT_S)
-        except Exception as error:  # refused, timed out, reset: each is one failure
-            failures.append(type(error).__name__)
-            return None
-
     welcomed_s = settled_s = None
-    async with asyncio.TaskGroup() as tasks:
+    async with asyncio.TaskGroup() as readers:
+
+        async def join(client: Client) -> float | None:
+            try:
+                took = await client.open(open_timeout=STORM_TIMEOUT_S)
+            except Exception as error:  # refused, timed out, reset: each is one failure
+                failures.append(type(error).__name__)
+                return None
+            readers.create_task(client.read())  # at once: see open_all
+            return took
+
         times = await asyncio.gather(*(join(client) for client in clients))
         welcomed_s = time.perf_counter() - started
         opened = [client for client, took in zip(clients, times, strict=True) if took is not None]
         for client in opened:
-            tasks.create_task(client.read())
+            client.expect_observers(len(opened))
         try:
             async with asyncio.timeout(max(STORM_TIMEOUT_S - welcomed_s, 1.0)):
                 await asyncio.gather(*(client.observers_reached.wait() for client in opened))
