@@ -241,12 +241,12 @@ class ReplyRunner:
         stalled past it, and the next say may already run) stops the reply: two replies
         must never stream at once."""
         lease = self._config.reply_lock_seconds
-        while True:
-            await asyncio.sleep(lease / 4)
+        while True:  # renewed at once first: the say that started it may have taken a while
             if not await self._log.backend.refresh_reply(str(job.session_id), job.reply_id, lease):
                 log.warning("reply %s lost its lease; stopping it", job.reply_id)
                 queue.put_nowait(("stop", None))
                 return
+            await asyncio.sleep(lease / 4)
 
     async def _finish(
         self,

@@ -92,6 +92,14 @@ class Hub:
             job = await self.prepare_reply(session, reply_id, text, view)
             if isinstance(job, ErrorEvent):
                 return job
+            # Preparing (SQL, planning, the reservation) can outlast the short lease under
+            # load: renew it before anything is stored, and give the hold back if it lapsed.
+            if not await backend.refresh_reply(sid, reply_id, self._config.reply_lock_seconds):
+                await self._budgets.settle(sid, reply_id, 0, 0)
+                return error(
+                    ErrorCode.REPLY_IN_PROGRESS,
+                    "The client is still answering. Wait for the reply (or press Stop) first.",
+                )
             message = MessageEvent(
                 message_id=str(uuid.uuid4()),
                 role=MessageRole.STUDENT,
