@@ -8,6 +8,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -49,6 +50,11 @@ class User(Base):
     # every cookie issued before stops working at once (checked on each request and each
     # socket handshake against this row, read by primary key).
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Per-teacher monthly caps an admin sets (since 0005); None falls back to
+    # TEACHER_MONTHLY_TOKEN_CAP for tokens and to no cap for money.
+    monthly_token_cap: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: In millionths of the catalog's currency.
+    monthly_cost_micros_cap: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -87,6 +93,8 @@ class ClientProfile(Base):
     style: Mapped[str] = mapped_column(String(20), default="plain", server_default="plain")
     #: Topics the client deflects.
     avoid: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: A model catalog id the session form preselects (since 0005).
+    default_model: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -158,6 +166,16 @@ class Session(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Attempts (since 0005): a restart creates a new session row whose ``attempt_of`` is
+    # the first attempt's id, with a fresh clock and budget; the old row keeps its
+    # transcript, evaluation and usage.
+    attempt_of: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    student_may_restart: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class Message(Base):
@@ -217,6 +235,11 @@ class ApiUsage(Base):
     time_to_first_token_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str] = mapped_column(String(20))
+    #: The catalog entry the call used (since 0005); None without a catalog id.
+    model_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: Millionths of ``currency`` from the catalog's prices at call time; None = unpriced.
+    cost_micros: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -262,3 +285,25 @@ class Evaluation(Base):
     session_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ProfileFile(Base):
+    """A case file attached to a client profile (since 0005). The bytes live in the file
+    store under ``storage_key`` (UUID-namespaced); a row whose object is gone, or an
+    object no row names, is reported or removed by ``vclient files cleanup``."""
+
+    __tablename__ = "profile_files"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    profile_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("client_profiles.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    #: Detected from the content, never taken from the upload's name or header.
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    visible_to_students: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

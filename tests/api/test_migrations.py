@@ -244,3 +244,36 @@ async def test_0003_structures_old_string_facts_and_downgrades(database_url: str
     await upgrade(database_url)
     again = await _profiles(database_url)
     assert again[with_facts].hidden_facts == sam.hidden_facts
+
+
+async def test_0005_old_sessions_are_first_attempts_and_downgrade_keeps_them(
+    database_url: str,
+) -> None:
+    await upgrade(database_url, "0004")
+    await _seed_0002(database_url)
+    await upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.text("SELECT attempt, attempt_of, student_may_restart FROM sessions")
+                )
+            ).one()
+            usage_columns = await conn.run_sync(
+                lambda c: {col["name"] for col in inspect(c).get_columns("api_usage")}
+            )
+    finally:
+        await engine.dispose()
+    assert (row.attempt, row.attempt_of, bool(row.student_may_restart)) == (1, None, False)
+    assert {"model_id", "cost_micros", "currency"} <= usage_columns
+
+    await _downgrade_to(database_url, "0004")
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            sessions = (await conn.execute(sa.text("SELECT count(*) FROM sessions"))).scalar()
+            tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+    assert sessions == 1 and "profile_files" not in tables
