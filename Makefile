@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test lint typecheck bench clean
+.PHONY: run test install install-test lint typecheck bench clean hardening
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -47,3 +47,8 @@ clean:
 bench: install
 	$(BIN)/python -m bench.streaming
 	$(BIN)/python -m bench.capacity $(BENCH_ARGS)
+
+# The hardening suite (issue 16) with its full repetition counts and outage lengths; it
+# prints each measured figure (docs/reliability.md records a full run's).
+hardening: install-test
+	HARDENING_FULL=1 $(BIN)/pytest -m hardening -s tests/hardening $(PYTEST_ARGS)
