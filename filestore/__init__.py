@@ -1,0 +1,5 @@
+"""Case-file bytes: a small :class:`~filestore.base.FileStore` protocol with a local-disk
+store (the default) and an S3-compatible one; content detection; the cleanup plan.
+
+I/O only, never SQL: the rows that name stored objects live in ``storage``; ``server``
+joins the two."""
