@@ -46,6 +46,7 @@ __all__ = [
     "ResumeFailed",
     "SequencedEvent",
     "ServerModel",
+    "SessionRestarted",
     "StatusEvent",
     "StreamingReply",
     "Unreadable",
@@ -262,6 +263,16 @@ class ReplyFlagged(_Sequenced):
     text: str = ""
 
 
+class SessionRestarted(_Sequenced):
+    """The session was restarted: ``next_session_id`` is its next attempt, ``attempt``
+    that attempt's number. Published before this attempt ends, to students and observers;
+    the audit row (``restarted``) is written with the new attempt, not by the flusher."""
+
+    type: Literal[EventType.SESSION_RESTARTED] = EventType.SESSION_RESTARTED
+    next_session_id: str
+    attempt: int = Field(ge=2)
+
+
 class StreamingReply(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     reply_id: str
@@ -321,6 +332,7 @@ SequencedEvent = Annotated[
     | ClientStateEvent
     | DirectionEvent
     | ReplyFlagged
+    | SessionRestarted
     | Unreadable,
     Field(discriminator="type"),
 ]

@@ -40,6 +40,7 @@ from realtime.events import (
     ReplyStart,
     ReplyStop,
     SequencedEvent,
+    SessionRestarted,
     StatusEvent,
     Unreadable,
 )
@@ -147,7 +148,7 @@ class SessionView:
             case DirectionEvent():
                 kept = (*view.directions, event.text)[-DIRECTIONS_KEPT:]
                 return replace(view, directions=kept)
-            case ReplyFlagged() | Unreadable():
+            case ReplyFlagged() | SessionRestarted() | Unreadable():
                 return view
             case _:
                 assert_never(event)

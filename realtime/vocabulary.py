@@ -40,6 +40,8 @@ class EventType(StrEnum):
     CLIENT_STATE = "client.state"
     DIRECTION = "direction"
     REPLY_FLAGGED = "reply.flagged"
+    #: The session was restarted: a new attempt follows (student and observers).
+    SESSION_RESTARTED = "session.restarted"
     # Addressed to one socket (no ``seq``).
     WELCOME = "welcome"
     ERROR = "error"

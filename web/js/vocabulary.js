@@ -21,6 +21,8 @@ export const EventType = Object.freeze({
   CLIENT_STATE: "client.state",
   DIRECTION: "direction",
   REPLY_FLAGGED: "reply.flagged",
+  // The session was restarted: its next attempt follows (students and observers).
+  SESSION_RESTARTED: "session.restarted",
   // Addressed to one socket (no `seq`).
   WELCOME: "welcome",
   ERROR: "error",
