@@ -1,8 +1,17 @@
-"""The optional per-teacher monthly token cap (pure date logic plus one SQL sum)."""
+"""A teacher's monthly caps, in tokens and in money: pure date and cap logic plus one
+SQL statement (:func:`storage.repos.usage.cap_usage`).
+
+Precedence: the teacher's own token cap (``users.monthly_token_cap``, set by an admin)
+wins over ``TEACHER_MONTHLY_TOKEN_CAP``; a money cap (``users.monthly_cost_micros_cap``,
+millionths of the catalog's currency) applies only when set. Either cap reached refuses
+new sessions and new replies until the next calendar month (UTC). A cap of 0 allows
+nothing. The money cap counts priced calls only: an unpriced call's cost is unknown.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from storage.db import Database
@@ -20,16 +29,48 @@ def next_month_start(now: datetime) -> datetime:
     return start.replace(month=start.month + 1)
 
 
+def effective_token_cap(own: int | None, default: int | None) -> int | None:
+    """The token cap that applies: the teacher's own, else the site's default."""
+    return own if own is not None else default
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyCaps:
+    """The caps that apply to one teacher (None: no cap of that kind)."""
+
+    tokens: int | None
+    cost_micros: int | None
+
+    def reached(self, tokens_used: int | None, cost_micros_used: int | None) -> bool:
+        """Whether a cap is used up (at or past it). A use of None was not measured and
+        cannot reach its cap."""
+        return (
+            self.tokens is not None and tokens_used is not None and tokens_used >= self.tokens
+        ) or (
+            self.cost_micros is not None
+            and cost_micros_used is not None
+            and cost_micros_used >= self.cost_micros
+        )
+
+
+def caps_of(usage: usage_repo.CapUsage, default_token_cap: int | None) -> MonthlyCaps:
+    return MonthlyCaps(
+        effective_token_cap(usage.own_token_cap, default_token_cap), usage.own_cost_micros_cap
+    )
+
+
 async def over_cap(db: Database, owner_id: uuid.UUID, cap: int | None, now: datetime) -> bool:
-    """True when the teacher has used ``cap`` tokens or more this calendar month (UTC)."""
-    if cap is None:
-        return False
+    """True when the teacher has used up a monthly cap this calendar month (UTC): their
+    own token cap or else ``cap`` (the site's default), or their money cap. One SQL
+    statement; a primary-key read only when no cap applies. An unknown owner has no cap."""
     async with db.session() as s:
-        used = await usage_repo.tokens_since(s, owner_id, month_start(now))
-    return used >= cap
+        usage = await usage_repo.cap_usage(s, owner_id, month_start(now), cap)
+    if usage is None:
+        return False
+    return caps_of(usage, cap).reached(usage.tokens_used, usage.cost_micros_used)
 
 
 CAP_MESSAGE = (
-    "Your department's monthly token allowance is used up; it renews on the first of "
-    "next month. Ask an administrator to raise TEACHER_MONTHLY_TOKEN_CAP if needed."
+    "Your monthly allowance for AI replies (tokens or cost) is used up; it renews on the "
+    "first of next month. Ask an administrator to raise your monthly cap if needed."
 )

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from realtime.control import SessionControl
 from realtime.metrics import NULL_OBSERVER
 from server import (
+    routes_admin,
     routes_auth,
     routes_evaluation,
     routes_health,
@@ -109,9 +110,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *routes_transcripts.routes,
         *routes_evaluation.routes,
         *routes_usage.routes,
+        *routes_admin.routes,
         *ws_endpoint.routes,
         Route("/", home, methods=["GET"]),
         Route("/teacher", _page("teacher.html"), methods=["GET"]),
+        Route("/admin", _page("admin.html"), methods=["GET"]),
         Route("/s/{id}", _page("student.html"), methods=["GET"]),
         Mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static"),
     ]

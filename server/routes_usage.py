@@ -1,22 +1,26 @@
-"""What training costs: a teacher's own provider calls, grouped."""
+"""What training costs: a teacher's own provider calls, grouped by provider, model,
+session or student, in tokens and money (see :mod:`server.usage_schemas`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
-from realtime.quota import month_start, next_month_start
+from realtime.quota import MonthlyCaps, effective_token_cap, month_start, next_month_start
 from server.errors import ApiError
-from server.http import json_response, require_teacher, resource
+from server.http import require_teacher, resource
 from server.state import app_state
+from server.usage_schemas import CostFields, UsageItemOut, UsageMonthOut, UsageOut, cost_values
 from storage.repos import usage as usage_repo
+from storage.repos.usage import UsageRow
 
 GROUPS: dict[str, usage_repo.GroupBy] = {
     "provider": "provider",
     "model": "model",
     "session": "session",
+    "student": "student",
 }
 
 
@@ -50,38 +54,30 @@ async def usage(request: Request) -> Response:
         raise ApiError(422, "validation_failed", "Some parameters are not valid.", fields=fields)
     async with state.db.session() as db:
         rows = await usage_repo.summarize(db, teacher.id, start, end, group_by)
-        month = await usage_repo.tokens_since(db, teacher.id, month_start(now))
-    items = [
-        {
-            "key": row.key,
-            "label": row.label,
-            "calls": row.calls,
-            "input_tokens": row.input_tokens,
-            "output_tokens": row.output_tokens,
-            "total_tokens": row.total_tokens,
-        }
-        for row in rows
-    ]
-    cap = state.settings.teacher_monthly_token_cap
-    return json_response(
-        {
-            "from": start.isoformat(),
-            "to": end.isoformat(),
-            "group_by": group_by,
-            "items": items,
-            "total": {
-                "calls": sum(r.calls for r in rows),
-                "input_tokens": sum(r.input_tokens for r in rows),
-                "output_tokens": sum(r.output_tokens for r in rows),
-                "total_tokens": sum(r.total_tokens for r in rows),
-            },
-            "month": {
-                "tokens_used": month,
-                "cap": cap,
-                "renews_at": next_month_start(now).isoformat(),
-            },
-        }
+        month = await usage_repo.totals_since(db, teacher.id, month_start(now))
+    caps = MonthlyCaps(
+        effective_token_cap(teacher.monthly_token_cap, state.settings.teacher_monthly_token_cap),
+        teacher.monthly_cost_micros_cap,
     )
+    total = UsageRow("total", "total")
+    for row in rows:
+        total.merge(row)
+    out = UsageOut(
+        from_=start,
+        to=end,
+        group_by=group_by,
+        items=[UsageItemOut(key=row.key, label=row.label, **cost_values(row)) for row in rows],
+        total=CostFields(**cost_values(total)),
+        month=UsageMonthOut(
+            **cost_values(month),
+            tokens_used=month.total_tokens,
+            cap=caps.tokens,
+            cost_micros_cap=caps.cost_micros,
+            cap_reached=caps.reached(month.total_tokens, sum(month.cost_micros.values())),
+            renews_at=next_month_start(now),
+        ),
+    )
+    return JSONResponse(out.model_dump(mode="json", by_alias=True))
 
 
 routes = [resource("/api/usage", get=usage)]

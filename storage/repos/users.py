@@ -60,3 +60,18 @@ async def revoke_sessions(
     )
     version = (await db.execute(statement)).scalar_one_or_none()
     return None if version is None else int(version)
+
+
+async def list_teachers(db: AsyncSession, roles: frozenset[str]) -> list[User]:
+    """Every user whose role is in ``roles``, by email (the admin's overview)."""
+    query = select(User).where(User.role.in_(sorted(roles))).order_by(User.email)
+    return list((await db.execute(query)).scalars())
+
+
+async def set_caps(
+    db: AsyncSession, user: User, *, token_cap: int | None, cost_micros_cap: int | None
+) -> None:
+    """Replace the user's own monthly caps (None: the default token cap, no money cap)."""
+    user.monthly_token_cap = token_cap
+    user.monthly_cost_micros_cap = cost_micros_cap
+    await db.flush()
