@@ -39,6 +39,7 @@ from server.schemas import (
 )
 from server.settings import Settings
 from server.state import app_state
+from server.usage_schemas import CapsIn, TeacherPage, TeacherUsageOut, UsageOut
 
 
 class Operation(NamedTuple):
@@ -128,7 +129,31 @@ OPERATIONS: list[Operation] = [
         "post", "/api/sessions/{id}/join-link", "Regenerate the join link", None, SessionOut, 200
     ),
     Operation("get", "/api/sessions/{id}/events", "The audit trail", None, EventPage, 200),
-    Operation("get", "/api/usage", "Tokens and calls", None, None, 200, USAGE_QUERY),
+    Operation(
+        "get",
+        "/api/usage",
+        "Tokens and cost (micros by currency; unpriced calls counted apart)",
+        None,
+        UsageOut,
+        200,
+        USAGE_QUERY,
+    ),
+    Operation(
+        "get",
+        "/api/admin/teachers",
+        "Every teacher's usage this month and caps (admins only)",
+        None,
+        TeacherPage,
+        200,
+    ),
+    Operation(
+        "put",
+        "/api/admin/teachers/{id}/caps",
+        "Set a teacher's monthly caps: tokens, money in micros (admins only)",
+        CapsIn,
+        TeacherUsageOut,
+        200,
+    ),
     Operation("get", "/api/sessions/{id}/transcript", "Transcript (JSON)", None, None, 200),
     Operation("get", "/api/sessions/{id}/transcript.md", "Transcript (Markdown)", None, None, 200),
     Operation("get", "/api/sessions/{id}/transcript.csv", "Transcript (CSV)", None, None, 200),
@@ -172,13 +197,16 @@ OPERATIONS: list[Operation] = [
 ERRORS = {
     "400": f"Malformed JSON, or nested deeper than {MAX_JSON_DEPTH} levels",
     "401": "Not logged in",
-    "403": "Cross-site request, revoked join link, session not ended or feedback not released",
+    "403": (
+        "Cross-site request, revoked join link, session not ended, feedback not released, "
+        "or an admin route called by a teacher"
+    ),
     "404": "Not found (or not yours); `no_evaluation` before a session has ended",
     "409": "Conflict (object in use, illegal state transition, evaluation running or not done)",
     "413": "Body too large",
     "415": "Body not sent as application/json",
     "422": "Validation failed; `fields` says what is wrong",
-    "429": "Too many attempts, or the monthly token cap reached; see Retry-After",
+    "429": "Too many attempts, or a monthly cap (tokens or money) reached; see Retry-After",
 }
 
 DESCRIPTION = (
