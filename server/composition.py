@@ -247,7 +247,9 @@ def compose_realtime(
     lifetimes to ``lifetime`` in order. ``serve_sockets``: the web kind (replies,
     presence, the in-process flusher and watchdog per settings); else the watchdog kind."""
     config = realtime_config(settings)
-    backend = make_backend(settings.redis_url, settings.redis_key_prefix)
+    backend = make_backend(
+        settings.redis_url, settings.redis_key_prefix, settings.live_window_events
+    )
     lifetime.close("backend", backend.aclose)
     budgets = make_budget_store(redis, settings.redis_key_prefix, settings.reservation_ttl_seconds)
     session_log = SessionLog(backend, db)
@@ -383,7 +385,9 @@ async def run_flusher_process(settings: Settings) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     db = Database(settings.effective_database_url)
-    backend = make_backend(settings.redis_url, settings.redis_key_prefix)
+    backend = make_backend(
+        settings.redis_url, settings.redis_key_prefix, settings.live_window_events
+    )
     flusher = Flusher(db, backend, flusher_policy(settings))
     lifetime = Lifetime()
     lifetime.close("database", db.aclose)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty -> sqlite file in data_dir
     redis_url: str | None = None  # unset -> in-process realtime backend
     redis_key_prefix: str = "vc"
+    # Events kept per session for resuming (realtime.backends.base.DEFAULT_WINDOW says why
+    # 2,000); a client that missed more is told to reload and is served from SQL.
+    live_window_events: int = 2_000
 
     secret_key: str | None = None  # unset -> generated once, kept in data_dir/secret_key
     # Comma-separated origins allowed for browser writes and WebSocket handshakes,
