@@ -28,3 +28,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.hardening)
+
+
+# The in-process tier's fixtures (an app on SQLite and PostgreSQL, logged-in teachers),
+# shared with tests/api; a module may override ``settings`` for its own limits.
+from tests.api.conftest import (  # noqa: E402, F401
+    app,
+    client,
+    database_url,
+    make_client,
+    new_teacher,
+    settings,
+)

@@ -39,8 +39,16 @@ class Refused(Exception):
 
 class AsgiSocket:
     def __init__(
-        self, app: ASGIApp, path: str, *, cookies: httpx.Cookies, origin: str = f"http://{HOST}"
+        self,
+        app: ASGIApp,
+        path: str,
+        *,
+        cookies: httpx.Cookies,
+        origin: str | None = f"http://{HOST}",
+        headers: dict[str, str] | None = None,
+        client: tuple[str, int] = ("127.0.0.1", 50000),
     ) -> None:
+        """``origin=None`` sends no Origin header; ``headers`` are sent besides."""
         cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
         self._scope: dict[str, Any] = {
             "type": "websocket",
@@ -52,12 +60,16 @@ class AsgiSocket:
             "query_string": b"",
             "root_path": "",
             "server": (HOST, 80),
-            "client": ("127.0.0.1", 50000),
+            "client": client,
             "subprotocols": [],
             "headers": [
                 (b"host", HOST.encode()),
-                (b"origin", origin.encode()),
+                *([(b"origin", origin.encode())] if origin is not None else []),
                 (b"cookie", cookie.encode()),
+                *(
+                    (name.lower().encode(), value.encode())
+                    for name, value in (headers or {}).items()
+                ),
             ],
         }
         self._app = app
