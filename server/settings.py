@@ -147,6 +147,26 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: str = "INFO"
 
+    # Case files (docs/files.md). FILE_STORE "local" keeps them in DATA_DIR/files, beside
+    # the SQLite default; "s3" in an S3-compatible bucket (S3_ENDPOINT_URL, S3_BUCKET,
+    # S3_REGION, and the keys in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+    file_store: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    # A scanned 10-page referral letter is ~2-5 MB as a PDF, a phone photo ~3 MB:
+    # 10 MiB fits both; an upload past it is cut off at 10 MiB + 64 KiB of form overhead.
+    max_file_bytes: int = 10_485_760
+    # A case file is a letter, notes and a few images; 20 per profile is ample and
+    # bounds one profile at 200 MiB.
+    max_files_per_profile: int = 20
+    # `vclient files cleanup` removes an unreferenced object only when it is older than
+    # this: an upload commits its row milliseconds after writing its object, so an hour
+    # is a wide margin, and an orphan costs storage for an hour at most past a run.
+    files_cleanup_grace_seconds: float = 3_600.0
+
     @model_validator(mode="after")
     def _check_evaluation_bounds(self) -> Settings:
         if self.evaluation_job_seconds >= self.evaluation_lease_seconds:
@@ -166,6 +186,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'vclient.db').as_posix()}"
+
+    @property
+    def files_dir(self) -> Path:
+        """The local file store's directory."""
+        return self.data_dir / "files"
 
     @property
     def origins(self) -> frozenset[str]:
