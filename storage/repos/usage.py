@@ -129,9 +129,11 @@ async def summarize(
             ApiUsage.created_at < end,
         )
         .group_by(column, ApiUsage.currency)
-        .order_by(column, ApiUsage.currency)
     )
-    return list(_fold((await db.execute(query)).all()).values())
+    rows = _fold((await db.execute(query)).all()).values()
+    # Python's order, not the database's: NULL keys and collations sort differently on
+    # SQLite and PostgreSQL. Calls without a session come last.
+    return sorted(rows, key=lambda row: (row.key == NO_SESSION_KEY, row.key))
 
 
 async def totals_since(db: AsyncSession, owner_id: uuid.UUID, start: datetime) -> UsageRow:
