@@ -10,9 +10,11 @@ import pytest
 
 from llm.anthropic import AnthropicProvider
 from llm.base import Provider
+from llm.mistral import MistralProvider
 from llm.openai import OpenAIProvider
 from llm.retry import RetryingProvider, RetryPolicy
 from tests.llm.fake_anthropic import FakeAnthropic
+from tests.llm.fake_mistral import FakeMistral
 from tests.llm.fake_openai import FakeOpenAI
 from tests.llm.llm_fake_http import FakeApp, serving
 
@@ -43,16 +45,27 @@ class Upstream:
     policy: RetryPolicy
 
 
-def build_inner(kind: str, url: str, *, model: str) -> AnthropicProvider | OpenAIProvider:
+def build_inner(
+    kind: str, url: str, *, model: str
+) -> AnthropicProvider | MistralProvider | OpenAIProvider:
     if kind == "anthropic":
         return AnthropicProvider("test-key", base_url=url, default_model=model, timeout=5)
+    if kind == "mistral":
+        return MistralProvider("test-key", base_url=url, default_model=model, timeout=5)
     return OpenAIProvider(url + "/v1", api_key="test-key", default_model=model, timeout=5)
 
 
-@pytest.fixture(params=["anthropic", "openai"])
+FAKES: dict[str, type[FakeApp]] = {
+    "anthropic": FakeAnthropic,
+    "mistral": FakeMistral,
+    "openai": FakeOpenAI,
+}
+
+
+@pytest.fixture(params=["anthropic", "mistral", "openai"])
 async def upstream(request: pytest.FixtureRequest) -> AsyncIterator[Upstream]:
     kind: str = request.param
-    fake: FakeApp = FakeAnthropic() if kind == "anthropic" else FakeOpenAI()
+    fake: FakeApp = FAKES[kind]()
     async with serving(fake) as url:
         fake.url = url
         inner = build_inner(kind, url, model=f"{kind}-default")

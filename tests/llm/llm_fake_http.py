@@ -101,7 +101,7 @@ class FakeApp:
                 {
                     "type": "http.response.start",
                     "status": status,
-                    "headers": [(b"content-type", b"application/json")],
+                    "headers": [(b"content-type", b"application/json"), *self.error_headers()],
                 }
             )
             await send({"type": "http.response.body", "body": json.dumps(body).encode()})
@@ -149,6 +149,10 @@ class FakeApp:
 
     def error_response(self, step: HttpError) -> tuple[int, dict[str, Any]]:
         raise NotImplementedError
+
+    def error_headers(self) -> list[tuple[bytes, bytes]]:
+        """Extra headers of an error response (e.g. ``Retry-After``)."""
+        return []
 
 
 @asynccontextmanager

@@ -1,7 +1,8 @@
 """Contract tests for the HTTP providers, each driven against its fake server.
 
-Every test runs twice: the real Anthropic SDK against ``fake_anthropic`` and
-the OpenAI-compatible provider over httpx against ``fake_openai``.
+Every test runs three times: the real Anthropic SDK against ``fake_anthropic``, the
+real Mistral SDK against ``fake_mistral``, and the OpenAI-compatible provider over
+httpx against ``fake_openai``.
 """
 
 from __future__ import annotations
@@ -107,8 +108,14 @@ async def test_request_carries_key_model_prompt_and_history(upstream: Upstream) 
     else:
         assert sent.path == "/v1/chat/completions"
         assert sent.headers["authorization"] == "Bearer test-key"
-        assert body["stream_options"] == {"include_usage": True}
+        if upstream.kind == "openai":
+            assert body["stream_options"] == {"include_usage": True}
+        else:  # Mistral reports usage in the last chunk unasked
+            assert "stream_options" not in body
+            assert sent.headers["accept"] == "text/event-stream"
         system, messages = body["messages"][0]["content"], body["messages"][1:]
+        # The Mistral SDK marks assistant turns "prefix": false (not a forced reply start).
+        messages = [{k: v for k, v in m.items() if k != "prefix"} for m in messages]
     assert "Dana Kowalski" in system
     assert messages == [
         {"role": "user", "content": "Hi"},
