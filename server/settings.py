@@ -33,12 +33,18 @@ class Settings(BaseSettings):
     # Set on HTTPS deployments so cookies never travel in clear text.
     cookie_secure: bool = False
 
-    llm_provider: Literal["scripted", "anthropic", "openai"] = "scripted"
+    # The model catalog (a TOML file, see docs/models.md): several models at once, each
+    # with its provider, key variable, windows and prices. Unset: the one model that
+    # LLM_PROVIDER / LLM_MODEL and the keys below name (unpriced).
+    llm_catalog: str | None = None  # a path; empty = unset
+    llm_provider: Literal["scripted", "anthropic", "openai", "mistral"] = "scripted"
     llm_model: str | None = None  # None -> the provider's default model
     anthropic_api_key: str | None = None
     anthropic_base_url: str | None = None
     openai_api_key: str | None = None
     openai_base_url: str | None = None
+    mistral_api_key: str | None = None
+    mistral_base_url: str | None = None
     # ~ a brisk typist; makes the offline demo feel like a live model.
     scripted_tokens_per_second: float = 20.0
     llm_timeout_seconds: float = 60.0
