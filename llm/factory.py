@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from llm.base import Provider
+from llm.catalog import ModelEntry
 from llm.retry import RetryingProvider, RetryPolicy
 
-ProviderKind = Literal["scripted", "anthropic", "openai"]
+ProviderKind = Literal["scripted", "anthropic", "openai", "mistral"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +18,8 @@ class ProviderConfig:
 
     ``model`` is the default model (``LLM_MODEL``); ``None`` keeps the
     provider's own default. Keys and URLs map to ``ANTHROPIC_API_KEY``,
-    ``ANTHROPIC_BASE_URL``, ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``.
+    ``ANTHROPIC_BASE_URL``, ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``,
+    ``MISTRAL_API_KEY`` and ``MISTRAL_BASE_URL``.
     """
 
     kind: ProviderKind = "scripted"
@@ -26,6 +28,8 @@ class ProviderConfig:
     anthropic_base_url: str | None = None
     openai_api_key: str | None = None
     openai_base_url: str | None = None
+    mistral_api_key: str | None = None
+    mistral_base_url: str | None = None
     # ~20 words/s reads like a person typing quickly and keeps demos snappy.
     scripted_tokens_per_second: float = 20.0
     # Seconds without a byte from the upstream before the attempt fails.
@@ -46,6 +50,18 @@ def make_provider(config: ProviderConfig) -> Provider:
 
         return ScriptedProvider(config.scripted_tokens_per_second)
     policy = RetryPolicy(max_retries=config.max_retries)
+    if config.kind == "mistral":
+        if not config.mistral_api_key:
+            raise ValueError("LLM_PROVIDER=mistral needs MISTRAL_API_KEY")
+        from llm.mistral import DEFAULT_MISTRAL_MODEL, MistralProvider
+
+        mistral_provider = MistralProvider(
+            config.mistral_api_key,
+            base_url=config.mistral_base_url or None,
+            default_model=config.model or DEFAULT_MISTRAL_MODEL,
+            timeout=config.request_timeout_s,
+        )
+        return RetryingProvider(mistral_provider, policy)
     if config.kind == "anthropic":
         if not config.anthropic_api_key:
             raise ValueError("LLM_PROVIDER=anthropic needs ANTHROPIC_API_KEY")
@@ -71,6 +87,26 @@ def make_provider(config: ProviderConfig) -> Provider:
         )
         return RetryingProvider(openai_provider, policy)
     raise ValueError(f"unknown LLM provider kind: {config.kind!r}")
+
+
+def entry_provider_config(
+    entry: ModelEntry, api_key: str | None, defaults: ProviderConfig
+) -> ProviderConfig:
+    """The :class:`ProviderConfig` serving catalog ``entry`` (its key already read from
+    the variable it names); timeouts, retries and the scripted pace from ``defaults``."""
+    return ProviderConfig(
+        kind=entry.provider,
+        model=entry.model,
+        anthropic_api_key=api_key if entry.provider == "anthropic" else None,
+        anthropic_base_url=entry.base_url if entry.provider == "anthropic" else None,
+        openai_api_key=api_key if entry.provider == "openai" else None,
+        openai_base_url=entry.base_url if entry.provider == "openai" else None,
+        mistral_api_key=api_key if entry.provider == "mistral" else None,
+        mistral_base_url=entry.base_url if entry.provider == "mistral" else None,
+        scripted_tokens_per_second=defaults.scripted_tokens_per_second,
+        request_timeout_s=defaults.request_timeout_s,
+        max_retries=defaults.max_retries,
+    )
 
 
 async def close_provider(provider: Provider) -> None:
