@@ -21,8 +21,10 @@ from typing import Literal
 
 from llm.base import Done, Failed, Provider, ReplyEvent, ReplyRequest, TextDelta
 from llm.base import Usage as LlmUsage
+from llm.catalog import cost_micros
 from llm.integrity import Integrity
 from llm.metrics import CallRecord, MeteredStream, measure
+from llm.registry import ModelRegistry
 from realtime.budgets import BudgetStore, Refused
 from realtime.budgets.policy import out_of_tokens
 from realtime.clientstate import ClientState
@@ -72,6 +74,8 @@ class ReplyJob:
     #: What the student's turn did to the client state (its event is published once the
     #: message has a seq).
     turn: TurnState | None = None
+    #: The catalog entry serving the reply (None: the catalog's default).
+    model_id: str | None = None
 
 
 class ReplyRunner:
@@ -80,7 +84,7 @@ class ReplyRunner:
         *,
         log: SessionLog,
         budgets: BudgetStore,
-        provider: Provider,
+        provider: Provider | ModelRegistry,
         control: SessionControl,
         db: Database,
         config: RealtimeConfig,
@@ -89,7 +93,16 @@ class ReplyRunner:
         self.observer = observer  # also the hub's, for refused says
         self._log = log
         self._budgets = budgets
-        self._provider = provider
+        # A single provider is a one-model catalog with the config's windows.
+        self.models = (
+            provider
+            if isinstance(provider, ModelRegistry)
+            else ModelRegistry.single(
+                provider,
+                context_window=config.context_tokens,
+                max_reply_tokens=config.reply_max_tokens,
+            )
+        )
         self._control = control
         self._db = db
         self._config = config
@@ -173,7 +186,9 @@ class ReplyRunner:
     ) -> Outcome:
         queue: asyncio.Queue[Item] = asyncio.Queue()
         async with (
-            measure(self._provider, job.request, on_record=records.append) as stream,
+            measure(
+                self.models.route(job.model_id).provider, job.request, on_record=records.append
+            ) as stream,
             asyncio.TaskGroup() as tasks,
         ):
             helpers = [
@@ -339,7 +354,9 @@ class ReplyRunner:
         return self._control.seconds_left(session)
 
     async def _record(self, job: ReplyJob, record: CallRecord | None, tokens_used: int) -> None:
-        """One SQL transaction per reply: the API-usage row and the session's token count."""
+        """One SQL transaction per reply: the API-usage row, priced from the catalog now,
+        and the session's token count."""
+        entry = self.models.route(job.model_id).entry
         try:
             async with self._db.session() as s:
                 if record is not None:
@@ -354,6 +371,9 @@ class ReplyRunner:
                         time_to_first_token_ms=record.time_to_first_token_ms,
                         duration_ms=record.duration_ms,
                         outcome=record.outcome,
+                        model_id=entry.id,
+                        cost_micros=cost_micros(entry, record.input_tokens, record.output_tokens),
+                        currency=self.models.catalog.currency,
                     )
                 session = await session_repo.get_session_unscoped(s, job.session_id)
                 session.tokens_used = max(session.tokens_used, tokens_used)

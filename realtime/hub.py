@@ -162,20 +162,23 @@ class Hub:
         await self._budgets.ensure(sid, session.token_budget, session.tokens_used)
         snapshot = await self._budgets.snapshot(sid)
         config = self._config
+        # The session's catalog entry sets the window and the reply cap (no model, or one
+        # the catalog no longer has: the default entry).
+        entry = self._runner.models.route(session.model).entry
         planned = plan_reply(
             persona=turn.persona,
             history=history,
             text=text,
-            model=session.model,
+            model=entry.model,
             tokens_used=snapshot.used,
             token_budget=snapshot.budget,
             time_percent=time_percent(clock_of(session), datetime.now(UTC)),
-            reply_max_tokens=config.reply_max_tokens,
-            context_tokens=config.context_tokens,
+            reply_max_tokens=entry.max_reply_tokens,
+            context_tokens=entry.context_window,
             wind_down_percent=config.wind_down_percent,
         )
         hold = await self._budgets.reserve(
-            sid, reply_id, planned.input_tokens, config.reply_max_tokens, config.min_reply_tokens
+            sid, reply_id, planned.input_tokens, entry.max_reply_tokens, config.min_reply_tokens
         )
         if isinstance(hold, Refused):
             self._runner.observer.budget_refused()
@@ -192,6 +195,7 @@ class Hub:
             input_estimate=planned.input_tokens,
             client=turn.state,
             turn=turn,
+            model_id=entry.id,
         )
 
     async def starting_client_state(self, session: Session) -> ClientStateEvent:
