@@ -19,6 +19,7 @@ from server import (
     routes_admin,
     routes_auth,
     routes_evaluation,
+    routes_files,
     routes_health,
     routes_library,
     routes_sessions,
@@ -30,6 +31,7 @@ from server import (
 from server.auth import Signer
 from server.composition import Lifetime, compose_realtime, redis_client
 from server.errors import EXCEPTION_HANDLERS
+from server.file_store import compose_file_store
 from server.logging_setup import RequestIdMiddleware
 from server.metrics import Metrics
 from server.metrics import routes as metrics_routes
@@ -66,6 +68,7 @@ def build_state(settings: Settings, lifetime: Lifetime, metrics: Metrics | None 
         signer=Signer(settings.resolved_secret_key()),
         failures=failures,
         control=SessionControl(db),
+        files=compose_file_store(settings, lifetime),
         redis=redis,
     )
     realtime = compose_realtime(
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *routes_library.routes,
         *routes_sessions.routes,
         *routes_student.routes,
+        *routes_files.routes,
         *routes_transcripts.routes,
         *routes_evaluation.routes,
         *routes_usage.routes,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
+from filestore import FileStore
 from realtime.control import SessionControl
 from server.auth import Signer
 from server.ratelimit import FailureCounter
@@ -28,6 +29,8 @@ class AppState:
     signer: Signer
     failures: FailureCounter
     control: SessionControl
+    #: Where case-file bytes live (``FILE_STORE``; see docs/files.md).
+    files: FileStore
     redis: Redis | None = None
     #: What the session sockets need (built by ``server.composition``).
     sockets: SocketParts | None = None
