@@ -85,6 +85,7 @@ def build_state(settings: Settings, lifetime: Lifetime, metrics: Metrics | None 
         metrics.watch(db, realtime.flusher.lag if settings.flusher_in_process else None)
     state.sockets = realtime.sockets
     state.revoker = realtime.revoker
+    state.catalog = realtime.models.catalog if realtime.models is not None else None
     return state
 
 

@@ -7,9 +7,9 @@ Every process is a :class:`Lifetime`: parts are opened in the order listed in it
 process    parts, in start order (stop order is the reverse)
 =========  ===============================================================================
 web        database, Redis client, backend, grader client, evaluation loop (if
-           in-process), revocation channel and its listener, provider, flusher (loop if
-           in-process, else only its before-end flush), reply runner, watchdog loop (if
-           in-process)
+           in-process), revocation channel and its listener, providers (one per catalog
+           model), flusher (loop if in-process, else only its before-end flush), reply
+           runner, watchdog loop (if in-process)
 watchdog   database, Redis client, backend, flusher (before-end flush only), grader
            client, evaluation loop, watchdog loop
 flusher    database, backend, flusher loop
@@ -17,7 +17,7 @@ flusher    database, backend, flusher loop
 
 Stopping the web process therefore stops the watchdog first, then the reply runner (each
 cut reply logs its end), then the flusher (its final pass stores those ends), then the
-provider and the backend, and the database last.
+providers and the backend, and the database last.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from evaluation.jobs import EvaluationJobs, JobPolicy, LLMGrader
 from llm.completion import make_completer
-from llm.factory import ProviderConfig, close_provider, make_provider
+from llm.registry import ModelRegistry
 from llm.retry import RetryPolicy
 from realtime.backends import RealtimeBackend, make_backend, make_revocations
 from realtime.budgetreport import BudgetReport
@@ -52,6 +52,7 @@ from realtime.revoker import Revoker
 from realtime.sessionlog import SessionLog
 from realtime.transitions import TransitionHooks
 from realtime.watchdog import Watchdog, WatchdogPolicy
+from server.models_setup import model_registry
 from server.settings import Settings
 from storage.db import Database
 
@@ -152,20 +153,6 @@ async def stop_signal() -> AsyncIterator[asyncio.Event]:
 # -- settings -> policies ------------------------------------------------------------------
 
 
-def provider_config(settings: Settings) -> ProviderConfig:
-    return ProviderConfig(
-        kind=settings.llm_provider,
-        model=settings.llm_model,
-        anthropic_api_key=settings.anthropic_api_key,
-        anthropic_base_url=settings.anthropic_base_url,
-        openai_api_key=settings.openai_api_key,
-        openai_base_url=settings.openai_base_url,
-        scripted_tokens_per_second=settings.scripted_tokens_per_second,
-        request_timeout_s=settings.llm_timeout_seconds,
-        max_retries=settings.llm_max_retries,
-    )
-
-
 def realtime_config(settings: Settings) -> RealtimeConfig:
     return RealtimeConfig(
         limits=ClientLimits(
@@ -229,6 +216,8 @@ class Realtime:
     report: BudgetReport
     flusher: Flusher
     sockets: SocketParts | None = None
+    #: The model catalog and its providers (the web kind).
+    models: ModelRegistry | None = None
     revoker: Revoker | None = None
 
 
@@ -274,15 +263,16 @@ def compose_realtime(
     lifetime.close("revocation channel", revoker.channel.aclose)
     lifetime.open("revocations", revoker.running)
     parts.revoker = revoker
-    provider = make_provider(provider_config(settings))
-    lifetime.close("provider", lambda: close_provider(provider))
+    models = model_registry(settings)
+    lifetime.close("providers", models.aclose)
+    parts.models = models
     if settings.flusher_in_process:
         lifetime.open("flusher", lambda: _flushing(flusher))
         readiness["flusher"] = flusher.readiness
     runner = ReplyRunner(
         log=session_log,
         budgets=budgets,
-        provider=provider,
+        provider=models,
         control=control,
         db=db,
         config=config,

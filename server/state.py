@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import HTTPConnection
 
 from filestore import FileStore
+from llm.catalog import Catalog
 from realtime.control import SessionControl
 from server.auth import Signer
 from server.ratelimit import FailureCounter
@@ -36,6 +37,8 @@ class AppState:
     sockets: SocketParts | None = None
     #: Closes revoked credentials' open sockets on every worker (with ``sockets``).
     revoker: Revoker | None = None
+    #: The models teachers may pick (LLM_CATALOG, or the one LLM_PROVIDER names).
+    catalog: Catalog | None = None
     # Extra readiness reports (e.g. the flusher's lag), name -> probe returning a value.
     readiness: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
 
