@@ -16,6 +16,7 @@ attempt the student is in now.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 
@@ -65,9 +66,11 @@ class RestartRefused(Exception):
 class NotLatestAttempt(RestartRefused):
     """The named attempt is not its series' latest: restart that one instead."""
 
-    def __init__(self, latest: Session) -> None:
-        super().__init__(f"attempt {latest.attempt} already follows this one")
-        self.latest = latest
+    def __init__(self, latest_id: uuid.UUID, latest_attempt: int) -> None:
+        # Plain values: the row itself expires when the refused transaction rolls back.
+        super().__init__(f"attempt {latest_attempt} already follows this one")
+        self.latest_id = latest_id
+        self.latest_attempt = latest_attempt
 
 
 class NotStarted(RestartRefused):
@@ -134,12 +137,12 @@ class Attempts:
         event = SessionRestarted(next_session_id=str(created.id), attempt=created.attempt)
         await self._log.publish(previous.id, [event])
         if plan.end_current:
-            try:
-                previous = await self._control.transition(
+            # Refused when it ended on its own meanwhile (expiry, the student's End).
+            with contextlib.suppress(IllegalTransition, Conflict):
+                await self._control.transition(
                     previous.id, SessionAction.END, actor=actor, reason=END_REASON
                 )
-            except (IllegalTransition, Conflict):
-                pass  # it ended on its own meanwhile (expiry, the student's End)
+        previous = await self._control.load(previous.id)
         if plan.start_next:
             created = await self._control.transition(created.id, SessionAction.START, actor=actor)
         return Restarted(previous, created)
@@ -156,7 +159,7 @@ class Attempts:
                         current = await session_repo.get_session_unscoped(db, session_id)
                     chain = await attempt_repo.series(db, attempt_repo.root_of(current))
                     if chain[-1].id != current.id:
-                        raise NotLatestAttempt(chain[-1])
+                        raise NotLatestAttempt(chain[-1].id, chain[-1].attempt)
                     status = SessionStatus(current.status)
                     plan = plan_restart(status, current.started_at is not None, by)
                     if len(chain) >= ATTEMPTS_MAX:
@@ -170,4 +173,3 @@ class Attempts:
             except Conflict:
                 continue
         raise Conflict()
-

@@ -17,6 +17,7 @@ from realtime.control import SessionControl
 from realtime.metrics import NULL_OBSERVER
 from server import (
     routes_admin,
+    routes_attempts,
     routes_auth,
     routes_evaluation,
     routes_files,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *routes_auth.routes,
         *routes_library.routes,
         *routes_sessions.routes,
+        *routes_attempts.routes,
         *routes_student.routes,
         *routes_files.routes,
         *routes_transcripts.routes,

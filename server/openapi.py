@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from realtime.lifecycle import SessionStatus
+from server.attempt_schemas import AttemptPage, NextAttemptOut, RestartOut
 from server.evaluation_schemas import (
     AgreementOut,
     EvaluationOut,
@@ -130,6 +131,25 @@ OPERATIONS: list[Operation] = [
     ),
     Operation("get", "/api/sessions/{id}/events", "The audit trail", None, EventPage, 200),
     Operation(
+        "post",
+        "/api/sessions/{id}/restart",
+        "Start the next attempt (the teacher; the student when the session allows it)",
+        None,
+        RestartOut,
+        201,
+    ),
+    Operation(
+        "get", "/api/sessions/{id}/attempts", "Every attempt of the series", None, AttemptPage, 200
+    ),
+    Operation(
+        "post",
+        "/api/student/sessions/{id}/next-attempt",
+        "Move the student (earlier attempt's cookie) to the latest attempt",
+        None,
+        NextAttemptOut,
+        200,
+    ),
+    Operation(
         "get",
         "/api/usage",
         "Tokens and cost (micros by currency; unpriced calls counted apart)",
@@ -202,7 +222,10 @@ ERRORS = {
         "or an admin route called by a teacher"
     ),
     "404": "Not found (or not yours); `no_evaluation` before a session has ended",
-    "409": "Conflict (object in use, illegal state transition, evaluation running or not done)",
+    "409": (
+        "Conflict (object in use, illegal state transition, evaluation running or not done, "
+        "not the latest attempt)"
+    ),
     "413": "Body too large",
     "415": "Body not sent as application/json",
     "422": "Validation failed; `fields` says what is wrong",

@@ -35,6 +35,7 @@ from server.schemas import Input, LoginIn, UserOut
 from server.settings import limits_doc
 from server.state import AppState, app_state
 from storage.errors import NotFound
+from storage.repos import attempts as attempt_repo
 from storage.repos import sessions as session_repo
 from storage.repos import users as user_repo
 
@@ -168,10 +169,15 @@ async def join(request: Request) -> Response:
         return HTMLResponse(INVALID_LINK, status_code=404)
     try:
         async with state.db.session() as db:
-            session = await session_repo.get_session_unscoped(db, claim.session_id)
+            named = await session_repo.get_session_unscoped(db, claim.session_id)
+            # A restarted session's link leads to its latest attempt while that attempt
+            # keeps the link's nonce (docs/attempts.md); never outside its own series.
+            session = (await attempt_repo.series(db, attempt_repo.root_of(named)))[-1]
     except NotFound:
         return HTMLResponse(INVALID_LINK, status_code=404)
-    if session.join_nonce != claim.nonce or SessionStatus(session.status) in TERMINAL:
+    if named.join_nonce != claim.nonce or session.join_nonce != claim.nonce:
+        return HTMLResponse(INVALID_LINK, status_code=404)
+    if SessionStatus(session.status) in TERMINAL:
         return HTMLResponse(INVALID_LINK, status_code=404)
     response = RedirectResponse(f"/s/{session.id}", status_code=303)
     set_cookie(

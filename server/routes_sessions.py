@@ -21,6 +21,7 @@ from server.schemas import EventOut, EventPage, ExtendIn, SessionIn, SessionOut,
 from server.state import AppState, app_state
 from storage.errors import NotFound
 from storage.models import Session
+from storage.repos import attempts as attempt_repo
 from storage.repos import profiles as profile_repo
 from storage.repos import rubrics as rubric_repo
 from storage.repos import sessions as session_repo
@@ -36,7 +37,10 @@ def join_url(request: Request, state: AppState, session: Session) -> str:
     return str(request.url_for("join", token=token))
 
 
-def session_out(request: Request, session: Session, now: datetime | None = None) -> SessionOut:
+def session_out(
+    request: Request, session: Session, latest_attempt_id: uuid.UUID, now: datetime | None = None
+) -> SessionOut:
+    """``latest_attempt_id``: the series' latest attempt (see :func:`sessions_out`)."""
     state = app_state(request)
     now = now or datetime.now(UTC)
     return SessionOut(
@@ -58,7 +62,22 @@ def session_out(request: Request, session: Session, now: datetime | None = None)
         created_at=session.created_at,
         started_at=session.started_at,
         ended_at=session.ended_at,
+        attempt=session.attempt,
+        attempt_of=session.attempt_of,
+        latest_attempt_id=latest_attempt_id,
+        student_may_restart=session.student_may_restart,
     )
+
+
+async def sessions_out(request: Request, sessions: list[Session]) -> list[SessionOut]:
+    """The sessions as the API shows them, each with its series' latest attempt (one query)."""
+    async with app_state(request).db.session() as db:
+        latest = await attempt_repo.latest_ids(db, sessions)
+    return [session_out(request, session, latest[session.id]) for session in sessions]
+
+
+async def one_session_out(request: Request, session: Session) -> SessionOut:
+    return (await sessions_out(request, [session]))[0]
 
 
 async def refuse_over_cap(state: AppState, teacher_id: uuid.UUID) -> None:
@@ -95,7 +114,7 @@ async def create_session(request: Request) -> Response:
             db, teacher.id, join_nonce=new_join_nonce(), **body.model_dump()
         )
         await session_repo.add_event(db, session.id, "created", actor(teacher.id))
-    return json_response(session_out(request, session), 201)
+    return json_response(await one_session_out(request, session), 201)
 
 
 async def list_sessions(request: Request) -> Response:
@@ -118,7 +137,7 @@ async def list_sessions(request: Request) -> Response:
         rows, total = await session_repo.list_sessions(
             db, teacher.id, statuses=statuses, limit=limit, offset=offset
         )
-    items = [session_out(request, s) for s in rows]
+    items = await sessions_out(request, rows)
     return json_response(SessionPage(items=items, total=total, limit=limit, offset=offset))
 
 
@@ -136,7 +155,7 @@ async def get_session(request: Request) -> Response:
     session_id = path_uuid(request, kind="session")
     async with app_state(request).db.session() as db:
         session = await session_repo.get_session(db, teacher.id, session_id)
-    return json_response(session_out(request, session))
+    return json_response(await one_session_out(request, session))
 
 
 def _transition(action: SessionAction) -> Callable[[Request], Awaitable[Response]]:
@@ -150,7 +169,7 @@ def _transition(action: SessionAction) -> Callable[[Request], Awaitable[Response
             owner_id=teacher.id,
             reason="teacher" if action is SessionAction.END else None,
         )
-        return json_response(session_out(request, session))
+        return json_response(await one_session_out(request, session))
 
     return endpoint
 
@@ -166,6 +185,7 @@ async def extend_session(request: Request) -> Response:
             "Add some time or some tokens.",
             fields={"add_seconds": "give add_seconds or add_tokens"},
         )
+    await refuse_replaced(request, teacher.id, session_id)
     session = await app_state(request).control.transition(
         session_id,
         SessionAction.EXTEND,
@@ -175,7 +195,22 @@ async def extend_session(request: Request) -> Response:
         add_tokens=body.add_tokens,
         data={"add_seconds": body.add_seconds, "add_tokens": body.add_tokens},
     )
-    return json_response(session_out(request, session))
+    return json_response(await one_session_out(request, session))
+
+
+async def refuse_replaced(request: Request, teacher_id: uuid.UUID, session_id: uuid.UUID) -> None:
+    """409 ``not_latest_attempt`` when a later attempt replaced this one: extending it
+    would reopen an expired attempt beside the live one (docs/attempts.md)."""
+    async with app_state(request).db.session() as db:
+        session = await session_repo.get_session(db, teacher_id, session_id)
+        latest = (await attempt_repo.latest_ids(db, [session]))[session.id]
+    if latest != session.id:
+        raise ApiError(
+            409,
+            "not_latest_attempt",
+            "A later attempt replaced this one; change that attempt instead.",
+            extra={"latest_attempt_id": str(latest)},
+        )
 
 
 async def regenerate_join_link(request: Request) -> Response:
@@ -191,7 +226,7 @@ async def regenerate_join_link(request: Request) -> Response:
         session.join_nonce = new_join_nonce()
         await session_repo.add_event(db, session.id, "join_link_regenerated", actor(teacher.id))
     await close_revoked(state, revoked)
-    return json_response(session_out(request, session))
+    return json_response(await one_session_out(request, session))
 
 
 async def list_events(request: Request) -> Response:

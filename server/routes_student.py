@@ -14,6 +14,7 @@ from server.http import json_response, path_uuid, resource
 from server.state import app_state
 from storage.errors import NotFound
 from storage.models import Session
+from storage.repos import attempts as attempt_repo
 from storage.repos import profiles as profile_repo
 from storage.repos import sessions as session_repo
 
@@ -41,8 +42,21 @@ async def student_session(request: Request) -> Session:
 
 async def my_session(request: Request) -> Response:
     session = await student_session(request)
-    async with app_state(request).db.session() as db:
+    state = app_state(request)
+    async with state.db.session() as db:
         profile = await profile_repo.get_profile(db, session.owner_id, session.profile_id)
+        chain = await attempt_repo.series(db, attempt_repo.root_of(session))
+    # Each attempt of this series, and whether this browser holds its valid cookie (the
+    # page links only those it can open: an attempt reached by a later join holds none).
+    attempts = [
+        {
+            "id": str(attempt.id),
+            "attempt": attempt.attempt,
+            "status": attempt.status,
+            "readable": _holds_cookie(request, attempt),
+        }
+        for attempt in chain
+    ]
     return json_response(
         {
             "id": str(session.id),
@@ -54,8 +68,17 @@ async def my_session(request: Request) -> Response:
             "seconds_left": int(clock_of(session).seconds_left(datetime.now(UTC))),
             "token_budget": session.token_budget,
             "tokens_left": max(session.token_budget - session.tokens_used, 0),
+            "attempt": session.attempt,
+            "student_may_restart": session.student_may_restart,
+            "latest_attempt_id": attempts[-1]["id"],
+            "attempts": attempts,
         }
     )
+
+
+def _holds_cookie(request: Request, session: Session) -> bool:
+    claim = read_student_claim(request, app_state(request).signer, session.id)
+    return claim is not None and claim.nonce == session.join_nonce
 
 
 routes = [resource("/api/student/sessions/{id}", get=my_session)]

@@ -119,6 +119,8 @@ class SessionIn(Input):
     token_budget: int
     model: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     instructions: LongText = ""
+    #: Whether the student may restart the session themselves (docs/attempts.md).
+    student_may_restart: bool = False
 
     @field_validator("student_email")
     @classmethod
@@ -198,6 +200,12 @@ class SessionOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
+    #: Attempts (docs/attempts.md): this one's number, its series' first attempt (None on
+    #: the first itself) and latest attempt (this one's id when none followed it).
+    attempt: int
+    attempt_of: uuid.UUID | None
+    latest_attempt_id: uuid.UUID
+    student_may_restart: bool
 
 
 class SessionPage(BaseModel):
