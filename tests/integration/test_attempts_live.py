@@ -40,8 +40,9 @@ async def test_student_and_observer_follow_a_teachers_restart(world: World) -> N
             assert status["seq"] > event["seq"]
 
     # The student's page moves on with the old attempt's cookie, on either worker.
-    with httpx.Client(base_url=world.servers[last].base_url, cookies=session.student_cookies) as s:
-        moved = s.post(f"/api/student/sessions/{session.id}/next-attempt")
+    base = world.servers[last].base_url
+    async with httpx.AsyncClient(base_url=base, cookies=session.student_cookies) as s:
+        moved = await s.post(f"/api/student/sessions/{session.id}/next-attempt")
         assert moved.status_code == 200, moved.text
         assert moved.json()["id"] == next_id
         cookies = s.cookies
@@ -66,8 +67,9 @@ async def test_a_students_own_restart_reaches_the_observer(world: World) -> None
     last = len(world.servers) - 1
     async with world.connect(session, as_="teacher", worker=last) as teacher:
         await teacher.recv()
-        with httpx.Client(base_url=world.servers[0].base_url, cookies=session.student_cookies) as s:
-            restarted = s.post(f"/api/sessions/{session.id}/restart")
+        base = world.servers[0].base_url
+        async with httpx.AsyncClient(base_url=base, cookies=session.student_cookies) as s:
+            restarted = await s.post(f"/api/sessions/{session.id}/restart")
         assert restarted.status_code == 201, restarted.text
         event = await teacher.until(of_type("session.restarted"))
         assert event["next_session_id"] == restarted.json()["next"]["id"]
