@@ -30,7 +30,7 @@ const TEACHER = {
   ...COMMON,
   [ErrorCode.NOT_ACTIVE]: "The session has ended, so the whisper was not sent.",
   [ErrorCode.BUDGET_EXHAUSTED]: "The session's token budget is used up. Extend it to let the conversation go on.",
-  [ErrorCode.MONTHLY_CAP_REACHED]: "Your monthly token cap is reached: no new replies until it renews. An administrator can raise TEACHER_MONTHLY_TOKEN_CAP.",
+  [ErrorCode.MONTHLY_CAP_REACHED]: "Your monthly cap (tokens or cost) is reached: no new replies until it renews. An administrator can raise your cap on the admin page.",
   [ErrorCode.FORBIDDEN]: "Teachers can whisper, pause, resume and end; only the student talks to the client.",
 };
 

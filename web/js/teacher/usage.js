@@ -1,16 +1,19 @@
-// "Usage this month": the teacher's tokens by session or by model, and the monthly cap
-// (GET /api/usage). Small and read-only; refreshed every 15 s while visible.
+// "Usage this month": the teacher's tokens and cost by session, student or model, and the
+// monthly caps in tokens and money (GET /api/usage). Small and read-only; refreshed every
+// 15 s while visible. Cost comes in micros per currency; unpriced calls are shown as such.
 
 import { get } from "../api.js";
 import { el, setText } from "../dom.js";
 import { formatNumber } from "../format.js";
 import { CRITICAL_AT, WARN_AT } from "../budget.js";
+import { formatCost, formatMoney } from "../money.js";
 
 /** 15 s: usage changes once per reply; the query groups a month of rows. */
 const REFRESH_MS = 15000;
 
 const GROUPS = [
   ["session", "By session"],
+  ["student", "By student"],
   ["model", "By model"],
 ];
 
@@ -25,7 +28,9 @@ export function usagePanel() {
   const summary = el("p", { class: "usage__summary" });
   const bar = el("progress", { max: "100", value: "0", "aria-label": "Monthly cap used" });
   const capNote = el("p", { class: "meter__note" });
+  const moneyNote = el("p", { class: "usage__money-cap small", hidden: true });
   const cap = el("div", { class: "meter usage__cap", hidden: true }, bar, capNote);
+  const WHAT = { session: "Session", student: "Student", model: "Model" };
   const capAlert = el("p", { class: "alert alert--error", role: "status" });
   const error = el("p", { class: "alert alert--error", role: "alert" });
   const body = el("tbody");
@@ -35,6 +40,7 @@ export function usagePanel() {
         el("th", { scope: "col", class: "usage__what", text: "Session" }),
         el("th", { scope: "col", class: "num", text: "AI calls" }),
         el("th", { scope: "col", class: "num", text: "Tokens" }),
+        el("th", { scope: "col", class: "num", text: "Cost" }),
       )),
       body,
     ),
@@ -55,7 +61,7 @@ export function usagePanel() {
       el("h2", { id: "usage-heading", text: "Usage this month" }),
       refreshButton,
     ),
-    summary, cap, capAlert, error,
+    summary, cap, moneyNote, capAlert, error,
     el("div", { class: "button-row usage__toggles", role: "group", "aria-label": "Group usage" }, toggles),
     table,
   );
@@ -73,7 +79,8 @@ export function usagePanel() {
     if (mine !== token) return;
     setText(error, "");
     const used = data.month.tokens_used;
-    setText(summary, `${formatNumber(used)} tokens used since ${formatDay(data.from)}.`);
+    const month = data.month;
+    setText(summary, `${formatNumber(used)} tokens used since ${formatDay(data.from)}; cost ${formatCost(month.cost_micros, month.unpriced_calls)}.`);
     root.dataset.tokensUsed = String(used);
     cap.hidden = data.month.cap == null;
     setText(capAlert, "");
@@ -84,20 +91,28 @@ export function usagePanel() {
       cap.classList.toggle("is-warn", fraction >= WARN_AT && fraction < CRITICAL_AT);
       cap.classList.toggle("is-critical", fraction >= CRITICAL_AT);
       setText(capNote, `${formatNumber(used)} of ${formatNumber(limit)} tokens of the monthly cap; renews ${formatDay(data.month.renews_at)}.`);
-      if (used >= limit) {
-        setText(capAlert, `The monthly cap is reached: new sessions and new replies are refused until ${formatDay(data.month.renews_at)}.`);
-      }
     }
-    setText(table.querySelector(".usage__what"), groupBy === "session" ? "Session" : "Model");
+    moneyNote.hidden = month.cost_micros_cap == null;
+    if (month.cost_micros_cap != null) {
+      const currencies = Object.keys(month.cost_micros);
+      const currency = currencies.length === 1 ? currencies[0] : "";
+      const spent = Object.values(month.cost_micros).reduce((sum, micros) => sum + micros, 0);
+      setText(moneyNote, `${formatMoney(spent, currency)} of the ${formatMoney(month.cost_micros_cap, currency)} monthly money cap${month.unpriced_calls ? " (unpriced calls not counted)" : ""}.`);
+    }
+    if (month.cap_reached) {
+      setText(capAlert, `The monthly cap is reached: new sessions and new replies are refused until ${formatDay(month.renews_at)}.`);
+    }
+    setText(table.querySelector(".usage__what"), WHAT[groupBy]);
     body.replaceChildren(...(data.items.length
       ? data.items.map((item) => el("tr", {},
-        el("td", {}, groupBy === "session"
+        el("td", {}, groupBy === "session" && item.key
           ? el("a", { href: `#/sessions/${encodeURIComponent(item.key)}`, text: item.label })
           : item.label),
         el("td", { class: "num", text: formatNumber(item.calls) }),
         el("td", { class: "num", text: formatNumber(item.total_tokens) }),
+        el("td", { class: "num", text: formatCost(item.cost_micros, item.unpriced_calls) }),
       ))
-      : [el("tr", {}, el("td", { colspan: "3", class: "empty", text: "No replies generated this month yet." }))]));
+      : [el("tr", {}, el("td", { colspan: "4", class: "empty", text: "No replies generated this month yet." }))]));
   }
 
   const timer = setInterval(() => {
