@@ -23,6 +23,7 @@ from server.evaluation_schemas import (
 from server.http import MAX_JSON_DEPTH, resource
 from server.profile_schemas import ProfileIn, ProfileOut, ProfilePage
 from server.routes_auth import PasswordIn
+from server.routes_models import ModelCatalogOut
 from server.routes_sessions import OFFSET_MAX, PAGE_MAX
 from server.routes_usage import GROUPS
 from server.schemas import (
@@ -105,6 +106,7 @@ OPERATIONS: list[Operation] = [
     Operation("post", "/api/profiles", "Create a client profile", ProfileIn, ProfileOut, 201),
     Operation("get", "/api/profiles/{id}", "Get a client profile", None, ProfileOut, 200),
     Operation("put", "/api/profiles/{id}", "Replace a client profile", ProfileIn, ProfileOut, 200),
+    Operation("get", "/api/models", "List the models on offer", None, ModelCatalogOut, 200),
     Operation("delete", "/api/profiles/{id}", "Delete an unused client profile", None, None, 204),
     Operation("get", "/api/rubrics", "List rubrics", None, RubricPage, 200),
     Operation("post", "/api/rubrics", "Create a rubric", RubricIn, RubricOut, 201),

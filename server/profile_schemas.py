@@ -147,6 +147,8 @@ class ProfileIn(Input):
     avoid: TopicList = Field(
         default_factory=list, max_length=MAX_AVOID, json_schema_extra=_or_comma_text
     )
+    #: The catalog id (GET /api/models) the session form preselects; null: the catalog's.
+    default_model: Annotated[str, StringConstraints(max_length=100)] | None = None
 
     @field_validator("hidden_facts")
     @classmethod
@@ -186,6 +188,7 @@ class ProfileOut(BaseModel):
     opening_line: str
     style: ConversationStyle
     avoid: list[str]
+    default_model: str | None
     created_at: datetime
     updated_at: datetime
 

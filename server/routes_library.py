@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from server.http import json_response, path_uuid, read_json, require_teacher, resource
 from server.profile_schemas import ProfileIn, ProfileOut
+from server.routes_models import check_model
 from server.schemas import RubricIn, RubricOut
 from server.state import app_state
 from storage.repos import profiles as profile_repo
@@ -24,6 +25,7 @@ async def list_profiles(request: Request) -> Response:
 async def create_profile(request: Request) -> Response:
     teacher = await require_teacher(request)
     body = await read_json(request, ProfileIn)
+    check_model(app_state(request).catalog, body.default_model, "default_model")
     async with app_state(request).db.session() as db:
         profile = await profile_repo.create_profile(db, teacher.id, **body.model_dump())
     return json_response(ProfileOut.model_validate(profile), 201)
@@ -41,6 +43,7 @@ async def update_profile(request: Request) -> Response:
     teacher = await require_teacher(request)
     profile_id = path_uuid(request, kind="profile")
     body = await read_json(request, ProfileIn)
+    check_model(app_state(request).catalog, body.default_model, "default_model")
     async with app_state(request).db.session() as db:
         profile = await profile_repo.update_profile(db, teacher.id, profile_id, **body.model_dump())
     return json_response(ProfileOut.model_validate(profile))

@@ -17,6 +17,7 @@ from server.access import close_revoked
 from server.auth import new_join_nonce
 from server.errors import ApiError
 from server.http import json_response, path_uuid, read_json, require_teacher, resource
+from server.routes_models import session_model
 from server.schemas import EventOut, EventPage, ExtendIn, SessionIn, SessionOut, SessionPage
 from server.state import AppState, app_state
 from storage.errors import NotFound
@@ -108,10 +109,13 @@ async def create_session(request: Request) -> Response:
                 await getter(db, teacher.id, object_id)
             except NotFound:
                 fields[name] = "no such " + name.removesuffix("_id") + " in your library"
+        model = await session_model(
+            db, state.catalog, teacher.id, body.profile_id, body.model, fields
+        )
         if fields:
             raise ApiError(422, "validation_failed", "Some fields are not valid.", fields=fields)
         session = await session_repo.create_session(
-            db, teacher.id, join_nonce=new_join_nonce(), **body.model_dump()
+            db, teacher.id, join_nonce=new_join_nonce(), **(body.model_dump() | {"model": model})
         )
         await session_repo.add_event(db, session.id, "created", actor(teacher.id))
     return json_response(await one_session_out(request, session), 201)
