@@ -60,6 +60,10 @@ export function endReasonText(status, reason, audience = "student") {
       return you ? "Your teacher ended the session." : "A teacher ended the session.";
     case "student":
       return you ? "You ended the session." : "The student ended the session.";
+    case "restarted":
+      return you
+        ? "This attempt ended because a new attempt started."
+        : "This attempt ended when the session was restarted.";
     default:
       if (status === "expired") return "The session's time or token budget ran out.";
       return "The session is over.";

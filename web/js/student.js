@@ -7,6 +7,7 @@ import { byId, setText } from "./dom.js";
 import { socketErrorText } from "./errors.js";
 import { TurnIndex } from "./feedback.js";
 import { endReasonText } from "./format.js";
+import { StudentAttempts, takeDraft } from "./student-attempts.js";
 import { StudentFeedback } from "./student-feedback.js";
 import { ConnectionState, SessionSocket } from "./socket.js";
 import { Transcript } from "./transcript.js";
@@ -44,6 +45,15 @@ const ui = {
     check: byId("end-feedback-check"),
   },
   announcer: byId("announcer"),
+  attempts: {
+    card: byId("attempts-card"),
+    list: byId("attempts-list"),
+    restart: byId("restart"),
+    endRestart: byId("end-restart"),
+    endList: byId("end-attempts-list"),
+    endNext: byId("end-next"),
+    notice: byId("attempt-notice"),
+  },
 };
 
 /** The saved transcript is written before the status changes; a read that still finds
@@ -59,6 +69,7 @@ let transcript = null;
 let clientName = "the client";
 let ended = null; // the terminal status shown on the end screen
 let reopenTimer = null;
+let attempts = null;
 
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -93,6 +104,9 @@ function setStatus(next, reason) {
   ui.waiting.hidden = live;
   if (next === "created") setText(ui.waiting, "Waiting for your teacher to start the session. You can type once it starts.");
   else if (next === "paused") setText(ui.waiting, "The session is paused. The clock is stopped. Resume when you are ready.");
+  attempts?.setStatus(next);
+  // Leaving for the next attempt: its page follows at once, not this one's end screen.
+  if (attempts?.moving) return;
   if (next === "completed" || next === "expired") showEndScreen(next, reason);
 }
 
@@ -227,6 +241,9 @@ function onEvent(event) {
       return;
     case EventType.PRESENCE:
       return;
+    case EventType.SESSION_RESTARTED:
+      attempts.follow(event);
+      return;
     default:
       transcript.apply(event);
   }
@@ -247,6 +264,12 @@ async function onFailing() {
 
 function onServerError(event) {
   setText(ui.notice, socketErrorText(event, "student"));
+}
+
+/** What was typed or sent without an answer yet: carried to the next attempt's page. */
+function unsentText() {
+  const pending = socket ? [...socket.pending.values()] : [];
+  return [...pending, ui.text.value.trim()].filter(Boolean).join("\n");
 }
 
 /** Give the words back so nothing typed is lost (before anything typed since). */
@@ -357,6 +380,11 @@ async function main() {
   });
   meters = new BudgetMeters(byId("meters"), "student", { onWarning: onBudgetWarning });
   meters.setSnapshot(info);
+  // Words typed but not sent in the previous attempt's page come along.
+  const draft = takeDraft(sessionId);
+  if (draft) ui.text.value = draft;
+  attempts = new StudentAttempts(ui.attempts, { sessionId, draft: unsentText, announce });
+  attempts.show(info);
   setStatus(info.status, info.end_reason);
   if (info.status === "completed" || info.status === "expired") return;
   wireControls();

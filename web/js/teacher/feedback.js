@@ -11,6 +11,7 @@ import { confirmDialog } from "../dialog.js";
 import { el, setText } from "../dom.js";
 import { alternativesView, coverageView, feedbackPart, metricsView, TurnIndex } from "../feedback.js";
 import { formatDateTime } from "../format.js";
+import { toastFailure, toastSuccess } from "../toast.js";
 import { criteriaForm, hasUnsavedDrafts } from "./feedback-form.js";
 import { busy } from "./forms.js";
 
@@ -274,11 +275,12 @@ export class FeedbackPanel {
       const released = await post(`${this.path}/release`);
       if (!this.alive()) return;
       setText(this.error, "");
-      this.announce("The feedback was released to the student.");
+      toastSuccess(`The feedback was released to ${name}.`); // the toast announces it
       if (released?.status) await this.show(released);
       else await this.load();
       this.heading.focus(); // the Release button is gone
     } catch (error) {
+      toastFailure(`release the feedback to ${name}`, error);
       this.showError(error);
     }
   }

@@ -11,7 +11,8 @@ import { ConnectionState, SessionSocket } from "../socket.js";
 import { showStatusBadge } from "../status.js";
 import { Transcript } from "../transcript.js";
 import { ClientType, EventType } from "../vocabulary.js";
-import { actionButton, allowed } from "./actions.js";
+import { toast } from "../toast.js";
+import { actionButton, allowed, canRestart, restartButton } from "./actions.js";
 import { auditEvent, ClientStatePanel, emptyClientState, foldClientState, markFlaggedReplies } from "./client-state.js";
 
 const plural = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
@@ -159,7 +160,9 @@ function observeTile(grid, id, ctx, single) {
   };
   const onError = (error) => setText(notice, error.message);
   const buttons = ["pause", "resume", "end"].map((action) => actionButton(action, () => session, { onDone, onError }));
-  controls.append(...buttons);
+  // The tile follows the new attempt when its `session.restarted` event arrives.
+  const restart = restartButton(() => session);
+  controls.append(...buttons, restart);
   if (!single) controls.append(el("a", { class: "button", href: `#/observe/${id}`, text: "Open full size" }));
   controls.append(el("a", { class: "button", href: `#/sessions/${id}`, text: "Review" }));
 
@@ -167,6 +170,7 @@ function observeTile(grid, id, ctx, single) {
     showStatusBadge(badge, status);
     meters.setStatus(status);
     for (const button of buttons) button.hidden = !allowed(button.dataset.action, status);
+    restart.hidden = !session || !canRestart({ ...session, status });
     whisperInput.disabled = status === "completed" || status === "expired";
     directInput.disabled = whisperInput.disabled;
     if (status === "completed" || status === "expired") setText(conn, endReasonText(status, reason, "teacher"));
@@ -202,6 +206,21 @@ function observeTile(grid, id, ctx, single) {
     setText(notice, "");
     directInput.value = "";
   });
+
+  /** The session was restarted (here or anywhere): watch its next attempt instead, in
+   * this tile's place (the others keep theirs). */
+  function followAttempt(event) {
+    if (closed) return;
+    const name = session?.student_name || "The student";
+    toast(`${name}'s session was restarted: now observing attempt ${event.attempt}.`, { kind: "info" });
+    const next = event.next_session_id;
+    if (single) {
+      ctx.navigate(`#/observe/${encodeURIComponent(next)}`);
+      return;
+    }
+    const ids = ctx.query.getAll("id").map((one) => (one === id ? next : one));
+    ctx.navigate(`#/observe?${new URLSearchParams(ids.map((one) => ["id", one]))}`);
+  }
 
   (async () => {
     try {
@@ -240,6 +259,7 @@ function observeTile(grid, id, ctx, single) {
         if (event.type === EventType.BUDGET) meters.setBudget(event);
         else if (event.type === EventType.STATUS) setStatus(event.status, event.reason);
         else if (event.type === EventType.PRESENCE) setPresence(event);
+        else if (event.type === EventType.SESSION_RESTARTED) followAttempt(event);
         else if (CLIENT_EVENTS.has(event.type)) foldClient(event);
         else {
           const entry = transcript.apply(event);

@@ -11,7 +11,8 @@ import { showStatusBadge } from "../status.js";
 import { Transcript } from "../transcript.js";
 import { TurnIndex } from "../feedback.js";
 import { EventType, MessageRole } from "../vocabulary.js";
-import { actionButton, allowed, copyLinkButton, extendDialog } from "./actions.js";
+import { actionButton, allowed, canRestart, copyLinkButton, extendDialog, restartButton } from "./actions.js";
+import { attemptsCard } from "./attempts.js";
 import { auditEvent, ClientStatePanel, emptyClientState, foldClientState, markFlaggedReplies } from "./client-state.js";
 import { FeedbackPanel } from "./feedback.js";
 
@@ -58,6 +59,7 @@ export async function renderReview(view, id, ctx) {
     emptyText: "No client state was recorded for this session yet.",
   });
   const feedbackCard = el("section", { class: "card feedback", id: "feedback" });
+  const attempts = attemptsCard(id, { alive: ctx.alive });
   const feedback = new FeedbackPanel(feedbackCard, { sessionId: id, session, announce: ctx.announce, alive: ctx.alive });
 
   function drawFacts(s) {
@@ -75,9 +77,12 @@ export async function renderReview(view, id, ctx) {
     ];
     facts.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
     showStatusBadge(badge, s.status);
+    const latest = !s.latest_attempt_id || s.latest_attempt_id === s.id;
     for (const button of controls.querySelectorAll("[data-action]")) {
       const action = button.dataset.action === "copy-link" ? "link" : button.dataset.action;
-      (button.closest(".copy-link") || button).hidden = !allowed(action, s.status);
+      let shown = action === "restart" ? canRestart(s) : allowed(action, s.status);
+      if (action === "extend" && !latest) shown = false; // a replaced attempt stays ended
+      (button.closest(".copy-link") || button).hidden = !shown;
     }
   }
   let loads = 0;
@@ -106,8 +111,8 @@ export async function renderReview(view, id, ctx) {
     setText(alert, "");
     drawFacts(updated);
     feedback.setSession(updated);
-    ctx.announce(`Session ${updated.status}.`);
     reloadAll();
+    attempts.load();
   };
   const onError = (error) => setText(alert, error.message);
   for (const action of ["start", "pause", "resume", "end"]) {
@@ -118,7 +123,9 @@ export async function renderReview(view, id, ctx) {
     const result = await extendDialog(session);
     if (result) onDone(result);
   });
-  controls.append(extend, copyLinkButton(() => session.join_url, ctx.announce),
+  // A restart opens the new attempt's review; this one stays listed under Attempts.
+  const restart = restartButton(() => session, { onDone: (result) => ctx.navigate(`#/sessions/${result.next.id}`) });
+  controls.append(extend, restart, copyLinkButton(() => session.join_url),
     el("a", { class: "button", href: `#/observe/${session.id}`, text: "Observe live" }));
 
   view.append(
@@ -131,12 +138,14 @@ export async function renderReview(view, id, ctx) {
       el("div", { class: "review__side" },
         el("section", { class: "card", "aria-labelledby": "usage-title" },
           el("h2", { id: "usage-title", text: "Details and usage" }), facts, el("hr"), controls),
+        attempts.root,
         clientCard,
       ),
     ),
   );
   drawFacts(session);
   reloadAll();
+  attempts.load();
 }
 
 function transcriptSummary(messages, session) {

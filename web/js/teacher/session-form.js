@@ -112,6 +112,13 @@ export async function renderSessionForm(view, ctx) {
       hint: "Optional: anything this session should do differently (e.g. 'be more irritable today').",
     }),
   };
+  // A checkbox reads best with its label after it: built here, not with field().
+  const mayRestart = el("input", { type: "checkbox", id: "student-may-restart", name: "student_may_restart", "aria-describedby": "student-may-restart-hint", dataset: { field: "student_may_restart" } });
+  const mayRestartField = el("div", { class: "field field--check" },
+    el("label", { for: "student-may-restart" }, mayRestart, " Let the student restart the session"),
+    el("span", { class: "hint", id: "student-may-restart-hint", text: "They can then start a new attempt themselves, with a fresh clock and token budget; every attempt's transcript and feedback are kept." }),
+    el("span", { class: "field-error", dataset: { errorFor: "student_may_restart" } }),
+  );
   if (profiles.items.length === 1) f.profile_id.control.value = profiles.items[0].id;
   if (rubrics.items.length === 1) f.rubric_id.control.value = rubrics.items[0].id;
   const alert = formAlert();
@@ -127,6 +134,7 @@ export async function renderSessionForm(view, ctx) {
     el("div", { class: "grid-2" }, f.student_name.wrapper, f.student_email.wrapper),
     el("div", { class: "grid-2" }, f.time_limit_seconds.wrapper, f.token_budget.wrapper),
     f.instructions.wrapper,
+    mayRestartField,
     el("div", { class: "button-row" }, submit, el("a", { class: "button", href: "#/sessions", text: "Cancel" })),
   );
   const layout = el("div", { class: "session-new" }, form, guide(lim, (preset) => {
@@ -164,6 +172,7 @@ export async function renderSessionForm(view, ctx) {
       time_limit_seconds: minutes * 60,
       token_budget: tokens,
       instructions: f.instructions.control.value,
+      student_may_restart: mayRestart.checked,
     };
     await busy(submit, async () => {
       try {

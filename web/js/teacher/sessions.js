@@ -7,7 +7,7 @@ import { downloadFile } from "../download.js";
 import { el, setText } from "../dom.js";
 import { formatClock, formatNumber, statusLabel } from "../format.js";
 import { showStatusBadge } from "../status.js";
-import { actionButton, allowed, copyLinkButton, extendDialog } from "./actions.js";
+import { actionButton, allowed, canRestart, copyLinkButton, extendDialog, restartButton } from "./actions.js";
 import { busy } from "./forms.js";
 import { usagePanel } from "./usage.js";
 
@@ -109,14 +109,17 @@ export function renderSessions(view, ctx) {
       setText(observeSelected, selected.size ? `Observe selected (${selected.size})` : "Observe selected");
     });
     const student = el("td", { class: "strong" });
+    const studentName = el("span");
+    const attemptTag = el("span", { class: "attempt-tag small muted" });
+    student.append(studentName, attemptTag);
     const client = el("td", { dataset: { label: "Client" } });
     const badge = el("span", { class: "badge" });
     const time = el("td", { class: "num", dataset: { label: "Time left" } });
     const tokens = el("td", { class: "num", dataset: { label: "Tokens left" } });
+    // The toast of each action announces it (toast.js); the row just shows the result.
     const onDone = (updatedSession) => {
       setText(alert, "");
       update(updatedSession);
-      ctx.announce(`${updatedSession.student_name}: ${updatedSession.status}.`);
     };
     const buttons = {
       start: actionButton("start", () => current, { onDone, onError: report }),
@@ -124,7 +127,8 @@ export function renderSessions(view, ctx) {
       resume: actionButton("resume", () => current, { onDone, onError: report }),
       end: actionButton("end", () => current, { onDone, onError: report }),
       extend: el("button", { type: "button", text: "Extend", dataset: { action: "extend" } }),
-      link: copyLinkButton(() => current.join_url, ctx.announce),
+      link: copyLinkButton(() => current.join_url),
+      restart: restartButton(() => current, { onDone: () => load() }),
       observe: el("a", { class: "button", href: `#/observe/${session.id}`, text: "Observe" }),
       review: el("a", { class: "button", href: `#/sessions/${session.id}`, text: "Review" }),
     };
@@ -139,15 +143,20 @@ export function renderSessions(view, ctx) {
 
     function update(next) {
       current = next;
-      setText(student, next.student_name);
+      setText(studentName, next.student_name);
+      // "attempt 2 of 3": which try this row is; older attempts say a later one exists.
+      const replaced = next.latest_attempt_id && next.latest_attempt_id !== next.id;
+      setText(attemptTag, next.attempt > 1 || replaced ? ` · attempt ${next.attempt}${replaced ? " (restarted)" : ""}` : "");
       setText(client, profiles.get(next.profile_id) || "—");
       showStatusBadge(badge, next.status);
       const live = next.status === "active" || next.status === "paused" || next.status === "created";
       setText(time, live ? formatClock(next.seconds_left) : "—");
       setText(tokens, formatNumber(next.tokens_left));
+      const latest = !next.latest_attempt_id || next.latest_attempt_id === next.id;
       for (const action of ["start", "pause", "resume", "end", "extend", "link"]) {
-        buttons[action].hidden = !allowed(action, next.status);
+        buttons[action].hidden = !allowed(action, next.status) || (action === "extend" && !latest);
       }
+      buttons.restart.hidden = !canRestart(next);
       buttons.observe.hidden = !live;
     }
     update(session);
