@@ -4,6 +4,7 @@ import { get, post, put } from "../api.js";
 import { el, setText } from "../dom.js";
 import { busy, clearErrors, field, formAlert, showApiError, showFieldErrors } from "./forms.js";
 import { renderLibraryList } from "./library.js";
+import { describeModel, modelOptions } from "./models.js";
 import { hiddenFactsEditor } from "./profile-facts.js";
 
 export function renderProfiles(view, ctx) {
@@ -46,16 +47,19 @@ const STYLES = [
 
 export async function renderProfileForm(view, id, ctx) {
   let profile = {};
-  if (id) {
-    try {
-      profile = await get(`/api/profiles/${encodeURIComponent(id)}`);
-    } catch (error) {
-      if (!ctx.alive()) return;
-      view.append(el("p", { class: "alert alert--error", role: "alert", text: error.message }));
-      return;
-    }
+  let models;
+  try {
+    [profile, models] = await Promise.all([
+      id ? get(`/api/profiles/${encodeURIComponent(id)}`) : Promise.resolve({}),
+      get("/api/models"),
+    ]);
+  } catch (error) {
     if (!ctx.alive()) return;
+    view.append(el("p", { class: "alert alert--error", role: "alert", text: error.message }));
+    return;
   }
+  if (!ctx.alive()) return;
+  const siteDefault = models.items.find((m) => m.id === models.default);
   const f = {
     name: field({ name: "name", label: "Name", value: profile.name, required: true, hint: "How the student will address the client." }),
     age: field({ name: "age", label: "Age", type: "number", value: profile.age ?? "", attrs: { inputmode: "numeric" } }),
@@ -81,7 +85,21 @@ export async function renderProfileForm(view, id, ctx) {
       hint: "Separated by commas: the client steers away when these come up (religion, their ex-partner).",
     }),
     opening_line: field({ name: "opening_line", label: "Opening line", value: profile.opening_line, hint: "Optional: what the client says first." }),
+    default_model: field({
+      name: "default_model",
+      label: "Default AI model",
+      type: "select",
+      value: profile.default_model ?? "",
+      options: [["", `The site's default${siteDefault ? ` (${siteDefault.name})` : ""}`], ...modelOptions(models)],
+      hint: "What the session form picks for this client; each session can still choose another.",
+    }),
   };
+  const modelHint = f.default_model.wrapper.querySelector(".hint");
+  const hintText = modelHint.textContent;
+  f.default_model.control.addEventListener("change", () => {
+    const chosen = f.default_model.control.value;
+    setText(modelHint, chosen ? describeModel(models, chosen) : hintText);
+  });
   const facts = hiddenFactsEditor(profile.hidden_facts, { announce: ctx.announce });
   const alert = formAlert();
   const submit = el("button", { type: "submit", class: "primary", text: id ? "Save changes" : "Create profile" });
@@ -99,6 +117,7 @@ export async function renderProfileForm(view, id, ctx) {
     facts.element,
     f.avoid.wrapper,
     f.opening_line.wrapper,
+    f.default_model.wrapper,
     el("div", { class: "button-row" }, submit, el("a", { class: "button", href: "#/profiles", text: "Cancel" })),
   );
 
@@ -129,6 +148,7 @@ export async function renderProfileForm(view, id, ctx) {
       hidden_facts: facts.body(),
       avoid: f.avoid.control.value,
       opening_line: f.opening_line.control.value,
+      default_model: f.default_model.control.value || null,
     };
     await busy(submit, async () => {
       try {

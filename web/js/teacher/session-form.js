@@ -5,6 +5,7 @@ import { el, setText } from "../dom.js";
 import { formatNumber } from "../format.js";
 import { actionButton, copyLinkButton } from "./actions.js";
 import { busy, clearErrors, field, formAlert, showApiError, showFieldErrors } from "./forms.js";
+import { describeModel, modelOptions } from "./models.js";
 
 // The server's defaults (SESSION_MIN/MAX_SECONDS, TOKEN_BUDGET_MIN/MAX), used only if
 // GET /api/me answers without `limits`; the server's 422 still has the last word.
@@ -70,9 +71,10 @@ export async function renderSessionForm(view, ctx) {
   let profiles;
   let rubrics;
   let me;
+  let models;
   try {
     // /api/me is asked again (not ctx.user): the login answer carries no limits.
-    [profiles, rubrics, me] = await Promise.all([get("/api/profiles"), get("/api/rubrics"), get("/api/me")]);
+    [profiles, rubrics, me, models] = await Promise.all([get("/api/profiles"), get("/api/rubrics"), get("/api/me"), get("/api/models")]);
   } catch (error) {
     if (!ctx.alive()) return;
     if (error.status === 401) window.dispatchEvent(new Event("vc:unauthorized"));
@@ -85,6 +87,7 @@ export async function renderSessionForm(view, ctx) {
   const f = {
     profile_id: field({ name: "profile_id", label: "Client profile", type: "select", required: true, options: options(profiles.items, "profile") }),
     rubric_id: field({ name: "rubric_id", label: "Rubric", type: "select", required: true, options: options(rubrics.items, "rubric") }),
+    model: field({ name: "model", label: "AI model", type: "select", value: models.default, options: modelOptions(models), hint: describeModel(models, models.default) }),
     student_name: field({ name: "student_name", label: "Student name", required: true }),
     student_email: field({ name: "student_email", label: "Student email", type: "email", hint: "Optional." }),
     time_limit_seconds: field({
@@ -119,7 +122,21 @@ export async function renderSessionForm(view, ctx) {
     el("span", { class: "hint", id: "student-may-restart-hint", text: "They can then start a new attempt themselves, with a fresh clock and token budget; every attempt's transcript and feedback are kept." }),
     el("span", { class: "field-error", dataset: { errorFor: "student_may_restart" } }),
   );
-  if (profiles.items.length === 1) f.profile_id.control.value = profiles.items[0].id;
+  // The model follows the chosen profile's default (if the catalog still offers it).
+  const modelHint = f.model.wrapper.querySelector(".hint");
+  const showModel = () => setText(modelHint, describeModel(models, f.model.control.value));
+  const followProfile = () => {
+    const profile = profiles.items.find((p) => p.id === f.profile_id.control.value);
+    const preferred = profile?.default_model;
+    f.model.control.value = models.items.some((m) => m.id === preferred) ? preferred : models.default;
+    showModel();
+  };
+  f.model.control.addEventListener("change", showModel);
+  f.profile_id.control.addEventListener("change", followProfile);
+  if (profiles.items.length === 1) {
+    f.profile_id.control.value = profiles.items[0].id;
+    followProfile();
+  }
   if (rubrics.items.length === 1) f.rubric_id.control.value = rubrics.items[0].id;
   const alert = formAlert();
   const submit = el("button", { type: "submit", class: "primary", text: "Create session" });
@@ -131,6 +148,7 @@ export async function renderSessionForm(view, ctx) {
     missing.length ? el("p", { class: "alert alert--warn" }, "First ", missing.flatMap((a, i) => (i ? [" and ", a] : [a])), ".") : null,
     alert,
     el("div", { class: "grid-2" }, f.profile_id.wrapper, f.rubric_id.wrapper),
+    f.model.wrapper,
     el("div", { class: "grid-2" }, f.student_name.wrapper, f.student_email.wrapper),
     el("div", { class: "grid-2" }, f.time_limit_seconds.wrapper, f.token_budget.wrapper),
     f.instructions.wrapper,
@@ -171,6 +189,7 @@ export async function renderSessionForm(view, ctx) {
       student_email: f.student_email.control.value.trim() || null,
       time_limit_seconds: minutes * 60,
       token_budget: tokens,
+      model: f.model.control.value,
       instructions: f.instructions.control.value,
       student_may_restart: mayRestart.checked,
     };
