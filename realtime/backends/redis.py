@@ -79,12 +79,25 @@ def redis_client(url: str, **options: Any) -> Redis | RedisCluster:
     ``unix://``). No I/O; a cluster client loads its slot map on first use."""
     seed = cluster_seed_url(url)
     if seed is None:
-        return Redis.from_url(url, **options)
+        # redis-py 8.1.0 skips its pool's dead-connection check while maintenance
+        # notifications (a Redis Enterprise feature) are "auto", its RESP3 default: after a
+        # Redis restart every idle pooled connection then failed one command, a reply's
+        # lease refresh among them (redis-py #4252, fixed upstream after 8.1.0). Off, a
+        # connection the server closed is replaced at checkout, before anything is sent.
+        return Redis.from_url(url, **{**_without_maintenance_notifications(), **options})
     # redis-py's default (5) closes all of the client's connections on every 5th MOVED;
     # commands in flight on them fail and are retried, so an append that already ran
     # would run twice (a burnt seq). 0: patch the one moved slot instead.
     options.setdefault("reinitialize_steps", 0)
     return RedisCluster.from_url(seed, **options)
+
+
+def _without_maintenance_notifications() -> dict[str, Any]:
+    try:
+        from redis.maint_notifications import MaintNotificationsConfig
+    except ImportError:  # an older redis-py: none to turn off, every checkout is checked
+        return {}
+    return {"maint_notifications_config": MaintNotificationsConfig(enabled=False)}
 
 
 @contextmanager
