@@ -44,6 +44,7 @@ from evaluation.grader_prompt import (
 from evaluation.loading import EvaluationInputs, inputs_from, stored_result
 from evaluation.report import Evaluation, evaluate_offline, with_grader_result
 from llm.base import ChatMessage
+from llm.catalog import Catalog, cost_micros
 from llm.completion import Completer, Completion, CompletionRequest, complete
 from llm.retry import RetryPolicy
 from storage.db import Database
@@ -92,6 +93,9 @@ class LLMGrader:
     # alternatives is ~1,500 tokens of JSON; 2,000 leaves room without runaway cost.
     max_tokens: int = 2_000
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Prices the grader's calls when an entry serves the same provider and model (None,
+    #: or no such entry: the calls are recorded unpriced).
+    catalog: Catalog | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +296,7 @@ class EvaluationJobs:
             completion = await complete(
                 grader.completer, request, retry=grader.retry, sleep=self._sleep
             )
-            await self._record(claim, completion)
+            await self._record(claim, completion, grader.catalog)
             if completion.failed is not None:
                 failed = completion.failed
                 error = f"the grader could not answer ({failed.code}): {failed.detail}"[:500]
@@ -310,9 +314,13 @@ class EvaluationJobs:
         error = f"the grader's answer was refused twice: {reasons}"[:500]
         return _Outcome("failed", offline, error)
 
-    async def _record(self, claim: evaluation_repo.Claim, completion: Completion) -> None:
+    async def _record(
+        self, claim: evaluation_repo.Claim, completion: Completion, catalog: Catalog | None
+    ) -> None:
         """The grader call in the teacher's API usage (and so their monthly cap); the
         session's own token count and budget are the student's and stay as they are."""
+        entry = catalog.priced_as(completion.provider, completion.model) if catalog else None
+        usage = completion.usage
         async with self._db.session() as db:
             await usage_repo.record_call(
                 db,
@@ -325,4 +333,7 @@ class EvaluationJobs:
                 time_to_first_token_ms=completion.time_to_first_token_ms,
                 duration_ms=completion.duration_ms,
                 outcome="ok" if completion.ok else "failed",
+                model_id=entry.id if entry else None,
+                cost_micros=cost_micros(entry, usage.input_tokens, usage.output_tokens),
+                currency=catalog.currency if catalog else "USD",
             )

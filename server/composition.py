@@ -52,7 +52,7 @@ from realtime.revoker import Revoker
 from realtime.sessionlog import SessionLog
 from realtime.transitions import TransitionHooks
 from realtime.watchdog import Watchdog, WatchdogPolicy
-from server.models_setup import model_registry
+from server.models_setup import model_catalog, model_registry
 from server.settings import Settings
 from storage.db import Database
 
@@ -316,7 +316,13 @@ def compose_evaluations(
         )
         lifetime.close("grader", completer.aclose)
         retry = RetryPolicy(max_retries=settings.llm_max_retries)
-        grader = LLMGrader(completer, settings.grader_model, settings.grader_max_tokens, retry)
+        grader = LLMGrader(
+            completer,
+            settings.grader_model,
+            settings.grader_max_tokens,
+            retry,
+            catalog=model_catalog(settings),
+        )
     policy = JobPolicy(
         interval_seconds=settings.evaluation_interval_seconds,
         lease_seconds=settings.evaluation_lease_seconds,

@@ -6,6 +6,7 @@ and never to the session, and a session's end that never waits for grading."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from evaluation.jobs import EvaluationJobs, JobPolicy, LLMGrader
+from llm.catalog import parse_catalog
 from llm.completion import make_completer
 from llm.retry import RetryPolicy
 from realtime.control import SessionControl
@@ -216,3 +218,35 @@ async def test_the_end_never_waits_for_the_grader(database: Database, grading: G
     assert (row.status, row.attempts, row.claimed_by) == ("pending", 1, None)
     assert row.error and "TimeoutError" in row.error
     assert grading.fake.client_closed.is_set(), "the hung grader call was closed"
+
+
+async def test_a_grader_call_is_priced_by_the_catalog_entry_of_its_model(
+    database: Database, grading: Grading
+) -> None:
+    catalog = parse_catalog(
+        f"""
+currency = "EUR"
+[[models]]
+id = "grader"
+name = "Grader"
+provider = "{grading.kind}"
+model = "grader-model"
+base_url = "http://127.0.0.1:1/v1"
+api_key_env = "UNUSED"
+context_window = 100000
+max_reply_tokens = 400
+input_price_per_mtok = 3.0
+output_price_per_mtok = 15.0
+"""
+    )
+    grading.grader = dataclasses.replace(grading.grader, catalog=catalog)
+    seeded = await seed_session(database)
+    grading.fake.script = [answer(grader_answer(empathy=2), input_tokens=700)]
+    control, jobs = wired(database, grading)
+    await end(control, seeded.session_id)
+
+    assert await jobs.run_once() is True
+
+    [usage] = await usage_rows(database, seeded.teacher_id)
+    # 700 x 3.0 + 3 x 15.0 = 2,145 millionths of a euro.
+    assert (usage.model_id, usage.cost_micros, usage.currency) == ("grader", 2_145, "EUR")
