@@ -13,7 +13,15 @@ from server.settings import Settings
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from llm.catalog import CatalogError
     from server.logging_setup import uvicorn_log_config
+    from server.models_setup import check_models
+
+    try:  # one clear line instead of a traceback from each worker
+        check_models(settings)
+    except CatalogError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
     uvicorn.run(
         "server.app:create_app",

@@ -13,7 +13,7 @@ from llm.registry import ModelRegistry, build_registry
 from realtime.config import RealtimeConfig
 from server.settings import Settings
 
-__all__ = ["model_catalog", "model_registry", "provider_config"]
+__all__ = ["check_models", "model_catalog", "model_registry", "provider_config"]
 
 
 def provider_config(settings: Settings) -> ProviderConfig:
@@ -61,3 +61,15 @@ def model_registry(settings: Settings) -> ModelRegistry:
     except CatalogError as error:
         raise CatalogError(f"LLM_CATALOG {settings.llm_catalog}: {error}") from error
     return build_registry(catalog, keys, provider_config(settings))
+
+
+def check_models(settings: Settings) -> None:
+    """What start-up will refuse about the catalog, without building anything: the file
+    parses and every key variable it names is set. Raises :class:`CatalogError`."""
+    catalog = model_catalog(settings)
+    if catalog is None:
+        return
+    try:
+        resolve_keys(catalog, os.environ)
+    except CatalogError as error:
+        raise CatalogError(f"LLM_CATALOG {settings.llm_catalog}: {error}") from error

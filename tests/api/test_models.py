@@ -3,6 +3,9 @@ to a catalog id, a profile's default model, and start-up refusing a bad catalog.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -206,3 +209,27 @@ def test_a_missing_key_stops_start_up_naming_the_entry(
 def test_a_missing_file_stops_start_up(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"LLM_CATALOG .*nowhere\.toml"):
         create_app(make_settings(tmp_path, llm_catalog=str(tmp_path / "nowhere.toml")))
+
+
+def test_vclient_serve_refuses_a_bad_catalog_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(CATALOG.replace('provider = "scripted"', 'provider = "gemini"'))
+    env = {
+        **os.environ,
+        "LLM_CATALOG": str(path),
+        "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve", "--port", "0"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f'error: LLM_CATALOG {path}: models[1].provider (entry "practice")')
