@@ -16,6 +16,7 @@ from realtime.quota import MonthlyCaps, effective_token_cap, month_start, next_m
 from server.access import TEACHER_ROLES
 from server.errors import ApiError
 from server.http import json_response, path_uuid, read_json, require_teacher, resource
+from server.routes_usage import cap_currency
 from server.state import app_state
 from server.usage_schemas import CapsIn, TeacherPage, TeacherUsageOut, cost_values
 from storage.models import User
@@ -69,6 +70,7 @@ async def list_teachers(request: Request) -> Response:
         TeacherPage(
             items=[teacher_out(t, used.get(t.id) or _nothing(t), default) for t in teachers],
             default_token_cap=default,
+            cap_currency=cap_currency(state),
             month_start=start,
             renews_at=next_month_start(now),
         )

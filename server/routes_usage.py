@@ -11,10 +11,10 @@ from starlette.responses import JSONResponse, Response
 from realtime.quota import MonthlyCaps, effective_token_cap, month_start, next_month_start
 from server.errors import ApiError
 from server.http import require_teacher, resource
-from server.state import app_state
+from server.state import AppState, app_state
 from server.usage_schemas import CostFields, UsageItemOut, UsageMonthOut, UsageOut, cost_values
 from storage.repos import usage as usage_repo
-from storage.repos.usage import UsageRow
+from storage.repos.usage import DEFAULT_CURRENCY, UsageRow
 
 GROUPS: dict[str, usage_repo.GroupBy] = {
     "provider": "provider",
@@ -35,6 +35,11 @@ def _when(raw: str | None, default: datetime, field: str, fields: dict[str, str]
     except (ValueError, OverflowError):
         fields[field] = "must be a date like 2026-11-01 or an ISO date-time, in years 1 to 9999"
         return default
+
+
+def cap_currency(state: AppState) -> str:
+    """The currency of money caps: the catalog's; without one, the usage rows' default."""
+    return state.catalog.currency if state.catalog is not None else DEFAULT_CURRENCY
 
 
 async def usage(request: Request) -> Response:
@@ -73,6 +78,7 @@ async def usage(request: Request) -> Response:
             tokens_used=month.total_tokens,
             cap=caps.tokens,
             cost_micros_cap=caps.cost_micros,
+            cap_currency=cap_currency(state),
             cap_reached=caps.reached(month.total_tokens, sum(month.cost_micros.values())),
             renews_at=next_month_start(now),
         ),

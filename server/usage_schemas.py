@@ -71,6 +71,8 @@ class UsageMonthOut(CostFields):
     #: The token cap that applies (the teacher's own, else TEACHER_MONTHLY_TOKEN_CAP).
     cap: int | None
     cost_micros_cap: int | None
+    #: The currency money caps are in: the catalog's (USD without a catalog).
+    cap_currency: str
     cap_reached: bool
     renews_at: datetime
 
@@ -111,5 +113,7 @@ class TeacherPage(BaseModel):
     items: list[TeacherUsageOut]
     #: TEACHER_MONTHLY_TOKEN_CAP: the token cap of a teacher without one of their own.
     default_token_cap: int | None
+    #: The currency money caps are in: the catalog's (USD without a catalog).
+    cap_currency: str
     month_start: datetime
     renews_at: datetime

@@ -19,6 +19,9 @@ from storage.models import ApiUsage, Session, User
 
 GroupBy = Literal["provider", "model", "session", "student"]
 
+#: ``api_usage.currency`` when a call names none (the column's default).
+DEFAULT_CURRENCY = "USD"
+
 #: The key and label of calls without a session (a deleted session's calls keep their
 #: row with ``session_id`` NULL).
 NO_SESSION_KEY, NO_SESSION_LABEL = "", "(no session)"

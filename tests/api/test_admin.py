@@ -93,6 +93,7 @@ async def test_admin_lists_every_teacher_with_usage_cost_and_caps(
         "idle@school.example",
     ]
     assert listing["default_token_cap"] == SITE_TOKEN_CAP
+    assert listing["cap_currency"] == "USD"  # no catalog: the usage rows' default
     assert listing["month_start"] < listing["renews_at"]
     busy_row = next(row for row in listing["items"] if row["id"] == str(busy_id))
     assert busy_row["role"] == "teacher"

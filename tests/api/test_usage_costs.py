@@ -211,6 +211,7 @@ async def test_new_session_past_a_money_cap_is_429(app: Starlette, new_teacher: 
     usage = (await teacher.get("/api/usage")).json()["month"]
     assert usage["cost_micros"] == {"USD": 2_000_000}
     assert (usage["cost_micros_cap"], usage["cap_reached"]) == (2_000_000, True)
+    assert usage["cap_currency"] == "USD"  # no catalog: the usage rows' default
 
 
 async def test_the_socket_refuses_a_say_past_the_money_cap(

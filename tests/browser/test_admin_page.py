@@ -56,7 +56,7 @@ def test_an_admin_sets_a_teachers_caps(new_context: NewContext, site: Site) -> N
     row.get_by_role("button", name=f"Edit caps of {teacher.email}").click()
     form = page.get_by_role("form", name=f"Monthly caps of {teacher.email}")
     tokens = form.get_by_label("Monthly token cap")
-    money = form.get_by_label("Monthly money cap")
+    money = form.get_by_label("Monthly money cap (USD)")
     expect(tokens).to_be_focused()
     tokens.fill("12,000")
     money.fill("0.1234567")
@@ -76,8 +76,7 @@ def test_an_admin_sets_a_teachers_caps(new_context: NewContext, site: Site) -> N
     )
     expect(form).to_be_hidden()
     expect(row.locator('[data-cell="token-cap"]')).to_have_text("12,000")
-    # No priced call on this site yet: no currency to name, the bare amount.
-    expect(row.locator('[data-cell="money-cap"]')).to_have_text("2.50")
+    expect(row.locator('[data-cell="money-cap"]')).to_have_text("$2.50")
     expect(row.get_by_role("button", name=f"Edit caps of {teacher.email}")).to_be_focused()
     screenshot(page, "admin-teachers")
 

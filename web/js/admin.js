@@ -100,12 +100,6 @@ function renderLogin() {
   email.control.focus();
 }
 
-/** The one currency the costs are in (the catalog's), or "" when none or several. */
-function currencyOf(items) {
-  const seen = new Set(items.flatMap((item) => Object.keys(item.cost_micros)));
-  return seen.size === 1 ? [...seen][0] : "";
-}
-
 function capText(value, unit) {
   return value == null ? "none" : unit(value);
 }
@@ -151,7 +145,7 @@ function renderTeachers() {
       return;
     }
     setText(error, "");
-    const currency = currencyOf(listing.items);
+    const currency = listing.cap_currency;
     const site = listing.default_token_cap == null ? "no site-wide token cap" : `a site-wide cap of ${formatNumber(listing.default_token_cap)} tokens`;
     setText(summary, `Usage since ${formatDay(listing.month_start)}; caps renew ${formatDay(listing.renews_at)}. Teachers without a token cap of their own have ${site}.`);
     body.replaceChildren(...listing.items.map((teacher) => row(teacher, currency, listing.default_token_cap)));
@@ -253,7 +247,7 @@ function capsEditor({ onSaved }) {
   return {
     root,
     setContext(currency, siteCap) {
-      money.wrapper.querySelector("label").textContent = `Monthly money cap${currency ? ` (${currency})` : " (the catalog's currency)"}`;
+      money.wrapper.querySelector("label").textContent = `Monthly money cap (${currency})`;
       setText(tokensHint, siteCap == null
         ? "Whole tokens per calendar month. Empty: no token cap (the site has none)."
         : `Whole tokens per calendar month. Empty: the site's cap, ${formatNumber(siteCap)}.`);

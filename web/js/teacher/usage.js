@@ -94,8 +94,7 @@ export function usagePanel() {
     }
     moneyNote.hidden = month.cost_micros_cap == null;
     if (month.cost_micros_cap != null) {
-      const currencies = Object.keys(month.cost_micros);
-      const currency = currencies.length === 1 ? currencies[0] : "";
+      const currency = month.cap_currency;
       const spent = Object.values(month.cost_micros).reduce((sum, micros) => sum + micros, 0);
       setText(moneyNote, `${formatMoney(spent, currency)} of the ${formatMoney(month.cost_micros_cap, currency)} monthly money cap${month.unpriced_calls ? " (unpriced calls not counted)" : ""}.`);
     }
