@@ -161,11 +161,6 @@ async def totals_by_owner(db: AsyncSession, start: datetime) -> dict[uuid.UUID, 
     return _fold((await db.execute(query)).all())
 
 
-async def tokens_since(db: AsyncSession, owner_id: uuid.UUID, start: datetime) -> int:
-    """Input plus output tokens of the owner's calls since ``start``."""
-    return (await totals_since(db, owner_id, start)).total_tokens
-
-
 @dataclass(frozen=True, slots=True)
 class CapUsage:
     """What the monthly caps are judged on: the owner's own caps and, for each cap that
