@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from server.schemas import Input
+
 
 class AttemptRef(BaseModel):
     """One attempt, named: what a restart answers for the old and the new attempt."""
@@ -69,3 +71,11 @@ class NextAttemptOut(BaseModel):
     id: uuid.UUID
     attempt: int
     status: str
+
+
+class RestartPolicyIn(Input):
+    """``PATCH /api/sessions/{id}``: what a teacher may change on an existing session."""
+
+    #: Whether the student may restart the session themselves; applies to every attempt of
+    #: the series (a new attempt copies it).
+    student_may_restart: bool

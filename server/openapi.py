@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from realtime.lifecycle import SessionStatus
-from server.attempt_schemas import AttemptPage, NextAttemptOut, RestartOut
+from server.attempt_schemas import AttemptPage, NextAttemptOut, RestartOut, RestartPolicyIn
 from server.evaluation_schemas import (
     AgreementOut,
     EvaluationOut,
@@ -120,6 +120,14 @@ OPERATIONS: list[Operation] = [
         "/api/sessions/{id}",
         "Get a session with time and tokens left",
         None,
+        SessionOut,
+        200,
+    ),
+    Operation(
+        "patch",
+        "/api/sessions/{id}",
+        "Allow or forbid the student to restart (every attempt of the series)",
+        RestartPolicyIn,
         SessionOut,
         200,
     ),

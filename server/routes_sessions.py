@@ -14,6 +14,7 @@ from realtime.lifecycle import SessionAction, SessionStatus
 from realtime.quota import CAP_MESSAGE, next_month_start, over_cap
 from realtime.revocation import LinkRevoked, link_fingerprint
 from server.access import close_revoked
+from server.attempt_schemas import RestartPolicyIn
 from server.auth import new_join_nonce
 from server.errors import ApiError
 from server.http import json_response, path_uuid, read_json, require_teacher, resource
@@ -178,6 +179,21 @@ def _transition(action: SessionAction) -> Callable[[Request], Awaitable[Response
     return endpoint
 
 
+async def edit_session(request: Request) -> Response:
+    """Change ``student_may_restart`` for the whole series (docs/attempts.md)."""
+    teacher = await require_teacher(request)
+    session_id = path_uuid(request, kind="session")
+    body = await read_json(request, RestartPolicyIn)
+    async with app_state(request).db.session() as db:
+        session = await session_repo.get_session(db, teacher.id, session_id)
+        for attempt in await attempt_repo.series(db, attempt_repo.root_of(session)):
+            attempt.student_may_restart = body.student_may_restart
+        await session_repo.add_event(
+            db, session.id, "edited", actor(teacher.id), body.model_dump(mode="json")
+        )
+    return json_response(await one_session_out(request, session))
+
+
 async def extend_session(request: Request) -> Response:
     teacher = await require_teacher(request)
     session_id = path_uuid(request, kind="session")
@@ -244,7 +260,7 @@ async def list_events(request: Request) -> Response:
 
 routes = [
     resource("/api/sessions", get=list_sessions, post=create_session),
-    resource("/api/sessions/{id}", get=get_session),
+    resource("/api/sessions/{id}", get=get_session, patch=edit_session),
     resource("/api/sessions/{id}/start", post=_transition(SessionAction.START)),
     resource("/api/sessions/{id}/pause", post=_transition(SessionAction.PAUSE)),
     resource("/api/sessions/{id}/resume", post=_transition(SessionAction.RESUME)),

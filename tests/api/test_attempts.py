@@ -236,3 +236,28 @@ async def test_the_student_moves_on_and_the_link_follows_the_series(
     assert stale.status_code == 404
     refused = await student.post(hop)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "link_revoked"
+
+
+async def test_the_teacher_allows_restarting_later_for_the_whole_series(
+    new_teacher: NewTeacher, make_client: ClientFactory
+) -> None:
+    teacher = await new_teacher()
+    first = await started(teacher)
+    student = await student_of(make_client, first)
+    second = (await teacher.post(f"/api/sessions/{first['id']}/restart")).json()["next"]
+    await student.post(f"/api/student/sessions/{first['id']}/next-attempt")
+    refused = await student.post(f"/api/sessions/{second['id']}/restart")
+    assert refused.status_code == 403
+
+    edited = await teacher.patch(f"/api/sessions/{first['id']}", json={"student_may_restart": True})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["student_may_restart"] is True
+    for named in (first["id"], second["id"]):
+        body = (await teacher.get(f"/api/sessions/{named}")).json()
+        assert body["student_may_restart"] is True, named
+    assert (await student.post(f"/api/sessions/{second['id']}/restart")).status_code == 201
+    bad = await teacher.patch(f"/api/sessions/{first['id']}", json={"student_may_restart": 1})
+    assert bad.status_code == 422 and "student_may_restart" in bad.json()["error"]["fields"]
+    other = await new_teacher()
+    patch = {"student_may_restart": False}
+    assert (await other.patch(f"/api/sessions/{first['id']}", json=patch)).status_code == 404
