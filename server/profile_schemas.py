@@ -147,8 +147,11 @@ class ProfileIn(Input):
     avoid: TopicList = Field(
         default_factory=list, max_length=MAX_AVOID, json_schema_extra=_or_comma_text
     )
-    #: The catalog id (GET /api/models) the session form preselects; null: the catalog's.
-    default_model: Annotated[str, StringConstraints(max_length=100)] | None = None
+    default_model: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        default=None,
+        description="A model catalog id (GET /api/models) that sessions for this client "
+        "get when they name none; null: the catalog's default.",
+    )
 
     @field_validator("hidden_facts")
     @classmethod

@@ -117,7 +117,11 @@ class SessionIn(Input):
     ) = None
     time_limit_seconds: int
     token_budget: int
-    model: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    model: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        default=None,
+        description="A model catalog id (GET /api/models); omitted: the profile's "
+        "default_model, else the catalog's default. Stored on the session as given.",
+    )
     instructions: LongText = ""
     #: Whether the student may restart the session themselves (docs/attempts.md).
     student_may_restart: bool = False
