@@ -111,6 +111,10 @@ def test_a_failing_operation_toasts_its_error(new_context: NewContext, site: Sit
     session = session_for(site, teacher)
     review = open_teacher(new_context, f"/sessions/{session['id']}", teacher=teacher)
     expect(review.get_by_role("button", name="Pause")).to_be_visible()
+    review.get_by_label("Let the student restart the session").check()
+    expect(toasts(review)).to_have_text(re.compile("Robin Park may now restart the session."))
+    with site.teacher_api(teacher) as api:
+        assert api.get(f"/api/sessions/{session['id']}").json()["student_may_restart"] is True
     # Ended behind the page's back: the page's Pause meets the server's 409.
     with site.teacher_api(teacher) as api:
         api.post(f"/api/sessions/{session['id']}/end").raise_for_status()
@@ -139,3 +143,27 @@ def test_a_student_allowed_to_restart_starts_a_new_attempt(
     expect(student.locator("#status-badge")).to_have_text("Active")
     expect(student.locator("#attempts-list li")).to_have_count(2)
     expect(student.locator("#attempts-list li").nth(1)).to_have_attribute("aria-current", "page")
+
+
+def test_the_form_allows_restarting_and_start_and_copy_toast(
+    new_context: NewContext, site: Site
+) -> None:
+    teacher = site.new_teacher("form-restart@example.org")
+    context = new_context(teacher=teacher)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.base_url)
+    page = context.new_page()
+    page.goto("/teacher#/sessions/new")
+    page.get_by_label("Student name *").fill("Lee Form")
+    page.get_by_label("Let the student restart the session").check()
+    page.get_by_role("button", name="Create session").click()
+    expect(page.get_by_role("heading", name="Session created")).to_be_visible()
+    page.get_by_role("button", name="Copy join link").click()
+    expect(toasts(page).locator(".toast__text")).to_have_text(
+        ["Join link copied to the clipboard."]
+    )
+    page.get_by_role("button", name="Start session now").click()
+    expect(toasts(page).last).to_have_text(re.compile("Started Lee Form's session."))
+    with site.teacher_api(teacher) as api:
+        session = api.get("/api/sessions").json()["items"][0]
+    assert (session["student_name"], session["student_may_restart"]) == ("Lee Form", True)
+    assert session["status"] == "active"

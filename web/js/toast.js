@@ -33,7 +33,9 @@ function ensureRegions() {
 export function toast(message, { kind = "success", timeout } = {}) {
   const { root, polite, assertive } = ensureRegions();
   const text = el("p", { class: "toast__text", text: message });
-  const close = el("button", { type: "button", class: "toast__close", "aria-label": "Dismiss notification", text: "×" });
+  // The glyph is hidden from assistive technology: the button is named by its label.
+  const close = el("button", { type: "button", class: "toast__close", "aria-label": "Dismiss notification" },
+    el("span", { "aria-hidden": "true", text: "×" }));
   const node = el("div", { class: `toast toast--${kind}`, dataset: { kind } }, text, close);
   let timer = null;
   const dismiss = () => {

@@ -1,10 +1,12 @@
 // The Attempts card of a session's review: every attempt of its series (GET
 // /api/sessions/{id}/attempts) with its status, messages, feedback and usage, each linking
-// to its own review. Hidden while the series has a single attempt.
+// to its own review (hidden while the series has a single attempt); and the checkbox that
+// lets the student restart (PATCH /api/sessions/{id}).
 
-import { get } from "../api.js";
+import { api, get } from "../api.js";
 import { el, setText } from "../dom.js";
 import { formatNumber, statusLabel } from "../format.js";
+import { toastFailure, toastSuccess } from "../toast.js";
 
 const FEEDBACK = { pending: "Queued", running: "Being prepared", done: "Ready", failed: "Failed" };
 
@@ -66,4 +68,36 @@ export function attemptsCard(sessionId, { alive }) {
   }
 
   return { root, load };
+}
+
+/**
+ * "Let the student restart" checkbox; `onDone(updated)` gets the session as saved.
+ * @param {() => object} getSession
+ */
+export function restartPolicyToggle(getSession, { onDone } = {}) {
+  const box = el("input", { type: "checkbox", id: "student-may-restart-toggle" });
+  const root = el("div", { class: "field field--check" },
+    el("label", { for: "student-may-restart-toggle" }, box, " Let the student restart the session"));
+  const show = (session) => {
+    box.checked = Boolean(session.student_may_restart);
+  };
+  box.addEventListener("change", async () => {
+    const session = getSession();
+    const wanted = box.checked;
+    box.disabled = true;
+    try {
+      const updated = await api("PATCH", `/api/sessions/${encodeURIComponent(session.id)}`, { student_may_restart: wanted });
+      toastSuccess(wanted
+        ? `${session.student_name} may now restart the session.`
+        : `${session.student_name} can no longer restart the session.`);
+      onDone?.(updated);
+    } catch (error) {
+      box.checked = !wanted;
+      toastFailure("change who may restart", error);
+    } finally {
+      box.disabled = false;
+    }
+  });
+  show(getSession());
+  return { root, show };
 }

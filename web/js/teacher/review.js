@@ -12,7 +12,7 @@ import { Transcript } from "../transcript.js";
 import { TurnIndex } from "../feedback.js";
 import { EventType, MessageRole } from "../vocabulary.js";
 import { actionButton, allowed, canRestart, copyLinkButton, extendDialog, restartButton } from "./actions.js";
-import { attemptsCard } from "./attempts.js";
+import { attemptsCard, restartPolicyToggle } from "./attempts.js";
 import { auditEvent, ClientStatePanel, emptyClientState, foldClientState, markFlaggedReplies } from "./client-state.js";
 import { FeedbackPanel } from "./feedback.js";
 
@@ -125,6 +125,7 @@ export async function renderReview(view, id, ctx) {
   });
   // A restart opens the new attempt's review; this one stays listed under Attempts.
   const restart = restartButton(() => session, { onDone: (result) => ctx.navigate(`#/sessions/${result.next.id}`) });
+  const policy = restartPolicyToggle(() => session, { onDone: (updated) => { session = updated; } });
   controls.append(extend, restart, copyLinkButton(() => session.join_url),
     el("a", { class: "button", href: `#/observe/${session.id}`, text: "Observe live" }));
 
@@ -137,7 +138,7 @@ export async function renderReview(view, id, ctx) {
       el("div", {}, transcriptBox, el("br"), feedbackCard, el("br"), auditBox),
       el("div", { class: "review__side" },
         el("section", { class: "card", "aria-labelledby": "usage-title" },
-          el("h2", { id: "usage-title", text: "Details and usage" }), facts, el("hr"), controls),
+          el("h2", { id: "usage-title", text: "Details and usage" }), facts, el("hr"), controls, policy.root),
         attempts.root,
         clientCard,
       ),
