@@ -229,12 +229,13 @@ ERRORS = {
     "401": "Not logged in",
     "403": (
         "Cross-site request, revoked join link, session not ended, feedback not released, "
-        "or an admin route called by a teacher"
+        "a restart the session does not allow its student, or an admin route called by a "
+        "teacher"
     ),
     "404": "Not found (or not yours); `no_evaluation` before a session has ended",
     "409": (
         "Conflict (object in use, illegal state transition, evaluation running or not done, "
-        "not the latest attempt)"
+        "not the latest attempt, an attempt not started, no next attempt, attempt limit)"
     ),
     "413": "Body too large",
     "415": "Body not sent as application/json",
