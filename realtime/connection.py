@@ -90,7 +90,7 @@ class Connection:
         self._presence: Presence | None = None
         #: Student sockets fold the log to notice a reply a dead worker left open.
         self._view: SessionView | None = None
-        self._last_event = time.monotonic()
+        self._last_reply_event = time.monotonic()
         self._revoked: asyncio.Queue[_Closing] = asyncio.Queue(1)  # see revoke()
 
     @property
@@ -197,7 +197,10 @@ class Connection:
                         continue  # seqs skip it for students; their cursor is the max seen
                     if self._view is not None:
                         self._view = self._view.apply(event)
-                        self._last_event = time.monotonic()
+                        if getattr(event, "reply_id", None) is not None:
+                            # Only a reply's own events show it alive: presence changes
+                            # and whispers kept a dead worker's reply "not silent".
+                            self._last_reply_event = time.monotonic()
                     await self._queue(event)
         except LogGapError as gap:
             await self._resume_failed(gap)
@@ -223,7 +226,7 @@ class Connection:
         while True:
             await asyncio.sleep(lease / 4)
             view = self._view
-            quiet = time.monotonic() - self._last_event >= lease / 2
+            quiet = time.monotonic() - self._last_reply_event >= lease / 2
             if view is not None and view.open_replies and quiet:
                 try:
                     await self.parts.log.repair(self._session_id, lease)
