@@ -88,7 +88,7 @@ class AnthropicProvider:
         self, system: str, messages: list[MessageParam], model: str, max_tokens: int
     ) -> AsyncGenerator[ReplyEvent, None]:
         input_tokens = output_tokens = 0
-        usage_seen = text_streamed = False
+        usage_seen = text_streamed = final_usage = False
         stop_reason = "end_turn"
         outcome: Done | Failed | None = None
         raw: anthropic.AsyncStream[RawMessageStreamEvent] | None = None
@@ -110,7 +110,7 @@ class AnthropicProvider:
                         text_streamed = True
                         yield TextDelta(event.delta.text)
                 elif event.type == "message_delta":
-                    usage_seen = True
+                    usage_seen = final_usage = True
                     # Both counts are cumulative for the whole message.
                     output_tokens = event.usage.output_tokens
                     if event.usage.input_tokens is not None:
@@ -129,7 +129,11 @@ class AnthropicProvider:
             # its body's type says what happened, so treat it as a server error.
             status = error.status_code if error.status_code >= 400 else 500
             outcome = failure_for_status(
-                status, _error_type(error.body), str(error), text_streamed=text_streamed
+                status,
+                _error_type(error.body),
+                str(error),
+                text_streamed=text_streamed,
+                error_code=_error_code(error.body),
             )
         except (anthropic.APIConnectionError, httpx2.TransportError) as error:
             outcome = failure_for_transport(repr(error), text_streamed=text_streamed)
@@ -138,6 +142,11 @@ class AnthropicProvider:
         finally:
             if raw is not None:
                 await raw.close()
+        if text_streamed and not final_usage and isinstance(outcome, Failed):
+            # Cut off before the final count: the model may have generated up to max_tokens
+            # and we are billed for it, so charge the most rather than the 1 token
+            # message_start reported (the budget must hold, not under-count).
+            output_tokens = max(output_tokens, max_tokens)
         if usage_seen:
             yield Usage(input_tokens=input_tokens, output_tokens=output_tokens)
         yield outcome
@@ -160,6 +169,16 @@ def _input_tokens(usage: Any) -> int:
         + (usage.cache_creation_input_tokens or 0)
         + (usage.cache_read_input_tokens or 0)
     )
+
+
+def _error_code(body: object) -> str | None:
+    """``error.details.error_code`` of an Anthropic error body (names a spend limit)."""
+    if isinstance(body, dict):
+        inner = body.get("error")
+        details = inner.get("details") if isinstance(inner, dict) else None
+        if isinstance(details, dict) and isinstance(details.get("error_code"), str):
+            return str(details["error_code"])
+    return None
 
 
 def _error_type(body: object) -> str | None:

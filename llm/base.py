@@ -130,7 +130,9 @@ class Done:
     stop_reason: str = "end_turn"
 
 
-FailureCode = Literal["unavailable", "rate_limited", "interrupted", "bad_request", "internal"]
+FailureCode = Literal[
+    "unavailable", "rate_limited", "interrupted", "bad_request", "internal", "spend_limit"
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ MESSAGES: dict[FailureCode, str] = {
     "interrupted": "The client's reply was interrupted",
     "bad_request": "The client could not answer that message",
     "internal": "Something went wrong while the client was answering",
+    "spend_limit": "The client cannot answer: the AI provider's spending limit is reached; "
+    "tell your teacher",
 }
 
 # Codes the retry layer may retry, provided no text has streamed yet.
@@ -28,12 +30,33 @@ def failure(code: FailureCode, detail: str = "") -> Failed:
     return Failed(code=code, message=MESSAGES[code], retryable=retryable, detail=detail)
 
 
-def code_for_status(status: int, error_type: str | None = None) -> FailureCode:
-    """Classify an HTTP status (and the body's error type, if any) as a failure code.
+# A spending cap or an empty prepaid balance: a 429 that no retry can cure until someone
+# pays (Anthropic: rate_limit_error with details.error_code enforced_spend_limit_reached;
+# OpenAI: type insufficient_quota with one of these codes). Retrying would only repeat it.
+SPEND_LIMIT_CODES = frozenset(
+    {
+        "enforced_spend_limit_reached",
+        "insufficient_quota",
+        "organization_spend_limit_exceeded",
+        "project_spend_limit_exceeded",
+        "organization_usage_limit_exceeded",
+        "credit_balance_exhausted",
+    }
+)
 
-    ``error_type`` wins when present because an error sent inside a 200 stream
-    (``event: error``) only says what went wrong in its body.
+
+def code_for_status(
+    status: int, error_type: str | None = None, error_code: str | None = None
+) -> FailureCode:
+    """Classify an HTTP status (and the body's error type and code, if any) as a failure
+    code.
+
+    ``error_type`` wins over the status because an error sent inside a 200 stream
+    (``event: error``) only says what went wrong in its body; a spend-limit type or code
+    (:data:`SPEND_LIMIT_CODES`) wins over both.
     """
+    if error_type in SPEND_LIMIT_CODES or error_code in SPEND_LIMIT_CODES:
+        return "spend_limit"
     by_type: dict[str, FailureCode] = {
         "overloaded_error": "unavailable",
         "api_error": "unavailable",
@@ -57,7 +80,12 @@ def code_for_status(status: int, error_type: str | None = None) -> FailureCode:
 
 
 def failure_for_status(
-    status: int, error_type: str | None, detail: str, *, text_streamed: bool
+    status: int,
+    error_type: str | None,
+    detail: str,
+    *,
+    text_streamed: bool,
+    error_code: str | None = None,
 ) -> Failed:
     """The ``Failed`` for an HTTP error status or an in-stream error event.
 
@@ -66,7 +94,7 @@ def failure_for_status(
     """
     if text_streamed:
         return failure("interrupted", detail)
-    return failure(code_for_status(status, error_type), detail)
+    return failure(code_for_status(status, error_type, error_code), detail)
 
 
 def failure_for_transport(detail: str, *, text_streamed: bool) -> Failed:

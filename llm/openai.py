@@ -125,8 +125,10 @@ class OpenAIProvider:
             else:
                 async for chunk in _sse_chunks(response):
                     if "error" in chunk:
-                        status, kind, detail = _error_fields(chunk, 500)
-                        outcome = failure_for_status(status, kind, detail, text_streamed=bool(text))
+                        status, kind, code, detail = _error_fields(chunk, 500)
+                        outcome = failure_for_status(
+                            status, kind, detail, text_streamed=bool(text), error_code=code
+                        )
                         break
                     usage = _usage(chunk) or usage
                     for choice in chunk.get("choices") or ():
@@ -150,7 +152,11 @@ class OpenAIProvider:
         finally:
             if response is not None:
                 await response.aclose()
-        if usage is None and (text or isinstance(outcome, Done)):
+        if usage is None and text and isinstance(outcome, Failed):
+            # Cut off before the usage chunk: the model may have generated up to max_tokens
+            # and we are billed for it, so charge the most rather than what reached us.
+            usage = Usage(estimate_input(), max(body["max_tokens"], estimate_tokens("".join(text))))
+        elif usage is None and (text or isinstance(outcome, Done)):
             # The server ignored include_usage: charge an estimate rather than nothing.
             usage = Usage(estimate_input(), estimate_tokens("".join(text)))
         if usage is not None:
@@ -203,21 +209,26 @@ async def _status_failure(response: httpx.Response) -> Failed:
     except ValueError:
         parsed = None
     if isinstance(parsed, dict):
-        _, kind, detail = _error_fields(parsed, response.status_code)
-        return failure_for_status(response.status_code, kind, detail, text_streamed=False)
+        _, kind, code, detail = _error_fields(parsed, response.status_code)
+        return failure_for_status(
+            response.status_code, kind, detail, text_streamed=False, error_code=code
+        )
     detail = f"HTTP {response.status_code}: {body[:500].decode(errors='replace')}"
     return failure_for_status(response.status_code, None, detail, text_streamed=False)
 
 
-def _error_fields(body: dict[str, Any], default_status: int) -> tuple[int, str | None, str]:
-    """Status, error type and a detail string from ``{"error": {...}}`` (or a bare string)."""
+def _error_fields(
+    body: dict[str, Any], default_status: int
+) -> tuple[int, str | None, str | None, str]:
+    """Status, error type, error code (a string ``code`` such as ``insufficient_quota``)
+    and a detail string from ``{"error": {...}}`` (or a bare string)."""
     error = body.get("error")
     if not isinstance(error, dict):
-        return default_status, None, str(error)
+        return default_status, None, None, str(error)
     code = error.get("code")
     status = code if isinstance(code, int) and code >= 400 else default_status
     kind = error.get("type") if isinstance(error.get("type"), str) else None
-    return status, kind, str(error.get("message") or error)
+    return status, kind, code if isinstance(code, str) else None, str(error.get("message") or error)
 
 
 def _usage(chunk: dict[str, Any]) -> Usage | None:

@@ -94,6 +94,9 @@ class ReplyErrorCode(StrEnum):
     INTERRUPTED = "interrupted"
     BAD_REQUEST = "bad_request"
     INTERNAL = "internal"
+    #: The provider refused for a spending cap or an empty balance (never retried): the
+    #: teacher must raise it; saying again will not help.
+    SPEND_LIMIT = "spend_limit"
     #: The persona checks flagged the reply and the server asks for it once more
     #: (``REPLY_INTEGRITY=regenerate``); a new reply follows at once.
     WITHDRAWN = "withdrawn"

@@ -29,6 +29,7 @@ blocking XREAD per slot (see :mod:`realtime.backends.redis_reader`).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -102,6 +103,14 @@ def _without_maintenance_notifications() -> dict[str, Any]:
 
 @contextmanager
 def _translate() -> Iterator[None]:
+    """Redis errors in our words; and a cancellation redis-py swallowed is raised again.
+
+    redis-py 8.1 can finish a command normally although the task was cancelled while it
+    ran (the hardening suite caught a reply's lease keeper renewing its lease forever
+    after its reply ended, so the reply never closed): a pending ``cancelling()`` that
+    rose during the call is honoured here, as every cancellation must be."""
+    task = asyncio.current_task()
+    cancels = task.cancelling() if task is not None else 0
     try:
         yield
     except (RedisConnectionError, RedisTimeoutError) as error:
@@ -114,6 +123,8 @@ def _translate() -> Iterator[None]:
         if str(error).startswith("NOLOG"):
             raise LogMissing(str(error)) from error
         raise
+    if task is not None and task.cancelling() > cancels:
+        raise asyncio.CancelledError
 
 
 class RedisBackend:
