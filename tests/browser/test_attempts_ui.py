@@ -118,12 +118,17 @@ def test_a_failing_operation_toasts_its_error(new_context: NewContext, site: Sit
     # Ended behind the page's back: the page's Pause meets the server's 409.
     with site.teacher_api(teacher) as api:
         api.post(f"/api/sessions/{session['id']}/end").raise_for_status()
+    details = review.locator(".review__side")
+    before = details.bounding_box()
     review.get_by_role("button", name="Pause").click()
     failed = toasts(review, "alert")
     expect(failed).to_have_text(
         re.compile(r"Could not pause Robin Park's session: Cannot pause a session that is comp")
     )
     expect(failed.get_by_role("button", name="Dismiss notification")).to_be_visible()
+    # Two toasts on screen now, and nothing on the page moved or grew.
+    expect(review.locator(".toasts .toast")).to_have_count(2)
+    assert details.bounding_box() == before
     screenshot(review, "teacher-toast-error")
 
 

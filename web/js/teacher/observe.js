@@ -158,8 +158,8 @@ function observeTile(grid, id, ctx, single) {
     setText(notice, "");
     setStatus(updated.status, updated.end_reason);
   };
-  const onError = (error) => setText(notice, error.message);
-  const buttons = ["pause", "resume", "end"].map((action) => actionButton(action, () => session, { onDone, onError }));
+  // A failed action says so in its toast (actions.js), not in the tile.
+  const buttons = ["pause", "resume", "end"].map((action) => actionButton(action, () => session, { onDone }));
   // The tile follows the new attempt when its `session.restarted` event arrives.
   const restart = restartButton(() => session);
   controls.append(...buttons, restart);

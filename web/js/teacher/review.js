@@ -114,9 +114,9 @@ export async function renderReview(view, id, ctx) {
     reloadAll();
     attempts.load();
   };
-  const onError = (error) => setText(alert, error.message);
+  // A failed action says so in its toast (actions.js): no inline alert moves the page.
   for (const action of ["start", "pause", "resume", "end"]) {
-    controls.append(actionButton(action, () => session, { onDone, onError }));
+    controls.append(actionButton(action, () => session, { onDone }));
   }
   const extend = el("button", { type: "button", text: "Extend", dataset: { action: "extend" } });
   extend.addEventListener("click", async () => {

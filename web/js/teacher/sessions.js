@@ -116,16 +116,17 @@ export function renderSessions(view, ctx) {
     const badge = el("span", { class: "badge" });
     const time = el("td", { class: "num", dataset: { label: "Time left" } });
     const tokens = el("td", { class: "num", dataset: { label: "Tokens left" } });
-    // The toast of each action announces it (toast.js); the row just shows the result.
+    // Each action's toast announces it, or its failure (actions.js); the row just shows
+    // the result, and no inline alert moves the table.
     const onDone = (updatedSession) => {
       setText(alert, "");
       update(updatedSession);
     };
     const buttons = {
-      start: actionButton("start", () => current, { onDone, onError: report }),
-      pause: actionButton("pause", () => current, { onDone, onError: report }),
-      resume: actionButton("resume", () => current, { onDone, onError: report }),
-      end: actionButton("end", () => current, { onDone, onError: report }),
+      start: actionButton("start", () => current, { onDone }),
+      pause: actionButton("pause", () => current, { onDone }),
+      resume: actionButton("resume", () => current, { onDone }),
+      end: actionButton("end", () => current, { onDone }),
       extend: el("button", { type: "button", text: "Extend", dataset: { action: "extend" } }),
       link: copyLinkButton(() => current.join_url),
       restart: restartButton(() => current, { onDone: () => load() }),
