@@ -144,7 +144,10 @@ class Attempts:
                 )
         previous = await self._control.load(previous.id)
         if plan.start_next:
-            created = await self._control.transition(created.id, SessionAction.START, actor=actor)
+            # Refused only when the teacher started it in the same instant: it is running.
+            with contextlib.suppress(IllegalTransition, Conflict):
+                await self._control.transition(created.id, SessionAction.START, actor=actor)
+            created = await self._control.load(created.id)
         return Restarted(previous, created)
 
     async def _create_next(
