@@ -23,8 +23,9 @@ How the SDK reports trouble, read from its source (3.x):
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 import httpx2
@@ -70,7 +71,7 @@ class MistralProvider:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         server_url = base_url.rstrip("/").removesuffix("/v1") if base_url else None
-        self._http = httpx2.AsyncClient(timeout=timeout)
+        self._http = httpx2.AsyncClient(timeout=timeout, event_hooks={"response": [_note_opened]})
         self._client = Mistral(
             api_key=api_key,
             server_url=server_url,
@@ -137,8 +138,10 @@ class MistralProvider:
         outcome: Done | Failed | None = None
         raw: Any = None
         try:
-            raw = await self._client.chat.stream_async(
-                model=model, messages=cast(Any, messages), max_tokens=max_tokens
+            raw = await _opening(
+                self._client.chat.stream_async(
+                    model=model, messages=cast(Any, messages), max_tokens=max_tokens
+                )
             )
             async for event in raw:
                 chunk = event.data
@@ -192,6 +195,35 @@ async def _closing(
         yield events
     finally:
         await events.aclose()
+
+
+# The responses opened by the SDK call being awaited in this task (see _opening).
+_opened: ContextVar[list[httpx2.Response] | None] = ContextVar("mistral_opened", default=None)
+
+
+async def _note_opened(response: httpx2.Response) -> None:
+    opened = _opened.get()
+    if opened is not None:
+        opened.append(response)
+
+
+async def _opening(call: Awaitable[Any]) -> Any:
+    """Await the SDK's ``stream_async``; if that is cancelled or fails after the response
+    arrived, close the response. The SDK runs its after-response hooks in a worker thread
+    (``asyncio.to_thread``): a cancellation landing there drops the open response on the
+    floor, and the upstream would go on generating (and billing) a reply nobody reads."""
+    opened: list[httpx2.Response] = []
+    token = _opened.set(opened)
+    done = False
+    try:
+        result = await call
+        done = True
+        return result
+    finally:
+        _opened.reset(token)
+        if not done:
+            for response in opened:
+                await response.aclose()
 
 
 def _text(content: object) -> str:

@@ -1,7 +1,8 @@
 """``llm.completion``: a plain system-and-messages call, driven against the fake servers.
 
-Every test runs twice: the real Anthropic SDK against ``fake_anthropic`` and the
-OpenAI-compatible provider over httpx against ``fake_openai``.
+Every test runs three times: the real Anthropic SDK against ``fake_anthropic``, the real
+Mistral SDK against ``fake_mistral``, and the OpenAI-compatible provider over httpx
+against ``fake_openai``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 from llm.anthropic import AnthropicProvider
 from llm.base import ChatMessage, Usage
 from llm.completion import Completer, CompletionRequest, complete, make_completer
+from llm.mistral import MistralProvider
 from llm.openai import OpenAIProvider
 from llm.window import TURN_OVERHEAD_TOKENS, estimate_tokens
 from tests.llm.conftest import EVENT_TIMEOUT, Upstream
@@ -31,7 +33,7 @@ REQUEST = CompletionRequest(
 
 def completer(upstream: Upstream) -> Completer:
     """The fixture's provider without the reply retries: ``complete`` retries itself."""
-    assert isinstance(upstream.inner, AnthropicProvider | OpenAIProvider)
+    assert isinstance(upstream.inner, AnthropicProvider | MistralProvider | OpenAIProvider)
     return upstream.inner
 
 
@@ -63,6 +65,8 @@ async def test_answer_text_usage_and_the_request_sent(upstream: Upstream) -> Non
         assert sent.path == "/v1/chat/completions"
         assert body["messages"][0]["role"] == "system"
         system, messages = body["messages"][0]["content"], body["messages"][1:]
+        # The Mistral SDK marks assistant turns "prefix": false (not a forced reply start).
+        messages = [{k: v for k, v in m.items() if k != "prefix"} for m in messages]
     assert system == REQUEST.system
     assert messages == [
         {"role": "user", "content": "Grade this."},
