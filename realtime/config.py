@@ -39,6 +39,12 @@ class RealtimeConfig:
     say_dedupe_seconds: float = 24 * 3600.0
     # Per teacher and calendar month (UTC); None = no cap.
     teacher_monthly_token_cap: int | None = None
+    # A worker re-reads a say's profile at most this often: an edit to a profile reaches
+    # a running session within 5 s, instead of one SQL query on every say.
+    say_memo_seconds: float = 5.0
+    # The idle timer's "last activity" is written at most this often per session (the
+    # server sets ~1% of the idle limit: 10 s of 900 s) instead of one SQL write per say.
+    activity_write_seconds: float = 10.0
     # What a reply the persona checks flag gets: kept with the flag for observers
     # ("flag"), or withdrawn and asked for once more ("regenerate").
     reply_integrity: Literal["flag", "regenerate"] = "flag"

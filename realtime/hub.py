@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from realtime.budgets import BudgetStore, Refused
@@ -28,15 +29,17 @@ from realtime.events import (
     error,
 )
 from realtime.lifecycle import TERMINAL, IllegalTransition, SessionAction, SessionStatus
+from realtime.memo import Throttle, TtlMemo
 from realtime.planning import fit_to_reservation, plan_reply
 from realtime.quota import CAP_MESSAGE, over_cap
-from realtime.sessionlog import RECENT_EVENTS, SessionLog
+from realtime.recentlog import RecentLog
+from realtime.sessionlog import SessionLog
 from realtime.sessionview import SessionView
 from realtime.transcript import persona_of, turns
 from realtime.vocabulary import ErrorCode, MessageRole, Role
 from storage.db import Database
 from storage.errors import Conflict
-from storage.models import Session
+from storage.models import ClientProfile, Session
 from storage.repos import profiles as profile_repo
 from storage.repos import sessions as session_repo
 
@@ -55,6 +58,7 @@ class Hub:
         runner: ReplyRunner,
         control: SessionControl,
         config: RealtimeConfig,
+        recent: RecentLog | None = None,
     ) -> None:
         self._db = db
         self._log = log
@@ -62,6 +66,9 @@ class Hub:
         self._runner = runner
         self._control = control
         self._config = config
+        self._recent = recent or RecentLog(log)
+        self._profiles: TtlMemo[uuid.UUID, ClientProfile] = TtlMemo(config.say_memo_seconds)
+        self._activity: Throttle[uuid.UUID] = Throttle(config.activity_write_seconds)
 
     async def say(self, session_id: uuid.UUID, text: str, client_id: str) -> ErrorEvent | None:
         """Store the student's message once per ``client_id`` and start the reply.
@@ -73,8 +80,7 @@ class Hub:
             return error(
                 ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
             )
-        cap = self._config.teacher_monthly_token_cap
-        if await over_cap(self._db, session.owner_id, cap, datetime.now(UTC)):
+        if await self._owner_over_cap(session.owner_id):
             return error(ErrorCode.MONTHLY_CAP_REACHED, CAP_MESSAGE)
         sid, reply_id = str(session_id), uuid.uuid4().hex
         backend = self._log.backend
@@ -85,11 +91,12 @@ class Hub:
             )
         started = False
         try:
-            _, view = await self._log.view(session_id, newest=RECENT_EVENTS)
+            recent = await self._recent.catch_up(session_id)
+            view = recent.view
             if await self._already_said(sid, client_id, view):
                 return None  # a retry of a message already stored: nothing to do
             await self._log.close_orphans(session_id, view)
-            job = await self.prepare_reply(session, reply_id, text, view)
+            job = await self.prepare_reply(session, reply_id, text, view, recent.messages)
             if isinstance(job, ErrorEvent):
                 return job
             # Preparing (SQL, planning, the reservation) can outlast the short lease under
@@ -112,9 +119,9 @@ class Hub:
             job.start_seq = seqs[1]
             if job.turn is not None:  # observers see what the turn did to the client
                 await self._log.publish(session_id, [job.turn.event(seqs[0])])
-            await self._touch_activity(session_id)
             self._runner.start(job)
             started = True
+            await self._touch_activity(session_id)
             return None
         finally:
             if not started:
@@ -139,17 +146,23 @@ class Hub:
         return False
 
     async def prepare_reply(
-        self, session: Session, reply_id: str, text: str, view: SessionView | None = None
+        self,
+        session: Session,
+        reply_id: str,
+        text: str,
+        view: SessionView | None = None,
+        messages: Sequence[MessageEvent] | None = None,
     ) -> ReplyJob | ErrorEvent:
         """Score the student's turn into the client state, plan the reply to ``text`` with
         only the facts unlocked so far, and reserve its worst-case cost; when not even a
         minimal reply fits, expire the session (reason ``tokens``) and answer
         ``budget_exhausted``. ``view``: the recent log (the latest client state and the
-        teacher's directions). The caller holds the reply lock for ``reply_id``."""
+        teacher's directions); ``messages``: the transcript so far (default: loaded). The
+        caller holds the reply lock for ``reply_id``."""
         view = view or SessionView()
-        async with self._db.session() as s:
-            profile = await profile_repo.get_profile(s, session.owner_id, session.profile_id)
-        messages = await self._log.messages(session.id)
+        profile = await self._profile(session)
+        if messages is None:
+            messages = await self._log.messages(session.id)
         history = turns(messages)
         turn = turn_state(
             persona_of(profile, session.instructions),
@@ -197,6 +210,19 @@ class Hub:
             turn=turn,
             model_id=entry.id,
         )
+
+    async def _profile(self, session: Session) -> ClientProfile:
+        async def load() -> ClientProfile:
+            async with self._db.session() as s:
+                return await profile_repo.get_profile(s, session.owner_id, session.profile_id)
+
+        return await self._profiles.get(session.profile_id, load)
+
+    async def _owner_over_cap(self, owner_id: uuid.UUID) -> bool:
+        # Not memoised: a memo would let a worker overrun a small cap by every reply of
+        # its lifetime; the check is one SQL statement.
+        cap = self._config.teacher_monthly_token_cap
+        return await over_cap(self._db, owner_id, cap, datetime.now(UTC))
 
     async def starting_client_state(self, session: Session) -> ClientStateEvent:
         """The client state before the first student turn (every fact locked)."""
@@ -262,6 +288,8 @@ class Hub:
 
     async def _touch_activity(self, session_id: uuid.UUID) -> None:
         # Best effort: the idle timer must not make a say fail while the database blips.
+        if not self._activity.due(session_id):
+            return
         try:
             async with self._db.session() as s:
                 session = await session_repo.get_session_unscoped(s, session_id)
@@ -269,4 +297,5 @@ class Hub:
         except asyncio.CancelledError:
             raise
         except Exception:
+            self._activity.reset(session_id)
             log.warning("could not record activity for %s", session_id, exc_info=True)

@@ -3,6 +3,7 @@ backend and budget store, the scripted provider): no sockets, injected clocks.""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from llm.scripted import ScriptedProvider
 from llm.window import OMITTED_MARKER
@@ -21,9 +23,18 @@ from realtime.control import SessionControl
 from realtime.conversation import ReplyJob, ReplyRunner
 from realtime.hub import Hub
 from realtime.lifecycle import SessionAction
-from realtime.protocol import BudgetEvent, ErrorEvent, MessageEvent, MessageRole, SequencedEvent
+from realtime.presence import PresenceBoard
+from realtime.protocol import (
+    BudgetEvent,
+    ErrorEvent,
+    MessageEvent,
+    MessageRole,
+    PresenceEvent,
+    SequencedEvent,
+)
 from realtime.sessionlog import SessionLog
 from realtime.transitions import TransitionHooks
+from realtime.vocabulary import Role
 from realtime.watchdog import Watchdog, WatchdogPolicy
 from storage.db import Database
 from storage.migrate import upgrade
@@ -226,3 +237,62 @@ async def test_a_say_whose_first_attempt_died_is_neither_lost_nor_doubled(rig: R
     assert (await rig.backend.claim_value(key, "say:kept") or "").endswith(
         said(log, "kept")[0].message_id
     )
+
+
+async def _say_and_wait(rig: Rig, sid: uuid.UUID, text: str) -> None:
+    assert await rig.hub.say(sid, text, uuid.uuid4().hex) is None
+    running = await rig.backend.current_reply(str(sid))
+    assert await rig.log.wait_ended(sid, running or "", 5)
+
+
+async def test_a_warm_say_reads_no_profile_or_transcript_and_writes_activity_rarely(
+    rig: Rig,
+) -> None:
+    """The say path's SQL, counted: once a worker has served a session, a say reads the
+    session row and the month's usage, and nothing else (the profile is memoised for
+    5 s, the transcript and the recent log are caught up from the live log, the idle
+    timer is written at most every 10 s)."""
+    sid = await new_session(rig)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    await _say_and_wait(rig, sid, "Hello, how are you today?")
+    event.listen(rig.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await _say_and_wait(rig, sid, "What brings you in?")
+        say_statements = [s for s in statements if "api_usage" not in s or "select" in s]
+    finally:
+        event.remove(rig.db.engine.sync_engine, "before_cursor_execute", count)
+    reads = [s for s in say_statements if s.startswith("select")]
+    assert not [s for s in reads if "from client_profiles" in s], reads
+    assert not [s for s in reads if "from messages" in s], reads
+    # No activity write: the first say wrote it under 10 s ago.
+    assert not [s for s in say_statements if s.startswith("update sessions set last_activity")]
+    # What is left: the session row (say, reply end) and the month's usage.
+    assert len(reads) <= 6, reads
+    history = await rig.log.messages(sid)
+    assert [m.text for m in history if m.role is MessageRole.STUDENT] == [
+        "Hello, how are you today?",
+        "What brings you in?",
+    ]
+
+
+async def test_presence_announcements_coalesce_under_a_join_storm(rig: Rig) -> None:
+    """50 observers joining at once: a handful of announcements (each one SQL read),
+    the last of which counts all 50."""
+    sid = await new_session(rig)
+    board = PresenceBoard(rig.log, rig.control, ttl_seconds=30)
+    before = (await rig.log.ensure(sid)).last_seq
+
+    async def join(n: int) -> None:
+        await board.touch(sid, f"conn{n}", Role.TEACHER)
+        await board.announce(sid)
+
+    await asyncio.gather(*(join(n) for n in range(50)))
+    events = await rig.backend.read(str(sid), before, 1_000)
+    announced = [e for e in events if isinstance(e, PresenceEvent)]
+    print(f"presence: 50 joins, {len(announced)} announcements")
+    assert 1 <= len(announced) <= 3
+    assert announced[-1].observers == 50

@@ -1,0 +1,85 @@
+"""Small per-worker memos for the say path: a value loaded at most once per ``ttl``
+seconds per key, and an action done at most once per ``every`` seconds per key.
+
+Both are bounded (least recently used keys go first) and take a monotonic clock, so
+tests drive time instead of sleeping. Neither is shared between workers: each worker's
+copy is at most ``ttl`` seconds behind SQL, which is what the callers document.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+__all__ = ["Throttle", "TtlMemo"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+#: Keys remembered: a worker carries ~100 live sessions and their teachers.
+MAX_KEYS = 1_000
+
+
+class TtlMemo(Generic[K, V]):
+    def __init__(
+        self,
+        ttl: float,
+        *,
+        max_keys: int = MAX_KEYS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl = ttl
+        self._max = max_keys
+        self._clock = clock
+        self._values: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The value for ``key``, loaded again once it is ``ttl`` seconds old (a ``ttl``
+        of 0 loads every time). A failed load remembers nothing."""
+        now = self._clock()
+        held = self._values.get(key)
+        if held is not None and now - held[0] < self._ttl:
+            self._values.move_to_end(key)
+            return held[1]
+        value = await load()
+        if self._ttl > 0:
+            self._values[key] = (now, value)
+            self._values.move_to_end(key)
+            while len(self._values) > self._max:
+                self._values.popitem(last=False)
+        return value
+
+    def forget(self, key: K) -> None:
+        self._values.pop(key, None)
+
+
+class Throttle(Generic[K]):
+    def __init__(
+        self,
+        every: float,
+        *,
+        max_keys: int = MAX_KEYS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._every = every
+        self._max = max_keys
+        self._clock = clock
+        self._last: OrderedDict[K, float] = OrderedDict()
+
+    def due(self, key: K) -> bool:
+        """True (and the time noted) when ``key`` was not due in the last ``every`` s."""
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self._every:
+            return False
+        self._last[key] = now
+        self._last.move_to_end(key)
+        while len(self._last) > self._max:
+            self._last.popitem(last=False)
+        return True
+
+    def reset(self, key: K) -> None:
+        """Forget ``key`` (its action failed: the next call is due at once)."""
+        self._last.pop(key, None)

@@ -1,0 +1,100 @@
+"""What a worker remembers of each session's log between says: the fold of its recent
+events and its complete messages, caught up with one read of what was appended since.
+
+Without it every say re-read and re-decoded the newest 300 events and loaded the whole
+transcript from SQL and the log (~12% of a loaded worker's CPU, and the largest share
+of its SQL). Both are pure functions of the log up to a seq, and logged events never
+change, so what was folded once stays true: a say only reads the events after the seq
+it remembers. A memo is dropped when its epoch changes (the log was lost and reopened)
+or when the log no longer retains the events after it (trimmed, or a worker that saw
+the session long ago); then it is rebuilt exactly as before.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from realtime.backends.base import READ_BATCH
+from realtime.eventlog import LogInfo
+from realtime.events import MessageEvent
+from realtime.sessionlog import RECENT_EVENTS, SessionLog
+from realtime.sessionview import SessionView
+from realtime.transcript import message_from_event
+
+__all__ = ["Recent", "RecentLog"]
+
+#: Sessions remembered per worker: a worker carries ~100 live sessions; past this the
+#: least recently said-to is forgotten (and rebuilt, correctly, if it speaks again).
+MAX_SESSIONS = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Recent:
+    """A session's log as of ``info.last_seq``."""
+
+    info: LogInfo
+    #: The fold of the newest events (at least :data:`RECENT_EVENTS` of them).
+    view: SessionView
+    #: Every complete message, in seq order.
+    messages: tuple[MessageEvent, ...]
+
+
+class RecentLog:
+    """One per worker, over the worker's :class:`SessionLog`. Not shared between
+    workers: each catches up from the shared log on its own."""
+
+    def __init__(self, log: SessionLog, max_sessions: int = MAX_SESSIONS) -> None:
+        self._log = log
+        self._max = max_sessions
+        self._memo: OrderedDict[uuid.UUID, Recent] = OrderedDict()
+
+    async def catch_up(self, session_id: uuid.UUID) -> Recent:
+        """The session's log as of now. The caller holds the reply lock, so no other say
+        of this session runs on this worker meanwhile."""
+        info = await self._log.ensure(session_id)
+        known = self._memo.pop(session_id, None)
+        if known is None or not _continues(known.info, info):
+            recent = await self._rebuild(session_id, info)
+        else:
+            recent = await self._extend(session_id, known, info)
+        self._memo[session_id] = recent
+        while len(self._memo) > self._max:
+            self._memo.popitem(last=False)
+        return recent
+
+    def forget(self, session_id: uuid.UUID) -> None:
+        self._memo.pop(session_id, None)
+
+    async def _rebuild(self, session_id: uuid.UUID, info: LogInfo) -> Recent:
+        _, view = await self._log.view(session_id, upto=info.last_seq, newest=RECENT_EVENTS)
+        # Read after the fold's end: what was appended since comes on the next catch-up.
+        messages = [m for m in await self._log.messages(session_id) if m.seq <= info.last_seq]
+        return Recent(info, view, tuple(messages))
+
+    async def _extend(self, session_id: uuid.UUID, known: Recent, info: LogInfo) -> Recent:
+        view, messages, after = known.view, list(known.messages), known.info.last_seq
+        backend, sid = self._log.backend, str(session_id)
+        while after < info.last_seq:
+            events = await backend.read(sid, after, min(READ_BATCH, info.last_seq - after))
+            if not events or events[0].seq != after + 1:
+                break  # trimmed past us while we read
+            for event in events:
+                view = view.apply(event)
+                message = message_from_event(event)
+                if message is not None:
+                    messages.append(message)
+            after = events[-1].seq
+        if after < info.last_seq:  # start again from SQL
+            return await self._rebuild(session_id, info)
+        return Recent(info, view, tuple(messages))
+
+
+def _continues(known: LogInfo, now: LogInfo) -> bool:
+    """Whether the events after ``known`` are all still in the log ``now`` describes."""
+    return (
+        known.epoch == now.epoch
+        and known.last_seq <= now.last_seq
+        and known.last_seq >= now.first_seq - 1
+    )

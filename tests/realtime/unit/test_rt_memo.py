@@ -1,0 +1,73 @@
+"""The say path's per-worker memos, on a driven clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from realtime.memo import Throttle, TtlMemo
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_value_is_loaded_once_per_ttl_and_a_failed_load_is_not_kept() -> None:
+    clock, loads = Clock(), []
+
+    async def load() -> int:
+        loads.append(clock.now)
+        return len(loads)
+
+    memo: TtlMemo[str, int] = TtlMemo(5.0, clock=clock)
+    assert [await memo.get("a", load) for _ in range(3)] == [1, 1, 1]
+    clock.now += 4.9
+    assert await memo.get("a", load) == 1
+    clock.now += 0.1
+    assert await memo.get("a", load) == 2
+    assert await memo.get("b", load) == 3
+
+    async def fail() -> int:
+        raise RuntimeError("database down")
+
+    memo.forget("a")
+    with pytest.raises(RuntimeError):
+        await memo.get("a", fail)
+    assert await memo.get("a", load) == 4
+
+
+async def test_a_zero_ttl_loads_every_time_and_the_memo_is_bounded() -> None:
+    calls = 0
+
+    async def load() -> int:
+        nonlocal calls
+        calls += 1
+        return calls
+
+    every: TtlMemo[str, int] = TtlMemo(0.0)
+    assert [await every.get("a", load) for _ in range(3)] == [1, 2, 3]
+    clock = Clock()
+    small: TtlMemo[int, int] = TtlMemo(60.0, max_keys=2, clock=clock)
+    for key in (1, 2, 1, 3):  # 1 was used last, so 2 goes
+        await small.get(key, load)
+    before = calls
+    await small.get(1, load)
+    await small.get(3, load)
+    assert calls == before
+    await small.get(2, load)
+    assert calls == before + 1
+
+
+def test_throttle_is_due_once_per_period_per_key_and_reset_makes_it_due() -> None:
+    clock = Clock()
+    throttle: Throttle[str] = Throttle(10.0, clock=clock)
+    assert [throttle.due("s"), throttle.due("s"), throttle.due("t")] == [True, False, True]
+    clock.now += 9.99
+    assert not throttle.due("s")
+    clock.now += 0.01
+    assert throttle.due("s")
+    throttle.reset("s")
+    assert throttle.due("s")
