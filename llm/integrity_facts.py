@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from fractions import Fraction
 
 from llm.base import HiddenFact
@@ -122,6 +123,9 @@ def _stem(word: str) -> str:
     return word
 
 
+# Every reply's checks stem each fact's note and disclosure again (the same few texts per
+# session); the result is immutable, so a memo keeps that to once per text.
+@lru_cache(maxsize=2048)
 def content_stems(text: str) -> frozenset[str]:
     """Stems of the words that carry meaning: no pronouns, function words or fillers, so
     "their father died" and "my dad died" give the same stems. Words under 3 letters go."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from skills.phrases import AUTONOMY, PERMISSION_GRANTED
 from skills.text import ClientContext, normalise, split_sentences
@@ -86,6 +87,11 @@ class CodedTurn:
     code: TurnCode
 
 
+# A live session codes each student turn again on every later say while it is among the
+# last 10 turns a worker resumes from (~5 codings per say, 4 of them repeats: 27% of a
+# worker's CPU under load). Codes are immutable, so a memo is safe; 1,024 turns of up to
+# 4,000 characters each is a few MB at worst.
+@lru_cache(maxsize=1024)
 def code_turn(text: str, previous_client_text: str | None) -> TurnCode:
     """Code one student turn given the client's turn before it (None at the start)."""
     client = ClientContext.of(previous_client_text)
