@@ -4,11 +4,14 @@ moves to the new attempt with the old cookie, and the old transcript is kept."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.integration.conftest import world_of
 from tests.support.world import SessionHandle, World
 
 pytestmark = pytest.mark.slow
@@ -73,3 +76,43 @@ async def test_a_students_own_restart_reaches_the_observer(world: World) -> None
         assert restarted.status_code == 201, restarted.text
         event = await teacher.until(of_type("session.restarted"))
         assert event["next_session_id"] == restarted.json()["next"]["id"]
+
+
+def test_a_restart_mid_reply_stops_it_and_keeps_it(
+    request: pytest.FixtureRequest, tmp_path: Path, flavour: str
+) -> None:
+    # 4 words/s: the reply is still streaming when the restart comes. A sync test (as in
+    # test_budgets_watchdog): the PostgreSQL fixture runs its own event loop.
+    with world_of(request, tmp_path, flavour, SCRIPTED_TOKENS_PER_SECOND="4") as world:
+        asyncio.run(_restart_mid_reply(world))
+
+
+async def _restart_mid_reply(world: World) -> None:
+    session = world.new_session()
+    async with world.connect(session, as_="student", worker=0) as student:
+        await student.recv()
+        await student.send(type="say", text="How has your week been, honestly?", client_id="c1")
+        start = await student.until(of_type("reply.start"))
+        await student.until(of_type("reply.delta"))
+        base = world.servers[-1].base_url
+        async with httpx.AsyncClient(base_url=base, cookies=world.teacher_cookies) as http:
+            restarted = await http.post(f"/api/sessions/{session.id}/restart")
+        assert restarted.status_code == 201, restarted.text
+        await student.until(of_type("session.restarted"))
+        done = await student.until(
+            lambda e: (
+                e.get("type") in ("reply.done", "reply.error")
+                and e.get("reply_id") == start["reply_id"]
+            )
+        )
+        status = await student.until(of_type("status"))
+        assert (done["type"], done["stopped"]) == ("reply.done", True)
+        assert status["reason"] == "restarted" and status["seq"] > done["seq"]
+    # The transcript was flushed before the status changed: the cut reply is in it.
+    async with httpx.AsyncClient(base_url=base, cookies=world.teacher_cookies) as http:
+        items = (await http.get(f"/api/sessions/{session.id}/transcript")).json()["items"]
+    assert [(m["role"], m["stopped"]) for m in items] == [
+        ("student", False),
+        ("client", True),
+    ]
+    assert items[1]["text"] == done["text"]
