@@ -141,6 +141,29 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _files_cleanup(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from filestore import StoreUnavailable, make_file_store
+    from server.file_store import file_store_config
+    from server.files_cleanup import print_report, run_cleanup
+    from storage.db import Database
+
+    grace = timedelta(seconds=settings.files_cleanup_grace_seconds)
+    db = Database(settings.effective_database_url)
+    store = make_file_store(file_store_config(settings))
+    try:
+        report = await run_cleanup(db, store, grace=grace, dry_run=args.dry_run)
+    except StoreUnavailable as error:
+        print(f"error: the file store did not answer: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await store.aclose()
+        await db.aclose()
+    print_report(report, grace, sys.stdout)
+    return 1 if report.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vclient", description="Virtual Client server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -172,6 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="seed demo data into an empty database")
     demo.add_argument("--base-url", default="http://127.0.0.1:8000")
 
+    files = sub.add_parser("files", help="case-file storage maintenance")
+    files_sub = files.add_subparsers(dest="files_command", required=True)
+    cleanup = files_sub.add_parser(
+        "cleanup",
+        help="remove stored objects no file row names (older than the grace period) and "
+        "report rows whose object is missing; safe while the app serves",
+    )
+    cleanup.add_argument("--dry-run", action="store_true", help="list, remove nothing")
+
     skills = sub.add_parser("skills", help="interviewing-skill coding (no LLM)")
     skills_sub = skills.add_subparsers(dest="skills_command", required=True)
     classify = skills_sub.add_parser(
@@ -199,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_set_password(args, settings))
     if args.command == "demo":
         return asyncio.run(_demo(args, settings))
+    if args.command == "files":
+        return asyncio.run(_files_cleanup(args, settings))
     if args.command in ("watchdog", "flusher"):
         from server.logging_setup import configure_logging
 
