@@ -114,8 +114,13 @@ class ReplyRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def aclose(self) -> None:
-        """Cancel the running replies and wait until each has recorded its end."""
+    async def aclose(self, grace: float = 0.0) -> None:
+        """Let the running replies finish for up to ``grace`` seconds (a graceful
+        shutdown: their sockets already moved to another worker, which streams the rest
+        from the shared log), then cancel what is left and wait until each has recorded
+        its end (as interrupted)."""
+        if self._tasks and grace > 0:
+            await asyncio.wait(list(self._tasks), timeout=grace)
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

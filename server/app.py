@@ -31,7 +31,7 @@ from server import (
     ws_endpoint,
 )
 from server.auth import Signer
-from server.composition import Lifetime, compose_realtime, redis_client
+from server.composition import Lifetime, compose_realtime
 from server.errors import EXCEPTION_HANDLERS
 from server.file_store import compose_file_store
 from server.logging_setup import RequestIdMiddleware
@@ -41,8 +41,8 @@ from server.middleware import OriginCheckMiddleware, SecurityHeadersMiddleware
 from server.openapi import routes as openapi_routes
 from server.ratelimit import FailureCounter, MemoryFailureCounter, RedisFailureCounter
 from server.settings import Settings
+from server.settings_map import database, redis_client
 from server.state import AppState
-from storage.db import Database
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -57,7 +57,7 @@ def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
 def build_state(settings: Settings, lifetime: Lifetime, metrics: Metrics | None = None) -> AppState:
     """Every part of the web process, its opening and closing order added to ``lifetime``
     (see ``server.composition``); ``metrics`` observes the realtime parts."""
-    db = Database(settings.effective_database_url)
+    db = database(settings)
     lifetime.close("database", db.aclose)
     redis = redis_client(settings)
     failures: FailureCounter = MemoryFailureCounter()

@@ -29,7 +29,8 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from evaluation.jobs import EvaluationJobs, JobPolicy, LLMGrader
 from llm.completion import make_completer
@@ -38,12 +39,10 @@ from llm.retry import RetryPolicy
 from realtime.backends import RealtimeBackend, make_backend, make_revocations
 from realtime.budgetreport import BudgetReport
 from realtime.budgets import BudgetStore, make_budget_store
-from realtime.config import RealtimeConfig
 from realtime.connection import SocketParts
 from realtime.control import SessionControl
 from realtime.conversation import ReplyRunner
-from realtime.flusher import Flusher, FlusherPolicy
-from realtime.frames import ClientLimits
+from realtime.flusher import Flusher
 from realtime.hub import Hub
 from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.presence import PresenceBoard
@@ -51,9 +50,16 @@ from realtime.revocation import LiveConnections
 from realtime.revoker import Revoker
 from realtime.sessionlog import SessionLog
 from realtime.transitions import TransitionHooks
-from realtime.watchdog import Watchdog, WatchdogPolicy
+from realtime.watchdog import Watchdog
 from server.models_setup import model_catalog, model_registry
 from server.settings import Settings
+from server.settings_map import (
+    database,
+    flusher_policy,
+    realtime_config,
+    redis_client,
+    watchdog_policy,
+)
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -153,61 +159,6 @@ async def stop_signal() -> AsyncIterator[asyncio.Event]:
 # -- settings -> policies ------------------------------------------------------------------
 
 
-def realtime_config(settings: Settings) -> RealtimeConfig:
-    return RealtimeConfig(
-        limits=ClientLimits(
-            max_frame_bytes=settings.frame_max_bytes,
-            max_say_chars=settings.say_max_chars,
-            max_whisper_chars=settings.say_max_chars,
-        ),
-        reply_max_tokens=settings.reply_max_tokens,
-        min_reply_tokens=settings.min_reply_tokens,
-        say_rate_count=settings.say_rate_count,
-        say_rate_seconds=settings.say_rate_seconds,
-        send_queue_frames=settings.ws_send_queue_frames,
-        slow_consumer_seconds=settings.ws_slow_consumer_seconds,
-        heartbeat_seconds=settings.heartbeat_seconds,
-        reply_lock_seconds=settings.reply_lock_seconds,
-        reply_integrity=settings.reply_integrity,
-        teacher_monthly_token_cap=settings.teacher_monthly_token_cap,
-        presence_ttl_seconds=settings.presence_ttl_seconds,
-        # The idle timer may read a last activity this stale: ~1% of the idle limit.
-        activity_write_seconds=min(10.0, settings.session_idle_seconds / 90),
-    )
-
-
-def watchdog_policy(settings: Settings) -> WatchdogPolicy:
-    return WatchdogPolicy(
-        interval_seconds=settings.watchdog_interval_seconds,
-        idle_seconds=settings.session_idle_seconds,
-        min_reply_tokens=settings.min_reply_tokens,
-    )
-
-
-def flusher_policy(settings: Settings) -> FlusherPolicy:
-    return FlusherPolicy(
-        interval_seconds=settings.flush_interval_seconds,
-        batch_events=settings.flush_batch_events,
-        live_keys_after_end_seconds=settings.live_keys_after_end_seconds,
-    )
-
-
-def redis_client(settings: Settings) -> Redis | None:
-    """The command client for budgets and rate limits (None without ``REDIS_URL``)."""
-    if not settings.redis_url:
-        return None
-    from redis.asyncio import Redis
-
-    from realtime.backends.redis import redis_client as make_client
-
-    # redis+cluster:// gives a RedisCluster: it serves every command sent through this
-    # client (single-key or single-slot scripts and pipelines, PING) alike.
-    return cast(Redis, make_client(settings.redis_url, decode_responses=True))
-
-
-# -- process kinds -------------------------------------------------------------------------
-
-
 @dataclass
 class Realtime:
     """The realtime parts of a web or watchdog process."""
@@ -280,7 +231,7 @@ def compose_realtime(
         config=config,
         observer=observer,
     )
-    lifetime.close("replies", runner.aclose)
+    lifetime.close("replies", partial(runner.aclose, grace=settings.shutdown_grace_seconds))
     hub = Hub(
         db=db, log=session_log, budgets=budgets, runner=runner, control=control, config=config
     )
@@ -358,7 +309,7 @@ async def final_flush(flusher: Flusher) -> None:
 
 async def run_watchdog_process(settings: Settings) -> int:
     """``vclient watchdog``: expire sessions until SIGTERM or SIGINT."""
-    db = Database(settings.effective_database_url)
+    db = database(settings)
     lifetime = Lifetime()
     lifetime.close("database", db.aclose)
     redis = redis_client(settings)
@@ -382,7 +333,7 @@ async def run_flusher_process(settings: Settings) -> int:
         )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    db = Database(settings.effective_database_url)
+    db = database(settings)
     backend = make_backend(
         settings.redis_url, settings.redis_key_prefix, settings.live_window_events
     )

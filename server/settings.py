@@ -25,6 +25,22 @@ class Settings(BaseSettings):
     # Events kept per session for resuming (realtime.backends.base.DEFAULT_WINDOW says why
     # 2,000); a client that missed more is told to reload and is served from SQL.
     live_window_events: int = 2_000
+    # SQL connections per process. The say path uses one for ~1 ms at a time and the
+    # flusher one per 0.25 s; 20 + 20 overflow carried 100 live sessions and a
+    # 1,000-socket connect storm in the benchmark without a wait reaching 1 s. A checkout
+    # waits up to DB_POOL_TIMEOUT_SECONDS before failing (then the caller answers
+    # `unavailable` and the client retries). Keep workers x (size + overflow) under
+    # PostgreSQL's max_connections (100 by default).
+    db_pool_size: int = 20
+    db_max_overflow: int = 20
+    db_pool_timeout_seconds: float = 30.0
+    # On SIGTERM: sockets are closed with 1012 at once (clients resume on another
+    # worker), and replies still streaming get this long to finish before they are cut
+    # and stored as interrupted.
+    shutdown_grace_seconds: float = 10.0
+    # Connections (HTTP and sockets) one process serves at once; past it new ones get
+    # 503 instead of slowing every session down. Unset: no limit.
+    max_connections: int | None = None
 
     secret_key: str | None = None  # unset -> generated once, kept in data_dir/secret_key
     # Comma-separated origins allowed for browser writes and WebSocket handshakes,

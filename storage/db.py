@@ -46,7 +46,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int | None = None, pool_timeout: float = 30.0
+) -> AsyncEngine:
     url = normalise_url(url)
     if is_sqlite(url):
         engine = create_async_engine(url, poolclass=NullPool)
@@ -55,7 +57,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
         # Fail fast when the database is down so callers can back off and retry.
         connect_args={"timeout": 5, "command_timeout": 30},
@@ -65,9 +68,18 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 class Database:
     """Owns the engine; hands out short-lived ORM sessions."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
+        pool_timeout: float = 30.0,
+    ) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url, pool_size=pool_size)
+        self.engine = make_engine(
+            self.url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
+        )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

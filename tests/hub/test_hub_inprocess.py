@@ -30,6 +30,9 @@ from realtime.protocol import (
     MessageEvent,
     MessageRole,
     PresenceEvent,
+    ReplyDelta,
+    ReplyDone,
+    ReplyError,
     SequencedEvent,
 )
 from realtime.sessionlog import SessionLog
@@ -296,3 +299,44 @@ async def test_presence_announcements_coalesce_under_a_join_storm(rig: Rig) -> N
     print(f"presence: 50 joins, {len(announced)} announcements")
     assert 1 <= len(announced) <= 3
     assert announced[-1].observers == 50
+
+
+async def test_a_graceful_close_lets_a_streaming_reply_finish_and_cuts_it_after_grace(
+    rig: Rig,
+) -> None:
+    """SIGTERM's drain: the runner waits up to ``grace`` for replies, then cuts them."""
+    sid = await new_session(rig)
+
+    async def stream_and_close(grace: float) -> list[SequencedEvent]:
+        runner = ReplyRunner(
+            log=rig.log,
+            budgets=rig.budgets,
+            provider=ScriptedProvider(40),  # a reply of ~30 words takes ~0.75 s
+            control=rig.control,
+            db=rig.db,
+            config=RealtimeConfig(),
+        )
+        hub = Hub(
+            db=rig.db,
+            log=rig.log,
+            budgets=rig.budgets,
+            runner=runner,
+            control=rig.control,
+            config=RealtimeConfig(),
+        )
+        after = (await rig.log.ensure(sid)).last_seq
+        async with rig.log.subscribe(sid, after) as events:
+            assert await hub.say(sid, "How have you been sleeping?", uuid.uuid4().hex) is None
+            async with asyncio.timeout(5):
+                async for event in events:
+                    if isinstance(event, ReplyDelta):
+                        break
+            await runner.aclose(grace=grace)
+        return await rig.backend.read(str(sid), after, 1_000)
+
+    drained = await stream_and_close(grace=10)
+    assert [type(e) for e in drained if isinstance(e, ReplyDone | ReplyError)] == [ReplyDone]
+    cut = await stream_and_close(grace=0)
+    ends = [e for e in cut if isinstance(e, ReplyDone | ReplyError)]
+    assert [type(e) for e in ends] == [ReplyError]
+    assert isinstance(ends[0], ReplyError) and ends[0].code == "interrupted"
