@@ -4,6 +4,7 @@ limits)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
@@ -11,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from filestore.content import ACCEPTED_TYPES
 from realtime.lifecycle import SessionStatus
 from server.attempt_schemas import AttemptPage, NextAttemptOut, RestartOut, RestartPolicyIn
 from server.evaluation_schemas import (
@@ -20,6 +22,8 @@ from server.evaluation_schemas import (
     ReviewIn,
     StudentEvaluationOut,
 )
+from server.file_schemas import FileOut, FilePage, StudentFilePage
+from server.file_upload import response_media_type
 from server.http import MAX_JSON_DEPTH, resource
 from server.profile_schemas import ProfileIn, ProfileOut, ProfilePage
 from server.routes_auth import PasswordIn
@@ -52,6 +56,9 @@ class Operation(NamedTuple):
     out: type[BaseModel] | None
     status: int
     query: tuple[dict[str, Any], ...] = ()
+    #: Request or success content that is not JSON (a multipart upload, a download).
+    form: dict[str, Any] | None = None
+    download: dict[str, Any] | None = None
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -87,6 +94,54 @@ EXPORT_QUERY = (
     _query("from", INSTANT, "Created at or after (UTC when no zone)."),
     _query("to", INSTANT, "Created before; a date includes that day (up to 9999-12-30)."),
 )
+
+UPLOAD_FORM = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "format": "binary"},
+                "visible_to_students": {"type": "string", "enum": ["true", "false"]},
+            },
+        }
+    }
+}
+DOWNLOAD = {
+    response_media_type(media): {"schema": {"type": "string", "format": "binary"}}
+    for media in ACCEPTED_TYPES
+}
+FILE_OPERATIONS = [
+    Operation("get", "/api/profiles/{id}/files", "A profile's case files", None, FilePage, 200),
+    Operation(
+        "post",
+        "/api/profiles/{id}/files",
+        "Attach a case file (PDF, PNG, JPEG, GIF, WebP or UTF-8 text, judged by content)",
+        None,
+        FileOut,
+        201,
+        form=UPLOAD_FORM,
+    ),
+    Operation("get", "/api/files/{id}", "Download a case file", None, None, 200, download=DOWNLOAD),
+    Operation("delete", "/api/files/{id}", "Delete a case file", None, None, 204),
+    Operation(
+        "get",
+        "/api/student/sessions/{id}/files",
+        "The visible case files of the student's session (join-link cookie)",
+        None,
+        StudentFilePage,
+        200,
+    ),
+    Operation(
+        "get",
+        "/api/student/sessions/{id}/files/{file_id}",
+        "Download a visible case file (join-link cookie)",
+        None,
+        None,
+        200,
+        download=DOWNLOAD,
+    ),
+]
 
 OPERATIONS: list[Operation] = [
     Operation("post", "/api/auth/login", "Log in as a teacher", LoginIn, UserOut, 200),
@@ -224,6 +279,8 @@ OPERATIONS: list[Operation] = [
     ),
 ]
 
+UUID_SCHEMA = {"type": "string", "format": "uuid"}
+
 ERRORS = {
     "400": f"Malformed JSON, or nested deeper than {MAX_JSON_DEPTH} levels",
     "401": "Not logged in",
@@ -237,10 +294,11 @@ ERRORS = {
         "Conflict (object in use, illegal state transition, evaluation running or not done, "
         "not the latest attempt, an attempt not started, no next attempt, attempt limit)"
     ),
-    "413": "Body too large",
-    "415": "Body not sent as application/json",
+    "413": "Body too large, or a file over MAX_FILE_BYTES",
+    "415": "Body not sent as application/json (multipart for files), or a refused file type",
     "422": "Validation failed; `fields` says what is wrong",
     "429": "Too many attempts, or a monthly cap (tokens or money) reached; see Retry-After",
+    "503": "The file store is not answering (case files only)",
 }
 
 DESCRIPTION = (
@@ -262,7 +320,7 @@ def _session_limits(definitions: dict[str, Any], settings: Settings) -> None:
 
 
 def build_openapi(settings: Settings, extra: list[Operation] | None = None) -> dict[str, Any]:
-    operations = OPERATIONS + (extra or [])
+    operations = OPERATIONS + FILE_OPERATIONS + (extra or [])
     models = {m for op in operations for m in (op.body, op.out) if m is not None} | {ErrorOut}
     refs, definitions = models_json_schema(
         [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
@@ -275,17 +333,10 @@ def build_openapi(settings: Settings, extra: list[Operation] | None = None) -> d
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         spec: dict[str, Any] = {"summary": op.summary, "responses": {}}
-        parameters = list(op.query)
-        if "{id}" in op.path:
-            parameters.insert(
-                0,
-                {
-                    "name": "id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string", "format": "uuid"},
-                },
-            )
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": UUID_SCHEMA}
+            for name in re.findall(r"{(\w+)}", op.path)
+        ] + list(op.query)
         if parameters:
             spec["parameters"] = parameters
         if op.body is not None:
@@ -293,9 +344,13 @@ def build_openapi(settings: Settings, extra: list[Operation] | None = None) -> d
                 "required": True,
                 "content": {"application/json": {"schema": ref[op.body]}},
             }
+        if op.form is not None:
+            spec["requestBody"] = {"required": True, "content": op.form}
         success: dict[str, Any] = {"description": "OK"}
         if op.out is not None:
             success["content"] = {"application/json": {"schema": ref[op.out]}}
+        if op.download is not None:
+            success["content"] = op.download
         spec["responses"][str(op.status)] = success
         for code, text in ERRORS.items():
             spec["responses"][code] = {

@@ -361,3 +361,21 @@ def test_disposition_cannot_break_out_of_the_header() -> None:
     assert (
         header == "attachment; filename=\"a_b_c_de.pdf\"; filename*=UTF-8''a%22b%5Cc%3Bd%C3%A9.pdf"
     )
+
+
+async def test_openapi_documents_the_upload_form_and_downloads(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    upload_op = spec["paths"]["/api/profiles/{id}/files"]["post"]
+    form = upload_op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["file"] and form["properties"]["file"]["format"] == "binary"
+    student = spec["paths"]["/api/student/sessions/{id}/files/{file_id}"]["get"]
+    assert [p["name"] for p in student["parameters"]] == ["id", "file_id"]
+    assert set(student["responses"]["200"]["content"]) == {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "text/plain; charset=utf-8",
+    }
+    assert {"413", "415", "503"} <= set(upload_op["responses"])
