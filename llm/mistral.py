@@ -170,8 +170,10 @@ class MistralProvider:
         except errors.MistralError as error:
             # A status error, or (status 200) an error object inside the stream.
             status = error.status_code if error.status_code >= 400 else 500
-            kind, detail = _error_fields(error.body, str(error))
-            outcome = failure_for_status(status, kind, detail, text_streamed=text_streamed)
+            kind, code, detail = _error_fields(error.body, str(error))
+            outcome = failure_for_status(
+                status, kind, detail, text_streamed=text_streamed, error_code=code
+            )
         except (errors.NoResponseError, httpx2.TransportError) as error:
             outcome = failure_for_transport(repr(error), text_streamed=text_streamed)
         except Exception as error:  # SDK parsing bugs etc.: the contract is "never raises"
@@ -179,8 +181,12 @@ class MistralProvider:
         finally:
             if raw is not None:
                 await raw.close()
-        if usage is None and (text or isinstance(outcome, Done)):
-            # Cut short before the usage chunk: charge an estimate rather than nothing.
+        if usage is None and text and isinstance(outcome, Failed):
+            # Cut off before the usage chunk: the model may have generated up to max_tokens
+            # and we are billed for it, so charge the most (as llm.openai does).
+            usage = Usage(estimate_input(), max(max_tokens, estimate_tokens("".join(text))))
+        elif usage is None and (text or isinstance(outcome, Done)):
+            # A server that reports no usage: charge an estimate rather than nothing.
             usage = Usage(estimate_input(), estimate_tokens("".join(text)))
         if usage is not None:
             yield usage
@@ -240,19 +246,24 @@ def _text(content: object) -> str:
     return ""
 
 
-def _error_fields(body: str, fallback: str) -> tuple[str | None, str]:
-    """The error type and message of a Mistral error body, which is ``{"object": "error",
-    "message", "type", ...}``, or (inside a stream) ``{"data": {...}}`` wrapping one."""
+def _error_fields(body: str, fallback: str) -> tuple[str | None, str | None, str]:
+    """The error type, code (a string one, which may name a spend limit) and message of a
+    Mistral error body, which is ``{"object": "error", "message", "type", "code", ...}``,
+    or (inside a stream) ``{"data": {...}}`` wrapping one."""
     try:
         parsed = json.loads(body)
     except (TypeError, ValueError):
-        return None, fallback
+        return None, None, fallback
     if isinstance(parsed, dict) and isinstance(parsed.get("data"), dict):
         parsed = parsed["data"]
     if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
         parsed = parsed["error"]
     if not isinstance(parsed, dict):
-        return None, fallback
-    kind = parsed.get("type")
+        return None, None, fallback
+    kind, code = parsed.get("type"), parsed.get("code")
     message = parsed.get("message") or fallback
-    return (kind if isinstance(kind, str) else None), str(message)[:500]
+    return (
+        kind if isinstance(kind, str) else None,
+        code if isinstance(code, str) else None,
+        str(message)[:500],
+    )

@@ -136,3 +136,16 @@ async def test_a_stream_cut_before_a_finish_reason_is_not_done(fake: FakeMistral
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hello there."
     failed = events[-1]
     assert isinstance(failed, Failed) and failed.code == "interrupted"
+
+
+async def test_a_spend_limit_429_is_not_retried(fake: FakeMistral) -> None:
+    fake.script = [HttpError(429, "insufficient_quota", "You exceeded your current quota")]
+    sleeps = RecordedSleeps()
+    inner = MistralProvider("k", base_url=fake.url, timeout=5)
+    provider = RetryingProvider(inner, RetryPolicy(max_retries=2), sleep=sleeps)
+    try:
+        [failed] = await run(provider)
+    finally:
+        await provider.aclose()
+    assert isinstance(failed, Failed) and (failed.code, failed.retryable) == ("spend_limit", False)
+    assert len(fake.requests) == 1 and sleeps.delays == []
