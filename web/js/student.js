@@ -9,6 +9,7 @@ import { TurnIndex } from "./feedback.js";
 import { endReasonText } from "./format.js";
 import { StudentAttempts, takeDraft } from "./student-attempts.js";
 import { StudentFeedback } from "./student-feedback.js";
+import { showCaseFiles } from "./student-files.js";
 import { ConnectionState, SessionSocket } from "./socket.js";
 import { Transcript } from "./transcript.js";
 import { showStatusBadge } from "./status.js";
@@ -370,6 +371,7 @@ async function main() {
   setText(ui.title, `Interview with ${info.client_name}`);
   setText(ui.subtitle, `Signed in as ${info.student_name}`);
   ui.chat.hidden = false;
+  showCaseFiles(byId("case-files-card"), sessionId);
   transcript = new Transcript(byId("transcript"), {
     clientName: info.client_name,
     studentName: "You",

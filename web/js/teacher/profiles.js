@@ -6,6 +6,7 @@ import { busy, clearErrors, field, formAlert, showApiError, showFieldErrors } fr
 import { renderLibraryList } from "./library.js";
 import { describeModel, modelOptions } from "./models.js";
 import { hiddenFactsEditor } from "./profile-facts.js";
+import { profileFilesSection } from "./profile-files.js";
 
 export function renderProfiles(view, ctx) {
   renderLibraryList(view, ctx, {
@@ -162,5 +163,6 @@ export async function renderProfileForm(view, id, ctx) {
     });
   });
   view.append(form);
+  if (id) view.append(profileFilesSection(id, ctx));
   f.name.control.focus();
 }
