@@ -18,6 +18,8 @@ __all__ = [
     "TooManyFiles",
     "add_file",
     "all_files",
+    "check_room",
+    "count_files",
     "delete_file",
     "get_file",
     "get_visible_file",

@@ -7,10 +7,18 @@ import hashlib
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from filestore import FileStore, ObjectMissing, Upload, new_key
+from filestore import (
+    FileStore,
+    FileStoreConfig,
+    ObjectMissing,
+    Upload,
+    make_file_store,
+    new_key,
+)
 
 PROFILE = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
@@ -81,3 +89,17 @@ async def test_keys_that_could_escape_are_refused(store: FileStore, key: str) ->
         await store.open(key)
     with pytest.raises(ValueError):
         await store.delete(key)
+
+
+def test_s3_without_its_settings_refuses_to_start(tmp_path: Path) -> None:
+    config = FileStoreConfig(kind="s3", root=tmp_path, s3_bucket="cases")
+    with pytest.raises(ValueError) as raised:
+        make_file_store(config)
+    assert str(raised.value) == (
+        "FILE_STORE=s3 needs S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"
+    )
+
+
+def test_the_config_never_prints_the_secret(tmp_path: Path) -> None:
+    config = FileStoreConfig(kind="s3", root=tmp_path, s3_secret_access_key="hunter2-secret")
+    assert "hunter2" not in repr(config)
