@@ -104,6 +104,10 @@ class AsgiSocket:
     async def send(self, **frame: Any) -> None:
         self._incoming.put_nowait({"type": "websocket.receive", "text": json.dumps(frame)})
 
+    async def send_raw(self, text: str) -> None:
+        """One text frame exactly as given (malformed JSON included)."""
+        self._incoming.put_nowait({"type": "websocket.receive", "text": text})
+
     async def recv(self, within: float = WAIT) -> dict[str, Any]:
         """The next frame the app sent. Raises :class:`ClosedError` at the close frame."""
         message = await self._next(within)
