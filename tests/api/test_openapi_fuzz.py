@@ -39,7 +39,7 @@ CHECKS = [
 
 
 def _seed(http: httpx.Client) -> dict[str, str]:
-    """A profile, a rubric and a session of the teacher's, so that half the generated
+    """A profile, a rubric, a session and a case file of the teacher's, so that half the generated
     ``{id}``s reach a real object instead of a 404."""
     profile = http.post("/api/profiles", json=profile_body()).json()["id"]
     rubric = http.post("/api/rubrics", json=rubric_body()).json()["id"]
@@ -53,7 +53,10 @@ def _seed(http: httpx.Client) -> dict[str, str]:
             "token_budget": 5000,
         },
     ).json()["id"]
-    return {"profiles": profile, "rubrics": rubric, "sessions": session}
+    case_file = http.post(
+        f"/api/profiles/{profile}/files", files={"file": ("letter.pdf", b"%PDF-1.7 fuzz")}
+    ).json()["id"]
+    return {"profiles": profile, "rubrics": rubric, "sessions": session, "files": case_file}
 
 
 def _aim_at_seeded(case: Any, seeded: dict[str, str]) -> None:
@@ -67,7 +70,7 @@ def _aim_at_seeded(case: Any, seeded: dict[str, str]) -> None:
         # /api/student/sessions/{id}/... is a session too (the teacher's cookie gets 401).
         parts = case.path.split("/")
         kind = parts[3] if parts[2] == "student" else parts[2]
-        path_parameters["id"] = seeded[kind]
+        path_parameters["id"] = seeded.get(kind, raw)  # nothing seeded: stays a 404
 
 
 def test_every_operation_keeps_its_documented_shape(tmp_path: Path, database_url: str) -> None:
