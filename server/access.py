@@ -21,7 +21,13 @@ from server.state import AppState
 from storage.models import User
 from storage.repos import users as user_repo
 
-__all__ = ["TEACHER_ROLES", "close_revoked", "signed_in_teacher", "teacher_of_claim"]
+__all__ = [
+    "TEACHER_ROLES",
+    "claim_is_current",
+    "close_revoked",
+    "signed_in_teacher",
+    "teacher_of_claim",
+]
 
 #: Roles that may use the teacher API and observe their sessions.
 TEACHER_ROLES = frozenset({"teacher", "admin"})
@@ -37,9 +43,17 @@ async def teacher_of_claim(claim: TeacherClaim, state: AppState) -> User | None:
     """The claim's teacher if its version is the user's current one; else None."""
     async with state.db.session() as db:
         user = await user_repo.get(db, claim.user_id)
-    if user is None or user.role not in TEACHER_ROLES or user.session_version != claim.version:
-        return None
-    return user
+    return user if user is not None and claim_is_current(claim, user) else None
+
+
+def claim_is_current(claim: TeacherClaim, user: User) -> bool:
+    """Whether ``claim`` still signs ``user`` in: theirs, a teacher's, and of the user's
+    current session version (a logout or a password change bumps it)."""
+    return (
+        claim.user_id == user.id
+        and user.role in TEACHER_ROLES
+        and user.session_version == claim.version
+    )
 
 
 async def close_revoked(state: AppState, revocation: Revocation) -> None:

@@ -13,11 +13,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from realtime.connection import Connection, PeerGone, Principal
 from realtime.eventlog import parse_after
 from realtime.revocation import Credential, StudentCredential, TeacherCredential, link_fingerprint
-from realtime.vocabulary import Role
-from server.access import teacher_of_claim
+from realtime.vocabulary import CloseCode, Role
+from server.access import claim_is_current
 from server.auth import read_student_claim, read_teacher_claim
 from server.logging_setup import session_id
 from server.origin import origin_allowed
+from server.settings import Settings
+from server.socketcaps import CapExceeded, SocketCaps
 from server.state import AppState, app_state
 from storage.errors import NotFound
 from storage.repos import sessions as session_repo
@@ -61,14 +63,13 @@ async def authorise(websocket: WebSocket, state: AppState) -> tuple[Principal, C
     except ValueError:
         return None
     try:
-        async with state.db.session() as db:
-            session = await session_repo.get_session_unscoped(db, session_id)
+        async with state.db.session() as db:  # the one SQL query of a reconnect
+            session, owner = await session_repo.get_session_and_owner(db, session_id)
     except NotFound:
         return None
     teacher = read_teacher_claim(websocket, state.signer)
-    if teacher is not None and teacher.user_id != session.owner_id:
-        teacher = None  # not their session (they may still hold its student cookie)
-    if teacher is not None and await teacher_of_claim(teacher, state) is not None:
+    # Only the owner observes (another teacher may still hold this session's student cookie).
+    if teacher is not None and claim_is_current(teacher, owner):
         principal = Principal(Role.TEACHER, session_id, teacher.user_id)
         return principal, TeacherCredential(teacher.user_id, teacher.version)
     claim = read_student_claim(websocket, state.signer, session_id)
@@ -98,9 +99,30 @@ async def session_socket(websocket: WebSocket) -> None:
     epoch = websocket.query_params.get("epoch") or None
     await websocket.accept()
     session_id.set(str(principal.session_id))  # this socket's task: its logs name it
-    connection = Connection(state.sockets, StarletteTransport(websocket), principal, after, epoch)
-    with state.revoker.live.hold(credential, connection):
-        await connection.run()
+    user = f"{principal.role}:{principal.user_id or principal.session_id}"
+    address = websocket.client.host if websocket.client else "unknown"
+    with contextlib.ExitStack() as slot:
+        try:
+            slot.enter_context(socket_caps(websocket, state.settings).hold(user, address))
+        except CapExceeded as over:
+            # Accepted, then closed with a code the page understands (a refused handshake
+            # reaches a browser as a bare failure) and that stops its reconnecting.
+            await websocket.close(CloseCode.TOO_MANY_SOCKETS, str(over))
+            return
+        connection = Connection(
+            state.sockets, StarletteTransport(websocket), principal, after, epoch
+        )
+        with state.revoker.live.hold(credential, connection):
+            await connection.run()
+
+
+def socket_caps(websocket: WebSocket, settings: Settings) -> SocketCaps:
+    """The app's socket caps, made on its first socket (per process and per app)."""
+    caps = getattr(websocket.app.state, "socket_caps", None)
+    if not isinstance(caps, SocketCaps):
+        caps = SocketCaps(settings.ws_max_sockets_per_user, settings.ws_max_sockets_per_address)
+        websocket.app.state.socket_caps = caps
+    return caps
 
 
 routes = [WebSocketRoute("/ws/sessions/{id}", session_socket)]

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import Conflict, NotFound
-from storage.models import Session, SessionEvent
+from storage.models import Session, SessionEvent, User
 
 
 async def create_session(db: AsyncSession, owner_id: uuid.UUID, **fields: Any) -> Session:
@@ -38,6 +38,22 @@ async def get_session_unscoped(db: AsyncSession, session_id: uuid.UUID) -> Sessi
     if session is None:
         raise NotFound("session")
     return session
+
+
+async def get_session_and_owner(db: AsyncSession, session_id: uuid.UUID) -> tuple[Session, User]:
+    """The session and its owner in one query: a socket's handshake checks a student's
+    claim against the session and a teacher's against the owner (one query per reconnect
+    in a reconnect storm, not two). Raises :class:`NotFound`."""
+    query = (
+        select(Session, User)
+        .join(User, User.id == Session.owner_id)
+        .where(Session.id == session_id)
+        .execution_options(populate_existing=True)
+    )
+    row = (await db.execute(query)).one_or_none()
+    if row is None:
+        raise NotFound("session")
+    return row[0], row[1]
 
 
 async def list_sessions(
