@@ -117,6 +117,10 @@ class CloseCode(IntEnum):
     TOO_SLOW = 4008
     #: ``after`` cannot be honoured: reconnect without it (``resume.failed`` came first).
     RELOAD = 4009
+    #: This user, or this address, already holds the most sockets a worker allows
+    #: (WS_MAX_SOCKETS_PER_USER / _PER_ADDRESS): close other tabs; reconnecting at once
+    #: would be refused again.
+    TOO_MANY_SOCKETS = 4029
 
 
 class Role(StrEnum):

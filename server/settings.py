@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     presence_ttl_seconds: float = 30.0
     # WebSocket protocol pings: a peer that stops answering is dropped within ~30 s.
     ws_ping_seconds: float = 15.0
+    # Open session sockets per worker process (server/socketcaps.py), closed with 4029 over
+    # the cap. Both sit above the connect storm's 1,000 observers of one session by one
+    # teacher through one load balancer (bench/storm.py), whose X-Forwarded-For is only
+    # trusted when FORWARDED_ALLOW_IPS names it; a real teacher's grid in a few tabs is ~100.
+    ws_max_sockets_per_user: int = 1_500
+    ws_max_sockets_per_address: int = 3_000
 
     # Replies and budgets.
     # A spoken reply in an interview is a few sentences; 400 tokens is ~300 words.

@@ -15,7 +15,7 @@ import { ClientType, CloseCode, ErrorCode, EventType } from "./vocabulary.js";
 /** Close codes after which reconnecting cannot help (REVOKED: the link or login that let
  * this socket in was revoked). A handshake the server refuses (auth, not found, origin)
  * reaches the page as 1006, like a network error: see onFailing. */
-const FINAL_CLOSE_CODES = new Set([CloseCode.ABUSE, CloseCode.REVOKED]);
+const FINAL_CLOSE_CODES = new Set([CloseCode.ABUSE, CloseCode.REVOKED, CloseCode.TOO_MANY_SOCKETS]);
 /** Consecutive failed attempts after which the page is asked to check, over HTTP, whether
  * the session can still be joined (a refused handshake looks like a network error, 1006). */
 const PROBE_AFTER_ATTEMPTS = 3;

@@ -216,6 +216,9 @@ function closedText(code) {
   if (code === CloseCode.ABUSE) {
     return "The server closed the connection (too many or invalid messages). Reload the page to continue.";
   }
+  if (code === CloseCode.TOO_MANY_SOCKETS) {
+    return "This session is open in too many tabs or windows. Close the others, then reload this page.";
+  }
   if (code === CloseCode.REVOKED) {
     return "Your teacher replaced the link to this session, so this page was disconnected. Ask your teacher for the new link.";
   }

@@ -73,6 +73,8 @@ export const CloseCode = Object.freeze({
   TOO_SLOW: 4008,
   // `after` cannot be honoured (`resume.failed` came first): reconnect without it.
   RELOAD: 4009,
+  // Too many open sockets for this user or address: close other tabs, then reload.
+  TOO_MANY_SOCKETS: 4029,
 });
 
 /** Who wrote a `message` (also the `role` of a stored transcript's messages). */
