@@ -137,7 +137,8 @@ async def in_batches(coros: list[Any], size: int) -> list[Any]:
 )
 def test_reconnect_storm_after_a_worker_restart(world: World, tmp_path: Path) -> None:
     sessions = [world.new_session() for _ in range(CLIENTS // (1 + OBSERVERS_PER_SESSION))]
-    roles: list[Role] = ["student", *(["teacher"] * OBSERVERS_PER_SESSION)]
+    observers: list[Role] = ["teacher"] * OBSERVERS_PER_SESSION
+    roles: list[Role] = ["student", *observers]
     clients = [Client(s, role) for s in sessions for role in roles]
     sql_log = tmp_path / "statements.tsv"
 
