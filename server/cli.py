@@ -150,8 +150,12 @@ async def _files_cleanup(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import Database
 
     grace = timedelta(seconds=settings.files_cleanup_grace_seconds)
+    try:
+        store = make_file_store(file_store_config(settings))
+    except ValueError as error:  # FILE_STORE=s3 without its settings
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     db = Database(settings.effective_database_url)
-    store = make_file_store(file_store_config(settings))
     try:
         report = await run_cleanup(db, store, grace=grace, dry_run=args.dry_run)
     except StoreUnavailable as error:
