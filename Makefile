@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test lint typecheck bench clean hardening
+.PHONY: run test install install-test lint typecheck bench clean hardening injection
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -52,3 +52,10 @@ bench: install
 # prints each measured figure (docs/reliability.md records a full run's).
 hardening: install-test
 	HARDENING_FULL=1 $(BIN)/pytest -m hardening -s tests/hardening $(PYTEST_ARGS)
+
+# The prompt-injection attempts against a real provider (docs/reliability.md), e.g.
+# `make injection LLM_PROVIDER=anthropic ANTHROPIC_API_KEY=sk-... LLM_MODEL=...`;
+# skipped without the provider's key. Without LLM_PROVIDER: the scripted client.
+injection: install-test
+	INJECTION_PROVIDER=$(or $(LLM_PROVIDER),scripted) INJECTION_MODEL=$(LLM_MODEL) \
+		$(BIN)/pytest -s -rs tests/hardening/test_people_injection.py $(PYTEST_ARGS)
