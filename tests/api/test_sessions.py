@@ -46,8 +46,10 @@ async def _drive_to(app: Starlette, teacher: httpx.AsyncClient, status: str) -> 
 
 async def test_create_session_returns_join_url(new_teacher: NewTeacher) -> None:
     teacher = await new_teacher()
-    session = await make_session(teacher, student_email="Sam@Uni.Example", model="claude-x")
+    # The one-model catalog (no LLM_CATALOG) is the scripted client, id "scripted".
+    session = await make_session(teacher, student_email="Sam@Uni.Example", model="scripted")
     assert session["status"] == "created"
+    assert session["model"] == "scripted"
     assert session["join_url"].startswith("http://testserver/join/")
     assert session["student_email"] == "sam@uni.example"
     assert session["seconds_left"] == 600
