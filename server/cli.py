@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from collections.abc import Sequence
 
@@ -37,7 +38,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         ws_max_size=max(settings.frame_max_bytes * 16, 1 << 20),
         ws_ping_interval=settings.ws_ping_seconds,
         ws_ping_timeout=settings.ws_ping_seconds,
-        timeout_graceful_shutdown=10,
+        # SIGTERM: sockets close with 1012 at once (clients resume elsewhere); replies get
+        # SHUTDOWN_GRACE_SECONDS in the lifespan shutdown (server.composition).
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
+        # Past MAX_CONNECTIONS, new connections get 503 rather than slowing all down.
+        limit_concurrency=settings.max_connections,
         proxy_headers=True,
         log_config=uvicorn_log_config(settings.log_format, settings.log_level),
     )
