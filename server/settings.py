@@ -6,6 +6,7 @@ lists them all.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -38,8 +39,9 @@ class Settings(BaseSettings):
     # worker), and replies still streaming get this long to finish before they are cut
     # and stored as interrupted.
     shutdown_grace_seconds: float = 10.0
-    # Connections (HTTP and sockets) one process serves at once; past it new ones get
-    # 503 instead of slowing every session down. Unset: no limit.
+    # uvicorn's concurrency limit: HTTP requests in flight plus open sockets. Past it, new
+    # HTTP requests get 503 (pages, /readyz too); socket handshakes are not refused by it
+    # (WS_MAX_SOCKETS_* cap those). Unset (the default): no limit.
     max_connections: int | None = None
 
     secret_key: str | None = None  # unset -> generated once, kept in data_dir/secret_key
@@ -232,14 +234,23 @@ class Settings(BaseSettings):
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.touch(mode=0o600)
-        path.write_text(key)
-        self.secret_key = key
-        return key
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            # Written whole under a private name, then linked into place: `serve --workers
+            # N` on a fresh data directory starts N processes here at once; a link fails
+            # if another got there first, so every worker ends up reading one key (a
+            # check-then-write left each its own, and cookies failing on the others).
+            draft = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+            draft.touch(mode=0o600)
+            draft.write_text(secrets.token_urlsafe(48))
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
 
 
 def limits_doc(settings: Settings) -> dict[str, int]:
