@@ -116,7 +116,7 @@ def test_drops_replay_exactly_the_missed_events(world: World) -> None:
     async def run() -> list[tuple[float, int, float]]:
         session = world.new_session()
         results = []
-        async with world.connect(session, as_="teacher", worker=1) as observer:
+        async with world.connect(session, as_="teacher", worker=1, max_queue=None) as observer:
             await observer.recv()
             for n, seconds in enumerate(DROP_SECONDS):
                 events, took = await one_drop(world, session, observer, seconds, n)
@@ -138,7 +138,7 @@ def test_drop_beyond_the_window_reloads_from_sql(
 
 async def _beyond_window(world: World) -> None:
     session = world.new_session()
-    async with world.connect(session, as_="teacher", worker=1) as observer:
+    async with world.connect(session, as_="teacher", worker=1, max_queue=None) as observer:
         await observer.recv()
         with running_proxy("127.0.0.1", world.servers[0].port) as proxy:
             student = await world.connect(

@@ -65,10 +65,29 @@ def fold(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows.values(), key=lambda row: row["seq"])
 
 
+async def say(student: Socket, text: str, client_id: str) -> None:
+    """Say until acknowledged: a quick script meets the 5-says-in-10-s limit, and the
+    page waits and sends again, as the protocol asks. (A stop that came after its reply
+    ended is answered ``nothing_to_stop``: not this say's answer.)"""
+    async with asyncio.timeout(30):
+        while True:
+            await student.send(type="say", text=text, client_id=client_id)
+            answer = await student.until(
+                lambda e: (
+                    (e["type"] == "error" and e["code"] != "nothing_to_stop")
+                    or e.get("client_id") == client_id
+                )
+            )
+            if answer["type"] == "message":
+                return
+            assert answer["code"] == "rate_limited", answer
+            await asyncio.sleep(2.0)  # the rate window moves on its own clock
+
+
 async def act(student: Socket, coach: Socket, action: str, n: int, rng: random.Random) -> None:
     """One step of the script; replies are awaited to their end."""
     if action in ("say", "say_and_stop"):
-        await student.send(type="say", text=f"Step {n}: how was it, really?", client_id=f"s{n}")
+        await say(student, f"Step {n}: how was it, really?", f"s{n}")
         start = await student.until(lambda e: e["type"] == "reply.start")
         if action == "say_and_stop":
             await student.until(lambda e: e["type"] == "reply.delta")
@@ -89,7 +108,7 @@ async def one_run(world: World, session: SessionHandle, rng: random.Random) -> i
     join_mid_reply = rng.random() < 0.5
     async with (
         world.connect(session, as_="student", worker=0) as student,
-        world.connect(session, as_="teacher", worker=0) as coach,
+        world.connect(session, as_="teacher", worker=0, max_queue=None) as coach,
     ):
         await student.recv()
         await coach.recv()
@@ -98,15 +117,15 @@ async def one_run(world: World, session: SessionHandle, rng: random.Random) -> i
             if n == join_at and observer is None:
                 if join_mid_reply and action.startswith("say"):
                     # Join while this step's reply streams: the snapshot carries it.
-                    await student.send(type="say", text=f"Step {n}: tell me.", client_id=f"m{n}")
+                    await say(student, f"Step {n}: tell me.", f"m{n}")
                     await student.until(lambda e: e["type"] == "reply.delta")
-                    observer = await world.connect(session, as_="teacher", worker=1)
+                    observer = await world.connect(session, as_="teacher", worker=1, max_queue=None)
                     await student.until(is_end)
                     continue
-                observer = await world.connect(session, as_="teacher", worker=1)
+                observer = await world.connect(session, as_="teacher", worker=1, max_queue=None)
             await act(student, coach, action, n, rng)
         if observer is None:
-            observer = await world.connect(session, as_="teacher", worker=1)
+            observer = await world.connect(session, as_="teacher", worker=1, max_queue=None)
         marker = "end of the script"
         await coach.send(type="whisper", text=marker)
         await observer.until(lambda e: e.get("text") == marker)

@@ -124,7 +124,7 @@ async def _outage(world: World, proxy: TcpProxy) -> None:
     acked: list[dict[str, Any]] = []
     sampler = asyncio.create_task(sample_readyz(world, timeline, stop_sampling))
     async with (
-        world.connect(session, as_="student", worker=0) as student,
+        world.connect(session, as_="student", worker=0, max_queue=None) as student,
         world.connect(session, as_="teacher", worker=1) as teacher,
     ):
         await student.recv()

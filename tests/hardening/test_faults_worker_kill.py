@@ -112,7 +112,7 @@ def resumed_seqs(first: Socket, second: Socket, cursor: int) -> list[int]:
 async def one_kill(world: World, session: SessionHandle, rng: random.Random, n: int) -> Run:
     survivor = world.servers[0]
     with running_server(world.env, world.cwd) as victim:
-        reference = await world.connect(session, as_="teacher", worker=survivor)
+        reference = await world.connect(session, as_="teacher", worker=survivor, max_queue=None)
         await reference.recv()
         student = await world.connect(session, as_="student", worker=victim)
         observer = await world.connect(session, as_="teacher", worker=victim)
@@ -128,10 +128,20 @@ async def one_kill(world: World, session: SessionHandle, rng: random.Random, n: 
     cursors = {"student": student.seqs()[-1], "observer": observer.seqs()[-1]}
     # Both resume on the survivor, from their cursors.
     student2 = await world.connect(
-        session, as_="student", worker=survivor, after=cursors["student"], epoch=s_welcome["epoch"]
+        session,
+        as_="student",
+        worker=survivor,
+        after=cursors["student"],
+        epoch=s_welcome["epoch"],
+        max_queue=None,
     )
     observer2 = await world.connect(
-        session, as_="teacher", worker=survivor, after=cursors["observer"], epoch=o_welcome["epoch"]
+        session,
+        as_="teacher",
+        worker=survivor,
+        after=cursors["observer"],
+        epoch=o_welcome["epoch"],
+        max_queue=None,
     )
     # The teacher keeps whispering meanwhile: a session is not silent because a reply is.
     chatter = asyncio.create_task(whisper_every(reference, CHATTER_SECONDS, f"run {n}"))
