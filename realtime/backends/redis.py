@@ -37,7 +37,7 @@ from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ClusterError, RedisClusterException, ResponseError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -65,6 +65,15 @@ from realtime.vocabulary import Role
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
+#: Connections per Redis client, and how long a command waits for a free one. redis-py 8's
+#: default pool holds 100 and fails the 101st command at once ("Too many connections"):
+#: 500 sockets reconnecting together after a worker restart lost ~40 of them that way.
+#: Waiting keeps such a burst in order (a reconnect needs a few commands of ~0.1 ms); a
+#: worker's steady need is a few dozen connections.
+POOL_CONNECTIONS = 100
+POOL_WAIT_SECONDS = 10.0
+
+
 def _lua(*names: str) -> str:
     pkg = resources.files("realtime.backends")
     return "\n".join(pkg.joinpath(f"{name}.lua").read_text("utf-8") for name in names)
@@ -85,7 +94,13 @@ def redis_client(url: str, **options: Any) -> Redis | RedisCluster:
         # Redis restart every idle pooled connection then failed one command, a reply's
         # lease refresh among them (redis-py #4252, fixed upstream after 8.1.0). Off, a
         # connection the server closed is replaced at checkout, before anything is sent.
-        return Redis.from_url(url, **{**_without_maintenance_notifications(), **options})
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=POOL_CONNECTIONS,
+            timeout=POOL_WAIT_SECONDS,
+            **{**_without_maintenance_notifications(), **options},
+        )
+        return Redis.from_pool(pool)
     # redis-py's default (5) closes all of the client's connections on every 5th MOVED;
     # commands in flight on them fail and are retried, so an append that already ran
     # would run twice (a burnt seq). 0: patch the one moved slot instead.
