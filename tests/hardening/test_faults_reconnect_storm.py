@@ -128,13 +128,6 @@ async def in_batches(coros: list[Any], size: int) -> list[Any]:
     return results
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="~1.9 SQL queries per reconnect: the handshake's one, plus the session status that"
-    " every presence announcement reads (realtime/presence.py _announce_once ->"
-    " SessionControl.load) so as not to append to an ended session's log; a storm's"
-    " coalesced re-announcements cost up to 5 more on one socket (docs/reliability.md)",
-)
 def test_reconnect_storm_after_a_worker_restart(world: World, tmp_path: Path) -> None:
     sessions = [world.new_session() for _ in range(CLIENTS // (1 + OBSERVERS_PER_SESSION))]
     observers: list[Role] = ["teacher"] * OBSERVERS_PER_SESSION
