@@ -11,6 +11,7 @@ CI runs two workers; ``HARDENING_FULL=1`` runs 1, 2 and 4."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,10 @@ def _expired(event: dict[str, Any]) -> bool:
     return bool(event["type"] == "status" and event["status"] == "expired")
 
 
+# A client socket left half-connected around the killed worker (asyncio's sock_connect,
+# not the app) is garbage-collected unclosed now and then; collected here, inside this
+# test, its warning cannot fail whichever test happens to run the next collection.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("workers", [1, 2, 4] if FULL else [2])
 def test_concurrent_turns_never_overspend_and_leave_nothing_reserved(
     tmp_path: Path, postgres_url: str, redis_url: str, redis_prefix: str, workers: int
@@ -58,6 +63,7 @@ def test_concurrent_turns_never_overspend_and_leave_nothing_reserved(
         tmp_path, postgres_url, redis_url, workers, REDIS_KEY_PREFIX=redis_prefix, **ENV
     ) as world:
         asyncio.run(_rounds(world, redis_url, redis_prefix))
+    gc.collect()
 
 
 class Students:
@@ -82,51 +88,29 @@ class Students:
     async def drop(self, n: int) -> None:
         """The network goes: no close frame, the server notices the dead TCP connection."""
         self.sockets[n].conn.transport.abort()
+        await self.sockets[n].conn.wait_closed()
         await self.open(n)
 
     async def close_all(self) -> None:
         for sock in self.sockets:
             await sock.close()
+        self.sockets = []
 
 
 async def _rounds(world: World, redis_url: str, prefix: str) -> None:
     session = world.new_session(token_budget=BUDGET)
     redis = Redis.from_url(redis_url)
     store = RedisBudgetStore(redis, prefix)
-    chaos = {"disconnects": 0, "stops": 0, "kills": 0}
-    replies = 0
+    chaos = {"disconnects": 0, "stops": 0, "kills": 0, "rounds": 0, "replies": 0}
     try:
         async with world.connect(session, as_="teacher", worker=0) as observer:
             await observer.until(lambda e: e["type"] == "welcome")
             students = Students(world, session)
-            for n in range(SOCKETS):
-                await students.open(n)
-            for round_no in range(MAX_ROUNDS):
-                if round_no == 3 and len(students.live) > 1:
-                    await _kill_a_streaming_worker(world, students, observer, round_no)
-                    chaos["kills"] += 1
-                else:
-                    await _release_together(students, round_no)
-                    if round_no % 3 == 1:
-                        # Disconnect three students right after their says went out.
-                        for n in range(3):
-                            await students.drop(n)
-                        chaos["disconnects"] += 3
-                    elif round_no % 3 == 2:
-                        await observer.until(lambda e: e["type"] == "reply.start" or _ended(e))
-                        await students.sockets[-1].send(type="stop")
-                        chaos["stops"] += 1
-                try:
-                    end = await observer.until(_ended, within=30)
-                except TimeoutError:
-                    tail = [(e["type"], e.get("code") or e.get("status")) for e in observer.events]
-                    pytest.fail(f"round {round_no}: no reply ended within 30 s; {tail[-12:]}")
-                replies += end["type"] != "status"
-                if any(_expired(e) for e in observer.events):
-                    break
-            else:
-                pytest.fail("the budget never ran out")
-            await students.close_all()
+            try:
+                await _play(world, students, observer, chaos)
+            finally:
+                await students.close_all()
+
             await observer.send(type="ping", nonce="settled")
             await observer.until(lambda e: e["type"] == "pong")
         budgets = [e["tokens_used"] for e in observer.events if e["type"] == "budget"]
@@ -143,13 +127,49 @@ async def _rounds(world: World, redis_url: str, prefix: str) -> None:
     finally:
         await redis.aclose()
     print(
-        f"HARDENING budgets ({len(world.servers)} worker(s)): {round_no + 1} rounds of "
-        f"{SAYS_PER_ROUND} says, {replies} replies ended; budget {BUDGET}, charged "
+        f"HARDENING budgets ({len(world.servers)} worker(s)): {chaos['rounds']} rounds of "
+        f"{SAYS_PER_ROUND} says, {chaos['replies']} replies ended; budget {BUDGET}, charged "
         f"{snapshot.used} (Redis) = {sql['tokens_used']} (SQL), usage rows {rows}; "
         f"max tokens_used seen {max(budgets)}; "
         f"reserved after settling {reserved} (after {chaos['disconnects']} disconnects, "
         f"{chaos['stops']} stops, {chaos['kills']} killed worker)"
     )
+
+
+async def _play(world: World, students: Students, observer: Socket, chaos: dict[str, int]) -> None:
+    """Rounds of says released together, with the round's chaos, until the budget ends."""
+    for n in range(SOCKETS):
+        await students.open(n)
+    for round_no in range(MAX_ROUNDS):
+        chaos["rounds"] = round_no + 1
+        end: dict[str, Any] | None = None
+        if round_no == 3 and len(students.live) > 1:
+            await _kill_a_streaming_worker(world, students, observer, round_no)
+            chaos["kills"] += 1
+        else:
+            await _release_together(students, round_no)
+            if round_no % 3 == 1:
+                # Disconnect three students right after their says went out.
+                for n in range(3):
+                    await students.drop(n)
+                chaos["disconnects"] += 3
+            elif round_no % 3 == 2:
+                began = await observer.until(lambda e: e["type"] == "reply.start" or _ended(e))
+                if began["type"] == "reply.start":
+                    await students.sockets[-1].send(type="stop")
+                    chaos["stops"] += 1
+                else:
+                    end = began  # the round's reply (or the expiry) came first
+        if end is None:
+            try:
+                end = await observer.until(_ended, within=30)
+            except TimeoutError:
+                tail = [(e["type"], e.get("code") or e.get("status")) for e in observer.events]
+                pytest.fail(f"round {round_no}: no reply ended within 30 s; {tail[-12:]}")
+        chaos["replies"] += end["type"] != "status"
+        if any(_expired(e) for e in observer.events):
+            return
+    pytest.fail("the budget never ran out")
 
 
 async def _release_together(students: Students, round_no: int) -> None:
