@@ -31,9 +31,10 @@ from realtime.events import (
 from realtime.lifecycle import TERMINAL, IllegalTransition, SessionAction, SessionStatus
 from realtime.memo import Throttle, TtlMemo
 from realtime.planning import fit_to_reservation, plan_reply
-from realtime.quota import CAP_MESSAGE, over_cap
+from realtime.quota import CAP_MESSAGE, CapState, cap_state
 from realtime.recentlog import RecentLog
 from realtime.sessionlog import SessionLog
+from realtime.sessionrows import SessionRows
 from realtime.sessionview import SessionView
 from realtime.transcript import persona_of, turns
 from realtime.vocabulary import ErrorCode, MessageRole, Role
@@ -46,6 +47,9 @@ from storage.repos import sessions as session_repo
 log = logging.getLogger(__name__)
 
 __all__ = ["Hub"]
+
+#: How long a worker trusts a check that found a teacher far from every cap.
+CAP_CHECK_SECONDS = 1.0
 
 
 class Hub:
@@ -69,13 +73,20 @@ class Hub:
         self._recent = recent or RecentLog(log)
         self._profiles: TtlMemo[uuid.UUID, ClientProfile] = TtlMemo(config.say_memo_seconds)
         self._activity: Throttle[uuid.UUID] = Throttle(config.activity_write_seconds)
+        self._rows = SessionRows(control)
+        # A teacher far from every cap is checked once a second, not on every say (see
+        # realtime.quota.FAR_TOKENS for why a second cannot reach the cap).
+        self._caps: TtlMemo[uuid.UUID, CapState] = TtlMemo(CAP_CHECK_SECONDS)
 
     async def say(self, session_id: uuid.UUID, text: str, client_id: str) -> ErrorEvent | None:
         """Store the student's message once per ``client_id`` and start the reply.
 
         One reply at a time: a say while a reply streams is refused (``reply_in_progress``)
         and nothing is stored, so the client keeps the text and may send it again."""
-        session = await self._control.load(session_id)
+        if self._db.unreachable:  # what a say acknowledges, SQL must be able to record
+            return error(ErrorCode.UNAVAILABLE, "The server could not do that just now; try again.")
+        # The row as of the log now (SQL only after a state change; see SessionRows).
+        session = await self._rows.current(session_id, await self._recent.catch_up(session_id))
         if session.status != SessionStatus.ACTIVE:
             return error(
                 ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
@@ -172,7 +183,9 @@ class Hub:
             seq=view.last_seq + 1,  # provisional: the message lands at this seq or later
         )
         sid = str(session.id)
-        await self._budgets.ensure(sid, session.token_budget, session.tokens_used)
+        # The row's count lags the live one; the log's latest budget tick is fresher.
+        logged = view.budget.tokens_used if view.budget is not None else 0
+        await self._budgets.ensure(sid, session.token_budget, max(session.tokens_used, logged))
         snapshot = await self._budgets.snapshot(sid)
         config = self._config
         # The session's catalog entry sets the window and the reply cap (no model, or one
@@ -219,10 +232,13 @@ class Hub:
         return await self._profiles.get(session.profile_id, load)
 
     async def _owner_over_cap(self, owner_id: uuid.UUID) -> bool:
-        # Not memoised: a memo would let a worker overrun a small cap by every reply of
-        # its lifetime; the check is one SQL statement.
         cap = self._config.teacher_monthly_token_cap
-        return await over_cap(self._db, owner_id, cap, datetime.now(UTC))
+        state = await self._caps.get(
+            owner_id,
+            lambda: cap_state(self._db, owner_id, cap, datetime.now(UTC)),
+            keep=lambda found: found.far,  # near a cap: SQL on every say
+        )
+        return state.reached
 
     async def starting_client_state(self, session: Session) -> ClientStateEvent:
         """The client state before the first student turn (every fact locked)."""

@@ -35,16 +35,24 @@ class TtlMemo(Generic[K, V]):
         self._clock = clock
         self._values: OrderedDict[K, tuple[float, V]] = OrderedDict()
 
-    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+    async def get(
+        self,
+        key: K,
+        load: Callable[[], Awaitable[V]],
+        keep: Callable[[V], bool] = lambda _: True,
+    ) -> V:
         """The value for ``key``, loaded again once it is ``ttl`` seconds old (a ``ttl``
-        of 0 loads every time). A failed load remembers nothing."""
+        of 0 loads every time). A failed load, or a value ``keep`` refuses, is not
+        remembered (the next call loads again)."""
         now = self._clock()
         held = self._values.get(key)
         if held is not None and now - held[0] < self._ttl:
             self._values.move_to_end(key)
             return held[1]
         value = await load()
-        if self._ttl > 0:
+        if not keep(value):
+            self._values.pop(key, None)
+        elif self._ttl > 0:
             self._values[key] = (now, value)
             self._values.move_to_end(key)
             while len(self._values) > self._max:

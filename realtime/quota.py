@@ -52,10 +52,54 @@ class MonthlyCaps:
             and cost_micros_used >= self.cost_micros
         )
 
+    def far(self, tokens_used: int | None, cost_micros_used: int | None) -> bool:
+        """Whether every cap that applies has at least :data:`FAR_TOKENS` tokens and
+        :data:`FAR_SHARE` of its size left: more than a worker's replies can use in the
+        second a say path trusts an earlier check for."""
+        return _far(self.tokens, tokens_used, FAR_TOKENS) and _far(
+            self.cost_micros, cost_micros_used, 0
+        )
+
+
+#: A worker streaming 100 replies spends at most ~17,000 tokens a second (100 x 500
+#: tokens per ~3 s turn); 20,000 left and 10% of the cap is out of its reach in 1 s.
+FAR_TOKENS = 20_000
+FAR_SHARE = 0.1
+
+
+def _far(cap: int | None, used: int | None, least: int) -> bool:
+    if cap is None or used is None:
+        return True
+    left = cap - used
+    return left >= least and left >= cap * FAR_SHARE
+
+
+@dataclass(frozen=True, slots=True)
+class CapState:
+    """What one check of a teacher's caps found."""
+
+    reached: bool
+    #: Far from every cap (see :meth:`MonthlyCaps.far`): a worker may trust this check
+    #: for a second instead of asking SQL on every say.
+    far: bool
+
 
 def caps_of(usage: usage_repo.CapUsage, default_token_cap: int | None) -> MonthlyCaps:
     return MonthlyCaps(
         effective_token_cap(usage.own_token_cap, default_token_cap), usage.own_cost_micros_cap
+    )
+
+
+async def cap_state(db: Database, owner_id: uuid.UUID, cap: int | None, now: datetime) -> CapState:
+    """:func:`over_cap`, and whether the teacher is far from every cap."""
+    async with db.session() as s:
+        usage = await usage_repo.cap_usage(s, owner_id, month_start(now), cap)
+    if usage is None:
+        return CapState(reached=False, far=True)
+    caps = caps_of(usage, cap)
+    return CapState(
+        reached=caps.reached(usage.tokens_used, usage.cost_micros_used),
+        far=caps.far(usage.tokens_used, usage.cost_micros_used),
     )
 
 

@@ -37,6 +37,9 @@ class Recent:
     info: LogInfo
     #: The fold of the newest events (at least :data:`RECENT_EVENTS` of them).
     view: SessionView
+    #: ``view`` folds every event after this seq (what it says of older events, e.g.
+    #: that no ``status`` came, may be incomplete).
+    folded_after: int
     #: Every complete message, in seq order.
     messages: tuple[MessageEvent, ...]
 
@@ -51,18 +54,26 @@ class RecentLog:
         self._memo: OrderedDict[uuid.UUID, Recent] = OrderedDict()
 
     async def catch_up(self, session_id: uuid.UUID) -> Recent:
-        """The session's log as of now. The caller holds the reply lock, so no other say
-        of this session runs on this worker meanwhile."""
+        """The session's log as of now (or newer)."""
         info = await self._log.ensure(session_id)
-        known = self._memo.pop(session_id, None)
+        known = self._memo.get(session_id)
         if known is None or not _continues(known.info, info):
             recent = await self._rebuild(session_id, info)
         else:
             recent = await self._extend(session_id, known, info)
-        self._memo[session_id] = recent
+        # Two catch-ups of one session may overlap (a say reads before and under the
+        # reply lock): both are true of the log, the newer one is kept.
+        held = self._memo.get(session_id)
+        if (
+            held is None
+            or held.info.epoch != recent.info.epoch
+            or held.info.last_seq <= recent.info.last_seq
+        ):
+            self._memo[session_id] = recent
+        self._memo.move_to_end(session_id)
         while len(self._memo) > self._max:
             self._memo.popitem(last=False)
-        return recent
+        return self._memo[session_id]
 
     def forget(self, session_id: uuid.UUID) -> None:
         self._memo.pop(session_id, None)
@@ -71,7 +82,8 @@ class RecentLog:
         _, view = await self._log.view(session_id, upto=info.last_seq, newest=RECENT_EVENTS)
         # Read after the fold's end: what was appended since comes on the next catch-up.
         messages = [m for m in await self._log.messages(session_id) if m.seq <= info.last_seq]
-        return Recent(info, view, tuple(messages))
+        folded_after = max(info.first_seq - 1, info.last_seq - RECENT_EVENTS, 0)
+        return Recent(info, view, folded_after, tuple(messages))
 
     async def _extend(self, session_id: uuid.UUID, known: Recent, info: LogInfo) -> Recent:
         view, messages, after = known.view, list(known.messages), known.info.last_seq
@@ -88,7 +100,7 @@ class RecentLog:
             after = events[-1].seq
         if after < info.last_seq:  # start again from SQL
             return await self._rebuild(session_id, info)
-        return Recent(info, view, tuple(messages))
+        return Recent(info, view, known.folded_after, tuple(messages))
 
 
 def _continues(known: LogInfo, now: LogInfo) -> bool:

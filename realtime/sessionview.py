@@ -85,6 +85,9 @@ class SessionView:
     #: The last event folded in; events at or below it are ignored (already seen).
     last_seq: int = 0
     status: SessionStatus | None = None
+    #: The seq of the last ``status`` event folded (0: none): every state change of the
+    #: session row logs one, so a copy of the row read before it is out of date.
+    status_seq: int = 0
     #: In log order; more than one only when a killed worker left one open.
     open_replies: tuple[OpenReply, ...] = ()
     ended_replies: frozenset[str] = frozenset()
@@ -139,7 +142,7 @@ class SessionView:
                 )
                 return replace(view, budget=budget)
             case StatusEvent():
-                return replace(view, status=event.status)
+                return replace(view, status=event.status, status_seq=event.seq)
             case PresenceEvent():
                 presence = Presence(student_online=event.student_online, observers=event.observers)
                 return replace(view, presence=presence)
