@@ -21,9 +21,9 @@ from realtime.events import (
     Presence,
     ResumeFailed,
     ServerModel,
+    StatusEvent,
     StreamingReply,
     Welcome,
-    encode,
     error,
 )
 from realtime.frames import (
@@ -39,7 +39,7 @@ from realtime.frames import (
     Whisper,
     parse_client_frame,
 )
-from realtime.lifecycle import SessionAction
+from realtime.lifecycle import TERMINAL, SessionAction
 from realtime.sessionlog import RECENT_EVENTS
 from realtime.sessionview import SessionView
 from realtime.socketparts import PeerGone, Principal, RateWindow, SocketParts, Transport
@@ -76,12 +76,20 @@ class Connection:
         principal: Principal,
         after: int | None,
         epoch: str | None = None,
+        *,
+        live: bool = False,
     ) -> None:
         self.parts = parts
         self.transport = transport
         self.principal = principal
         self.after = after
         self.epoch = epoch
+        #: The handshake found the session live (its row was just read): the first
+        #: presence announcement need not read it again (a reconnect costs one query).
+        self._live_at_handshake = live
+        #: Live as far as this socket knows: the handshake's answer, then every ``status``
+        #: the log sent it (so leaving need not read the row either).
+        self._live = live
         self.conn_id = uuid.uuid4().hex
         config = parts.config
         self._outbox: asyncio.Queue[str] = asyncio.Queue(config.send_queue_frames)
@@ -123,7 +131,7 @@ class Connection:
             code, reason = first.code, first.reason
         finally:
             self.parts.observer.socket_closed(self.principal.role)
-            await self.parts.presence.leave(self._session_id, self.conn_id)
+            await self.parts.presence.leave(self._session_id, self.conn_id, live=self._live)
         if code is not None:
             await self.transport.close(code, reason)
 
@@ -195,6 +203,8 @@ class Connection:
                 async for event in events:
                     if event.OBSERVERS_ONLY and self.principal.role is Role.STUDENT:
                         continue  # seqs skip it for students; their cursor is the max seen
+                    if isinstance(event, StatusEvent):
+                        self._live = event.status not in TERMINAL
                     if self._view is not None:
                         self._view = self._view.apply(event)
                         if getattr(event, "reply_id", None) is not None:
@@ -321,7 +331,7 @@ class Connection:
         held up: each socket reads the log on its own); one that stays full for
         ``slow_consumer_seconds`` belongs to a client too slow to serve, closed with 4008
         so it can resume with ``after``."""
-        text = encode(event)
+        text = self.parts.frames.encode(event)
         try:
             self._outbox.put_nowait(text)
             return
@@ -346,5 +356,6 @@ class Connection:
         board = self.parts.presence
         now = await board.touch(self._session_id, self.conn_id, self.principal.role)
         if announce or now != self._presence:
-            await board.announce(self._session_id)
+            live, self._live_at_handshake = self._live_at_handshake, False
+            await board.announce(self._session_id, live=live)
         self._presence = now

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from realtime.budgetreport import BudgetReport
 from realtime.config import RealtimeConfig
 from realtime.control import SessionControl
+from realtime.framecache import FrameCache
 from realtime.hub import Hub
 from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.presence import PresenceBoard
@@ -31,6 +32,7 @@ class SocketParts:
     control: SessionControl
     config: RealtimeConfig
     observer: Observer = NULL_OBSERVER
+    frames: FrameCache = field(default_factory=FrameCache)
 
 
 class PeerGone(Exception):

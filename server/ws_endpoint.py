@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from realtime.connection import Connection, PeerGone, Principal
 from realtime.eventlog import parse_after
+from realtime.lifecycle import TERMINAL, SessionStatus
 from realtime.revocation import Credential, StudentCredential, TeacherCredential, link_fingerprint
 from realtime.vocabulary import CloseCode, Role
 from server.access import claim_is_current
@@ -55,9 +56,12 @@ class StarletteTransport:
             await self._ws.close(code, reason)
 
 
-async def authorise(websocket: WebSocket, state: AppState) -> tuple[Principal, Credential] | None:
+async def authorise(
+    websocket: WebSocket, state: AppState
+) -> tuple[Principal, Credential, bool] | None:
     """Who may open this socket, checked against SQL now (a revoked join link or teacher
-    cookie is refused here), and the credential that let them in (for revocations)."""
+    cookie is refused here), the credential that let them in (for revocations), and
+    whether the session was live then."""
     try:
         session_id = uuid.UUID(str(websocket.path_params["id"]))
     except ValueError:
@@ -67,15 +71,16 @@ async def authorise(websocket: WebSocket, state: AppState) -> tuple[Principal, C
             session, owner = await session_repo.get_session_and_owner(db, session_id)
     except NotFound:
         return None
+    live = SessionStatus(session.status) not in TERMINAL
     teacher = read_teacher_claim(websocket, state.signer)
     # Only the owner observes (another teacher may still hold this session's student cookie).
     if teacher is not None and claim_is_current(teacher, owner):
         principal = Principal(Role.TEACHER, session_id, teacher.user_id)
-        return principal, TeacherCredential(teacher.user_id, teacher.version)
+        return principal, TeacherCredential(teacher.user_id, teacher.version), live
     claim = read_student_claim(websocket, state.signer, session_id)
     if claim is not None and claim.nonce == session.join_nonce:
         credential = StudentCredential(session_id, link_fingerprint(claim.nonce))
-        return Principal(Role.STUDENT, session_id), credential
+        return Principal(Role.STUDENT, session_id), credential, live
     return None
 
 
@@ -90,7 +95,7 @@ async def session_socket(websocket: WebSocket) -> None:
     if admitted is None:
         await websocket.close(REFUSE, "not allowed")
         return
-    principal, credential = admitted
+    principal, credential, live = admitted
     try:
         after = parse_after(websocket.query_params.get("after"))
     except ValueError:
@@ -110,7 +115,7 @@ async def session_socket(websocket: WebSocket) -> None:
             await websocket.close(CloseCode.TOO_MANY_SOCKETS, str(over))
             return
         connection = Connection(
-            state.sockets, StarletteTransport(websocket), principal, after, epoch
+            state.sockets, StarletteTransport(websocket), principal, after, epoch, live=live
         )
         with state.revoker.live.hold(credential, connection):
             await connection.run()

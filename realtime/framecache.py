@@ -1,0 +1,37 @@
+"""Each event's JSON text, encoded once for every socket of this process that sends it.
+
+The backends hand one event object to all of a session's subscribers in a process (a
+student and two observing teachers: three sockets), so the same object reaches
+:meth:`FrameCache.encode` once per socket; encoding it once saves two of every three
+``model_dump_json`` calls on the streaming path. Keyed by identity (events are frozen),
+holding the event itself so its id cannot be reused while remembered.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from realtime.events import ServerModel, encode
+
+__all__ = ["FrameCache"]
+
+#: Events remembered: a reply's deltas reach every socket within milliseconds, so a
+#: few hundred cover every session of a busy worker (~100 sessions x 3 sockets).
+FRAMES_KEPT = 512
+
+
+class FrameCache:
+    def __init__(self, size: int = FRAMES_KEPT) -> None:
+        self._size = size
+        self._held: OrderedDict[int, tuple[ServerModel, str]] = OrderedDict()
+
+    def encode(self, event: ServerModel) -> str:
+        """:func:`realtime.events.encode`, once per event object."""
+        held = self._held.get(id(event))
+        if held is not None and held[0] is event:
+            return held[1]
+        text = encode(event)
+        self._held[id(event)] = (event, text)
+        if len(self._held) > self._size:
+            self._held.popitem(last=False)
+        return text

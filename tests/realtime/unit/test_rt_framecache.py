@@ -1,0 +1,23 @@
+"""FrameCache: one encoding per event object, the same bytes for every socket."""
+
+from __future__ import annotations
+
+import json
+
+from realtime.events import ReplyDelta
+from realtime.framecache import FrameCache
+
+
+def test_one_event_object_is_encoded_once_and_equal_copies_on_their_own() -> None:
+    frames = FrameCache(size=2)
+    delta = ReplyDelta(reply_id="r", text="Hello ", seq=7)
+    first = frames.encode(delta)
+    assert json.loads(first) == {"type": "reply.delta", "reply_id": "r", "text": "Hello ", "seq": 7}
+    assert frames.encode(delta) is first  # the same text object: not encoded again
+    twin = ReplyDelta(reply_id="r", text="Hello ", seq=7)
+    assert frames.encode(twin) == first and frames.encode(twin) is not first
+    # Bounded: two newer events push the first out; it is encoded afresh (and still right).
+    frames.encode(ReplyDelta(reply_id="r", text="a", seq=8))
+    frames.encode(ReplyDelta(reply_id="r", text="b", seq=9))
+    again = frames.encode(delta)
+    assert again == first and again is not first
