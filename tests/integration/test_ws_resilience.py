@@ -56,6 +56,8 @@ async def _slow_consumer(world: World) -> None:
             if opcode == 0x8:
                 code = struct.unpack("!H", data[:2])[0]
                 break
+            if opcode in (0x9, 0xA):  # a protocol ping (every WS_PING_SECONDS) or pong
+                continue
             received.append(json.loads(data))
         assert code == 4008
     finally:
