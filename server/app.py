@@ -42,6 +42,7 @@ from server.openapi import routes as openapi_routes
 from server.ratelimit import FailureCounter, MemoryFailureCounter, RedisFailureCounter
 from server.settings import Settings
 from server.settings_map import database, redis_client
+from server.socketcaps import SocketCaps
 from server.state import AppState
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -72,6 +73,9 @@ def build_state(settings: Settings, lifetime: Lifetime, metrics: Metrics | None 
         control=SessionControl(db),
         files=compose_file_store(settings, lifetime),
         redis=redis,
+        socket_caps=SocketCaps(
+            settings.ws_max_sockets_per_user, settings.ws_max_sockets_per_address
+        ),
     )
     realtime = compose_realtime(
         settings,

@@ -14,6 +14,7 @@ from realtime.control import SessionControl
 from server.auth import Signer
 from server.ratelimit import FailureCounter
 from server.settings import Settings
+from server.socketcaps import SocketCaps
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class AppState:
     revoker: Revoker | None = None
     #: The models teachers may pick (LLM_CATALOG, or the one LLM_PROVIDER names).
     catalog: Catalog | None = None
+    #: Open sockets per user and per address in this process (WS_MAX_SOCKETS_*).
+    socket_caps: SocketCaps | None = None
     # Extra readiness reports (e.g. the flusher's lag), name -> probe returning a value.
     readiness: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
 

@@ -19,8 +19,7 @@ from server.access import claim_is_current
 from server.auth import read_student_claim, read_teacher_claim
 from server.logging_setup import session_id
 from server.origin import origin_allowed
-from server.settings import Settings
-from server.socketcaps import CapExceeded, SocketCaps
+from server.socketcaps import CapExceeded
 from server.state import AppState, app_state
 from storage.errors import NotFound
 from storage.repos import sessions as session_repo
@@ -86,7 +85,7 @@ async def authorise(
 
 async def session_socket(websocket: WebSocket) -> None:
     state = app_state(websocket)
-    if state.sockets is None or state.revoker is None:
+    if state.sockets is None or state.revoker is None or state.socket_caps is None:
         raise RuntimeError("the realtime parts are not built")
     if not origin_allowed(websocket.headers, websocket.url.scheme, state.settings.origins):
         await websocket.close(REFUSE, "origin not allowed")
@@ -108,7 +107,7 @@ async def session_socket(websocket: WebSocket) -> None:
     address = websocket.client.host if websocket.client else "unknown"
     with contextlib.ExitStack() as slot:
         try:
-            slot.enter_context(socket_caps(websocket, state.settings).hold(user, address))
+            slot.enter_context(state.socket_caps.hold(user, address))
         except CapExceeded as over:
             # Accepted, then closed with a code the page understands (a refused handshake
             # reaches a browser as a bare failure) and that stops its reconnecting.
@@ -119,15 +118,6 @@ async def session_socket(websocket: WebSocket) -> None:
         )
         with state.revoker.live.hold(credential, connection):
             await connection.run()
-
-
-def socket_caps(websocket: WebSocket, settings: Settings) -> SocketCaps:
-    """The app's socket caps, made on its first socket (per process and per app)."""
-    caps = getattr(websocket.app.state, "socket_caps", None)
-    if not isinstance(caps, SocketCaps):
-        caps = SocketCaps(settings.ws_max_sockets_per_user, settings.ws_max_sockets_per_address)
-        websocket.app.state.socket_caps = caps
-    return caps
 
 
 routes = [WebSocketRoute("/ws/sessions/{id}", session_socket)]
