@@ -16,6 +16,7 @@ import httpx2  # the SDK's HTTP client; mid-stream read errors surface as its ex
 
 from llm.base import ChatMessage, Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
 from llm.errors import failure, failure_for_status, failure_for_transport
+from llm.retry_after import retry_after_seconds
 from llm.window import prepare, to_chat_messages
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ class AnthropicProvider:
                 str(error),
                 text_streamed=text_streamed,
                 error_code=_error_code(error.body),
+                retry_after_s=retry_after_seconds(error.response.headers),
             )
         except (anthropic.APIConnectionError, httpx2.TransportError) as error:
             outcome = failure_for_transport(repr(error), text_streamed=text_streamed)

@@ -137,12 +137,18 @@ FailureCode = Literal[
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    """The call failed; ``message`` is safe to show to a student."""
+    """The call failed; ``message`` is safe to show to a student.
+
+    ``retry_after_s`` is the wait the provider asked for (its ``Retry-After`` or
+    ``retry-after-ms`` header, see :mod:`llm.retry_after`), set only on a retryable
+    failure that carried one; :mod:`llm.retry` waits at least that long or gives up.
+    """
 
     code: FailureCode
     message: str
     retryable: bool = False
     detail: str = field(default="", compare=False)
+    retry_after_s: float | None = field(default=None, compare=False)
 
 
 ReplyEvent = TextDelta | Usage | Done | Failed

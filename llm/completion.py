@@ -4,7 +4,9 @@ prompt and messages in, the answer's text and its usage out (the LLM grader's ca
 It streams through the providers' own HTTP code (``AnthropicProvider.chat``,
 ``OpenAIProvider.chat``), so errors are translated into the same :class:`Failed` codes
 as a client reply's, and failures worth another try (429, overloaded, 5xx, connection
-errors before any text) are retried with the same :class:`RetryPolicy` delays. Nothing
+errors before any text) are retried with the same :class:`RetryPolicy` delays, honouring
+a provider's ``Retry-After`` the same way (:meth:`RetryPolicy.wait_before`: waited out up
+to ``max_delay_s`` in total, else the call ends with that failure at once). Nothing
 streamed is shown to anyone, so the text is only kept, never yielded.
 """
 
@@ -105,6 +107,7 @@ async def complete(
     first: float | None = None
     input_tokens = output_tokens = 0
     attempt = 0
+    waited_s = 0.0
     text: list[str] = []
     outcome: Done | Failed | None = None
     for attempt in range(1, policy.max_retries + 2):
@@ -127,8 +130,13 @@ async def complete(
                 "provider stream ended without Done or Failed", text_streamed=bool(text)
             )
         if isinstance(outcome, Failed) and outcome.retryable and attempt <= policy.max_retries:
-            await sleep(policy.delay(attempt, rand()))
-            continue
+            wait = policy.wait_before(
+                attempt, rand(), retry_after_s=outcome.retry_after_s, waited_s=waited_s
+            )
+            if wait is not None:
+                waited_s += wait
+                await sleep(wait)
+                continue
         break
     return Completion(
         text="".join(text),

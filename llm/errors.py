@@ -24,10 +24,19 @@ MESSAGES: dict[FailureCode, str] = {
 RETRYABLE_CODES: frozenset[FailureCode] = frozenset({"unavailable", "rate_limited"})
 
 
-def failure(code: FailureCode, detail: str = "") -> Failed:
-    """Build a :class:`Failed` with the standard message and retryability for ``code``."""
+def failure(code: FailureCode, detail: str = "", *, retry_after_s: float | None = None) -> Failed:
+    """Build a :class:`Failed` with the standard message and retryability for ``code``.
+
+    ``retry_after_s`` (the provider's requested wait) is kept only when ``code`` is
+    retryable: nobody waits to retry the others."""
     retryable = code in RETRYABLE_CODES
-    return Failed(code=code, message=MESSAGES[code], retryable=retryable, detail=detail)
+    return Failed(
+        code=code,
+        message=MESSAGES[code],
+        retryable=retryable,
+        detail=detail,
+        retry_after_s=retry_after_s if retryable else None,
+    )
 
 
 # A spending cap or an empty prepaid balance: a 429 that no retry can cure until someone
@@ -86,15 +95,19 @@ def failure_for_status(
     *,
     text_streamed: bool,
     error_code: str | None = None,
+    retry_after_s: float | None = None,
 ) -> Failed:
     """The ``Failed`` for an HTTP error status or an in-stream error event.
 
     Once text has streamed the reply cannot be retried, so any failure becomes
     ``interrupted`` (the text already yielded stays with the caller).
+    ``retry_after_s`` is the response's parsed ``Retry-After``
+    (:func:`llm.retry_after.retry_after_seconds`), if any.
     """
     if text_streamed:
         return failure("interrupted", detail)
-    return failure(code_for_status(status, error_type, error_code), detail)
+    code = code_for_status(status, error_type, error_code)
+    return failure(code, detail, retry_after_s=retry_after_s)
 
 
 def failure_for_transport(detail: str, *, text_streamed: bool) -> Failed:

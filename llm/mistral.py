@@ -4,8 +4,9 @@
 and reads SSE ``data: {chunk}`` lines up to ``data: [DONE]``; usage arrives in the chunk
 that carries ``finish_reason``. The SDK's own retries are off (they would retry 429/5xx
 with their own backoff, and honour a ``Retry-After`` of any length): retrying is
-:mod:`llm.retry`'s job, which knows whether text has already streamed. SDK objects and
-exceptions never leave this module.
+:mod:`llm.retry`'s job, which knows whether text has already streamed and waits out a
+``Retry-After`` only up to its cap (the header travels as ``Failed.retry_after_s``, read
+from ``MistralError.headers``). SDK objects and exceptions never leave this module.
 
 How the SDK reports trouble, read from its source (3.x):
 
@@ -34,6 +35,7 @@ from mistralai.client.utils import BackoffStrategy, RetryConfig
 
 from llm.base import ChatMessage, Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
 from llm.errors import failure, failure_for_status, failure_for_transport
+from llm.retry_after import retry_after_seconds
 from llm.window import (
     TURN_OVERHEAD_TOKENS,
     estimate_request_tokens,
@@ -172,7 +174,12 @@ class MistralProvider:
             status = error.status_code if error.status_code >= 400 else 500
             kind, code, detail = _error_fields(error.body, str(error))
             outcome = failure_for_status(
-                status, kind, detail, text_streamed=text_streamed, error_code=code
+                status,
+                kind,
+                detail,
+                text_streamed=text_streamed,
+                error_code=code,
+                retry_after_s=retry_after_seconds(error.headers),
             )
         except (errors.NoResponseError, httpx2.TransportError) as error:
             outcome = failure_for_transport(repr(error), text_streamed=text_streamed)

@@ -18,6 +18,7 @@ import httpx
 
 from llm.base import ChatMessage, Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
 from llm.errors import failure, failure_for_status, failure_for_transport
+from llm.retry_after import retry_after_seconds
 from llm.window import (
     TURN_OVERHEAD_TOKENS,
     estimate_request_tokens,
@@ -204,7 +205,9 @@ async def _sse_chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]
 
 
 async def _status_failure(response: httpx.Response) -> Failed:
-    """The ``Failed`` for an HTTP error response, reading at most a few KiB of its body."""
+    """The ``Failed`` for an HTTP error response, reading at most a few KiB of its body
+    (and its ``Retry-After``, if any)."""
+    retry_after_s = retry_after_seconds(response.headers)
     body = b""
     async for part in response.aiter_bytes():
         body += part
@@ -217,10 +220,17 @@ async def _status_failure(response: httpx.Response) -> Failed:
     if isinstance(parsed, dict):
         _, kind, code, detail = _error_fields(parsed, response.status_code)
         return failure_for_status(
-            response.status_code, kind, detail, text_streamed=False, error_code=code
+            response.status_code,
+            kind,
+            detail,
+            text_streamed=False,
+            error_code=code,
+            retry_after_s=retry_after_s,
         )
     detail = f"HTTP {response.status_code}: {body[:500].decode(errors='replace')}"
-    return failure_for_status(response.status_code, None, detail, text_streamed=False)
+    return failure_for_status(
+        response.status_code, None, detail, text_streamed=False, retry_after_s=retry_after_s
+    )
 
 
 def _error_fields(

@@ -5,6 +5,12 @@ seen part of it, and a second attempt would say something else. Failures
 before the first token that are worth another try (429, overloaded, 5xx,
 connection errors, timeouts; ``Failed.retryable``) are retried up to
 ``RetryPolicy.max_retries`` times.
+
+When the provider said how long to wait (``Failed.retry_after_s``, from its
+``Retry-After`` / ``retry-after-ms`` header) the wait is at least that; when honouring it
+would make the call's backoff exceed ``RetryPolicy.max_delay_s`` in total, the call
+gives up at once with the provider's own failure (``rate_limited``: "busy, try again in a
+moment") instead of keeping the student staring at a reply that has not started.
 """
 
 from __future__ import annotations
@@ -30,7 +36,10 @@ class RetryPolicy:
 
     max_retries: int = 2
     base_delay_s: float = 0.5
-    # Caps the exponential growth if max_retries is raised.
+    # Caps the exponential growth if max_retries is raised, and the total backoff of one
+    # call once a provider asks for a wait (Retry-After): a reply not even started after
+    # 8 s is worse for a student than a clear "the client is busy, try again" (a 429's
+    # Retry-After is typically 1-60 s; the short ones are waited out, the long ones not).
     max_delay_s: float = 8.0
 
     def delay(self, retry_number: int, rand: float) -> float:
@@ -41,6 +50,21 @@ class RetryPolicy:
         """
         step = min(self.max_delay_s, self.base_delay_s * 2.0 ** (retry_number - 1))
         return step / 2 + step / 2 * rand
+
+    def wait_before(
+        self, retry_number: int, rand: float, *, retry_after_s: float | None, waited_s: float
+    ) -> float | None:
+        """Seconds to wait before retry ``retry_number``, or None to give up now.
+
+        Without provider advice this is :meth:`delay`. With it (``retry_after_s``) the
+        wait is ``max(delay, retry_after_s)``, unless ``waited_s`` (backoff already slept
+        in this call) plus that wait exceeds ``max_delay_s``: then None.
+        """
+        own = self.delay(retry_number, rand)
+        if retry_after_s is None:
+            return own
+        wait = max(own, retry_after_s)
+        return wait if waited_s + wait <= self.max_delay_s else None
 
 
 class ReplyStream:
@@ -107,7 +131,9 @@ class RetryingProvider:
         Cancelling is safe, including during a backoff sleep: the current
         attempt's stream is closed on exit. After the retries are exhausted
         the stream ends with ``Failed("unavailable")`` and the human message
-        "The client is unavailable right now, try again". Never raises.
+        "The client is unavailable right now, try again". When the provider asks
+        for a wait the policy does not allow, it ends at once with the provider's
+        failure as it came (usually ``rate_limited``). Never raises.
         """
         stream = ReplyStream()
         events = self._events(request, stream)
@@ -122,6 +148,7 @@ class RetryingProvider:
     ) -> AsyncGenerator[ReplyEvent, None]:
         input_tokens = output_tokens = 0
         usage_seen = False
+        waited_s = 0.0
         max_attempts = self._policy.max_retries + 1
         for attempt in range(1, max_attempts + 1):
             stream.attempts = attempt
@@ -144,9 +171,15 @@ class RetryingProvider:
                     "provider stream ended without Done or Failed", text_streamed=text_streamed
                 )
             retry = isinstance(outcome, Failed) and outcome.retryable and not text_streamed
-            if retry and attempt < max_attempts:
-                await self._sleep(self._policy.delay(attempt, self._rand()))
-                continue
+            if retry and isinstance(outcome, Failed) and attempt < max_attempts:
+                wait = self._policy.wait_before(
+                    attempt, self._rand(), retry_after_s=outcome.retry_after_s, waited_s=waited_s
+                )
+                if wait is not None:
+                    waited_s += wait
+                    await self._sleep(wait)
+                    continue
+                retry = False  # asked to wait too long: the provider's failure as it came
             if retry and isinstance(outcome, Failed):
                 outcome = Failed(
                     code="unavailable",

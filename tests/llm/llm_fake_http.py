@@ -47,11 +47,15 @@ class Reply:
 
 @dataclass(frozen=True)
 class HttpError:
-    """An HTTP error status with a JSON error body of the provider's shape."""
+    """An HTTP error status with a JSON error body of the provider's shape.
+
+    ``headers`` are sent with it, e.g. ``(("retry-after", "1"),)``.
+    """
 
     status: int
     error_type: str
     message: str = "scripted failure"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 Step = Reply | HttpError
@@ -97,11 +101,16 @@ class FakeApp:
         step = self.next_step()
         if isinstance(step, HttpError):
             status, body = self.error_response(step)
+            scripted = [(name.encode(), value.encode()) for name, value in step.headers]
             await send(
                 {
                     "type": "http.response.start",
                     "status": status,
-                    "headers": [(b"content-type", b"application/json"), *self.error_headers()],
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        *self.error_headers(),
+                        *scripted,
+                    ],
                 }
             )
             await send({"type": "http.response.body", "body": json.dumps(body).encode()})

@@ -36,8 +36,9 @@ async def run(provider: MistralProvider | RetryingProvider) -> list[ReplyEvent]:
 
 
 async def test_a_429_with_retry_after_is_ours_to_retry_not_the_sdks(fake: FakeMistral) -> None:
-    # Were the SDK's retries on, it would honour the 30 s and send more requests itself.
-    fake.retry_after = "30"
+    # Were the SDK's retries on, it would sleep the 3 s itself and send more requests;
+    # here our layer waits (with the injected sleep) and each attempt is one request.
+    fake.retry_after = "3"
     fake.script = [HttpError(429, "rate_limited", "Requests rate limit exceeded"), Reply()]
     sleeps = RecordedSleeps()
     inner = MistralProvider("k", base_url=fake.url, default_model="m", timeout=5)
@@ -50,7 +51,7 @@ async def test_a_429_with_retry_after_is_ours_to_retry_not_the_sdks(fake: FakeMi
 
     assert time.monotonic() - started < 10
     assert len(fake.requests) == 2, "one request per attempt: the SDK did not retry"
-    assert sleeps.delays == [RetryPolicy(max_retries=2).delay(1, 0)]
+    assert sleeps.delays == [3.0]
     assert events[-2:] == [Usage(42, 3), Done("end_turn")]
 
 

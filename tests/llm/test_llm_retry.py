@@ -116,6 +116,18 @@ async def test_exhausted_retries_say_unavailable() -> None:
     assert record.attempts == 4
 
 
+async def test_retry_after_counts_against_the_calls_total_wait() -> None:
+    # 5 s asked and waited; 5 s more would make 10 s > max_delay_s (8 s): give up with
+    # the provider's own failure (not "unavailable"), after two requests, not three.
+    busy = failure("rate_limited", "429", retry_after_s=5.0)
+    sleeps = RecordedSleeps()
+    inner = ListProvider([busy], [busy], [TextDelta("never"), Done()])
+    events, record = await run(wrap(inner, sleeps))
+    assert events == [busy] and events[0] is busy
+    assert sleeps.delays == [5.0] and inner.opened == 2 == inner.closed
+    assert (record.outcome, record.failure_code, record.attempts) == ("failed", "rate_limited", 2)
+
+
 async def test_a_stream_without_a_terminal_event_counts_as_failed() -> None:
     inner = ListProvider([TextDelta("Hm")])
     events, _ = await run(wrap(inner, RecordedSleeps()))
