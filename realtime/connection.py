@@ -13,8 +13,10 @@ import time
 import uuid
 from typing import assert_never
 
-from realtime.eventlog import LogGapError, LogInfo
+from realtime.backends.base import BackendUnavailable
+from realtime.eventlog import LogGapError
 from realtime.events import (
+    UNAVAILABLE_MESSAGE,
     ClientStateEvent,
     ErrorEvent,
     Pong,
@@ -68,6 +70,12 @@ class _Closing(Exception):
         self.reason = reason
 
 
+#: Pauses between attempts to follow the log again after the store failed (a Redis
+#: restart takes ~1 s; the presence TTL, 30 s, is the horizon that matters).
+RESUBSCRIBE_FIRST_PAUSE = 0.25
+RESUBSCRIBE_MAX_PAUSE = 2.0
+
+
 class Connection:
     def __init__(
         self,
@@ -94,8 +102,11 @@ class Connection:
         config = parts.config
         self._outbox: asyncio.Queue[str] = asyncio.Queue(config.send_queue_frames)
         self._says = RateWindow(config.say_rate_count, config.say_rate_seconds)
+        self._pings = RateWindow(config.ping_rate_count, config.ping_rate_seconds)
         self._abuse = RateWindow(config.abuse_errors_per_minute, 60.0)
         self._presence: Presence | None = None
+        #: The last seq this socket was sent (or skipped): where following resumes.
+        self._cursor = 0
         #: Student sockets fold the log to notice a reply a dead worker left open.
         self._view: SessionView | None = None
         self._last_reply_event = time.monotonic()
@@ -153,11 +164,11 @@ class Connection:
                 raise
             except Exception:
                 # A database or Redis blip: tell the sender, keep the socket; nothing
-                # was acknowledged, so the client may simply send again.
+                # was acknowledged, so the client may simply send again. The server's
+                # fault, not the client's: not counted towards closing it for abuse.
                 log.exception("command %s failed on %s", message.type, self._session_id)
-                answer = error(
-                    ErrorCode.UNAVAILABLE, "The server could not do that just now; try again."
-                )
+                await self._queue(error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE))
+                continue
             if answer is not None:
                 await self._refuse(answer)
 
@@ -166,6 +177,8 @@ class Connection:
         sid = principal.session_id
         match message:
             case Ping():
+                if not self._pings.allow(time.monotonic()):
+                    return error(ErrorCode.RATE_LIMITED, "Too many pings; one every few seconds.")
                 await self._queue(Pong(nonce=message.nonce))
                 return None
             case Say():
@@ -198,22 +211,38 @@ class Connection:
 
     async def _pump(self) -> None:
         try:
-            after = await self._start()
-            async with self.parts.log.subscribe(self._session_id, after, self.epoch) as events:
-                async for event in events:
-                    if event.OBSERVERS_ONLY and self.principal.role is Role.STUDENT:
-                        continue  # seqs skip it for students; their cursor is the max seen
-                    if isinstance(event, StatusEvent):
-                        self._live = event.status not in TERMINAL
-                    if self._view is not None:
-                        self._view = self._view.apply(event)
-                        if getattr(event, "reply_id", None) is not None:
-                            # Only a reply's own events show it alive: presence changes
-                            # and whispers kept a dead worker's reply "not silent".
-                            self._last_reply_event = time.monotonic()
-                    await self._queue(event)
+            self._cursor = await self._start()
+            pause = RESUBSCRIBE_FIRST_PAUSE
+            while True:
+                try:
+                    await self._follow()
+                    return  # the backend closed the subscription (shutting down)
+                except BackendUnavailable:
+                    # The store blipped (Redis restarting): follow again from the last
+                    # event sent, the socket left open; a log that came back empty has
+                    # a new epoch, and the resume then fails in the usual way.
+                    log.warning("log subscription lost for %s; retrying", self._session_id)
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, RESUBSCRIBE_MAX_PAUSE)
         except LogGapError as gap:
             await self._resume_failed(gap)
+
+    async def _follow(self) -> None:
+        """Send the log's events after the cursor as they come, moving the cursor."""
+        async with self.parts.log.subscribe(self._session_id, self._cursor, self.epoch) as events:
+            async for event in events:
+                self._cursor = max(self._cursor, event.seq)
+                if event.OBSERVERS_ONLY and self.principal.role is Role.STUDENT:
+                    continue  # seqs skip it for students; their cursor is the max seen
+                if isinstance(event, StatusEvent):
+                    self._live = event.status not in TERMINAL
+                if self._view is not None:
+                    self._view = self._view.apply(event)
+                    if getattr(event, "reply_id", None) is not None:
+                        # Only a reply's own events show it alive: presence changes
+                        # and whispers kept a dead worker's reply "not silent".
+                        self._last_reply_event = time.monotonic()
+                await self._queue(event)
 
     async def _writer(self) -> None:
         while True:
@@ -251,7 +280,11 @@ class Connection:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.parts.config.heartbeat_seconds)
-            await self._touch_presence(announce=False)
+            try:
+                await self._touch_presence(announce=False)
+            except BackendUnavailable:
+                # A missed beat: presence lapses only after PRESENCE_TTL_SECONDS (3 beats).
+                log.warning("presence heartbeat missed for %s", self._session_id)
 
     # -- start: welcome or resume ---------------------------------------------------------
 
@@ -262,26 +295,26 @@ class Connection:
         closes replies a dead worker left open, so the next say is not held up by them."""
         log, sid = self.parts.log, self._session_id
         if self.principal.role is Role.STUDENT:
+            # The log alone (not the worker's catch-up, which reads the transcript from SQL
+            # on a worker's first look): a resume costs the handshake's one query.
             _, self._view = await log.view(sid, newest=RECENT_EVENTS)
             if self._view.open_replies:
                 await log.repair(sid, self.parts.config.reply_lock_seconds)
-        info = await log.ensure(sid)
         if self.after is not None:
             if self.epoch is None:
-                self.epoch = info.epoch
+                self.epoch = (await log.ensure(sid)).epoch
             return self.after
-        self.epoch = info.epoch
-        return await self._welcome(info)
+        return await self._welcome()
 
-    async def _welcome(self, info: LogInfo) -> int:
-        """Queue ``welcome`` and the history up to ``info.last_seq`` (the cut: anything
-        later comes live); return the cut."""
-        parts, sid, cut = self.parts, self._session_id, info.last_seq
-        session = await parts.control.load(sid)
-        # Durable log first, then SQL (inside messages()), so a concurrent flush cannot
-        # hide a message.
-        history = await parts.log.messages(sid)
-        _, view = await parts.log.view(sid, upto=cut)
+    async def _welcome(self) -> int:
+        """Queue ``welcome`` and the history up to the worker's view of the log (the cut:
+        anything later comes live); return the cut."""
+        parts, sid = self.parts, self._session_id
+        # The worker's copy of the log and the row as of it (no SQL in the common case:
+        # 1,000 observers joining one session cost one read of each, not 1,000).
+        recent, session = await parts.hub.snapshot(sid)
+        cut, history, view = recent.info.last_seq, recent.messages, recent.view
+        self.epoch = recent.info.epoch  # the cut's (the log may have been reopened since)
         running = await parts.log.backend.current_reply(str(sid))
         reply = view.open_reply(running) if running is not None else None
         streaming = None if reply is None else StreamingReply(reply_id=running, text=reply.text)
@@ -291,7 +324,7 @@ class Connection:
             role=self.principal.role,
             budget=await parts.report.state(session),
             last_seq=cut,
-            epoch=info.epoch,
+            epoch=recent.info.epoch,
             presence=await parts.presence.current(sid),
             streaming=streaming,
             client_state=await self._client_state(session, view),

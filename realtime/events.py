@@ -26,6 +26,7 @@ from realtime.vocabulary import (
 )
 
 __all__ = [
+    "UNAVAILABLE_MESSAGE",
     "BudgetEvent",
     "BudgetState",
     "ClientStateEvent",
@@ -337,6 +338,11 @@ SequencedEvent = Annotated[
     Field(discriminator="type"),
 ]
 _sequenced_adapter: TypeAdapter[SequencedEvent] = TypeAdapter(SequencedEvent)
+
+
+#: What a command that failed for the server's own reason (a database or Redis blip)
+#: answers: nothing was acknowledged, so the client may send it again.
+UNAVAILABLE_MESSAGE = "The server could not do that just now; try again."
 
 
 def error(code: ErrorCode, message: str) -> ErrorEvent:

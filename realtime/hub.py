@@ -21,6 +21,7 @@ from realtime.config import RealtimeConfig
 from realtime.control import BUDGET_ACTOR, SessionControl, clock_of
 from realtime.conversation import ReplyJob, ReplyRunner
 from realtime.events import (
+    UNAVAILABLE_MESSAGE,
     ClientStateEvent,
     DirectionEvent,
     ErrorEvent,
@@ -32,7 +33,7 @@ from realtime.lifecycle import TERMINAL, IllegalTransition, SessionAction, Sessi
 from realtime.memo import Throttle, TtlMemo
 from realtime.planning import fit_to_reservation, plan_reply
 from realtime.quota import CAP_MESSAGE, CapState, cap_state
-from realtime.recentlog import RecentLog
+from realtime.recentlog import Recent, RecentLog
 from realtime.sessionlog import SessionLog
 from realtime.sessionrows import SessionRows
 from realtime.sessionview import SessionView
@@ -84,9 +85,8 @@ class Hub:
         One reply at a time: a say while a reply streams is refused (``reply_in_progress``)
         and nothing is stored, so the client keeps the text and may send it again."""
         if self._db.unreachable:  # what a say acknowledges, SQL must be able to record
-            return error(ErrorCode.UNAVAILABLE, "The server could not do that just now; try again.")
-        # The row as of the log now (SQL only after a state change; see SessionRows).
-        session = await self._rows.current(session_id, await self._recent.catch_up(session_id))
+            return error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+        _, session = await self.snapshot(session_id)
         if session.status != SessionStatus.ACTIVE:
             return error(
                 ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
@@ -137,6 +137,17 @@ class Hub:
         finally:
             if not started:
                 await backend.release_reply(sid, reply_id)
+
+    async def snapshot(self, session_id: uuid.UUID) -> tuple[Recent, Session]:
+        """The session's log as this worker caught up with it now, and its row as of that
+        log (SQL only for a worker's first look and after a logged state change; see
+        :class:`SessionRows`)."""
+        recent = await self.catch_up(session_id)
+        return recent, await self._rows.current(session_id, recent)
+
+    async def catch_up(self, session_id: uuid.UUID) -> Recent:
+        """The session's log as this worker caught up with it now (see RecentLog)."""
+        return await self._recent.catch_up(session_id)
 
     async def _already_said(self, sid: str, client_id: str, view: SessionView) -> bool:
         """Whether a say with ``client_id`` was stored before. Runs under the reply lock,
@@ -242,8 +253,7 @@ class Hub:
 
     async def starting_client_state(self, session: Session) -> ClientStateEvent:
         """The client state before the first student turn (every fact locked)."""
-        async with self._db.session() as s:
-            profile = await profile_repo.get_profile(s, session.owner_id, session.profile_id)
+        profile = await self._profile(session)
         persona = persona_of(profile, session.instructions)
         return to_event(start(persona.hidden_facts, difficulty=persona.difficulty))
 

@@ -1,13 +1,15 @@
-"""What a worker remembers of each session's log between says: the fold of its recent
-events and its complete messages, caught up with one read of what was appended since.
+"""What a worker remembers of each session's log between says and welcomes: the fold
+of its events and its complete messages, caught up with one read of what was appended
+since.
 
 Without it every say re-read and re-decoded the newest 300 events and loaded the whole
 transcript from SQL and the log (~12% of a loaded worker's CPU, and the largest share
-of its SQL). Both are pure functions of the log up to a seq, and logged events never
-change, so what was folded once stays true: a say only reads the events after the seq
-it remembers. A memo is dropped when its epoch changes (the log was lost and reopened)
-or when the log no longer retains the events after it (trimmed, or a worker that saw
-the session long ago); then it is rebuilt exactly as before.
+of its SQL), and every socket's welcome did the same for the whole retained log. Both
+are pure functions of the log up to a seq, and logged events never change, so what was
+folded once stays true: a caller only reads the events after the seq remembered. A memo
+is dropped when its epoch changes (the log was lost and reopened) or when the log no
+longer retains the events after it (trimmed, or a worker that saw the session long
+ago); then it is rebuilt from the retained log and SQL.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from realtime.backends.base import READ_BATCH
 from realtime.eventlog import LogInfo
 from realtime.events import MessageEvent
-from realtime.sessionlog import RECENT_EVENTS, SessionLog
+from realtime.sessionlog import SessionLog
 from realtime.sessionview import SessionView
 from realtime.transcript import message_from_event
 
@@ -35,7 +37,8 @@ class Recent:
     """A session's log as of ``info.last_seq``."""
 
     info: LogInfo
-    #: The fold of the newest events (at least :data:`RECENT_EVENTS` of them).
+    #: The fold of every event the log retained when this worker first looked, and of
+    #: every event since.
     view: SessionView
     #: ``view`` folds every event after this seq (what it says of older events, e.g.
     #: that no ``status`` came, may be incomplete).
@@ -79,11 +82,12 @@ class RecentLog:
         self._memo.pop(session_id, None)
 
     async def _rebuild(self, session_id: uuid.UUID, info: LogInfo) -> Recent:
-        _, view = await self._log.view(session_id, upto=info.last_seq, newest=RECENT_EVENTS)
+        # Everything retained (at most the live window, once per session per worker): a
+        # welcome reads the latest client state from it, however long ago it was logged.
+        _, view = await self._log.view(session_id, upto=info.last_seq)
         # Read after the fold's end: what was appended since comes on the next catch-up.
         messages = [m for m in await self._log.messages(session_id) if m.seq <= info.last_seq]
-        folded_after = max(info.first_seq - 1, info.last_seq - RECENT_EVENTS, 0)
-        return Recent(info, view, folded_after, tuple(messages))
+        return Recent(info, view, max(info.first_seq - 1, 0), tuple(messages))
 
     async def _extend(self, session_id: uuid.UUID, known: Recent, info: LogInfo) -> Recent:
         view, messages, after = known.view, list(known.messages), known.info.last_seq

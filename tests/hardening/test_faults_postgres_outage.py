@@ -181,12 +181,6 @@ async def _outage(world: World, proxy: TcpProxy) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an `unavailable` answer (the server's fault) counts toward abuse_errors_per_minute"
-    " (20): realtime/connection.py _reader passes it to _refuse, which counts it; it should"
-    " queue it without counting (docs/reliability.md, known limits)",
-)
 def test_refusals_for_an_outage_are_not_abuse(proxied: tuple[World, TcpProxy]) -> None:
     world, proxy = proxied
     asyncio.run(_retrying_through_an_outage(world, proxy))

@@ -246,13 +246,6 @@ def test_redis_restarted_empty_changes_epoch_and_sessions_continue(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a presence heartbeat that meets Redis down raises BackendUnavailable out of the"
-    " socket's task group (realtime/connection.py _heartbeat): the socket is dropped without"
-    " a close code and uvicorn logs 'Exception in ASGI application'; a missed beat should be"
-    " logged and skipped (the presence TTL outlives a few)",
-)
 def test_a_socket_outlives_a_short_redis_outage(world: tuple[World, PrivateRedis]) -> None:
     the_world, redis = world
     session = the_world.new_session()
