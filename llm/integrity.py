@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from llm.base import HiddenFact, Persona
 from llm.integrity_facts import content_stems, match_fact, mentions_fact, normalise, words
@@ -212,20 +213,34 @@ def _counsels(sentences: Sequence[str]) -> str | None:
 def _quotes_prompt(said: str, persona: Persona, system_prompt: str) -> str | None:
     allowed = [persona.opening_line]
     allowed += [text for fact in persona.hidden_facts for text in (fact.fact, fact.disclosure)]
-    full, first = normalise(persona.name), normalise(persona.name).partition(" ")[0]
-
-    def words_of(text: str) -> list[str]:
-        # A quote often shortens "Sam Taylor" to "Sam": compare with the first name only.
-        shortened = normalise(text).replace(full, first) if full else normalise(text)
-        return words(shortened)
-
-    spans = _spans(words_of(system_prompt), PROMPT_QUOTE_WORDS)
-    spans -= {span for text in allowed for span in _spans(words_of(text), PROMPT_QUOTE_WORDS)}
-    tokens = words_of(said)
+    full = normalise(persona.name)
+    first = full.partition(" ")[0]
+    spans = _prompt_spans(system_prompt, tuple(allowed), full, first)
+    tokens = _words_of(said, full, first)
     for i in range(len(tokens) - PROMPT_QUOTE_WORDS + 1):
         if (span := tuple(tokens[i : i + PROMPT_QUOTE_WORDS])) in spans:
             return f"quotes the system prompt: {' '.join(span)!r}"
     return None
+
+
+# The same system prompt is checked against every reply of a session (it changes only when
+# a fact unlocks or the teacher directs): its spans, ~500 of them, are made once.
+@lru_cache(maxsize=256)
+def _prompt_spans(
+    system_prompt: str, allowed: tuple[str, ...], full: str, first: str
+) -> frozenset[tuple[str, ...]]:
+    """The prompt's word spans a reply may not repeat: all but those of what the client
+    may say anyway (its opening line, its facts)."""
+    n = PROMPT_QUOTE_WORDS
+    spans = _spans(_words_of(system_prompt, full, first), n)
+    spans -= {span for text in allowed for span in _spans(_words_of(text, full, first), n)}
+    return frozenset(spans)
+
+
+def _words_of(text: str, full: str, first: str) -> list[str]:
+    # A quote often shortens "Sam Taylor" to "Sam": compare with the first name only.
+    shortened = normalise(text).replace(full, first) if full else normalise(text)
+    return words(shortened)
 
 
 def _spans(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
