@@ -84,7 +84,9 @@ class Hub:
 
         One reply at a time: a say while a reply streams is refused (``reply_in_progress``)
         and nothing is stored, so the client keeps the text and may send it again."""
-        if self._db.unreachable:  # what a say acknowledges, SQL must be able to record
+        # What a say acknowledges, SQL must be able to record: while the database is known
+        # lost, a say asks it first (one trivial query; the flag clears when it answers).
+        if self._db.unreachable and not await self._db.reachable():
             return error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
         _, session = await self.snapshot(session_id)
         if session.status != SessionStatus.ACTIVE:

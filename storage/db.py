@@ -136,5 +136,19 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    async def reachable(self) -> bool:
+        """Whether the database answers now (one trivial query). Clears or sets
+        :attr:`unreachable`, so a path that only reads the flag is never held up by a
+        stale one (a flag a lone failure left set while nothing else used SQL)."""
+        try:
+            await self.ping()
+        except asyncio.CancelledError:
+            raise
+        except Exception as problem:
+            self.unreachable = connection_lost(problem) or self.unreachable
+            return False
+        self.unreachable = False
+        return True
+
     async def aclose(self) -> None:
         await self.engine.dispose()

@@ -234,7 +234,7 @@ async def test_0004_creates_and_drops_the_evaluations_table(database_url: str) -
     await upgrade(database_url, "0003")
     assert "evaluations" not in (await _tables_and_columns(database_url))[0]
 
-    await upgrade(database_url)
+    await upgrade(database_url, "0004")
     assert await current_revision(database_url) == "0004"
     _, columns = await _tables_and_columns(database_url)
     assert columns == set(Base.metadata.tables["evaluations"].columns.keys())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,16 @@ async def _play(world: World, students: Students, observer: Socket, chaos: dict[
                 end = await observer.until(_ended, within=30)
             except TimeoutError:
                 tail = [(e["type"], e.get("code") or e.get("status")) for e in observer.events]
-                pytest.fail(f"round {round_no}: no reply ended within 30 s; {tail[-12:]}")
+                refusals = Counter(
+                    e.get("code")
+                    for sock in students.sockets
+                    for e in sock.events[-60:]
+                    if e["type"] == "error"
+                )
+                pytest.fail(
+                    f"round {round_no}: no reply ended within 30 s; {tail[-12:]}; the"
+                    f" students' latest refusals: {dict(refusals)}"
+                )
         chaos["replies"] += end["type"] != "status"
         if any(_expired(e) for e in observer.events):
             return

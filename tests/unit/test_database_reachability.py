@@ -31,3 +31,13 @@ async def test_a_lost_database_is_noted_and_forgotten_when_it_answers(tmp_path: 
             await s.execute(text("INSERT INTO t VALUES (1)"))
     assert not connection_lost(duplicate.value) and not db.unreachable
     await db.aclose()
+
+
+async def test_reachable_asks_the_database_and_mends_a_stale_flag(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'ok.db'}")
+    db.unreachable = True  # left by a lone failure while nothing else used SQL
+    assert await db.reachable() and not db.unreachable
+    await db.aclose()
+    missing = Database(f"sqlite+aiosqlite:///{tmp_path / 'no-such-dir' / 'x.db'}")
+    assert not await missing.reachable() and missing.unreachable
+    await missing.aclose()
