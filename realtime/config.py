@@ -21,11 +21,6 @@ class RealtimeConfig:
     # Student says per socket: 5 per 10 s is faster than anyone types a considered turn.
     say_rate_count: int = 5
     say_rate_seconds: float = 10.0
-    # Pings per socket: the page sends one every 15 s; 10 per 10 s leaves room for
-    # reconnect checks while a flood (20,000 a second were answered) is refused, then
-    # closed as abuse.
-    ping_rate_count: int = 10
-    ping_rate_seconds: float = 10.0
     # Refused frames per minute before a socket counts as abusive and is closed (1008).
     abuse_errors_per_minute: int = 20
     # Frames queued for one socket; when the queue stays full for slow_consumer_seconds

@@ -102,7 +102,6 @@ class Connection:
         config = parts.config
         self._outbox: asyncio.Queue[str] = asyncio.Queue(config.send_queue_frames)
         self._says = RateWindow(config.say_rate_count, config.say_rate_seconds)
-        self._pings = RateWindow(config.ping_rate_count, config.ping_rate_seconds)
         self._abuse = RateWindow(config.abuse_errors_per_minute, 60.0)
         self._presence: Presence | None = None
         #: The last seq this socket was sent (or skipped): where following resumes.
@@ -177,8 +176,6 @@ class Connection:
         sid = principal.session_id
         match message:
             case Ping():
-                if not self._pings.allow(time.monotonic()):
-                    return error(ErrorCode.RATE_LIMITED, "Too many pings; one every few seconds.")
                 await self._queue(Pong(nonce=message.nonce))
                 return None
             case Say():

@@ -80,6 +80,10 @@ def connection_lost(problem: BaseException) -> bool:
     return isinstance(problem, OSError)
 
 
+#: How long :meth:`Database.reachable` waits for its trivial query.
+REACHABLE_WITHIN_SECONDS = 2.0
+
+
 class Database:
     """Owns the engine; hands out short-lived ORM sessions."""
 
@@ -141,9 +145,15 @@ class Database:
         :attr:`unreachable`, so a path that only reads the flag is never held up by a
         stale one (a flag a lone failure left set while nothing else used SQL)."""
         try:
-            await self.ping()
+            # Bounded: a database cut without a reset leaves connects hanging (5 s each)
+            # behind a pool that waits 30 s; a say must answer `unavailable` well within
+            # a client's 20 s keepalive.
+            async with asyncio.timeout(REACHABLE_WITHIN_SECONDS):
+                await self.ping()
         except asyncio.CancelledError:
             raise
+        except TimeoutError:
+            return False
         except Exception as problem:
             self.unreachable = connection_lost(problem) or self.unreachable
             return False

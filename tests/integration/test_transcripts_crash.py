@@ -219,10 +219,15 @@ async def _until_ready_state(world: World, check: Any, within: float) -> list[di
 
 
 async def _whisper_until_closed(teacher: Socket, acked: list[str], cut: asyncio.Event) -> None:
-    """Whisper steadily; keep the texts echoed back (acknowledged) until the socket ends."""
+    """Whisper steadily; keep the texts echoed back (acknowledged) until the server answers
+    `unavailable` (it cannot store a whisper without SQL; the socket stays open, as an
+    outage is not the client's abuse) or the socket ends."""
+    refused = asyncio.Event()
 
     async def send() -> None:
         for n in range(2_000):
+            if refused.is_set():
+                return
             await teacher.send(type="whisper", text=f"load {n}")
             if n == 50:
                 cut.set()
@@ -233,6 +238,9 @@ async def _whisper_until_closed(teacher: Socket, acked: list[str], cut: asyncio.
             event = await teacher.recv(within=30)
             if event.get("role") == "whisper":
                 acked.append(event["message_id"])
+            elif event.get("code") == "unavailable":
+                refused.set()
+                return
 
     try:
         async with asyncio.TaskGroup() as tasks:
