@@ -92,10 +92,11 @@ class Connection:
         self.principal = principal
         self.after = after
         self.epoch = epoch
-        #: Live as far as this socket knows: the handshake's answer (its row was just
-        #: read), then every ``status`` the log sent it. Presence announcements and
-        #: leaving pass it on, so they need not read the row again (a reconnect costs
-        #: one query).
+        #: The handshake found the session live (its row was just read): the first
+        #: presence announcement need not read it again (a reconnect costs one query).
+        self._live_at_handshake = live
+        #: Live as far as this socket knows: the handshake's answer, then every ``status``
+        #: the log sent it (so leaving need not read the row either).
         self._live = live
         self.conn_id = uuid.uuid4().hex
         config = parts.config
@@ -385,5 +386,6 @@ class Connection:
         board = self.parts.presence
         now = await board.touch(self._session_id, self.conn_id, self.principal.role)
         if announce or now != self._presence:
-            await board.announce(self._session_id, live=self._live)
+            live, self._live_at_handshake = self._live_at_handshake, False
+            await board.announce(self._session_id, live=live)
         self._presence = now
