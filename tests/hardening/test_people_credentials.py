@@ -45,7 +45,11 @@ def _aged(seconds: int) -> type[TimestampSigner]:
 
 def teacher_tokens(secret: str, user_id: str, version: int) -> dict[str, str]:
     real = URLSafeTimedSerializer(secret, salt="vc.teacher").dumps([user_id, version])
-    flipped = real[:-1] + ("A" if real[-1] != "A" else "B")
+    # The signature's first character: all six of its bits are signature bits. (The last
+    # character of a 20-byte HMAC carries 2 padding bits, so swapping "B" for "A" there
+    # decodes to the same signature: this test once passed a forged cookie that way.)
+    head, _, signature = real.rpartition(".")
+    flipped = f"{head}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
     payload = base64.urlsafe_b64encode(json.dumps([user_id, version]).encode()).decode()
     return {
         "other key": URLSafeTimedSerializer(OTHER_KEY, salt="vc.teacher").dumps([user_id, version]),
