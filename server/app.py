@@ -13,6 +13,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from realtime.backends.redis_pool import pool_waits
 from realtime.control import SessionControl
 from realtime.metrics import NULL_OBSERVER
 from server import (
@@ -88,7 +89,11 @@ def build_state(settings: Settings, lifetime: Lifetime, metrics: Metrics | None 
         observer=metrics or NULL_OBSERVER,
     )
     if metrics is not None:
-        metrics.watch(db, realtime.flusher.lag if settings.flusher_in_process else None)
+        metrics.watch(
+            db,
+            realtime.flusher.lag if settings.flusher_in_process else None,
+            pool_waits(redis),
+        )
     state.sockets = realtime.sockets
     state.revoker = realtime.revoker
     state.catalog = realtime.models.catalog if realtime.models is not None else None

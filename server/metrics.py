@@ -20,7 +20,12 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +39,7 @@ from server.errors import error_body
 from server.state import app_state
 from storage.db import Database
 from storage.models import Session
+from storage.pool_waits import WAIT_BUCKETS, WaitSnapshot, WaitTally
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,8 @@ class _Snapshot:
     sessions: dict[str, int] | None = None
     lag: Mapping[str, object] = field(default_factory=dict)
     pool_checked_out: int | None = None
+    #: Checkout waits by pool (``sql``, ``redis``).
+    pool_waits: dict[str, WaitSnapshot] = field(default_factory=dict)
 
 
 class _ScrapedState(Collector):
@@ -93,6 +101,29 @@ class _ScrapedState(Collector):
                 "Database connections in use from this process's pool.",
                 value=snap.pool_checked_out,
             )
+        if snap.pool_waits:
+            yield from _pool_wait_families(snap.pool_waits)
+
+
+def _pool_wait_families(waits: Mapping[str, WaitSnapshot]) -> Iterable[Metric]:
+    histogram = HistogramMetricFamily(
+        "vclient_pool_wait_seconds",
+        "How long a checkout waited for a pooled connection, by pool.",
+        labels=["pool"],
+    )
+    timeouts = CounterMetricFamily(
+        "vclient_pool_wait_timeouts",
+        "Checkouts that gave up waiting for a pooled connection, by pool.",
+        labels=["pool"],
+    )
+    for pool, snap in sorted(waits.items()):
+        bounds = [*(str(bound) for bound in WAIT_BUCKETS), "+Inf"]
+        histogram.add_metric(
+            [pool], list(zip(bounds, snap.cumulative, strict=True)), snap.total_seconds
+        )
+        timeouts.add_metric([pool], snap.timeouts)
+    yield histogram
+    yield timeouts
 
 
 def _number(value: object) -> float:
@@ -147,10 +178,18 @@ class Metrics:
         r.register(self._scraped)
         self._db: Database | None = None
         self._lag: Callable[[], Mapping[str, object]] | None = None
+        self._redis_waits: WaitTally | None = None
 
-    def watch(self, db: Database, lag: Callable[[], Mapping[str, object]] | None) -> None:
-        """What scrapes read: session counts from ``db``, the flusher's ``lag()``."""
-        self._db, self._lag = db, lag
+    def watch(
+        self,
+        db: Database,
+        lag: Callable[[], Mapping[str, object]] | None,
+        redis_waits: WaitTally | None = None,
+    ) -> None:
+        """What scrapes read: session counts and pool waits from ``db``, the flusher's
+        ``lag()``, the Redis client's pool waits (None in-process or on a Cluster, whose
+        client keeps a pool per node)."""
+        self._db, self._lag, self._redis_waits = db, lag, redis_waits
 
     # -- Observer ------------------------------------------------------------------------
 
@@ -196,6 +235,10 @@ class Metrics:
             checked_out = getattr(self._db.engine.pool, "checkedout", None)
             if callable(checked_out):
                 snap.pool_checked_out = int(checked_out())
+            if (sql_waits := self._db.pool_waits) is not None:
+                snap.pool_waits["sql"] = sql_waits.snapshot()
+        if self._redis_waits is not None:
+            snap.pool_waits["redis"] = self._redis_waits.snapshot()
         if self._lag is not None:
             snap.lag = self._lag()
         self._scraped.snapshot = snap

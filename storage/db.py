@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from storage.pool_waits import TimedQueuePool, WaitTally
+
 T = TypeVar("T")
 
 
@@ -61,6 +63,7 @@ def make_engine(
         return engine
     return create_async_engine(
         url,
+        poolclass=TimedQueuePool,
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_timeout=pool_timeout,
@@ -109,6 +112,12 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return is_sqlite(self.url)
+
+    @property
+    def pool_waits(self) -> WaitTally | None:
+        """Checkout waits of the engine's pool (None on SQLite: a connection per use)."""
+        waits = getattr(self.engine.pool, "waits", None)
+        return waits if isinstance(waits, WaitTally) else None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

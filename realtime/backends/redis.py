@@ -37,7 +37,7 @@ from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ClusterError, RedisClusterException, ResponseError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -56,6 +56,7 @@ from realtime.backends.base import (
     check_subscribe,
     stream_entry,
 )
+from realtime.backends.redis_pool import TimedBlockingPool
 from realtime.backends.redis_reader import StreamReader
 from realtime.backends.redis_routing import cluster_seed_url
 from realtime.eventlog import LogInfo
@@ -94,11 +95,14 @@ def redis_client(url: str, **options: Any) -> Redis | RedisCluster:
         # Redis restart every idle pooled connection then failed one command, a reply's
         # lease refresh among them (redis-py #4252, fixed upstream after 8.1.0). Off, a
         # connection the server closed is replaced at checkout, before anything is sent.
-        pool = BlockingConnectionPool.from_url(
+        pool = TimedBlockingPool.from_url(
             url,
-            max_connections=POOL_CONNECTIONS,
-            timeout=POOL_WAIT_SECONDS,
-            **{**_without_maintenance_notifications(), **options},
+            **{
+                "max_connections": POOL_CONNECTIONS,
+                "timeout": POOL_WAIT_SECONDS,
+                **_without_maintenance_notifications(),
+                **options,
+            },
         )
         return Redis.from_pool(pool)
     # redis-py's default (5) closes all of the client's connections on every 5th MOVED;

@@ -17,6 +17,7 @@ from server.app import create_app
 from server.logging_setup import JsonFormatter
 from server.metrics import Metrics
 from server.settings import Settings
+from storage.migrate import upgrade
 from tests.api.conftest import ClientFactory, NewTeacher, make_session
 from tests.support.asgi_socket import AsgiSocket
 from tests.support.settings import make_settings
@@ -108,3 +109,31 @@ async def test_two_apps_count_apart(tmp_path: Path) -> None:
     one.frame_sent()
     assert one.registry.get_sample_value("vclient_frames_sent_total") == 1
     assert two.registry.get_sample_value("vclient_frames_sent_total") == 0
+
+
+async def test_pool_waits_are_reported_for_postgresql_and_redis(
+    tmp_path: Path, postgres_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    await upgrade(postgres_url)
+    app = create_app(
+        make_settings(tmp_path, postgres_url, redis_url=redis_url, redis_key_prefix=redis_prefix)
+    )
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        assert (await client.get("/readyz")).status_code == 200  # uses both pools
+        seen = await scrape(client)
+    for pool in ("sql", "redis"):
+        assert seen[("vclient_pool_wait_seconds_count", (("pool", pool),))] > 0
+        assert seen[("vclient_pool_wait_seconds_bucket", (("le", "+Inf"), ("pool", pool)))] > 0
+        assert seen[("vclient_pool_wait_timeouts_total", (("pool", pool),))] == 0
+
+
+async def test_pool_waits_are_left_out_without_a_pool(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    seen = await scrape(client)  # in-process: no Redis pool; SQLite: a connection per use
+    pools = {dict(labels)["pool"] for name, labels in seen if name.startswith("vclient_pool_wait")}
+    assert pools == (set() if "sqlite" in settings.database_url else {"sql"})

@@ -1,0 +1,48 @@
+"""redis-py's blocking pool, timing how long each command waited for a connection.
+
+A worker's commands share :data:`~realtime.backends.redis.POOL_CONNECTIONS` connections
+and wait up to ``POOL_WAIT_SECONDS`` for one; ``/metrics`` shows the waits
+(``vclient_pool_wait_seconds{pool="redis"}``) long before a wait runs out and a
+command fails with "No connection available".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from storage.pool_waits import WaitTally
+
+__all__ = ["TimedBlockingPool", "pool_waits"]
+
+#: What redis-py 8's blocking pool raises when its wait runs out (a refused connection
+#: raises the same class with another message, and is not a wait).
+_NO_CONNECTION = "No connection available."
+
+
+class TimedBlockingPool(BlockingConnectionPool):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waits = WaitTally()
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> AbstractConnection:
+        try:
+            with self.waits.timing():
+                connection: AbstractConnection = await super().get_connection(  # type: ignore[no-untyped-call]
+                    *args, **kwargs
+                )
+                return connection
+        except RedisConnectionError as error:
+            if str(error) == _NO_CONNECTION:
+                self.waits.timed_out()
+            raise
+
+
+def pool_waits(client: object) -> WaitTally | None:
+    """The waits of ``client``'s pool: None for a Cluster client (a pool per node) or a
+    client built elsewhere."""
+    waits = getattr(getattr(client, "connection_pool", None), "waits", None)
+    return waits if isinstance(waits, WaitTally) else None
