@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         ws_max_size=1 << 20,
         ws_ping_interval=15.0,
         ws_ping_timeout=15.0,
+        ws_per_message_deflate=False,  # WS_COMPRESSION's default
         timeout_graceful_shutdown=10,
     )
 

@@ -38,6 +38,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         ws_max_size=max(settings.frame_max_bytes * 16, 1 << 20),
         ws_ping_interval=settings.ws_ping_seconds,
         ws_ping_timeout=settings.ws_ping_seconds,
+        ws_per_message_deflate=settings.ws_compression,
         # SIGTERM: sockets close with 1012 at once (clients resume elsewhere); replies get
         # SHUTDOWN_GRACE_SECONDS in the lifespan shutdown (server.composition).
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     presence_ttl_seconds: float = 30.0
     # WebSocket protocol pings: a peer that stops answering is dropped within ~30 s.
     ws_ping_seconds: float = 15.0
+    # permessage-deflate on session sockets. Off: its zlib state costs ~38 KB per open
+    # socket (measured: 64 against 26 KB per idle socket of a bare app under uvicorn) and
+    # CPU on every frame, to shrink frames that are mostly ~100-byte token deltas. On for
+    # links where bandwidth costs more than server memory.
+    ws_compression: bool = False
     # Open session sockets per worker process (server/socketcaps.py), closed with 4029 over
     # the cap. Both sit above the connect storm's 1,000 observers of one session by one
     # teacher through one load balancer (bench/storm.py), whose X-Forwarded-For is only
