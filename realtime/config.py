@@ -33,6 +33,11 @@ class RealtimeConfig:
     # The reply lock is a lease renewed every quarter of it while streaming, so a crashed
     # worker's lock lapses within this (see Settings.reply_lock_seconds).
     reply_lock_seconds: float = 3.0
+    # Replies streaming at once per worker, replies waiting for a slot beyond them (a say
+    # past both is refused `busy`), and the longest wait (see Settings.max_streaming_replies).
+    max_streaming_replies: int = 100
+    reply_queue_size: int = 200
+    reply_queue_wait_seconds: float = 30.0
     # How long `end`/expiry waits for a running reply to wrap up before flushing anyway.
     stop_grace_seconds: float = 5.0
     # A retried `say` with the same client_id within a day is the same message.

@@ -203,7 +203,8 @@ class Connection:
 
     async def _refuse(self, event: ErrorEvent) -> None:
         await self._queue(event)
-        if not self._abuse.allow(time.monotonic()):
+        # `busy` is the server's load, not the client's fault: never counted as abuse.
+        if event.code != ErrorCode.BUSY and not self._abuse.allow(time.monotonic()):
             raise _Closing(CloseCode.ABUSE, "too many refused frames")
 
     async def _pump(self) -> None:

@@ -1,8 +1,10 @@
 """The reply runner: stream one reply from the provider into the log, coalesced, until it
 is done, fails, or is stopped from anywhere; then settle the budget and record the call.
 
-Per reply, three tasks share a queue: the provider pump, the stop watcher (it folds the
-session log, so a ``stop`` on any worker reaches us) and the lock keeper. The loop only
+Per reply, three tasks share a queue: the stop watcher (it folds the session log, so a
+``stop`` on any worker reaches us) and the lock keeper, from the start, and the provider
+pump once the reply holds one of the worker's slots (:mod:`realtime.replyslots`: a reply
+queued for one keeps its lease and can be stopped without reaching the provider). The loop only
 moves data: coalescing rules are in :class:`DeltaCoalescer`, budget rules in the ledger
 and :mod:`realtime.budgets.policy`. The runner owns its reply tasks: replies belong to
 the worker, not to the socket that asked, so a student who drops off mid-reply gets the
@@ -17,11 +19,9 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Literal
 
-from llm.base import Done, Failed, Provider, ReplyEvent, ReplyRequest, TextDelta
+from llm.base import Done, Failed, Provider, ReplyRequest, TextDelta
 from llm.base import Usage as LlmUsage
-from llm.catalog import cost_micros
 from llm.integrity import Integrity
 from llm.metrics import CallRecord, MeteredStream, measure
 from llm.registry import ModelRegistry
@@ -40,23 +40,18 @@ from realtime.events import (
     ReplyStart,
     SequencedEvent,
 )
-from realtime.lifecycle import SessionStatus
 from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.replyend import STAY_IN_ROLE, UNAVAILABLE, Outcome, end_event, withdrawn
+from realtime.replyslots import BUSY_MESSAGE, QueueWaitExceeded, ReplySlots, Ticket
+from realtime.replywatch import Item, keep_lease, pump_stream, slot_or_stop, watch_stop
 from realtime.sessionlog import SessionLog
-from realtime.sessionview import SessionView
+from realtime.usagerecord import record_usage
 from realtime.vocabulary import BudgetWarning
 from storage.db import Database
-from storage.repos import sessions as session_repo
-from storage.repos import usage as usage_repo
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ReplyJob", "ReplyRunner"]
-
-Item = (
-    tuple[Literal["event"], ReplyEvent] | tuple[Literal["end"], None] | tuple[Literal["stop"], None]
-)
 
 
 @dataclass
@@ -76,6 +71,8 @@ class ReplyJob:
     turn: TurnState | None = None
     #: The catalog entry serving the reply (None: the catalog's default).
     model_id: str | None = None
+    #: Its place among the worker's reply slots (None: the runner takes one, queue or not).
+    ticket: Ticket | None = None
 
 
 class ReplyRunner:
@@ -107,12 +104,21 @@ class ReplyRunner:
         self._db = db
         self._config = config
         self._tasks: set[asyncio.Task[None]] = set()
+        self.slots = ReplySlots(
+            config.max_streaming_replies,
+            config.reply_queue_size,
+            config.reply_queue_wait_seconds,
+            on_waiting=observer.replies_waiting,
+        )
 
     def start(self, job: ReplyJob) -> None:
         """Run ``job`` as a task this runner owns until it ends or :meth:`aclose`."""
+        ticket = job.ticket = job.ticket or self.slots.admitted()
         task = asyncio.create_task(self.run(job), name=f"reply-{job.reply_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # Also when cancelled before its first step (shutdown), when run's finally never runs.
+        task.add_done_callback(lambda _: ticket.release())
 
     async def aclose(self, grace: float = 0.0) -> None:
         """Let the running replies finish for up to ``grace`` seconds (a graceful
@@ -131,9 +137,14 @@ class ReplyRunner:
         """Stream one reply, and its one retry if the persona checks withdrew it.
         Cancelling (server shutdown) is safe: the partial reply is recorded as
         interrupted, the budget settled and the lock released."""
+        job.ticket = job.ticket or self.slots.admitted()
         next_job: ReplyJob | None = job
-        while next_job is not None:
-            next_job = await self._run_once(next_job)
+        try:
+            while next_job is not None:
+                next_job = await self._run_once(next_job)
+        finally:
+            if job.ticket is not None:
+                job.ticket.release()
 
     async def _run_once(self, job: ReplyJob) -> ReplyJob | None:
         coalescer = DeltaCoalescer()
@@ -190,22 +201,56 @@ class ReplyRunner:
         self, job: ReplyJob, coalescer: DeltaCoalescer, records: list[CallRecord]
     ) -> Outcome:
         queue: asyncio.Queue[Item] = asyncio.Queue()
-        async with (
-            measure(
-                self.models.route(job.model_id).provider, job.request, on_record=records.append
-            ) as stream,
-            asyncio.TaskGroup() as tasks,
-        ):
+        ticket = job.ticket or self.slots.admitted()
+        async with asyncio.TaskGroup() as tasks:
+            # Before the wait for a slot: a queued reply keeps its lease (or orphan repair
+            # would close it) and hears a stop, a pause or the session's end.
             helpers = [
-                tasks.create_task(_pump(stream, queue)),
-                tasks.create_task(self._watch_stop(job, queue)),
-                tasks.create_task(self._keep_lock(job, queue)),
+                tasks.create_task(
+                    watch_stop(self._log, job.session_id, job.reply_id, job.start_seq, queue)
+                ),
+                tasks.create_task(
+                    keep_lease(
+                        self._log.backend,
+                        job.session_id,
+                        job.reply_id,
+                        self._config.reply_lock_seconds,
+                        queue,
+                    )
+                ),
             ]
             try:
-                return await self._consume(job, coalescer, queue, stream)
+                if not await slot_or_stop(ticket, queue):
+                    return Outcome("stopped")
+                try:
+                    return await self._call(job, coalescer, records, queue)
+                finally:
+                    ticket.release()
+            except QueueWaitExceeded:
+                log.warning("reply %s found no slot in time", job.reply_id)
+                return Outcome("failed", Failed("unavailable", BUSY_MESSAGE))
             finally:
                 for helper in helpers:
                     helper.cancel()
+
+    async def _call(
+        self,
+        job: ReplyJob,
+        coalescer: DeltaCoalescer,
+        records: list[CallRecord],
+        queue: asyncio.Queue[Item],
+    ) -> Outcome:
+        """The upstream call itself, under a slot."""
+        provider = self.models.route(job.model_id).provider
+        async with (
+            measure(provider, job.request, on_record=records.append) as stream,
+            asyncio.TaskGroup() as tasks,
+        ):
+            pump = tasks.create_task(pump_stream(stream, queue))
+            try:
+                return await self._consume(job, coalescer, queue, stream)
+            finally:
+                pump.cancel()
 
     async def _consume(
         self,
@@ -241,32 +286,6 @@ class ReplyRunner:
     async def _send_text(self, job: ReplyJob, text: str | None) -> None:
         if text:
             await self._log.publish(job.session_id, [ReplyDelta(reply_id=job.reply_id, text=text)])
-
-    async def _watch_stop(self, job: ReplyJob, queue: asyncio.Queue[Item]) -> None:
-        """Fold the log from the reply's start: a stop asked for this reply, or the session
-        leaving ``active``, ends the stream. Costs no extra Redis command (one shared
-        reader per worker)."""
-        view = SessionView()
-        async with self._log.subscribe(job.session_id, max(job.start_seq - 1, 0)) as events:
-            async for event in events:
-                view = view.apply(event)
-                reply = view.open_reply(job.reply_id)
-                stopped = reply is not None and reply.stop_by is not None
-                if stopped or view.status not in (None, SessionStatus.ACTIVE):
-                    queue.put_nowait(("stop", None))
-                    return
-
-    async def _keep_lock(self, job: ReplyJob, queue: asyncio.Queue[Item]) -> None:
-        """Renew the reply's lease every quarter of it. A lease found lost (this process
-        stalled past it, and the next say may already run) stops the reply: two replies
-        must never stream at once."""
-        lease = self._config.reply_lock_seconds
-        while True:  # renewed at once first: the say that started it may have taken a while
-            if not await self._log.backend.refresh_reply(str(job.session_id), job.reply_id, lease):
-                log.warning("reply %s lost its lease; stopping it", job.reply_id)
-                queue.put_nowait(("stop", None))
-                return
-            await asyncio.sleep(lease / 4)
 
     async def _finish(
         self,
@@ -326,7 +345,16 @@ class ReplyRunner:
             _, disclosed = disclosures(job.client, text, seq=seqs[events.index(end)])
             if disclosed is not None:
                 await self._log.publish(job.session_id, [disclosed])
-        await self._record(job, record, settled.used)
+        await record_usage(
+            self._db,
+            self.models,
+            owner_id=job.owner_id,
+            session_id=job.session_id,
+            reply_id=job.reply_id,
+            model_id=job.model_id,
+            record=record,
+            tokens_used=settled.used,
+        )
         exhausted = out_of_tokens(
             settled.budget, settled.used, job.input_estimate, self._config.min_reply_tokens
         )
@@ -357,39 +385,3 @@ class ReplyRunner:
             log.warning("no time left for %s: database unavailable", job.session_id)
             return None
         return self._control.seconds_left(session)
-
-    async def _record(self, job: ReplyJob, record: CallRecord | None, tokens_used: int) -> None:
-        """One SQL transaction per reply: the API-usage row, priced from the catalog now,
-        and the session's token count."""
-        entry = self.models.route(job.model_id).entry
-        try:
-            async with self._db.session() as s:
-                if record is not None:
-                    await usage_repo.record_call(
-                        s,
-                        job.owner_id,
-                        session_id=job.session_id,
-                        provider=record.provider,
-                        model=record.model,
-                        input_tokens=record.input_tokens,
-                        output_tokens=record.output_tokens,
-                        time_to_first_token_ms=record.time_to_first_token_ms,
-                        duration_ms=record.duration_ms,
-                        outcome=record.outcome,
-                        model_id=entry.id,
-                        cost_micros=cost_micros(entry, record.input_tokens, record.output_tokens),
-                        currency=self.models.catalog.currency,
-                    )
-                session = await session_repo.get_session_unscoped(s, job.session_id)
-                session.tokens_used = max(session.tokens_used, tokens_used)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # The live budget already holds the charge; SQL catches up on the next reply.
-            log.exception("could not record usage of reply %s", job.reply_id)
-
-
-async def _pump(stream: MeteredStream, queue: asyncio.Queue[Item]) -> None:
-    async for event in stream:
-        queue.put_nowait(("event", event))
-    queue.put_nowait(("end", None))

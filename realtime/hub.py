@@ -34,6 +34,7 @@ from realtime.memo import Throttle, TtlMemo
 from realtime.planning import fit_to_reservation, plan_reply
 from realtime.quota import CAP_MESSAGE, CapState, cap_state
 from realtime.recentlog import Recent, RecentLog
+from realtime.replyslots import BUSY_MESSAGE
 from realtime.sessionlog import SessionLog
 from realtime.sessionrows import SessionRows
 from realtime.sessionview import SessionView
@@ -51,6 +52,7 @@ __all__ = ["Hub"]
 
 #: How long a worker trusts a check that found a teacher far from every cap.
 CAP_CHECK_SECONDS = 1.0
+IN_PROGRESS_MESSAGE = "The client is still answering. Wait for the reply (or press Stop) first."
 
 
 class Hub:
@@ -83,7 +85,10 @@ class Hub:
         """Store the student's message once per ``client_id`` and start the reply.
 
         One reply at a time: a say while a reply streams is refused (``reply_in_progress``)
-        and nothing is stored, so the client keeps the text and may send it again."""
+        and nothing is stored, so the client keeps the text and may send it again. Past
+        the worker's reply slots and queue (:mod:`realtime.replyslots`) a say is refused
+        ``busy`` the same way; with room in the queue it is accepted and its reply waits
+        for a slot (``reply.start`` is logged at once, the first delta comes later)."""
         # What a say acknowledges, SQL must be able to record: while the database is known
         # lost, a say asks it first (one trivial query; the flag clears when it answers).
         if self._db.unreachable and not await self._db.reachable():
@@ -97,17 +102,20 @@ class Hub:
             return error(ErrorCode.MONTHLY_CAP_REACHED, CAP_MESSAGE)
         sid, reply_id = str(session_id), uuid.uuid4().hex
         backend = self._log.backend
-        if not await backend.acquire_reply(sid, reply_id, self._config.reply_lock_seconds):
-            return error(
-                ErrorCode.REPLY_IN_PROGRESS,
-                "The client is still answering. Wait for the reply (or press Stop) first.",
-            )
-        started = False
+        if not await self._acquire(session_id, reply_id):
+            return error(ErrorCode.REPLY_IN_PROGRESS, IN_PROGRESS_MESSAGE)
+        started, ticket = False, None
         try:
             recent = await self._recent.catch_up(session_id)
             view = recent.view
             if await self._already_said(sid, client_id, view):
                 return None  # a retry of a message already stored: nothing to do
+            # Past capacity: refused before anything is stored or reserved (the claim
+            # above is harmless: a claim without a result is said again on a retry).
+            ticket = self._runner.slots.admit()
+            if ticket is None:
+                self._runner.observer.say_busy()
+                return error(ErrorCode.BUSY, BUSY_MESSAGE)
             await self._log.close_orphans(session_id, view)
             job = await self.prepare_reply(session, reply_id, text, view, recent.messages)
             if isinstance(job, ErrorEvent):
@@ -116,10 +124,7 @@ class Hub:
             # load: renew it before anything is stored, and give the hold back if it lapsed.
             if not await backend.refresh_reply(sid, reply_id, self._config.reply_lock_seconds):
                 await self._budgets.settle(sid, reply_id, 0, 0)
-                return error(
-                    ErrorCode.REPLY_IN_PROGRESS,
-                    "The client is still answering. Wait for the reply (or press Stop) first.",
-                )
+                return error(ErrorCode.REPLY_IN_PROGRESS, IN_PROGRESS_MESSAGE)
             message = MessageEvent(
                 message_id=str(uuid.uuid4()),
                 role=MessageRole.STUDENT,
@@ -129,7 +134,7 @@ class Hub:
             seqs = await self._log.publish(session_id, [message, ReplyStart(reply_id=reply_id)])
             claim = f"{seqs[0]}:{message.message_id}"
             await backend.record_claim(sid, f"say:{client_id}", claim)
-            job.start_seq = seqs[1]
+            job.start_seq, job.ticket = seqs[1], ticket
             if job.turn is not None:  # observers see what the turn did to the client
                 await self._log.publish(session_id, [job.turn.event(seqs[0])])
             self._runner.start(job)
@@ -138,7 +143,25 @@ class Hub:
             return None
         finally:
             if not started:
+                if ticket is not None:
+                    ticket.release()
                 await backend.release_reply(sid, reply_id)
+
+    async def _acquire(self, session_id: uuid.UUID, reply_id: str) -> bool:
+        """Take the session's reply lock. A holder whose end is already in the log has
+        only its lock left to release (its budget is settled before its end is logged):
+        a say right after ``reply.done`` must not be refused for that moment, so such a
+        lock is released here (compare-and-delete: only that reply's) and taken."""
+        sid, backend, lease = str(session_id), self._log.backend, self._config.reply_lock_seconds
+        if await backend.acquire_reply(sid, reply_id, lease):
+            return True
+        holder = await backend.current_reply(sid)
+        if holder is None:
+            return await backend.acquire_reply(sid, reply_id, lease)
+        if not (await self._recent.catch_up(session_id)).view.has_ended(holder):
+            return False
+        await backend.release_reply(sid, holder)
+        return await backend.acquire_reply(sid, reply_id, lease)
 
     async def snapshot(self, session_id: uuid.UUID) -> tuple[Recent, Session]:
         """The session's log as this worker caught up with it now, and its row as of that

@@ -38,6 +38,14 @@ class Observer(Protocol):
         """The watchdog expired a session (``time``, ``idle`` or ``tokens``)."""
         ...
 
+    def replies_waiting(self, count: int) -> None:
+        """Replies admitted on this worker and not streaming yet (queued for a slot)."""
+        ...
+
+    def say_busy(self) -> None:
+        """A say was refused ``busy``: the worker's reply slots and queue were full."""
+        ...
+
 
 class NullObserver:
     """Reports nowhere: the default for parts built without monitoring (tests, tools)."""
@@ -61,6 +69,12 @@ class NullObserver:
         pass
 
     def session_expired(self, reason: str) -> None:
+        pass
+
+    def replies_waiting(self, count: int) -> None:
+        pass
+
+    def say_busy(self) -> None:
         pass
 
 

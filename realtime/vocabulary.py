@@ -83,6 +83,8 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     # The server could not do it just now (a store blip); nothing was acknowledged.
     UNAVAILABLE = "unavailable"
+    # Past capacity: this worker's reply slots and queue are full; nothing was stored.
+    BUSY = "busy"
 
 
 class ReplyErrorCode(StrEnum):

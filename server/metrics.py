@@ -174,6 +174,16 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        # Reply slots (realtime.replyslots): past MAX_STREAMING_REPLIES replies queue,
+        # past REPLY_QUEUE_SIZE more a say is refused `busy`.
+        self.replies_waiting_gauge = Gauge(
+            "vclient_replies_waiting",
+            "Replies admitted on this worker and waiting for a streaming slot.",
+            registry=r,
+        )
+        self.busy_refusals = Counter(
+            "vclient_busy_refusals", "Says refused busy: reply slots and queue full.", registry=r
+        )
         self._scraped = _ScrapedState()
         r.register(self._scraped)
         self._db: Database | None = None
@@ -217,6 +227,12 @@ class Metrics:
 
     def session_expired(self, reason: str) -> None:
         self.expiries.labels(reason).inc()
+
+    def replies_waiting(self, count: int) -> None:
+        self.replies_waiting_gauge.set(count)
+
+    def say_busy(self) -> None:
+        self.busy_refusals.inc()
 
     # -- scrape --------------------------------------------------------------------------
 

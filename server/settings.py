@@ -129,6 +129,18 @@ class Settings(BaseSettings):
     # within ~3.75 s, so the next say is accepted within 5 s of the crash; 3 s still
     # rides out a 2 s event-loop stall without losing the lease.
     reply_lock_seconds: float = 3.0
+    # Replies streaming from the provider at once per worker. A bare app streaming the same
+    # upstream (60 tokens/s, a chunk every 50 ms) carries ~100 streams on one core with p99
+    # chunk latency under 50 ms; past that every stream slows together, so the 101st reply
+    # waits for a slot instead. Normal load stays below it (issue 12 measured ~25 a worker).
+    max_streaming_replies: int = 100
+    # Replies waiting for a slot per worker beyond those; a say that finds the queue full
+    # is refused with `busy` and stores nothing. 200 is two rounds of 100 slots: with
+    # replies of at most 400 tokens (~7 s at 60 tokens/s) a reply waits ~14 s at worst.
+    reply_queue_size: int = 200
+    # The longest a queued reply waits for a slot (twice that worst case) before it ends
+    # as `reply.error` `unavailable` (the student's message stays; they may send again).
+    reply_queue_wait_seconds: float = 30.0
     # A client reply the persona checks flag (speaking as an AI, counselling the student,
     # quoting the prompt or a locked fact, third person, empty or runaway): "flag" keeps it
     # and shows the flag to observers; "regenerate" withdraws it and asks once more.
@@ -214,6 +226,8 @@ class Settings(BaseSettings):
             raise ValueError("SESSION_MIN_SECONDS must not exceed SESSION_MAX_SECONDS")
         if self.token_budget_min > self.token_budget_max:
             raise ValueError("TOKEN_BUDGET_MIN must not exceed TOKEN_BUDGET_MAX")
+        if self.max_streaming_replies < 1 or self.reply_queue_size < 0:
+            raise ValueError("MAX_STREAMING_REPLIES must be >= 1 and REPLY_QUEUE_SIZE >= 0")
         return self
 
     @property

@@ -16,6 +16,7 @@ const COMMON = {
   [ErrorCode.INVALID]: "The server could not accept that message. Reload the page if this repeats.",
   [ErrorCode.TOO_LARGE]: "That message is too large to send.",
   [ErrorCode.UNAVAILABLE]: "The server could not do that just now. Try again in a moment.",
+  [ErrorCode.BUSY]: "The client is answering many students right now. Send again in a few seconds.",
 };
 
 const STUDENT = {

@@ -35,6 +35,7 @@ const BUSY_RETRY_MS = 300;
 const SAY_REFUSALS = new Set([
   ErrorCode.REPLY_IN_PROGRESS, ErrorCode.NOT_ACTIVE, ErrorCode.RATE_LIMITED, ErrorCode.BUDGET_EXHAUSTED,
   ErrorCode.MONTHLY_CAP_REACHED, ErrorCode.TEXT_TOO_LONG, ErrorCode.INVALID, ErrorCode.FORBIDDEN,
+  ErrorCode.BUSY,
 ]);
 /** An `error` this soon after a say is taken as the answer to it (errors carry no id). */
 const SAY_ANSWER_MS = 5000;

@@ -59,6 +59,7 @@ export const ErrorCode = Object.freeze({
   ILLEGAL_TRANSITION: "illegal_transition",
   CONFLICT: "conflict",
   UNAVAILABLE: "unavailable",
+  BUSY: "busy",
 });
 
 /** WebSocket close codes the server sends after accepting a socket. */

@@ -1,0 +1,96 @@
+"""The tasks around one streaming reply, feeding the runner's queue
+(:mod:`realtime.conversation`): the provider pump, the stop watcher and the lease keeper,
+and the wait for a slot that a stop can cut short."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Literal
+
+from llm.base import ReplyEvent
+from llm.metrics import MeteredStream
+from realtime.backends import RealtimeBackend
+from realtime.lifecycle import SessionStatus
+from realtime.replyslots import Ticket
+from realtime.sessionlog import SessionLog
+from realtime.sessionview import SessionView
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Item", "keep_lease", "pump_stream", "slot_or_stop", "watch_stop"]
+
+Item = (
+    tuple[Literal["event"], ReplyEvent] | tuple[Literal["end"], None] | tuple[Literal["stop"], None]
+)
+
+
+async def pump_stream(stream: MeteredStream, queue: asyncio.Queue[Item]) -> None:
+    async for event in stream:
+        queue.put_nowait(("event", event))
+    queue.put_nowait(("end", None))
+
+
+async def watch_stop(
+    session_log: SessionLog,
+    session_id: uuid.UUID,
+    reply_id: str,
+    start_seq: int,
+    queue: asyncio.Queue[Item],
+) -> None:
+    """Fold the log from the reply's start: a stop asked for this reply, or the session
+    leaving ``active``, ends the stream. Costs no extra Redis command (one shared
+    reader per worker)."""
+    view = SessionView()
+    async with session_log.subscribe(session_id, max(start_seq - 1, 0)) as events:
+        async for event in events:
+            view = view.apply(event)
+            reply = view.open_reply(reply_id)
+            stopped = reply is not None and reply.stop_by is not None
+            if stopped or view.status not in (None, SessionStatus.ACTIVE):
+                queue.put_nowait(("stop", None))
+                return
+
+
+async def keep_lease(
+    backend: RealtimeBackend,
+    session_id: uuid.UUID,
+    reply_id: str,
+    lease: float,
+    queue: asyncio.Queue[Item],
+) -> None:
+    """Renew the reply's lease every quarter of it, queued for a slot or streaming. A
+    lease found lost (this process stalled past it, and the next say may already run)
+    stops the reply: two replies must never stream at once."""
+    while True:  # renewed at once first: the say that started it may have taken a while
+        if not await backend.refresh_reply(str(session_id), reply_id, lease):
+            log.warning("reply %s lost its lease; stopping it", reply_id)
+            queue.put_nowait(("stop", None))
+            return
+        await asyncio.sleep(lease / 4)
+
+
+async def slot_or_stop(ticket: Ticket, queue: asyncio.Queue[Item]) -> bool:
+    """Wait for a slot unless a stop comes first (before the call, the queue holds
+    nothing but stops); True when the slot is held, False (and no slot) when stopped.
+    Raises QueueWaitExceeded. Cancelling is safe (the place is given up)."""
+    if not queue.empty():
+        ticket.release()
+        return False
+    if ticket.acquire_now():
+        return True
+    slot = asyncio.create_task(ticket.acquire(), name="reply-slot")
+    stop = asyncio.create_task(queue.get(), name="reply-slot-stop")
+    try:
+        await asyncio.wait([slot, stop], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (slot, stop):
+            task.cancel()
+        # Both end before we go on: a cancelled wait gives its place up first.
+        await asyncio.wait([slot, stop])
+    if stop.done() and not stop.cancelled():
+        ticket.release()  # also a slot granted at the same moment
+        return False
+    slot.result()  # QueueWaitExceeded
+    return True
