@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -69,6 +70,7 @@ async def test_sqlite_has_no_pool_to_wait_on() -> None:
 
 async def test_the_redis_pool_times_a_wait_and_counts_a_timeout(redis_url: str) -> None:
     client = redis_client(redis_url, max_connections=1, timeout=0.3)
+    assert isinstance(client, Redis)
     pool = client.connection_pool
     assert isinstance(pool, TimedBlockingPool)
     await client.ping()
