@@ -8,6 +8,7 @@ command fails with "No connection available".
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool
@@ -29,16 +30,19 @@ class TimedBlockingPool(BlockingConnectionPool):
         self.waits = WaitTally()
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> AbstractConnection:
+        # Timed inline, not with WaitTally.timing: every Redis command comes through here
+        # (a context manager cost ~6% of this checkout in a py-spy profile at S=25).
+        started = time.monotonic()
         try:
-            with self.waits.timing():
-                connection: AbstractConnection = await super().get_connection(  # type: ignore[no-untyped-call]
-                    *args, **kwargs
-                )
-                return connection
+            connection: AbstractConnection = await super().get_connection(  # type: ignore[no-untyped-call]
+                *args, **kwargs
+            )
         except RedisConnectionError as error:
             if str(error) == _NO_CONNECTION:
                 self.waits.timed_out()
             raise
+        self.waits.observe(time.monotonic() - started)
+        return connection
 
 
 def pool_waits(client: object) -> WaitTally | None:
