@@ -59,6 +59,7 @@ async def closed_after(sock: AsgiSocket, began: float, what: str) -> Closed:
     return closed
 
 
+@pytest.mark.timing
 async def test_logout_revokes_every_copy_of_the_cookie_and_closes_its_sockets(
     app: Starlette, new_teacher: NewTeacher, make_client: ClientFactory
 ) -> None:
@@ -88,6 +89,7 @@ async def test_logout_revokes_every_copy_of_the_cookie_and_closes_its_sockets(
         assert (await observer.recv())["type"] == "welcome"
 
 
+@pytest.mark.timing
 async def test_password_change_revokes_other_cookies_and_reissues_the_callers(
     app: Starlette, new_teacher: NewTeacher, make_client: ClientFactory
 ) -> None:
@@ -153,6 +155,7 @@ async def test_password_change_checks_the_current_password_and_is_throttled(
     assert (await teacher.get("/api/me")).status_code == 200
 
 
+@pytest.mark.timing
 async def test_new_join_link_closes_the_students_socket_and_refuses_the_old_cookie(
     app: Starlette, new_teacher: NewTeacher, make_client: ClientFactory
 ) -> None:

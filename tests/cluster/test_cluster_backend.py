@@ -57,6 +57,7 @@ async def test_sessions_on_every_node_each_get_their_own_events(
         assert sorted(text_of(e) for e in events) == [str(n * 10 + r) for r in range(3)]
 
 
+@pytest.mark.timing
 async def test_streams_of_one_slot_share_a_lane_and_a_wake_up(make_backend: MakeBackend) -> None:
     """Two sessions in one slot: the second subscriber joins the lane's blocked XREAD by
     CLIENT UNBLOCK on the owning node, well before the 5 s block timeout."""

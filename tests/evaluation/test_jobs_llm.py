@@ -199,6 +199,7 @@ async def test_a_provider_failure_fails_it_and_asking_again_works(
     assert (done.status, done.grader, done.attempts) == ("done", "llm", 1)
 
 
+@pytest.mark.timing
 async def test_the_end_never_waits_for_the_grader(database: Database, grading: Grading) -> None:
     seeded = await seed_session(database)
     grading.fake.script = [Reply(chunks=('{"criteria": [',), hang=True)]

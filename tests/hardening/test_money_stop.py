@@ -63,6 +63,7 @@ async def until(sock: AsgiSocket, kind: str, reply_id: str | None = None) -> dic
             return event
 
 
+@pytest.mark.timing
 async def test_stop_closes_the_upstream_stream_within_500_ms(
     app: Starlette,
     new_teacher: NewTeacher,

@@ -208,6 +208,7 @@ def _nonce_of(settings: Settings, token: str) -> str:
     return str(claim[1])
 
 
+@pytest.mark.timing
 async def test_logout_and_a_new_join_link_close_open_sockets_within_a_second(
     app: Starlette,
     new_teacher: NewTeacher,

@@ -167,6 +167,7 @@ async def test_a_spend_limit_is_never_retried_whatever_retry_after_says(
     assert len(upstream.fake.requests) == 1 and upstream.sleeps.delays == []
 
 
+@pytest.mark.timing
 async def test_the_wait_is_real_with_the_real_sleep(upstream: Upstream) -> None:
     upstream.fake.script = [limited(retry_after="1"), Reply()]
     provider = RetryingProvider(upstream.inner, upstream.policy, rand=lambda: 0.0)

@@ -220,6 +220,7 @@ def subscribers(backend: Any, session_id: str) -> int:
     return 1 if stream in backend.reader.streams else 0
 
 
+@pytest.mark.timing
 async def test_new_subscriber_does_not_wait_for_the_block_timeout(
     workers: Workers, session_id: str
 ) -> None:

@@ -146,6 +146,7 @@ async def test_redis_losing_the_stream_is_a_gap(redis_url: str, redis_prefix: st
         await channel.aclose()
 
 
+@pytest.mark.timing
 async def test_redis_unreachable_publish_raises_and_listen_does_not_hang() -> None:
     channel = RedisRevocations("redis://127.0.0.1:9/0")  # discard port: nothing listens
     try:
@@ -171,6 +172,7 @@ class Socket:
         self.closed.set()
 
 
+@pytest.mark.timing
 async def test_a_revocation_on_one_worker_closes_the_socket_held_by_another(
     channels: Channels,
 ) -> None:
