@@ -34,6 +34,9 @@ def test_the_tally_counts_each_wait_in_its_bucket_and_the_timeouts_apart() -> No
     assert snap.cumulative[-1] == 4  # +Inf
 
 
+# Timing: the waiter must get the connection within pool_timeout (0.3 s) of the holder's
+# 0.1 s hold, which a loaded second xdist worker could stall past.
+@pytest.mark.timing
 async def test_the_sql_pool_times_a_wait_and_counts_a_timeout(postgres_url: str) -> None:
     db = Database(postgres_url, pool_size=1, max_overflow=0, pool_timeout=0.3)
     waits = db.pool_waits
