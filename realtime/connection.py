@@ -1,8 +1,11 @@
 """One socket's life, independent of the web framework (a :class:`Transport` is enough).
 
-Five tasks in one TaskGroup: the reader (client frames -> hub commands), the pump (log
-events -> outbox), the writer (outbox -> socket), the heartbeat (presence) and the revocation
-watch (:meth:`Connection.revoke`). When any of them ends, the others are cancelled and awaited.
+Three tasks in one TaskGroup: the reader (client frames -> hub commands) runs in the
+socket's own task, the TaskGroup's body; the pump (log events -> outbox) and the writer
+(outbox -> socket) are its children. When any of them ends, the others are cancelled and
+awaited. :meth:`Connection.revoke` cancels the writer, which ends the group with the
+revocation's close code. Presence heartbeats and the watch for replies a dead worker left
+open are the process's (:mod:`realtime.heartbeat`): a socket registers with it while open.
 """
 
 from __future__ import annotations
@@ -20,9 +23,7 @@ from realtime.events import (
     ClientStateEvent,
     ErrorEvent,
     Pong,
-    Presence,
     ResumeFailed,
-    ServerModel,
     StatusEvent,
     StreamingReply,
     Welcome,
@@ -42,9 +43,17 @@ from realtime.frames import (
     parse_client_frame,
 )
 from realtime.lifecycle import TERMINAL, SessionAction
+from realtime.outbox import Outbox
 from realtime.sessionlog import RECENT_EVENTS
 from realtime.sessionview import SessionView
-from realtime.socketparts import PeerGone, Principal, RateWindow, SocketParts, Transport
+from realtime.socketparts import (
+    Closing,
+    PeerGone,
+    Principal,
+    RateWindow,
+    SocketParts,
+    Transport,
+)
 from realtime.vocabulary import CloseCode, ErrorCode, Role
 from storage.models import Session
 
@@ -60,16 +69,6 @@ _ACTIONS: dict[type[ClientMessage], SessionAction] = {
     End: SessionAction.END,
 }
 
-
-class _Closing(Exception):
-    """Ends the connection's TaskGroup with a close code for the socket."""
-
-    def __init__(self, code: int | None, reason: str = "") -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
 #: Pauses between attempts to follow the log again after the store failed (a Redis
 #: restart takes ~1 s; the presence TTL, 30 s, is the horizon that matters).
 RESUBSCRIBE_FIRST_PAUSE = 0.25
@@ -77,6 +76,25 @@ RESUBSCRIBE_MAX_PAUSE = 2.0
 
 
 class Connection:
+    # Thousands are open at once: no per-instance dict.
+    __slots__ = (
+        "_abuse",
+        "_cursor",
+        "_last_reply_event",
+        "_live",
+        "_outbox",
+        "_revoked",
+        "_says",
+        "_view",
+        "_writer",
+        "after",
+        "conn_id",
+        "epoch",
+        "parts",
+        "principal",
+        "transport",
+    )
+
     def __init__(
         self,
         parts: SocketParts,
@@ -92,58 +110,89 @@ class Connection:
         self.principal = principal
         self.after = after
         self.epoch = epoch
-        #: The handshake found the session live (its row was just read): the first
-        #: presence announcement need not read it again (a reconnect costs one query).
-        self._live_at_handshake = live
-        #: Live as far as this socket knows: the handshake's answer, then every ``status``
-        #: the log sent it (so leaving need not read the row either).
+        #: Live as far as this socket knows: the handshake's answer (its row was just
+        #: read), then every ``status`` the log sent it. Presence announcements and
+        #: leaving pass it on, so they need not read the row again (a reconnect costs
+        #: one query).
         self._live = live
         self.conn_id = uuid.uuid4().hex
         config = parts.config
-        self._outbox: asyncio.Queue[str] = asyncio.Queue(config.send_queue_frames)
+        self._outbox = Outbox(parts)
         self._says = RateWindow(config.say_rate_count, config.say_rate_seconds)
         self._abuse = RateWindow(config.abuse_errors_per_minute, 60.0)
-        self._presence: Presence | None = None
         #: The last seq this socket was sent (or skipped): where following resumes.
         self._cursor = 0
-        #: Student sockets fold the log to notice a reply a dead worker left open.
+        #: Student sockets fold the log so the heartbeat's sweep notices a reply a dead
+        #: worker left open (see :meth:`open_reply_since`).
         self._view: SessionView | None = None
         self._last_reply_event = time.monotonic()
-        self._revoked: asyncio.Queue[_Closing] = asyncio.Queue(1)  # see revoke()
+        #: How :meth:`revoke` asked this socket to close (the first ask wins).
+        self._revoked: Closing | None = None
+        #: The writer task while it runs: what :meth:`revoke` cancels.
+        self._writer: asyncio.Task[None] | None = None
+
+    # -- what the heartbeat reads (realtime.heartbeat.Member) ------------------------------
 
     @property
-    def _session_id(self) -> uuid.UUID:
+    def session_id(self) -> uuid.UUID:
         return self.principal.session_id
 
+    @property
+    def role(self) -> Role:
+        return self.principal.role
+
+    @property
+    def live(self) -> bool:
+        return self._live
+
+    def open_reply_since(self) -> float | None:
+        """When the reply this (student) socket sees open last logged an event; None if
+        it sees none open. Only a reply's own events count: presence changes and
+        whispers kept a dead worker's reply "not silent"."""
+        view = self._view
+        return self._last_reply_event if view is not None and view.open_replies else None
+
+    # -- life -----------------------------------------------------------------------------
+
     def revoke(self, code: int, reason: str) -> None:
-        """End this socket with ``code``; idempotent, never blocks, safe before :meth:`run`."""
-        if self._revoked.empty():
-            self._revoked.put_nowait(_Closing(code, reason))
+        """End this socket with ``code``; idempotent, never blocks, safe before :meth:`run`
+        (the writer then closes it as soon as it starts)."""
+        if self._revoked is not None:
+            return
+        self._revoked = Closing(code, reason)
+        if self._writer is not None:
+            self._writer.cancel()
 
     async def run(self) -> None:
         """Serve the socket until either side closes. Cancelling is safe."""
+        parts, sid, role = self.parts, self.session_id, self.principal.role
+        presence = await parts.presence.touch(sid, self.conn_id, role)
+        parts.heartbeat.register(self, presence)
+        parts.observer.socket_opened(role)
         code: int | None = None
         reason = ""
-        await self._touch_presence(announce=True)
-        self.parts.observer.socket_opened(self.principal.role)
         try:
+            await parts.presence.announce(sid, live=self._live)
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self._reader())
                 tasks.create_task(self._pump())
-                tasks.create_task(self._writer())
-                tasks.create_task(self._heartbeat())
-                tasks.create_task(self._watch_revoked())
-                if self.principal.role is Role.STUDENT:
-                    tasks.create_task(self._watch_orphans())
-        except* _Closing as closing:
+                tasks.create_task(self._writer_loop())
+                await self._reader()
+        except* Closing as closing:
             first = closing.exceptions[0]
-            assert isinstance(first, _Closing)
+            assert isinstance(first, Closing)
             code, reason = first.code, first.reason
         finally:
-            self.parts.observer.socket_closed(self.principal.role)
-            await self.parts.presence.leave(self._session_id, self.conn_id, live=self._live)
+            parts.heartbeat.unregister(self)
+            parts.observer.socket_closed(role)
+            await parts.presence.leave(sid, self.conn_id, live=self._live)
         if code is not None:
             await self.transport.close(code, reason)
+        host = asyncio.current_task()
+        if host is not None and host.cancelling():
+            # Cancelled from outside (shutdown) as a Closing ended the group (a revocation
+            # turns the writer's cancel into one): the group reported the Closing, so pass
+            # the cancellation on.
+            raise asyncio.CancelledError
 
     # -- tasks ----------------------------------------------------------------------------
 
@@ -152,7 +201,7 @@ class Connection:
         while True:
             raw = await self.transport.receive()
             if raw is None:
-                raise _Closing(None)
+                raise Closing(None)
             message = parse_client_frame(raw, limits)
             if isinstance(message, ProtocolError):
                 await self._refuse(message.to_event())
@@ -165,8 +214,8 @@ class Connection:
                 # A database or Redis blip: tell the sender, keep the socket; nothing
                 # was acknowledged, so the client may simply send again. The server's
                 # fault, not the client's: not counted towards closing it for abuse.
-                log.exception("command %s failed on %s", message.type, self._session_id)
-                await self._queue(error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE))
+                log.exception("command %s failed on %s", message.type, self.session_id)
+                await self._outbox.put(error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE))
                 continue
             if answer is not None:
                 await self._refuse(answer)
@@ -176,7 +225,7 @@ class Connection:
         sid = principal.session_id
         match message:
             case Ping():
-                await self._queue(Pong(nonce=message.nonce))
+                await self._outbox.put(Pong(nonce=message.nonce))
                 return None
             case Say():
                 if principal.role is not Role.STUDENT:
@@ -202,10 +251,10 @@ class Connection:
                 assert_never(message)
 
     async def _refuse(self, event: ErrorEvent) -> None:
-        await self._queue(event)
+        await self._outbox.put(event)
         # `busy` is the server's load, not the client's fault: never counted as abuse.
         if event.code != ErrorCode.BUSY and not self._abuse.allow(time.monotonic()):
-            raise _Closing(CloseCode.ABUSE, "too many refused frames")
+            raise Closing(CloseCode.ABUSE, "too many refused frames")
 
     async def _pump(self) -> None:
         try:
@@ -219,7 +268,7 @@ class Connection:
                     # The store blipped (Redis restarting): follow again from the last
                     # event sent, the socket left open; a log that came back empty has
                     # a new epoch, and the resume then fails in the usual way.
-                    log.warning("log subscription lost for %s; retrying", self._session_id)
+                    log.warning("log subscription lost for %s; retrying", self.session_id)
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, RESUBSCRIBE_MAX_PAUSE)
         except LogGapError as gap:
@@ -227,7 +276,7 @@ class Connection:
 
     async def _follow(self) -> None:
         """Send the log's events after the cursor as they come, moving the cursor."""
-        async with self.parts.log.subscribe(self._session_id, self._cursor, self.epoch) as events:
+        async with self.parts.log.subscribe(self.session_id, self._cursor, self.epoch) as events:
             async for event in events:
                 self._cursor = max(self._cursor, event.seq)
                 if event.OBSERVERS_ONLY and self.principal.role is Role.STUDENT:
@@ -240,49 +289,28 @@ class Connection:
                         # Only a reply's own events show it alive: presence changes
                         # and whispers kept a dead worker's reply "not silent".
                         self._last_reply_event = time.monotonic()
-                await self._queue(event)
+                await self._outbox.put(event)
 
-    async def _writer(self) -> None:
-        while True:
-            await self._send(await self._outbox.get())
+    async def _writer_loop(self) -> None:
+        try:
+            self._writer = asyncio.current_task()
+            if self._revoked is not None:  # revoked before the writer started
+                raise self._revoked
+            while True:
+                await self._send(await self._outbox.get())
+        except asyncio.CancelledError:
+            if self._revoked is not None:  # revoke() cancelled it: close with its code
+                raise self._revoked from None
+            raise
+        finally:
+            self._writer = None
 
     async def _send(self, text: str) -> None:
         try:
             await self.transport.send(text)
         except PeerGone:
-            raise _Closing(None) from None
+            raise Closing(None) from None
         self.parts.observer.frame_sent()
-
-    async def _watch_orphans(self) -> None:
-        """A reply open and silent for half a lease may belong to a dead worker: repair
-        closes it once its lease has lapsed (a live worker renews the lease every quarter
-        of it, so a slow model is left alone). Looks every quarter lease, so a dead
-        worker's reply is closed within 1.25 leases of the crash; costs one GET a look,
-        and only while such a reply is open and silent."""
-        lease = self.parts.config.reply_lock_seconds
-        while True:
-            await asyncio.sleep(lease / 4)
-            view = self._view
-            quiet = time.monotonic() - self._last_reply_event >= lease / 2
-            if view is not None and view.open_replies and quiet:
-                try:
-                    await self.parts.log.repair(self._session_id, lease)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # a store blip: the next look (or the next say) repairs
-                    log.warning("orphan repair failed for %s", self._session_id, exc_info=True)
-
-    async def _watch_revoked(self) -> None:
-        raise await self._revoked.get()
-
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.parts.config.heartbeat_seconds)
-            try:
-                await self._touch_presence(announce=False)
-            except BackendUnavailable:
-                # A missed beat: presence lapses only after PRESENCE_TTL_SECONDS (3 beats).
-                log.warning("presence heartbeat missed for %s", self._session_id)
 
     # -- start: welcome or resume ---------------------------------------------------------
 
@@ -291,7 +319,7 @@ class Connection:
 
         A student connecting (typically reconnecting after their worker died) first
         closes replies a dead worker left open, so the next say is not held up by them."""
-        log, sid = self.parts.log, self._session_id
+        log, sid = self.parts.log, self.session_id
         if self.principal.role is Role.STUDENT:
             # The log alone (not the worker's catch-up, which reads the transcript from SQL
             # on a worker's first look): a resume costs the handshake's one query.
@@ -307,7 +335,7 @@ class Connection:
     async def _welcome(self) -> int:
         """Queue ``welcome`` and the history up to the worker's view of the log (the cut:
         anything later comes live); return the cut."""
-        parts, sid = self.parts, self._session_id
+        parts, sid = self.parts, self.session_id
         # The worker's copy of the log and the row as of it (no SQL in the common case:
         # 1,000 observers joining one session cost one read of each, not 1,000).
         recent, session = await parts.hub.snapshot(sid)
@@ -327,10 +355,10 @@ class Connection:
             streaming=streaming,
             client_state=await self._client_state(session, view),
         )
-        await self._queue(welcome)
+        await self._outbox.put(welcome)
         for message in history:
             if message.seq <= cut:
-                await self._queue(message)
+                await self._outbox.put(message)
         return cut
 
     async def _client_state(self, session: Session, view: SessionView) -> ClientStateEvent | None:
@@ -341,8 +369,8 @@ class Connection:
         return view.client_state or await self.parts.hub.starting_client_state(session)
 
     async def _resume_failed(self, gap: LogGapError) -> None:
-        info = await self.parts.log.backend.log_info(str(self._session_id))
-        await self._queue(
+        info = await self.parts.log.backend.log_info(str(self.session_id))
+        await self._outbox.put(
             ResumeFailed(
                 reason=gap.reason,
                 after=gap.after,
@@ -353,40 +381,8 @@ class Connection:
             )
         )
         await self._drain()
-        raise _Closing(CloseCode.RELOAD, "cannot resume; reconnect without after")
-
-    # -- outbox ---------------------------------------------------------------------------
-
-    async def _queue(self, event: ServerModel) -> None:
-        """Queue a frame. A full outbox makes this socket's pump wait (others are never
-        held up: each socket reads the log on its own); one that stays full for
-        ``slow_consumer_seconds`` belongs to a client too slow to serve, closed with 4008
-        so it can resume with ``after``."""
-        text = self.parts.frames.encode(event)
-        try:
-            self._outbox.put_nowait(text)
-            return
-        except asyncio.QueueFull:
-            pass
-        try:
-            async with asyncio.timeout(self.parts.config.slow_consumer_seconds):
-                await self._outbox.put(text)
-        except TimeoutError:
-            self.parts.observer.slow_consumer_dropped()
-            raise _Closing(CloseCode.TOO_SLOW, "too slow; reconnect with after") from None
+        raise Closing(CloseCode.RELOAD, "cannot resume; reconnect without after")
 
     async def _drain(self) -> None:
-        while not self._outbox.empty():
-            await self._send(self._outbox.get_nowait())
-
-    # -- presence -------------------------------------------------------------------------
-
-    async def _touch_presence(self, *, announce: bool) -> None:
-        """Refresh this socket's presence; publish a ``presence`` event when the counts
-        differ from the last heartbeat's (e.g. a killed worker's sockets lapsed)."""
-        board = self.parts.presence
-        now = await board.touch(self._session_id, self.conn_id, self.principal.role)
-        if announce or now != self._presence:
-            live, self._live_at_handshake = self._live_at_handshake, False
-            await board.announce(self._session_id, live=live)
-        self._presence = now
+        while (text := self._outbox.take()) is not None:
+            await self._send(text)

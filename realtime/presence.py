@@ -1,5 +1,6 @@
-"""Who is on a session's sockets: each connection's heartbeat in the backend (entries of a
-dead worker lapse after their TTL) and ``presence`` events when the counts change.
+"""Who is on a session's sockets: each connection's entry in the backend, refreshed by the
+process's heartbeat (:mod:`realtime.heartbeat`; entries of a dead worker lapse after their
+TTL), and ``presence`` events when the counts change.
 
 Presence is advisory: a store blip while announcing is logged, never fatal to a socket.
 """
@@ -47,6 +48,11 @@ class PresenceBoard:
             log.warning("presence cleanup failed for %s", session_id, exc_info=True)
             return
         await self.announce(session_id, live=live)
+
+    async def forget(self, session_id: uuid.UUID, conn_id: str) -> None:
+        """Forget a connection without announcing (the heartbeat's touch raced its leave).
+        Raises BackendUnavailable."""
+        await self._log.backend.presence_leave(str(session_id), conn_id)
 
     async def current(self, session_id: uuid.UUID) -> Presence:
         return await self._log.backend.presence(str(session_id))

@@ -12,13 +12,14 @@ from realtime.budgetreport import BudgetReport
 from realtime.config import RealtimeConfig
 from realtime.control import SessionControl
 from realtime.framecache import FrameCache
+from realtime.heartbeat import Heartbeat
 from realtime.hub import Hub
 from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.presence import PresenceBoard
 from realtime.sessionlog import SessionLog
 from realtime.vocabulary import Role
 
-__all__ = ["PeerGone", "Principal", "RateWindow", "SocketParts", "Transport"]
+__all__ = ["Closing", "PeerGone", "Principal", "RateWindow", "SocketParts", "Transport"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +32,20 @@ class SocketParts:
     report: BudgetReport
     control: SessionControl
     config: RealtimeConfig
+    #: The process's one presence heartbeat and orphan sweep: sockets register with it.
+    heartbeat: Heartbeat
     observer: Observer = NULL_OBSERVER
     frames: FrameCache = field(default_factory=FrameCache)
+
+
+class Closing(Exception):
+    """Ends a connection's TaskGroup with a close code for the socket (None: the peer
+    has gone, nothing to send)."""
+
+    def __init__(self, code: int | None, reason: str = "") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
 
 
 class PeerGone(Exception):
@@ -68,9 +81,13 @@ class RateWindow:
     def __init__(self, count: int, seconds: float) -> None:
         self._count = count
         self._seconds = seconds
-        self._times: deque[float] = deque()
+        #: Made on first use: an empty deque is ~760 bytes, and a socket has two windows
+        #: that most never use (observers never say; few clients see a frame refused).
+        self._times: deque[float] | None = None
 
     def allow(self, now: float) -> bool:
+        if self._times is None:
+            self._times = deque()
         while self._times and self._times[0] <= now - self._seconds:
             self._times.popleft()
         if len(self._times) >= self._count:

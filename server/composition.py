@@ -9,7 +9,8 @@ process    parts, in start order (stop order is the reverse)
 web        database, Redis client, backend, grader client, evaluation loop (if
            in-process), revocation channel and its listener, providers (one per catalog
            model), flusher (loop if in-process, else only its before-end flush), reply
-           runner, watchdog loop (if in-process)
+           runner, presence heartbeat (and orphaned-reply sweep), watchdog loop (if
+           in-process)
 watchdog   database, Redis client, backend, flusher (before-end flush only), grader
            client, evaluation loop, watchdog loop
 flusher    database, backend, flusher loop
@@ -43,6 +44,7 @@ from realtime.connection import SocketParts
 from realtime.control import SessionControl
 from realtime.conversation import ReplyRunner
 from realtime.flusher import Flusher
+from realtime.heartbeat import Heartbeat
 from realtime.hub import Hub
 from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.presence import PresenceBoard
@@ -236,7 +238,13 @@ def compose_realtime(
         db=db, log=session_log, budgets=budgets, runner=runner, control=control, config=config
     )
     presence = PresenceBoard(session_log, control, config.presence_ttl_seconds)
-    parts.sockets = SocketParts(hub, session_log, presence, report, control, config, observer)
+    # One heartbeat for every socket of the process (not a task per socket); it stops
+    # before the replies and the backend it touches.
+    heartbeat = Heartbeat(presence, session_log, config)
+    lifetime.open("presence heartbeat", lambda: background(heartbeat.run, "heartbeat"))
+    parts.sockets = SocketParts(
+        hub, session_log, presence, report, control, config, heartbeat, observer
+    )
     if settings.watchdog_in_process:
         policy = watchdog_policy(settings)
         dog = Watchdog(db, control, budgets, policy, report.time_warning, observer=observer)

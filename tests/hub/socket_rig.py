@@ -1,0 +1,191 @@
+"""The rig of the heartbeat and socket-life tests: the in-process backend, SQLite, a
+clock moved by hand, sockets as the heartbeat sees them, and an in-memory transport."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llm.scripted import ScriptedProvider
+from realtime.backends import MemoryBackend
+from realtime.backends.base import BackendUnavailable
+from realtime.budgetreport import BudgetReport
+from realtime.budgets import MemoryBudgetStore
+from realtime.config import RealtimeConfig
+from realtime.connection import SocketParts
+from realtime.control import SessionControl
+from realtime.conversation import ReplyRunner
+from realtime.events import Presence, SequencedEvent
+from realtime.heartbeat import Heartbeat
+from realtime.hub import Hub
+from realtime.lifecycle import SessionAction
+from realtime.presence import PresenceBoard
+from realtime.sessionlog import SessionLog
+from realtime.vocabulary import Role
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.repos import profiles, rubrics, sessions, users
+
+TTL = 30.0
+LEASE = 3.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FlakyBackend(MemoryBackend):
+    """The in-process backend, with presence touches that fail for chosen sessions (a
+    store blip) or wait on a gate (a touch in flight)."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock=clock)
+        self.failing: set[str] = set()
+        self.gates: dict[str, asyncio.Event] = {}
+        self.touching = asyncio.Event()
+
+    async def presence_touch(
+        self, session_id: str, conn_id: str, role: Role, ttl: float
+    ) -> Presence:
+        if session_id in self.failing:
+            raise BackendUnavailable("redis is restarting")
+        gate = self.gates.get(conn_id)
+        if gate is not None:
+            self.touching.set()
+            await gate.wait()
+        return await super().presence_touch(session_id, conn_id, role, ttl)
+
+
+@dataclass(eq=False)
+class Sock:
+    """A socket as the heartbeat sees it (realtime.heartbeat.Member)."""
+
+    session_id: uuid.UUID
+    role: Role = Role.TEACHER
+    live: bool = True
+    reply_since: float | None = None
+    conn_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def open_reply_since(self) -> float | None:
+        return self.reply_since
+
+
+@dataclass
+class Rig:
+    clock: Clock
+    backend: FlakyBackend
+    control: SessionControl
+    log: SessionLog
+    board: PresenceBoard
+    heartbeat: Heartbeat
+    db: Database
+
+    async def join(self, sock: Sock) -> None:
+        """What a socket does on opening: touch, register."""
+        now = await self.board.touch(sock.session_id, sock.conn_id, sock.role)
+        self.heartbeat.register(sock, now)
+
+    async def events(self, session_id: uuid.UUID, after: int) -> list[SequencedEvent]:
+        return await self.backend.read(str(session_id), after, 1_000)
+
+    async def new_session(self) -> uuid.UUID:
+        async with self.db.session() as s:
+            teacher = await users.create_user(
+                s,
+                email=f"{uuid.uuid4().hex}@x.example",
+                name="T",
+                role="teacher",
+                password_hash="x",
+            )
+            profile = await profiles.create_profile(s, teacher.id, name="Sam", opening_line="Hi.")
+            rubric = await rubrics.create_rubric(
+                s, teacher.id, name="R", description="", criteria=[]
+            )
+            session = await sessions.create_session(
+                s,
+                teacher.id,
+                profile_id=profile.id,
+                rubric_id=rubric.id,
+                student_name="Kim",
+                time_limit_seconds=600,
+                token_budget=20_000,
+                join_nonce="n",
+            )
+        await self.control.transition(session.id, SessionAction.START, actor="t")
+        await self.log.ensure(session.id)
+        return session.id
+
+
+@asynccontextmanager
+async def open_rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    """The in-process backend and a migrated SQLite database, a clock moved by hand."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'heartbeat.db'}"
+    await upgrade(url)
+    db = Database(url)
+    clock = Clock()
+    backend = FlakyBackend(clock)
+    control = SessionControl(db)
+    log = SessionLog(backend, db)
+    board = PresenceBoard(log, control, ttl_seconds=TTL)
+    config = RealtimeConfig(
+        heartbeat_seconds=10, presence_ttl_seconds=TTL, reply_lock_seconds=LEASE
+    )
+    yield Rig(clock, backend, control, log, board, Heartbeat(board, log, config, clock=clock), db)
+    await backend.aclose()
+    await db.aclose()
+    # A socket cancelled mid-query (its peer left) leaves aiosqlite's thread to finish on
+    # its own: wait for it while the loop runs, or its last callback raises "Event loop
+    # is closed" into the next test (as in tests/unit/test_database_reachability.py).
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            await asyncio.wait_for(asyncio.to_thread(thread.join, 5), 6)
+
+
+class MemoryTransport:
+    """The client's end of a socket, in memory: frames it sends, frames it was sent."""
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[str | None] = asyncio.Queue()
+        self.sent: list[str] = []
+        self.first_frame = asyncio.Event()
+        self.closed: tuple[int, str] | None = None
+
+    async def send(self, text: str) -> None:
+        self.sent.append(text)
+        self.first_frame.set()
+
+    async def receive(self) -> str | bytes | None:
+        return await self.incoming.get()
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+@asynccontextmanager
+async def socket_parts(rig: Rig) -> AsyncIterator[SocketParts]:
+    """What a socket is given, built on ``rig`` (a reply runner with a scripted model)."""
+    budgets = MemoryBudgetStore()
+    config = RealtimeConfig()
+    runner = ReplyRunner(
+        log=rig.log,
+        budgets=budgets,
+        provider=ScriptedProvider(0),
+        control=rig.control,
+        db=rig.db,
+        config=config,
+    )
+    hub = Hub(
+        db=rig.db, log=rig.log, budgets=budgets, runner=runner, control=rig.control, config=config
+    )
+    report = BudgetReport(budgets, rig.log, rig.control)
+    yield SocketParts(hub, rig.log, rig.board, report, rig.control, config, rig.heartbeat)
+    await runner.aclose()

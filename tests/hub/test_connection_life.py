@@ -1,0 +1,97 @@
+"""A real :class:`Connection` over an in-memory transport: it registers with the process's
+heartbeat while open, a revocation (even one made before it runs) closes it with its code,
+and a cancellation (shutdown) is passed on even as a revocation lands."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from realtime.connection import Connection, Principal, SocketParts
+from realtime.vocabulary import CloseCode, Role
+from tests.hub.socket_rig import MemoryTransport, Rig, open_rig, socket_parts
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    async with open_rig(tmp_path) as rig:
+        yield rig
+
+
+@pytest.fixture
+async def parts(rig: Rig) -> AsyncIterator[SocketParts]:
+    async with socket_parts(rig) as parts:
+        yield parts
+
+
+async def test_a_socket_is_beaten_for_while_open_and_a_revocation_closes_it(
+    rig: Rig, parts: SocketParts
+) -> None:
+    sid = await rig.new_session()
+    transport = MemoryTransport()
+    connection = Connection(parts, transport, Principal(Role.TEACHER, sid), None, live=True)
+    running = asyncio.create_task(connection.run())
+    async with asyncio.timeout(10):
+        await transport.first_frame.wait()  # its welcome
+    assert len(rig.heartbeat) == 1
+    assert (await rig.board.current(sid)).observers == 1
+    connection.revoke(CloseCode.REVOKED, "credentials revoked")
+    connection.revoke(CloseCode.RESTART, "a second ask is ignored")
+    async with asyncio.timeout(10):
+        await running
+    assert transport.closed == (CloseCode.REVOKED, "credentials revoked")
+    assert len(rig.heartbeat) == 0
+    assert (await rig.board.current(sid)).observers == 0
+
+
+async def test_a_revocation_before_the_socket_runs_closes_it_at_once(
+    rig: Rig, parts: SocketParts
+) -> None:
+    sid = await rig.new_session()
+    transport = MemoryTransport()
+    connection = Connection(parts, transport, Principal(Role.STUDENT, sid), None, live=True)
+    connection.revoke(CloseCode.REVOKED, "credentials revoked")
+    async with asyncio.timeout(10):
+        await connection.run()  # the client never sends a frame nor leaves
+    assert transport.closed == (CloseCode.REVOKED, "credentials revoked")
+    assert len(rig.heartbeat) == 0
+
+
+async def test_a_peer_leaving_ends_the_socket_without_a_close_frame(
+    rig: Rig, parts: SocketParts
+) -> None:
+    sid = await rig.new_session()
+    transport = MemoryTransport()
+    connection = Connection(parts, transport, Principal(Role.STUDENT, sid), None, live=True)
+    running = asyncio.create_task(connection.run())
+    async with asyncio.timeout(10):
+        await transport.first_frame.wait()
+    await transport.incoming.put(None)  # the peer has gone
+    async with asyncio.timeout(10):
+        await running
+    assert transport.closed is None
+    assert len(rig.heartbeat) == 0
+    assert not (await rig.board.current(sid)).student_online
+
+
+async def test_cancelling_a_socket_is_passed_on_even_as_it_is_revoked(
+    rig: Rig, parts: SocketParts
+) -> None:
+    """Shutdown cancels the socket's task as a revocation lands: the revocation's close
+    must not swallow the cancellation (the TaskGroup reports the Closing instead)."""
+    sid = await rig.new_session()
+    transport = MemoryTransport()
+    connection = Connection(parts, transport, Principal(Role.TEACHER, sid), None, live=True)
+    running = asyncio.create_task(connection.run())
+    async with asyncio.timeout(10):
+        await transport.first_frame.wait()
+    running.cancel()
+    connection.revoke(CloseCode.REVOKED, "credentials revoked")
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await running
+    assert len(rig.heartbeat) == 0
+    assert (await rig.board.current(sid)).observers == 0
