@@ -69,6 +69,8 @@ _ACTIONS: dict[type[ClientMessage], SessionAction] = {
     End: SessionAction.END,
 }
 
+#: How long an abuse close waits for the refusals queued before it to be sent.
+ABUSE_FLUSH_SECONDS = 1.0
 #: Pauses between attempts to follow the log again after the store failed (a Redis
 #: restart takes ~1 s; the presence TTL, 30 s, is the horizon that matters).
 RESUBSCRIBE_FIRST_PAUSE = 0.25
@@ -254,6 +256,10 @@ class Connection:
         await self._outbox.put(event)
         # `busy` is the server's load, not the client's fault: never counted as abuse.
         if event.code != ErrorCode.BUSY and not self._abuse.allow(time.monotonic()):
+            # The refusals queued so far go out first, so the client sees why it is being
+            # closed (a writer slowed by compression was closed after 1 of 20); bounded,
+            # as an abusive client may have stopped reading.
+            await self._outbox.flushed(ABUSE_FLUSH_SECONDS)
             raise Closing(CloseCode.ABUSE, "too many refused frames")
 
     async def _pump(self) -> None:
@@ -297,7 +303,11 @@ class Connection:
             if self._revoked is not None:  # revoked before the writer started
                 raise self._revoked
             while True:
-                await self._send(await self._outbox.get())
+                text = await self._outbox.get()
+                try:
+                    await self._send(text)
+                finally:
+                    self._outbox.sent()
         except asyncio.CancelledError:
             if self._revoked is not None:  # revoke() cancelled it: close with its code
                 raise self._revoked from None

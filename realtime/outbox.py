@@ -39,12 +39,28 @@ class Outbox:
             raise Closing(CloseCode.TOO_SLOW, "too slow; reconnect with after") from None
 
     async def get(self) -> str:
-        """The next frame to send, waiting for one."""
+        """The next frame to send, waiting for one; call :meth:`sent` once it is."""
         return await self._frames.get()
+
+    def sent(self) -> None:
+        """The frame :meth:`get` gave is on the wire (or dropped with the socket)."""
+        self._frames.task_done()
+
+    async def flushed(self, within: float) -> bool:
+        """Wait until every queued frame is sent, for at most ``within`` seconds (a client
+        that stopped reading never empties it); whether it emptied."""
+        try:
+            async with asyncio.timeout(within):
+                await self._frames.join()
+        except TimeoutError:
+            return False
+        return True
 
     def take(self) -> str | None:
         """The next frame if one is waiting, else None (to drain before closing)."""
         try:
-            return self._frames.get_nowait()
+            text = self._frames.get_nowait()
         except asyncio.QueueEmpty:
             return None
+        self._frames.task_done()
+        return text

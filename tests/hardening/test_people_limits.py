@@ -1,5 +1,6 @@
 """People: limits (issue 16), against a real ``vclient serve`` (uvicorn's websockets-sansio
-with permessage-deflate, as deployed). A frame over the hard limit closes the socket with
+with permessage-deflate turned on, ``WS_COMPRESSION=true``: off by default, where a
+compressed frame cannot even be sent, but a deployment may turn it on). A frame over the hard limit closes the socket with
 1009 and the server's memory stays flat over many of them; a frame over FRAME_MAX_BYTES but
 under the hard limit gets a polite ``too_large`` error; a flood of says is throttled (5 per
 10 s, then the socket is closed for abuse) and a ping flood does not slow another socket
@@ -32,7 +33,7 @@ FLAT_MIB = 24
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("limits")
-    with make_world(tmp, f"sqlite:///{tmp / 'limits.db'}", None, 1) as w:
+    with make_world(tmp, f"sqlite:///{tmp / 'limits.db'}", None, 1, WS_COMPRESSION="true") as w:
         yield w
 
 
