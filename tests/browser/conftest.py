@@ -22,6 +22,19 @@ import pytest
 from server.demo import DEMO_PROFILE, DEMO_RUBRIC
 from tests.support.servers import ROOT, ServerProcess, run_cli, running_server
 
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every test here drives a browser against a real server: `browser` and `slow`, so
+    # `make test` runs it in its serial phase even if its module forgets to say so. The hook
+    # sees the whole session's items: mark only ours.
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+
+
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",

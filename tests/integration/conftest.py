@@ -8,7 +8,17 @@ import pytest
 
 from tests.support.world import World, make_world
 
-pytestmark = pytest.mark.slow
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every test here starts real `vclient` processes: `slow`, so `make test` runs it in its
+    # serial phase (a conftest's own `pytestmark` marks nothing). The hook sees the whole
+    # session's items: mark only ours.
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.slow)
+
 
 # Short heartbeats so presence tests take seconds, not the production 30 s.
 FAST_PRESENCE = {"HEARTBEAT_SECONDS": "0.5", "PRESENCE_TTL_SECONDS": "2"}
