@@ -231,15 +231,19 @@ class Subscriber:
         self.session_id = session_id
         self.after = after
         self.epoch = epoch
-        self.queue: asyncio.Queue[LogEntry] = asyncio.Queue(maxsize)
+        # A deque and the wake event, not an asyncio.Queue: a Queue is four deques and an
+        # event (~3.3 KB per open socket, the largest of its allocations in a tracemalloc
+        # of 300 idle sockets) for what only ever needs put-without-waiting and pop.
+        self.queue: deque[LogEntry] = deque()
+        self._maxsize = maxsize
         self.lagged = False
         self.failure: Exception | None = None
         self._wake = asyncio.Event()
 
     def offer(self, entry: LogEntry) -> None:
-        try:
-            self.queue.put_nowait(entry)
-        except asyncio.QueueFull:
+        if len(self.queue) < self._maxsize or self._maxsize <= 0:  # 0: unbounded, as a Queue
+            self.queue.append(entry)
+        else:
             self.lagged = True  # dropped; the consumer re-reads it from the log
         self._wake.set()
 
@@ -249,12 +253,12 @@ class Subscriber:
 
     async def next_entry(self) -> LogEntry | None:
         """The next queued entry, or None when woken for a failure or with nothing queued."""
-        while self.queue.empty() and self.failure is None:
+        while not self.queue and self.failure is None:
             self._wake.clear()
             await self._wake.wait()
-        if self.queue.empty():
+        if not self.queue:
             return None
-        return self.queue.get_nowait()
+        return self.queue.popleft()
 
 
 class Subscription:
@@ -289,7 +293,7 @@ class Subscription:
                 return self._accept(entry)
             if sub.failure is not None:
                 raise sub.failure
-            if self._catching_up or (sub.lagged and sub.queue.empty()):
+            if self._catching_up or (sub.lagged and not sub.queue):
                 sub.lagged = False
                 entries = await self._read(self._last, READ_BATCH)
                 raise_if_cancelling()
