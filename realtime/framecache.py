@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from realtime.events import ServerModel, encode
+from realtime.events import ErrorEvent, Pong, ResumeFailed, ServerModel, Welcome, encode
 
 __all__ = ["FrameCache"]
 
 #: Events remembered: a reply's deltas reach every socket within milliseconds, so a
 #: few hundred cover every session of a busy worker (~100 sessions x 3 sockets).
 FRAMES_KEPT = 512
+
+#: Events made for one socket: never sent twice, so remembering them would only push the
+#: shared ones out (1,000 observers joining at once put 1,000 welcomes through here).
+ONE_SOCKET = (Welcome, Pong, ErrorEvent, ResumeFailed)
 
 
 class FrameCache:
@@ -27,6 +31,8 @@ class FrameCache:
 
     def encode(self, event: ServerModel) -> str:
         """:func:`realtime.events.encode`, once per event object."""
+        if isinstance(event, ONE_SOCKET):
+            return encode(event)
         held = self._held.get(id(event))
         if held is not None and held[0] is event:
             return held[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from realtime.events import ReplyDelta
+from realtime.events import Pong, ReplyDelta
 from realtime.framecache import FrameCache
 
 
@@ -21,3 +21,12 @@ def test_one_event_object_is_encoded_once_and_equal_copies_on_their_own() -> Non
     frames.encode(ReplyDelta(reply_id="r", text="b", seq=9))
     again = frames.encode(delta)
     assert again == first and again is not first
+
+
+def test_one_socket_events_do_not_push_shared_ones_out() -> None:
+    frames = FrameCache(size=1)
+    delta = ReplyDelta(reply_id="r", text="Hello ", seq=7)
+    first = frames.encode(delta)
+    for n in range(3):  # pongs (like welcomes and errors) go to one socket only
+        assert json.loads(frames.encode(Pong(nonce=str(n)))) == {"type": "pong", "nonce": str(n)}
+    assert frames.encode(delta) is first  # still remembered
