@@ -1,11 +1,11 @@
 """People: limits (issue 16), against a real ``vclient serve`` (uvicorn's websockets-sansio
 with permessage-deflate turned on, ``WS_COMPRESSION=true``: off by default, where a
-compressed frame cannot even be sent, but a deployment may turn it on). A frame over the hard limit closes the socket with
-1009 and the server's memory stays flat over many of them; a frame over FRAME_MAX_BYTES but
-under the hard limit gets a polite ``too_large`` error; a flood of says is throttled (5 per
-10 s, then the socket is closed for abuse) and a ping flood does not slow another socket
-much; a compressed-frame bomb (a few KiB on the wire that inflate to 64 MiB) is closed with
-1009 without the server inflating it."""
+compressed frame cannot even be sent, but a deployment may turn it on). A frame over the
+hard limit closes the socket with 1009 and the server's memory stays flat over many of
+them; a frame over FRAME_MAX_BYTES but under the hard limit gets a polite ``too_large``
+error; a flood of says is throttled (5 per 10 s, then the socket is closed for abuse) and
+a ping flood does not slow another socket much; a compressed-frame bomb (a few KiB on the
+wire that inflate to 64 MiB) is closed with 1009 without the server inflating it."""
 
 from __future__ import annotations
 
