@@ -201,7 +201,8 @@ class ReplyRunner:
         self, job: ReplyJob, coalescer: DeltaCoalescer, records: list[CallRecord]
     ) -> Outcome:
         queue: asyncio.Queue[Item] = asyncio.Queue()
-        ticket = job.ticket or self.slots.admitted()
+        ticket = job.ticket
+        assert ticket is not None  # run() gives every job its place (a retry keeps it)
         async with asyncio.TaskGroup() as tasks:
             # Before the wait for a slot: a queued reply keeps its lease (or orphan repair
             # would close it) and hears a stop, a pause or the session's end.

@@ -116,8 +116,8 @@ class Database:
     @property
     def pool_waits(self) -> WaitTally | None:
         """Checkout waits of the engine's pool (None on SQLite: a connection per use)."""
-        waits = getattr(self.engine.pool, "waits", None)
-        return waits if isinstance(waits, WaitTally) else None
+        pool = self.engine.pool
+        return pool.waits if isinstance(pool, TimedQueuePool) else None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -48,5 +48,5 @@ class TimedBlockingPool(BlockingConnectionPool):
 def pool_waits(client: object) -> WaitTally | None:
     """The waits of ``client``'s pool: None for a Cluster client (a pool per node) or a
     client built elsewhere."""
-    waits = getattr(getattr(client, "connection_pool", None), "waits", None)
-    return waits if isinstance(waits, WaitTally) else None
+    pool = getattr(client, "connection_pool", None)
+    return pool.waits if isinstance(pool, TimedBlockingPool) else None
