@@ -34,7 +34,6 @@ silently. Ending a session sets a bad event aside at once, so the end is never h
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -48,6 +47,7 @@ from realtime.control import utcnow
 from realtime.events import SequencedEvent
 from realtime.flushmap import FlushPlan, plan, set_aside_row
 from realtime.lifecycle import TERMINAL, SessionAction, SessionStatus
+from realtime.nap import nap
 from storage.db import Database
 from storage.models import Session
 from storage.repos import flushing as flush_repo
@@ -346,9 +346,7 @@ class Flusher:
                     log.info("flusher caught up after %d failed scans", self._failures)
                 self._failures = 0
                 self._last_error = None
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._delay()):
-                    await stop.wait()
+            await nap(stop, self._delay())
 
     def _delay(self) -> float:
         if not self._failures:

@@ -20,7 +20,6 @@ reply's last event) stays on each socket (:class:`Member`): its pump already kee
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -31,6 +30,7 @@ from typing import Protocol
 from realtime.backends.base import BackendUnavailable
 from realtime.config import RealtimeConfig
 from realtime.events import Presence
+from realtime.nap import nap
 from realtime.presence import PresenceBoard
 from realtime.sessionlog import SessionLog
 from realtime.vocabulary import Role
@@ -120,12 +120,7 @@ class Heartbeat:
     async def _every(
         self, seconds: float, step: Callable[[], Awaitable[None]], stop: asyncio.Event
     ) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    await stop.wait()
-            if stop.is_set():
-                return
+        while not await nap(stop, seconds):
             try:
                 await step()
             except asyncio.CancelledError:

@@ -10,7 +10,6 @@ through :class:`SessionControl`, whose version check makes it happen exactly onc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,7 @@ from realtime.budgets import BudgetStore
 from realtime.budgets.policy import WARNING_LEVELS, levels_crossed, out_of_tokens, time_percent
 from realtime.control import SessionControl, clock_of, utcnow
 from realtime.metrics import NULL_OBSERVER, Observer
+from realtime.nap import nap
 from storage.db import Database
 from storage.models import Session
 from storage.repos import sessions as session_repo
@@ -143,6 +143,4 @@ class Watchdog:
             except Exception:
                 # A database blip must not kill the watchdog; the next scan retries.
                 log.exception("watchdog scan failed")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._policy.interval_seconds):
-                    await stop.wait()
+            await nap(stop, self._policy.interval_seconds)
