@@ -4,7 +4,6 @@ clock moved by hand, sockets as the heartbeat sees them, and an in-memory transp
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,13 +22,13 @@ from realtime.conversation import ReplyRunner
 from realtime.events import Presence, SequencedEvent
 from realtime.heartbeat import Heartbeat
 from realtime.hub import Hub
-from realtime.lifecycle import SessionAction
 from realtime.presence import PresenceBoard
 from realtime.sessionlog import SessionLog
 from realtime.vocabulary import Role
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.repos import profiles, rubrics, sessions, users
+from tests.hub.started import started_session
+from tests.support.sqlite_threads import aiosqlite_threads_done
 
 TTL = 30.0
 LEASE = 3.0
@@ -98,31 +97,9 @@ class Rig:
         return await self.backend.read(str(session_id), after, 1_000)
 
     async def new_session(self) -> uuid.UUID:
-        async with self.db.session() as s:
-            teacher = await users.create_user(
-                s,
-                email=f"{uuid.uuid4().hex}@x.example",
-                name="T",
-                role="teacher",
-                password_hash="x",
-            )
-            profile = await profiles.create_profile(s, teacher.id, name="Sam", opening_line="Hi.")
-            rubric = await rubrics.create_rubric(
-                s, teacher.id, name="R", description="", criteria=[]
-            )
-            session = await sessions.create_session(
-                s,
-                teacher.id,
-                profile_id=profile.id,
-                rubric_id=rubric.id,
-                student_name="Kim",
-                time_limit_seconds=600,
-                token_budget=20_000,
-                join_nonce="n",
-            )
-        await self.control.transition(session.id, SessionAction.START, actor="t")
-        await self.log.ensure(session.id)
-        return session.id
+        session_id = await started_session(self.db, self.control)
+        await self.log.ensure(session_id)
+        return session_id
 
 
 @asynccontextmanager
@@ -142,12 +119,7 @@ async def open_rig(tmp_path: Path) -> AsyncIterator[Rig]:
     yield Rig(clock, backend, control, log, board, Heartbeat(board, log, config, clock=clock), db)
     await backend.aclose()
     await db.aclose()
-    # A socket cancelled mid-query (its peer left) leaves aiosqlite's thread to finish on
-    # its own: wait for it while the loop runs, or its last callback raises "Event loop
-    # is closed" into the next test (as in tests/unit/test_database_reachability.py).
-    for thread in threading.enumerate():
-        if "_connection_worker_thread" in thread.name:
-            await asyncio.wait_for(asyncio.to_thread(thread.join, 5), 6)
+    await aiosqlite_threads_done()  # a socket cancelled mid-query leaves one running
 
 
 class MemoryTransport:

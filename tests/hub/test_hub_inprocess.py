@@ -41,7 +41,7 @@ from realtime.vocabulary import Role
 from realtime.watchdog import Watchdog, WatchdogPolicy
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.repos import profiles, rubrics, sessions, users
+from tests.hub.started import started_session
 
 
 @dataclass
@@ -86,32 +86,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 async def new_session(rig: Rig, token_budget: int = 20_000) -> uuid.UUID:
-    async with rig.db.session() as s:
-        teacher = await users.create_user(
-            s, email=f"{uuid.uuid4().hex}@x.example", name="T", role="teacher", password_hash="x"
-        )
-        profile = await profiles.create_profile(
-            s,
-            teacher.id,
-            name="Sam",
-            hidden_facts=[
-                {"fact": "A secret.", "disclosure": "", "topics": [], "trust_needed": 30}
-            ],
-            opening_line="Hi.",
-        )
-        rubric = await rubrics.create_rubric(s, teacher.id, name="R", description="", criteria=[])
-        session = await sessions.create_session(
-            s,
-            teacher.id,
-            profile_id=profile.id,
-            rubric_id=rubric.id,
-            student_name="Kim",
-            time_limit_seconds=600,
-            token_budget=token_budget,
-            join_nonce="n",
-        )
-    await rig.control.transition(session.id, SessionAction.START, actor="t")
-    return session.id
+    facts = [{"fact": "A secret.", "disclosure": "", "topics": [], "trust_needed": 30}]
+    return await started_session(rig.db, rig.control, token_budget=token_budget, hidden_facts=facts)
 
 
 async def long_history(rig: Rig, session_id: uuid.UUID, turns: int) -> None:

@@ -24,12 +24,11 @@ from realtime.config import RealtimeConfig
 from realtime.control import SessionControl
 from realtime.conversation import ReplyJob, ReplyRunner
 from realtime.hub import Hub
-from realtime.lifecycle import SessionAction
 from realtime.sessionlog import SessionLog
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import ApiUsage
-from storage.repos import profiles, rubrics, sessions, users
+from tests.hub.started import started_session
 
 ROOMY = ModelEntry(
     id="roomy",
@@ -106,25 +105,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 async def new_session(rig: Rig, model: str | None) -> uuid.UUID:
-    async with rig.db.session() as s:
-        teacher = await users.create_user(
-            s, email=f"{uuid.uuid4().hex}@x.example", name="T", role="teacher", password_hash="x"
-        )
-        profile = await profiles.create_profile(s, teacher.id, name="Sam", opening_line="Hi.")
-        rubric = await rubrics.create_rubric(s, teacher.id, name="R", description="", criteria=[])
-        session = await sessions.create_session(
-            s,
-            teacher.id,
-            profile_id=profile.id,
-            rubric_id=rubric.id,
-            student_name="Kim",
-            time_limit_seconds=600,
-            token_budget=50_000,
-            join_nonce="n",
-            model=model,
-        )
-    await rig.control.transition(session.id, SessionAction.START, actor="t")
-    return session.id
+    return await started_session(rig.db, rig.control, token_budget=50_000, model=model)
 
 
 async def reply(rig: Rig, sid: uuid.UUID, text: str) -> ReplyJob:

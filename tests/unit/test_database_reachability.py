@@ -3,8 +3,6 @@ by the next session that works; a failing query is not a lost database."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from pathlib import Path
 
 import pytest
@@ -12,16 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database, connection_lost
-
-
-async def aiosqlite_threads_done() -> None:
-    """Wait for aiosqlite's worker threads to end while this test's loop still runs. A
-    failed connect stops its thread without waiting for it (aiosqlite's ``_connect``);
-    had the loop closed first, the thread's last callback would raise "Event loop is
-    closed" into whichever test ran next (seen in about 1 run in 4)."""
-    for thread in threading.enumerate():
-        if "_connection_worker_thread" in thread.name:
-            await asyncio.wait_for(asyncio.to_thread(thread.join, 5), 6)
+from tests.support.sqlite_threads import aiosqlite_threads_done
 
 
 async def test_a_lost_database_is_noted_and_forgotten_when_it_answers(tmp_path: Path) -> None:
