@@ -18,7 +18,9 @@ import dataclasses
 import logging
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from llm.base import Done, Failed, Provider, ReplyRequest, TextDelta
 from llm.base import Usage as LlmUsage
@@ -73,6 +75,10 @@ class ReplyJob:
     model_id: str | None = None
     #: Its place among the worker's reply slots (None: the runner takes one, queue or not).
     ticket: Ticket | None = None
+    #: A stop of this reply or the session leaving ``active`` logged after this seq ends
+    #: the reply: the say's snapshot, so what was logged while the say prepared counts
+    #: (None: from the reply's start).
+    watch_after: int | None = None
 
 
 class ReplyRunner:
@@ -114,11 +120,25 @@ class ReplyRunner:
     def start(self, job: ReplyJob) -> None:
         """Run ``job`` as a task this runner owns until it ends or :meth:`aclose`."""
         ticket = job.ticket = job.ticket or self.slots.admitted()
-        task = asyncio.create_task(self.run(job), name=f"reply-{job.reply_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = self._own(self.run(job), f"reply-{job.reply_id}")
         # Also when cancelled before its first step (shutdown), when run's finally never runs.
         task.add_done_callback(lambda _: ticket.release())
+
+    async def expire_for_tokens(self, session_id: uuid.UUID) -> None:
+        """Expire the session (reason ``tokens``) in a task this runner owns, so the
+        socket whose say found the budget spent may go meanwhile: a student dropping off
+        mid-say must not leave the session open with every say refused (the watchdog's
+        lower-bound check does not end it)."""
+        await asyncio.shield(self._own(self._expire(session_id), f"expire-{session_id}"))
+
+    async def _expire(self, session_id: uuid.UUID) -> None:
+        await self._control.expire(session_id, "tokens", actor=BUDGET_ACTOR)
+
+    def _own(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def aclose(self, grace: float = 0.0) -> None:
         """Let the running replies finish for up to ``grace`` seconds (a graceful
@@ -166,7 +186,7 @@ class ReplyRunner:
                 # failure before that point. Compare-and-delete makes it safe to repeat.
                 await self._log.backend.release_reply(str(job.session_id), job.reply_id)
         if exhausted:
-            await self._control.expire(job.session_id, "tokens", actor=BUDGET_ACTOR)
+            await self._expire(job.session_id)
             return None
         return await self._start_again(job) if again else None
 
@@ -203,12 +223,13 @@ class ReplyRunner:
         queue: asyncio.Queue[Item] = asyncio.Queue()
         ticket = job.ticket
         assert ticket is not None  # run() gives every job its place (a retry keeps it)
+        watch_after = job.start_seq - 1 if job.watch_after is None else job.watch_after
         async with asyncio.TaskGroup() as tasks:
             # Before the wait for a slot: a queued reply keeps its lease (or orphan repair
             # would close it) and hears a stop, a pause or the session's end.
             helpers = [
                 tasks.create_task(
-                    watch_stop(self._log, job.session_id, job.reply_id, job.start_seq, queue)
+                    watch_stop(self._log, job.session_id, job.reply_id, watch_after, queue)
                 ),
                 tasks.create_task(
                     keep_lease(

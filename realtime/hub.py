@@ -18,7 +18,7 @@ from realtime.budgets.policy import time_percent
 from realtime.clientstate import start, to_event
 from realtime.clientturns import client_turns, turn_state
 from realtime.config import RealtimeConfig
-from realtime.control import BUDGET_ACTOR, SessionControl, clock_of
+from realtime.control import SessionControl, clock_of
 from realtime.conversation import ReplyJob, ReplyRunner
 from realtime.events import (
     UNAVAILABLE_MESSAGE,
@@ -93,7 +93,7 @@ class Hub:
         # lost, a say asks it first (one trivial query; the flag clears when it answers).
         if self._db.unreachable and not await self._db.reachable():
             return error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
-        _, session = await self.snapshot(session_id)
+        seen, session = await self.snapshot(session_id)
         if session.status != SessionStatus.ACTIVE:
             return error(
                 ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
@@ -104,7 +104,7 @@ class Hub:
         backend = self._log.backend
         if not await self._acquire(session_id, reply_id):
             return error(ErrorCode.REPLY_IN_PROGRESS, IN_PROGRESS_MESSAGE)
-        started, ticket = False, None
+        started, exhausted, ticket = False, False, None
         try:
             recent = await self._recent.catch_up(session_id)
             view = recent.view
@@ -119,6 +119,7 @@ class Hub:
             await self._log.close_orphans(session_id, view)
             job = await self.prepare_reply(session, reply_id, text, view, recent.messages)
             if isinstance(job, ErrorEvent):
+                exhausted = job.code == ErrorCode.BUDGET_EXHAUSTED
                 return job
             # Preparing (SQL, planning, the reservation) can outlast the short lease under
             # load: renew it before anything is stored, and give the hold back if it lapsed.
@@ -135,6 +136,9 @@ class Hub:
             claim = f"{seqs[0]}:{message.message_id}"
             await backend.record_claim(sid, f"say:{client_id}", claim)
             job.start_seq, job.ticket = seqs[1], ticket
+            # A stop or an end logged since the snapshot found the session active (while
+            # this say prepared, the end does not wait for a reply not yet started).
+            job.watch_after = seen.info.last_seq
             if job.turn is not None:  # observers see what the turn did to the client
                 await self._log.publish(session_id, [job.turn.event(seqs[0])])
             self._runner.start(job)
@@ -146,6 +150,11 @@ class Hub:
                 if ticket is not None:
                     ticket.release()
                 await backend.release_reply(sid, reply_id)
+            # Only with the lock given up: the end stops the running reply and waits (up
+            # to 5 s) for its end, and under the lock that would be this say's own reply,
+            # which never started.
+            if exhausted:
+                await self._runner.expire_for_tokens(session_id)
 
     async def _acquire(self, session_id: uuid.UUID, reply_id: str) -> bool:
         """Take the session's reply lock. A holder whose end is already in the log has
@@ -202,10 +211,11 @@ class Hub:
     ) -> ReplyJob | ErrorEvent:
         """Score the student's turn into the client state, plan the reply to ``text`` with
         only the facts unlocked so far, and reserve its worst-case cost; when not even a
-        minimal reply fits, expire the session (reason ``tokens``) and answer
-        ``budget_exhausted``. ``view``: the recent log (the latest client state and the
-        teacher's directions); ``messages``: the transcript so far (default: loaded). The
-        caller holds the reply lock for ``reply_id``."""
+        minimal reply fits, answer ``budget_exhausted`` (the caller expires the session,
+        reason ``tokens``, once it has given the reply lock up). ``view``: the recent log
+        (the latest client state and the teacher's directions); ``messages``: the
+        transcript so far (default: loaded). The caller holds the reply lock for
+        ``reply_id``."""
         view = view or SessionView()
         profile = await self._profile(session)
         if messages is None:
@@ -244,7 +254,6 @@ class Hub:
         )
         if isinstance(hold, Refused):
             self._runner.observer.budget_refused()
-            await self._control.expire(session.id, "tokens", actor=BUDGET_ACTOR)
             return error(
                 ErrorCode.BUDGET_EXHAUSTED,
                 "The session's token budget is used up; no further replies are possible.",

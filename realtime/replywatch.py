@@ -12,10 +12,10 @@ from typing import Literal
 from llm.base import ReplyEvent
 from llm.metrics import MeteredStream
 from realtime.backends import RealtimeBackend
+from realtime.events import ReplyStop, SequencedEvent, StatusEvent
 from realtime.lifecycle import SessionStatus
 from realtime.replyslots import Ticket
 from realtime.sessionlog import SessionLog
-from realtime.sessionview import SessionView
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +36,26 @@ async def watch_stop(
     session_log: SessionLog,
     session_id: uuid.UUID,
     reply_id: str,
-    start_seq: int,
+    after: int,
     queue: asyncio.Queue[Item],
 ) -> None:
-    """Fold the log from the reply's start: a stop asked for this reply, or the session
-    leaving ``active``, ends the stream. Costs no extra Redis command (one shared
-    reader per worker)."""
-    view = SessionView()
-    async with session_log.subscribe(session_id, max(start_seq - 1, 0)) as events:
+    """Follow the log past ``after``: a stop asked for this reply, or the session leaving
+    ``active``, ends the stream (also when logged before the reply's start, while its
+    say prepared). Costs no extra Redis command (one shared reader per worker)."""
+    async with session_log.subscribe(session_id, max(after, 0)) as events:
         async for event in events:
-            view = view.apply(event)
-            reply = view.open_reply(reply_id)
-            stopped = reply is not None and reply.stop_by is not None
-            if stopped or view.status not in (None, SessionStatus.ACTIVE):
+            if _ends_reply(event, reply_id):
                 queue.put_nowait(("stop", None))
                 return
+
+
+def _ends_reply(event: SequencedEvent, reply_id: str) -> bool:
+    match event:
+        case ReplyStop():
+            return event.reply_id == reply_id
+        case StatusEvent():
+            return event.status is not SessionStatus.ACTIVE
+    return False
 
 
 async def keep_lease(

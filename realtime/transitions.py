@@ -28,6 +28,11 @@ class TransitionHooks:
         reply_id = await self._log.backend.current_reply(str(session_id))
         if reply_id is None:
             return
+        _, view = await self._log.view(session_id)
+        if view.open_reply(reply_id) is None:
+            # A say still preparing holds the lock: it may give up (nothing to wait for)
+            # or start its reply, whose runner hears the end in the log and stops at once.
+            return
         await self._log.request_stop(session_id, reply_id, Role.TEACHER)
         await self._log.wait_ended(session_id, reply_id, self._grace)
 

@@ -165,7 +165,10 @@ async def _play(world: World, students: Students, observer: Socket, chaos: dict[
             try:
                 end = await observer.until(_ended, within=30)
             except TimeoutError:
-                tail = [(e["type"], e.get("code") or e.get("status")) for e in observer.events]
+                tail = [
+                    (e["type"], e.get("seq"), e.get("reply_id"), e.get("by") or e.get("code"))
+                    for e in observer.events
+                ]
                 refusals = Counter(
                     e.get("code")
                     for sock in students.sockets
@@ -173,7 +176,7 @@ async def _play(world: World, students: Students, observer: Socket, chaos: dict[
                     if e["type"] == "error"
                 )
                 pytest.fail(
-                    f"round {round_no}: no reply ended within 30 s; {tail[-12:]}; the"
+                    f"round {round_no}: no reply ended within 30 s; {tail[-40:]}; the"
                     f" students' latest refusals: {dict(refusals)}"
                 )
         chaos["replies"] += end["type"] != "status"

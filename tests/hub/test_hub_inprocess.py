@@ -143,11 +143,16 @@ async def test_history_is_windowed_to_the_budget_left(rig: Rig) -> None:
 
 async def test_refused_when_not_even_the_latest_message_fits(rig: Rig) -> None:
     sid = await new_session(rig, token_budget=1_000)
-    answer = await prepare(rig, sid, "word " * 3_000)
+    answer = await rig.hub.say(sid, "word " * 3_000, "too-long")
     assert isinstance(answer, ErrorEvent) and answer.code == "budget_exhausted"
     session = await rig.control.load(sid)
     assert (session.status, session.end_reason) == ("expired", "tokens")
     assert (await rig.budgets.snapshot(str(sid))).reserved == 0
+    # The session ended with the say's lock given up: no stop of a reply that never
+    # started (expiring under the lock stopped the say's own reply and waited 5 s for it).
+    types = [e.type for e in await rig.backend.read(str(sid), 0, 100)]
+    assert "reply.stop" not in types and "reply.start" not in types, types
+    assert await rig.backend.current_reply(str(sid)) is None
 
 
 async def test_watchdog_idle_expiry_and_time_warnings_once(rig: Rig) -> None:
