@@ -26,8 +26,7 @@ class BudgetReport:
 
     async def state(self, session: Session) -> BudgetState:
         sid = str(session.id)
-        await self._budgets.ensure(sid, session.token_budget, session.tokens_used)
-        snap = await self._budgets.snapshot(sid)
+        snap = await self._budgets.ensure(sid, session.token_budget, session.tokens_used)
         return BudgetState(
             tokens_used=snap.used,
             token_budget=snap.budget,
@@ -50,7 +49,6 @@ class BudgetReport:
     async def extended(self, session: Session) -> None:
         """Raise the live budget to an extended session's new token budget."""
         sid = str(session.id)
-        await self._budgets.ensure(sid, session.token_budget, session.tokens_used)
-        snap = await self._budgets.snapshot(sid)
+        snap = await self._budgets.ensure(sid, session.token_budget, session.tokens_used)
         if session.token_budget > snap.budget:
             await self._budgets.extend(sid, session.token_budget - snap.budget)

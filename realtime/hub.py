@@ -93,20 +93,21 @@ class Hub:
         # lost, a say asks it first (one trivial query; the flag clears when it answers).
         if self._db.unreachable and not await self._db.reachable():
             return error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
-        seen, session = await self.snapshot(session_id)
-        if session.status != SessionStatus.ACTIVE:
-            return error(
-                ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
-            )
-        if await self._owner_over_cap(session.owner_id):
-            return error(ErrorCode.MONTHLY_CAP_REACHED, CAP_MESSAGE)
         sid, reply_id = str(session_id), uuid.uuid4().hex
         backend = self._log.backend
+        # The lock first: a say while a reply streams (the common refusal) costs one
+        # command, and the say catches up with the log once, under the lock.
         if not await self._acquire(session_id, reply_id):
             return error(ErrorCode.REPLY_IN_PROGRESS, IN_PROGRESS_MESSAGE)
         started, exhausted, ticket = False, False, None
         try:
-            recent = await self._recent.catch_up(session_id)
+            recent, session = await self.snapshot(session_id)
+            if session.status != SessionStatus.ACTIVE:
+                return error(
+                    ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
+                )
+            if await self._owner_over_cap(session.owner_id):
+                return error(ErrorCode.MONTHLY_CAP_REACHED, CAP_MESSAGE)
             view = recent.view
             if await self._already_said(sid, client_id, view):
                 return None  # a retry of a message already stored: nothing to do
@@ -133,16 +134,18 @@ class Hub:
                 client_id=client_id,
             )
             seqs = await self._log.publish(session_id, [message, ReplyStart(reply_id=reply_id)])
-            claim = f"{seqs[0]}:{message.message_id}"
-            await backend.record_claim(sid, f"say:{client_id}", claim)
             job.start_seq, job.ticket = seqs[1], ticket
             # A stop or an end logged since the snapshot found the session active (while
             # this say prepared, the end does not wait for a reply not yet started).
-            job.watch_after = seen.info.last_seq
+            job.watch_after = recent.info.last_seq
             if job.turn is not None:  # observers see what the turn did to the client
                 await self._log.publish(session_id, [job.turn.event(seqs[0])])
             self._runner.start(job)
             started = True
+            # After the start, off the way to the model: a retry arriving before this is
+            # recorded finds the message in the log and records it (_already_said).
+            claim = f"{seqs[0]}:{message.message_id}"
+            await backend.record_claim(sid, f"say:{client_id}", claim)
             await self._touch_activity(session_id)
             return None
         finally:
@@ -189,12 +192,11 @@ class Hub:
         means an earlier attempt died, either before its append (say it now) or right
         after it (the message is in the recent log: record it, say nothing)."""
         backend, key = self._log.backend, f"say:{client_id}"
-        recorded = await backend.claim_value(sid, key)
+        recorded = await backend.claim(sid, key, self._config.say_dedupe_seconds)
+        if recorded is None:
+            return False  # claimed now: a first attempt
         if recorded:
             return True
-        if recorded is None:
-            await backend.claim_once(sid, key, self._config.say_dedupe_seconds)
-            return False
         said = view.said.get(client_id)
         if said is not None:
             await backend.record_claim(sid, key, said.claim)
@@ -231,8 +233,9 @@ class Hub:
         sid = str(session.id)
         # The row's count lags the live one; the log's latest budget tick is fresher.
         logged = view.budget.tokens_used if view.budget is not None else 0
-        await self._budgets.ensure(sid, session.token_budget, max(session.tokens_used, logged))
-        snapshot = await self._budgets.snapshot(sid)
+        snapshot = await self._budgets.ensure(
+            sid, session.token_budget, max(session.tokens_used, logged)
+        )
         config = self._config
         # The session's catalog entry sets the window and the reply cap (no model, or one
         # the catalog no longer has: the default entry).

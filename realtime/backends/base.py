@@ -115,8 +115,10 @@ class RealtimeBackend(Protocol):
         """Store what the first caller produced (e.g. "seq:message_id"); keeps the TTL."""
         ...
 
-    async def claim_value(self, session_id: str, key: str) -> str | None:
-        """The recorded value; "" while the first caller is still at work; None if unknown."""
+    async def claim(self, session_id: str, key: str, ttl: float) -> str | None:
+        """Claim ``key`` for ``ttl`` seconds unless it is claimed: None when this call
+        claimed it, else its recorded value ("" while the first caller is still at
+        work). One step where :meth:`claim_once` cannot tell "at work" from "done"."""
         ...
 
     async def acquire_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:

@@ -185,9 +185,12 @@ class MemoryBackend:
         if claim is not None:
             claim.value = value
 
-    async def claim_value(self, session_id: str, key: str) -> str | None:
+    async def claim(self, session_id: str, key: str, ttl: float) -> str | None:
         claim = self._alive(self._claims.get((session_id, key)))
-        return None if claim is None else claim.value
+        if claim is not None:
+            return claim.value
+        self._claims[(session_id, key)] = _Timed("", self._clock() + ttl)
+        return None
 
     def _owner(self, session_id: str) -> str | None:
         lock = self._alive(self._replies.get(session_id))

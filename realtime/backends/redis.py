@@ -172,6 +172,7 @@ class RedisBackend:
         self._release = self._redis.register_script(_lua("release"))
         self._refresh = self._redis.register_script(_lua("refresh"))
         self._presence = self._redis.register_script(_lua("presence"))
+        self._claim = self._redis.register_script(_lua("claim"))
         self._reader = StreamReader(url, self._redis, self._current_epochs)
 
     @property
@@ -271,10 +272,13 @@ class RedisBackend:
                 self._key(session_id, f"claim:{key}"), value, xx=True, keepttl=True
             )
 
-    async def claim_value(self, session_id: str, key: str) -> str | None:
+    async def claim(self, session_id: str, key: str, ttl: float) -> str | None:
+        # A script, not SET NX GET: that pair needs Redis 7.0.
         with _translate():
-            value = await self._redis.get(self._key(session_id, f"claim:{key}"))
-        return None if value is None else str(value)
+            recorded = await self._claim(
+                keys=[self._key(session_id, f"claim:{key}")], args=[_ms(ttl)]
+            )
+        return None if recorded is None else str(recorded)
 
     def _reply_keys(self, session_id: str) -> list[str]:
         return [self._key(session_id, "reply"), self._key(session_id, "stop")]

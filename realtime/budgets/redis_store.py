@@ -50,18 +50,17 @@ class RedisBudgetStore:
         self._settle = redis.register_script(_lua("_holds", "_levels", "settle"))
         self._extend = redis.register_script(_lua("_levels", "extend"))
         self._snapshot = redis.register_script(_lua("_holds", "snapshot"))
+        self._ensure = redis.register_script(_lua("_holds", "ensure", "snapshot"))
 
     def _keys(self, session_id: str) -> list[str]:
         base = f"{self._prefix}:{{{session_id}}}"
         return [f"{base}:budget", f"{base}:holds", f"{base}:holdamt"]
 
-    async def ensure(self, session_id: str, budget: int, used: int) -> None:
-        key = self._keys(session_id)[0]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, "budget", budget)
-            pipe.hsetnx(key, "used", used)
-            pipe.expire(key, BUDGET_KEY_TTL_SECONDS)
-            await pipe.execute()
+    async def ensure(self, session_id: str, budget: int, used: int) -> BudgetSnapshot:
+        result: list[Any] = await self._ensure(
+            keys=self._keys(session_id), args=[budget, used, BUDGET_KEY_TTL_SECONDS]
+        )
+        return BudgetSnapshot(int(result[0]), int(result[1]), int(result[2]))
 
     async def reserve(
         self,

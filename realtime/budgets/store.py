@@ -32,7 +32,10 @@ class BudgetStore(Protocol):
     ``ensure`` must be called before the others (it is idempotent); methods on a
     session that was never ensured raise ``KeyError``."""
 
-    async def ensure(self, session_id: str, budget: int, used: int) -> None: ...
+    async def ensure(self, session_id: str, budget: int, used: int) -> BudgetSnapshot:
+        """Set the session's budget up unless it exists (the first values stay); where
+        it stands now, as :meth:`snapshot` (one step: the say path needs both)."""
+        ...
 
     async def reserve(
         self,
@@ -68,8 +71,9 @@ class MemoryBudgetStore:
     def _ledger(self, session_id: str) -> Ledger:
         return self._ledgers[session_id]
 
-    async def ensure(self, session_id: str, budget: int, used: int) -> None:
+    async def ensure(self, session_id: str, budget: int, used: int) -> BudgetSnapshot:
         self._ledgers.setdefault(session_id, Ledger(budget=budget, used=used, levels=self._levels))
+        return await self.snapshot(session_id)
 
     async def reserve(
         self,

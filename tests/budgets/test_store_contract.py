@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from realtime.budgets import WARNING_LEVELS, BudgetStore, MemoryBudgetStore, Refused, Reserved
+from realtime.budgets.store import BudgetSnapshot
 from tests.support.redis_cluster import (  # noqa: F401 - fixtures
     redis_cluster,
     redis_cluster_prefix,
@@ -63,8 +64,9 @@ async def stores_warning_never(request: pytest.FixtureRequest) -> AsyncIterator[
 async def test_reserve_settle_snapshot(stores: list[BudgetStore]) -> None:
     store = stores[0]
     sid = str(uuid.uuid4())
-    await store.ensure(sid, budget=1000, used=100)
-    await store.ensure(sid, budget=5, used=0)  # idempotent: the first values stay
+    assert await store.ensure(sid, budget=1000, used=100) == BudgetSnapshot(1000, 100, 0)
+    # Idempotent: the first values stay.
+    assert await store.ensure(sid, budget=5, used=0) == BudgetSnapshot(1000, 100, 0)
     hold = await store.reserve(sid, "r1", 200, 1000, 20)
     assert hold == Reserved("r1", 900, 700)
     assert (await store.snapshot(sid)).reserved == 900

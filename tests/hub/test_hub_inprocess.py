@@ -218,7 +218,7 @@ async def test_a_say_whose_first_attempt_died_is_neither_lost_nor_doubled(rig: R
     log = await rig.backend.read(key, 0, 1_000)
     assert len(said(log, "lost")) == 1
     assert len(said(log, "kept")) == 1
-    assert (await rig.backend.claim_value(key, "say:kept") or "").endswith(
+    assert (await rig.backend.claim(key, "say:kept", 60) or "").endswith(
         said(log, "kept")[0].message_id
     )
 

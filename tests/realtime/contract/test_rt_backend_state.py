@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from realtime.backends import LogMissing
+from realtime.backends import LogMissing, RealtimeBackend
 from realtime.protocol import Presence, ReplyStart, ReplyStop, Role
 from tests.realtime.contract.rt_helpers import Workers, delta, eventually, take
 
@@ -21,11 +21,26 @@ async def test_claim_once_dedups_a_retried_say(workers: Workers, session_id: str
     a, b = workers.make(), workers.make()
     results = await asyncio.gather(*(w.claim_once(session_id, "say:c1", 60) for w in (a, b) * 5))
     assert sorted(results) == [False] * 9 + [True]
-    assert await a.claim_value(session_id, "say:c1") == ""  # first caller still at work
+    assert await a.claim(session_id, "say:c1", 60) == ""  # first caller still at work
     await a.record_claim(session_id, "say:c1", "12:m-7")
-    assert await b.claim_value(session_id, "say:c1") == "12:m-7"
-    assert await b.claim_value(session_id, "say:other") is None
+    assert await b.claim(session_id, "say:c1", 60) == "12:m-7"
     assert await b.claim_once(session_id, "say:other", 60)
+
+
+async def test_claim_takes_an_unknown_key_once_and_tells_the_rest_what_it_holds(
+    workers: Workers, session_id: str
+) -> None:
+    a, b = workers.make(), workers.make()
+    results = await asyncio.gather(*(w.claim(session_id, "say:c2", 60) for w in (a, b) * 5))
+    assert sorted(results, key=str) == [""] * 9 + [None]  # one claimed it; 9 see it at work
+    await a.record_claim(session_id, "say:c2", "14:m-8")
+    assert await b.claim(session_id, "say:c2", 60) == "14:m-8"
+    assert await b.claim(session_id, "say:c3", 0.05) is None
+    await eventually(lambda: _claimed_anew(b, session_id, "say:c3"))  # the claim expired
+
+
+async def _claimed_anew(backend: RealtimeBackend, session_id: str, key: str) -> bool:
+    return await backend.claim(session_id, key, 60) is None
 
 
 async def test_claims_expire(workers: Workers, session_id: str) -> None:

@@ -1,0 +1,117 @@
+"""What a warm say costs on Redis before the model is called: counted at the socket
+(every command or pipeline sent is one round trip), not timed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
+
+from llm.base import ReplyEvent, ReplyRequest
+from llm.scripted import ScriptedProvider
+from realtime.backends.redis import RedisBackend
+from realtime.budgetreport import BudgetReport
+from realtime.budgets.redis_store import RedisBudgetStore
+from realtime.config import RealtimeConfig
+from realtime.control import SessionControl
+from realtime.conversation import ReplyRunner
+from realtime.hub import Hub
+from realtime.sessionlog import SessionLog
+from realtime.transitions import TransitionHooks
+from storage.db import Database
+from storage.migrate import upgrade
+from tests.hub.started import started_session
+
+pytestmark = pytest.mark.redis
+
+
+class Sent:
+    """Commands sent to Redis (a pipeline counts once), by name; the stream reader's
+    blocking XREAD aside."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    @contextmanager
+    def counting(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+        send = AbstractConnection.send_packed_command
+
+        async def counted(conn: AbstractConnection, command: Any, *args: Any, **kw: Any) -> None:
+            first = command if isinstance(command, bytes | bytearray) else command[0]
+            name = bytes(first).split(b"\r\n")[2].decode().upper()
+            if name != "XREAD":
+                self.names.append(name)
+            await send(conn, command, *args, **kw)
+
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+        yield
+
+
+class Noting:
+    """The scripted provider, noting how many commands were sent when it was called."""
+
+    def __init__(self, sent: Sent) -> None:
+        self.sent = sent
+        self.at_call: list[list[str]] = []
+        self._scripted = ScriptedProvider(0)
+
+    @property
+    def name(self) -> str:
+        return "scripted"
+
+    def default_model(self) -> str:
+        return "scripted"
+
+    @asynccontextmanager
+    async def stream(self, request: ReplyRequest) -> AsyncIterator[AsyncIterator[ReplyEvent]]:
+        self.at_call.append(list(self.sent.names))
+        async with self._scripted.stream(request) as events:
+            yield events
+
+
+async def test_a_warm_say_reaches_the_model_in_few_round_trips(
+    monkeypatch: pytest.MonkeyPatch, postgres_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    await upgrade(postgres_url)
+    db = Database(postgres_url)
+    backend = RedisBackend(redis_url, key_prefix=redis_prefix)
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    budgets = RedisBudgetStore(redis, redis_prefix)
+    config = RealtimeConfig()
+    control = SessionControl(db)
+    log = SessionLog(backend, db)
+    hooks = TransitionHooks(log, BudgetReport(budgets, log, control), config.stop_grace_seconds)
+    control.before_terminal.append(hooks.before_terminal)
+    control.after_transition.append(hooks.after_transition)
+    sent = Sent()
+    provider = Noting(sent)
+    runner = ReplyRunner(
+        log=log, budgets=budgets, provider=provider, control=control, db=db, config=config
+    )
+    hub = Hub(db=db, log=log, budgets=budgets, runner=runner, control=control, config=config)
+    try:
+        sid = await started_session(db, control)
+        with sent.counting(monkeypatch):
+            for text in ("Hello, how are you today?", "What brings you in?"):
+                sent.names.clear()
+                assert await hub.say(sid, text, uuid.uuid4().hex) is None
+                running = await backend.current_reply(str(sid))
+                assert await log.wait_ended(sid, running or "", 5)
+        warm = provider.at_call[-1]
+        print(f"warm say: {len(warm)} round trips before the model: {warm}")
+        # Nine in turn: the lock, the log's position and what is new in it, the say's
+        # claim, the budget (set up + where it stands), the reservation, the lease, the
+        # message with the reply's start, the client state; the lease keeper's first
+        # renewal and the claim's result may go out before the call too (15 before the
+        # say path was folded).
+        assert len(warm) <= 11, warm
+    finally:
+        await runner.aclose(grace=5)
+        await backend.aclose()
+        await redis.aclose()
+        await db.aclose()
