@@ -8,13 +8,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from llm.base import ReplyEvent, ReplyRequest
 from llm.scripted import ScriptedProvider
 from realtime.backends import MemoryBackend, RealtimeBackend
 from realtime.budgetreport import BudgetReport
@@ -31,13 +29,14 @@ from realtime.transitions import TransitionHooks
 from realtime.vocabulary import Role
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.hub.hooked import HookedProvider
 from tests.hub.test_hub_inprocess import Rig, new_session
 
 WAIT = 10.0
 LEASE = 0.4  # short, so that "past 2 leases" takes under a second
 
 
-class Gate:
+class Gate(HookedProvider):
     """The upstream's pace: every word waits until the gate opens; counts the calls."""
 
     def __init__(self) -> None:
@@ -45,24 +44,14 @@ class Gate:
         self.reached = asyncio.Event()
         self.calls = 0
         # Any pace, so that every word passes the gate (the "sleep" is the gate).
-        self._scripted = ScriptedProvider(1.0, sleep=self._word)
+        super().__init__(ScriptedProvider(1.0, sleep=self._word), on_call=self._called)
+
+    def _called(self) -> None:
+        self.calls += 1
 
     async def _word(self, _seconds: float) -> None:
         self.reached.set()
         await self.opened.wait()
-
-    @property
-    def name(self) -> str:
-        return "scripted"
-
-    def default_model(self) -> str:
-        return "scripted"
-
-    @asynccontextmanager
-    async def stream(self, request: ReplyRequest) -> AsyncIterator[AsyncIterator[ReplyEvent]]:
-        self.calls += 1
-        async with self._scripted.stream(request) as events:
-            yield events
 
 
 class Counting(NullObserver):

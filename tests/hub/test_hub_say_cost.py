@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 
-from llm.base import ReplyEvent, ReplyRequest
 from llm.scripted import ScriptedProvider
 from realtime.backends.redis import RedisBackend
 from realtime.budgetreport import BudgetReport
@@ -25,6 +24,7 @@ from realtime.sessionlog import SessionLog
 from realtime.transitions import TransitionHooks
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.hub.hooked import HookedProvider
 from tests.hub.started import started_session
 
 pytestmark = pytest.mark.redis
@@ -52,28 +52,6 @@ class Sent:
         yield
 
 
-class Noting:
-    """The scripted provider, noting how many commands were sent when it was called."""
-
-    def __init__(self, sent: Sent) -> None:
-        self.sent = sent
-        self.at_call: list[list[str]] = []
-        self._scripted = ScriptedProvider(0)
-
-    @property
-    def name(self) -> str:
-        return "scripted"
-
-    def default_model(self) -> str:
-        return "scripted"
-
-    @asynccontextmanager
-    async def stream(self, request: ReplyRequest) -> AsyncIterator[AsyncIterator[ReplyEvent]]:
-        self.at_call.append(list(self.sent.names))
-        async with self._scripted.stream(request) as events:
-            yield events
-
-
 async def test_a_warm_say_reaches_the_model_in_few_round_trips(
     monkeypatch: pytest.MonkeyPatch, postgres_url: str, redis_url: str, redis_prefix: str
 ) -> None:
@@ -89,7 +67,8 @@ async def test_a_warm_say_reaches_the_model_in_few_round_trips(
     control.before_terminal.append(hooks.before_terminal)
     control.after_transition.append(hooks.after_transition)
     sent = Sent()
-    provider = Noting(sent)
+    at_call: list[list[str]] = []  # the commands sent when each reply was asked for
+    provider = HookedProvider(ScriptedProvider(0), on_call=lambda: at_call.append([*sent.names]))
     runner = ReplyRunner(
         log=log, budgets=budgets, provider=provider, control=control, db=db, config=config
     )
@@ -102,7 +81,7 @@ async def test_a_warm_say_reaches_the_model_in_few_round_trips(
                 assert await hub.say(sid, text, uuid.uuid4().hex) is None
                 running = await backend.current_reply(str(sid))
                 assert await log.wait_ended(sid, running or "", 5)
-        warm = provider.at_call[-1]
+        warm = at_call[-1]
         print(f"warm say: {len(warm)} round trips before the model: {warm}")
         # Nine in turn: the lock, the log's position and what is new in it, the say's
         # claim, the budget (set up + where it stands), the reservation, the lease, the
