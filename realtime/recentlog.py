@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from realtime.backends.base import READ_BATCH
 from realtime.eventlog import LogInfo
-from realtime.events import MessageEvent
+from realtime.events import MessageEvent, SequencedEvent
 from realtime.sessionlog import SessionLog
 from realtime.sessionview import SessionView
 from realtime.transcript import message_from_event
@@ -57,13 +57,20 @@ class RecentLog:
         self._memo: OrderedDict[uuid.UUID, Recent] = OrderedDict()
 
     async def catch_up(self, session_id: uuid.UUID) -> Recent:
-        """The session's log as of now (or newer)."""
-        info = await self._log.ensure(session_id)
+        """The session's log as of now (or newer): one round trip when nothing much
+        happened since the last catch-up (where the log stands and what came since)."""
         known = self._memo.get(session_id)
-        if known is None or not _continues(known.info, info):
-            recent = await self._rebuild(session_id, info)
+        found = None
+        if known is not None:
+            found = await self._log.backend.log_since(
+                str(session_id), known.info.last_seq, READ_BATCH
+            )
+        if known is None or found is None:  # first look, or the log is gone: reopen it
+            recent = await self._rebuild(session_id, await self._log.ensure(session_id))
+        elif not _continues(known.info, found[0]):
+            recent = await self._rebuild(session_id, found[0])
         else:
-            recent = await self._extend(session_id, known, info)
+            recent = await self._extend(session_id, known, *found)
         # Two catch-ups of one session may overlap (a say reads before and under the
         # reply lock): both are true of the log, the newer one is kept.
         held = self._memo.get(session_id)
@@ -89,11 +96,17 @@ class RecentLog:
         messages = [m for m in await self._log.messages(session_id) if m.seq <= info.last_seq]
         return Recent(info, view, max(info.first_seq - 1, 0), tuple(messages))
 
-    async def _extend(self, session_id: uuid.UUID, known: Recent, info: LogInfo) -> Recent:
+    async def _extend(
+        self, session_id: uuid.UUID, known: Recent, info: LogInfo, first: list[SequencedEvent]
+    ) -> Recent:
+        """``known`` and the events after it: ``first`` (read with ``info``), then read
+        up to ``info.last_seq``."""
         view, messages, after = known.view, list(known.messages), known.info.last_seq
         backend, sid = self._log.backend, str(session_id)
+        events = first
         while after < info.last_seq:
-            events = await backend.read(sid, after, min(READ_BATCH, info.last_seq - after))
+            if not events:
+                events = await backend.read(sid, after, min(READ_BATCH, info.last_seq - after))
             if not events or events[0].seq != after + 1:
                 break  # trimmed past us while we read
             for event in events:
@@ -101,7 +114,7 @@ class RecentLog:
                 message = message_from_event(event)
                 if message is not None:
                     messages.append(message)
-            after = events[-1].seq
+            after, events = events[-1].seq, []
         if after < info.last_seq:  # start again from SQL
             return await self._rebuild(session_id, info)
         return Recent(info, view, known.folded_after, tuple(messages))

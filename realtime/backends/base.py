@@ -77,6 +77,13 @@ class RealtimeBackend(Protocol):
         """Where the log stands, or None if it does not exist."""
         ...
 
+    async def log_since(
+        self, session_id: str, after: int, limit: int
+    ) -> tuple[LogInfo, list[Event]] | None:
+        """:meth:`log_info` and :meth:`read` in one step (one round trip for a worker
+        catching up with a log it knows); None if the log does not exist."""
+        ...
+
     async def append(self, session_id: str, events: Sequence[Event]) -> list[int]:
         """Give ``events`` consecutive seqs (their own ``seq`` is ignored) and store them in
         one atomic round trip; returns the seqs. Raises LogMissing. Cancelling may or may

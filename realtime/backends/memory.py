@@ -106,6 +106,12 @@ class MemoryBackend:
         log = self._log(session_id)
         return None if log is None else self._info(log)
 
+    async def log_since(
+        self, session_id: str, after: int, limit: int
+    ) -> tuple[LogInfo, list[Event]] | None:
+        info = await self.log_info(session_id)
+        return None if info is None else (info, await self.read(session_id, after, limit))
+
     async def append(self, session_id: str, events: Sequence[Event]) -> list[int]:
         if not events:
             return []  # no round trip in Redis either, so no existence check

@@ -80,6 +80,11 @@ def _lua(*names: str) -> str:
     return "\n".join(pkg.joinpath(f"{name}.lua").read_text("utf-8") for name in names)
 
 
+def _pairs(flat: Sequence[str]) -> dict[str, str]:
+    """A raw stream entry's ``[field, value, ...]`` as a mapping."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
@@ -168,7 +173,8 @@ class RedisBackend:
         self._append = self._redis.register_script(_lua("_append", "append"))
         self._stop = self._redis.register_script(_lua("_append", "stop"))
         self._open = self._redis.register_script(_lua("open"))
-        self._info = self._redis.register_script(_lua("info"))
+        self._info = self._redis.register_script(_lua("_info", "info"))
+        self._since = self._redis.register_script(_lua("_info", "since"))
         self._release = self._redis.register_script(_lua("release"))
         self._refresh = self._redis.register_script(_lua("refresh"))
         self._presence = self._redis.register_script(_lua("presence"))
@@ -207,6 +213,18 @@ class RedisBackend:
             return None
         epoch, last, first = found
         return LogInfo(str(epoch), int(last), int(first))
+
+    async def log_since(
+        self, session_id: str, after: int, limit: int
+    ) -> tuple[LogInfo, list[Event]] | None:
+        with _translate():
+            found = await self._since(keys=self._log_keys(session_id)[:2], args=[after, limit])
+        if not found:
+            return None
+        (epoch, last, first), rows = found
+        # A script's XRANGE comes back raw: each entry is [id, [field, value, ...]].
+        entries = [stream_entry(entry_id, _pairs(fields)) for entry_id, fields in rows]
+        return LogInfo(str(epoch), int(last), int(first)), [entry.event for entry in entries]
 
     async def _current_epochs(self, session_ids: list[str]) -> list[str | None]:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -49,6 +49,22 @@ async def test_read_after_semantics(workers: Workers, session_id: str) -> None:
     assert await backend.read(session_id, after=10, limit=5) == []
 
 
+async def test_log_since_is_where_the_log_stands_and_what_came_after(
+    workers: Workers, session_id: str
+) -> None:
+    backend = workers.make()
+    assert await backend.log_since(session_id, 0, 10) is None
+    await backend.open_log(session_id, 0)
+    await backend.append(session_id, [delta(i) for i in range(1, 11)])
+    found = await backend.log_since(session_id, 2, 3)
+    assert found is not None
+    info, events = found
+    assert info == await backend.log_info(session_id)
+    assert [e.seq for e in events] == [3, 4, 5]
+    assert events == await backend.read(session_id, after=2, limit=3)  # decoded the same
+    assert await backend.log_since(session_id, 10, 5) == (info, [])
+
+
 async def test_concurrent_appenders_get_consecutive_seqs(workers: Workers, session_id: str) -> None:
     a, b = workers.make(), workers.make()  # two workers on one session (Redis)
     await a.open_log(session_id, 0)
