@@ -12,11 +12,21 @@ from typing import Any
 
 import pytest
 
-from realtime.events import ReplyDelta, ReplyDone, ReplyError, ReplyStop, StatusEvent
+from realtime.config import RealtimeConfig
+from realtime.events import (
+    ErrorEvent,
+    ReplyDelta,
+    ReplyDone,
+    ReplyError,
+    ReplyStop,
+    StatusEvent,
+)
+from realtime.hub import Hub
 from realtime.lifecycle import SessionAction
 from realtime.protocol import SequencedEvent
 from realtime.vocabulary import Role
 from tests.hub.test_hub_inprocess import Rig, new_session, rig
+from tests.realtime.contract.rt_helpers import eventually
 
 __all__ = ["rig"]  # the fixture, shared with test_hub_inprocess
 
@@ -120,3 +130,35 @@ async def test_an_expiry_outlives_the_socket_of_the_say_that_found_the_budget_sp
                 break
     session = await rig.control.load(sid)
     assert (session.status, session.end_reason) == ("expired", "tokens")
+
+
+async def test_a_say_whose_lease_lapsed_while_it_prepared_stores_nothing(
+    monkeypatch: pytest.MonkeyPatch, rig: Rig
+) -> None:
+    """Preparing outlasted the reply lease and another say took the lock: this say is
+    refused ``reply_in_progress``, stores nothing and gives its budget hold back."""
+    hub = Hub(
+        db=rig.db,
+        log=rig.log,
+        budgets=rig.budgets,
+        runner=rig.runner,
+        control=rig.control,
+        config=RealtimeConfig(reply_lock_seconds=0.2),
+    )
+    sid = await new_session(rig)
+    key = str(sid)
+    after = (await rig.log.ensure(sid)).last_seq
+
+    async def lapsed() -> bool:
+        return await rig.backend.current_reply(key) is None
+
+    async def outlast_the_lease() -> None:
+        await eventually(lapsed)  # a lease's expiry: nothing announces it
+        assert await rig.backend.acquire_reply(key, "another-say", 10)
+
+    during_reservation(monkeypatch, rig, outlast_the_lease)
+    answer = await hub.say(sid, "Are you still with me?", "c1")
+    assert isinstance(answer, ErrorEvent) and answer.code == "reply_in_progress"
+    assert await rig.backend.read(key, after, 100) == []
+    assert (await rig.budgets.snapshot(key)).reserved == 0
+    assert await rig.backend.current_reply(key) == "another-say"
