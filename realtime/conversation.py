@@ -19,18 +19,16 @@ import logging
 import time
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from typing import Any
 
-from llm.base import Done, Failed, Provider, ReplyRequest, TextDelta
+from llm.base import Done, Failed, Provider, TextDelta
 from llm.base import Usage as LlmUsage
 from llm.integrity import Integrity
 from llm.metrics import CallRecord, MeteredStream, measure
 from llm.registry import ModelRegistry
 from realtime.budgets import BudgetStore, Refused
 from realtime.budgets.policy import out_of_tokens
-from realtime.clientstate import ClientState
-from realtime.clientturns import TurnState, check_integrity, disclosures, flagged_event
+from realtime.clientturns import check_integrity, disclosures, flagged_event
 from realtime.coalesce import DeltaCoalescer
 from realtime.config import RealtimeConfig
 from realtime.control import BUDGET_ACTOR, SessionControl
@@ -44,7 +42,8 @@ from realtime.events import (
 )
 from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.replyend import STAY_IN_ROLE, UNAVAILABLE, Outcome, end_event, withdrawn
-from realtime.replyslots import BUSY_MESSAGE, QueueWaitExceeded, ReplySlots, Ticket
+from realtime.replyjob import ReplyJob
+from realtime.replyslots import BUSY_MESSAGE, QueueWaitExceeded, ReplySlots
 from realtime.replywatch import Item, keep_lease, pump_stream, slot_or_stop, watch_stop
 from realtime.sessionlog import SessionLog
 from realtime.usagerecord import record_usage
@@ -53,32 +52,7 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ReplyJob", "ReplyRunner"]
-
-
-@dataclass
-class ReplyJob:
-    session_id: uuid.UUID
-    owner_id: uuid.UUID
-    reply_id: str
-    request: ReplyRequest
-    input_estimate: int
-    start_seq: int = 0
-    #: The client's state after the student's turn (None: no client state kept).
-    client: ClientState | None = None
-    #: 2 for the one retry of a withdrawn reply (REPLY_INTEGRITY=regenerate).
-    attempt: int = 1
-    #: What the student's turn did to the client state (its event is published once the
-    #: message has a seq).
-    turn: TurnState | None = None
-    #: The catalog entry serving the reply (None: the catalog's default).
-    model_id: str | None = None
-    #: Its place among the worker's reply slots (None: the runner takes one, queue or not).
-    ticket: Ticket | None = None
-    #: A stop of this reply or the session leaving ``active`` logged after this seq ends
-    #: the reply: the say's snapshot, so what was logged while the say prepared counts
-    #: (None: from the reply's start).
-    watch_after: int | None = None
+__all__ = ["ReplyRunner"]
 
 
 class ReplyRunner:

@@ -20,7 +20,7 @@ from realtime.clientstate import start, to_event
 from realtime.clientturns import client_turns, turn_state
 from realtime.config import RealtimeConfig
 from realtime.control import SessionControl, clock_of
-from realtime.conversation import ReplyJob, ReplyRunner
+from realtime.conversation import ReplyRunner
 from realtime.events import (
     UNAVAILABLE_MESSAGE,
     ClientStateEvent,
@@ -35,6 +35,7 @@ from realtime.memo import Throttle, TtlMemo
 from realtime.planning import fit_to_reservation, plan_reply
 from realtime.quota import CAP_MESSAGE, CapState, cap_state
 from realtime.recentlog import Recent, RecentLog
+from realtime.replyjob import ReplyJob
 from realtime.replyslots import BUSY_MESSAGE
 from realtime.sessionlog import SessionLog
 from realtime.sessionrows import SessionRows

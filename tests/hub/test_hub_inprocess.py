@@ -20,7 +20,7 @@ from realtime.budgetreport import BudgetReport
 from realtime.budgets import MemoryBudgetStore
 from realtime.config import RealtimeConfig
 from realtime.control import SessionControl
-from realtime.conversation import ReplyJob, ReplyRunner
+from realtime.conversation import ReplyRunner
 from realtime.hub import Hub
 from realtime.lifecycle import SessionAction
 from realtime.presence import PresenceBoard
@@ -35,6 +35,7 @@ from realtime.protocol import (
     ReplyError,
     SequencedEvent,
 )
+from realtime.replyjob import ReplyJob
 from realtime.sessionlog import SessionLog
 from realtime.transitions import TransitionHooks
 from realtime.vocabulary import Role

@@ -22,8 +22,9 @@ from realtime.backends import MemoryBackend
 from realtime.budgets import MemoryBudgetStore
 from realtime.config import RealtimeConfig
 from realtime.control import SessionControl
-from realtime.conversation import ReplyJob, ReplyRunner
+from realtime.conversation import ReplyRunner
 from realtime.hub import Hub
+from realtime.replyjob import ReplyJob
 from realtime.sessionlog import SessionLog
 from storage.db import Database
 from storage.migrate import upgrade
