@@ -95,22 +95,24 @@ class Hub:
         # lost, a say asks it first (one trivial query; the flag clears when it answers).
         if self._db.unreachable and not await self._db.reachable():
             return error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+        # The state first, outside the lock (on a worker's first look it reads SQL, which
+        # must not eat into the short lease); under the lock the say catches up with
+        # what was logged since, one round trip (RecentLog).
+        seen, session = await self.snapshot(session_id)
+        if session.status != SessionStatus.ACTIVE:
+            return error(
+                ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
+            )
+        if await self._owner_over_cap(session.owner_id):
+            return error(ErrorCode.MONTHLY_CAP_REACHED, CAP_MESSAGE)
         sid, reply_id = str(session_id), uuid.uuid4().hex
         backend = self._log.backend
-        # The lock first: a say while a reply streams (the common refusal) costs one
-        # command, and the say catches up with the log once, under the lock.
         if not await self._acquire(session_id, reply_id):
             return error(ErrorCode.REPLY_IN_PROGRESS, IN_PROGRESS_MESSAGE)
         lease, acquired_at = self._config.reply_lock_seconds, time.monotonic()
         started, exhausted, ticket = False, False, None
         try:
-            recent, session = await self.snapshot(session_id)
-            if session.status != SessionStatus.ACTIVE:
-                return error(
-                    ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
-                )
-            if await self._owner_over_cap(session.owner_id):
-                return error(ErrorCode.MONTHLY_CAP_REACHED, CAP_MESSAGE)
+            recent = await self._recent.catch_up(session_id)
             view = recent.view
             if await self._already_said(sid, client_id, view):
                 return None  # a retry of a message already stored: nothing to do
@@ -144,7 +146,7 @@ class Hub:
             job.start_seq, job.ticket = seqs[1], ticket
             # A stop or an end logged since the snapshot found the session active (while
             # this say prepared, the end does not wait for a reply not yet started).
-            job.watch_after = recent.info.last_seq
+            job.watch_after = seen.info.last_seq
             if job.turn is not None:  # observers see what the turn did to the client
                 await self._log.publish(session_id, [job.turn.event(seqs[0])])
             self._runner.start(job)

@@ -43,6 +43,7 @@ from realtime.watchdog import Watchdog, WatchdogPolicy
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.hub.started import started_session
+from tests.support.sqlite_threads import aiosqlite_threads_done
 
 
 @dataclass
@@ -81,9 +82,12 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     )
     hub = Hub(db=db, log=log, budgets=budgets, runner=runner, control=control, config=config)
     yield Rig(db, backend, budgets, control, log, report, runner, hub)
-    await runner.aclose()
+    # Replies still settling (a usage row, an expiry) finish rather than being cut
+    # mid-query: a cancelled aiosqlite call's thread would outlive this test's loop.
+    await runner.aclose(grace=5)
     await backend.aclose()
     await db.aclose()
+    await aiosqlite_threads_done()
 
 
 async def new_session(rig: Rig, token_budget: int = 20_000) -> uuid.UUID:

@@ -83,11 +83,12 @@ async def test_a_warm_say_reaches_the_model_in_few_round_trips(
                 assert await log.wait_ended(sid, running or "", 5)
         warm = at_call[-1]
         print(f"warm say: {len(warm)} round trips before the model: {warm}")
-        # Seven in turn: the lock, the log (where it stands and what is new in it), the
-        # say's claim, the budget (set up and where it stands), the reservation, the
-        # message with the reply's start, the client state; the claim's result and the
-        # lease keeper's first renewal may go out before the call too (15 went out
-        # before the say path was folded, 13 of them in turn).
+        # Eight in turn: the log (where it stands and what is new in it), the lock, the
+        # log again (what came since, under the lock), the say's claim, the budget (set
+        # up and where it stands), the reservation, the message with the reply's start,
+        # the client state; the claim's result and the lease keeper's first renewal may
+        # go out before the call too (15 went out before the say path was folded, 13 of
+        # them in turn).
         assert len(warm) <= 9, warm
     finally:
         await runner.aclose(grace=5)
