@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from realtime.backends import LogMissing, RealtimeBackend
 from realtime.backends.base import READ_BATCH
-from realtime.eventlog import LogInfo
+from realtime.eventlog import LogGapError, LogInfo
 from realtime.events import MessageEvent, ReplyError, ReplyStop, SequencedEvent
 from realtime.sessionview import SessionView
 from realtime.transcript import load_messages
@@ -136,22 +136,26 @@ class SessionLog:
         """Every complete message so far, in seq order, from the log and SQL."""
         return await load_messages(self._db, self.backend, session_id)
 
-    async def wait_ended(self, session_id: uuid.UUID, reply_id: str, within: float) -> bool:
+    async def wait_ended(
+        self, session_id: uuid.UUID, reply_id: str, within: float, *, after: int | None = None
+    ) -> bool:
         """Wait until ``reply_id`` has logged its end (``reply.done``/``reply.error``),
         following the log rather than polling; True at once if it no longer holds the
-        reply lock. False on timeout. Safe to cancel."""
+        reply lock. False on timeout. Safe to cancel. ``after``: a seq the caller knows
+        the reply had not ended by (default: the whole retained log is followed)."""
         sid = str(session_id)
-        info = await self.ensure(session_id)
+        if after is None:
+            after = max((await self.ensure(session_id)).first_seq - 1, 0)
         try:
             async with asyncio.timeout(within):
                 if await self.backend.current_reply(sid) != reply_id:
                     return True
                 view = SessionView()
-                async with self.subscribe(session_id, max(info.first_seq - 1, 0)) as events:
+                async with self.subscribe(session_id, after) as events:
                     async for event in events:
                         view = view.apply(event)
                         if view.has_ended(reply_id):
                             return True
-        except TimeoutError:
+        except (TimeoutError, LogGapError):  # a gap: the log was lost since ``after``
             return False
         return True

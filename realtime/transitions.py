@@ -34,7 +34,8 @@ class TransitionHooks:
             # or start its reply, whose runner hears the end in the log and stops at once.
             return
         await self._log.request_stop(session_id, reply_id, Role.TEACHER)
-        await self._log.wait_ended(session_id, reply_id, self._grace)
+        # Open as of the view: its end can only come after it (one read of the log).
+        await self._log.wait_ended(session_id, reply_id, self._grace, after=view.last_seq)
 
     async def after_transition(
         self, session: Session, action: SessionAction, reason: str | None
