@@ -25,10 +25,8 @@ from realtime.hub import Hub
 from realtime.lifecycle import SessionAction
 from realtime.protocol import SequencedEvent
 from realtime.vocabulary import Role
-from tests.hub.test_hub_inprocess import Rig, new_session, rig
+from tests.hub.rig import Rig, new_session
 from tests.realtime.contract.rt_helpers import eventually
-
-__all__ = ["rig"]  # the fixture, shared with test_hub_inprocess
 
 
 def during_reservation(

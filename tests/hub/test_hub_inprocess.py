@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import event
 
 from llm.scripted import ScriptedProvider
 from llm.window import OMITTED_MARKER
-from realtime.backends import MemoryBackend
-from realtime.budgetreport import BudgetReport
-from realtime.budgets import MemoryBudgetStore
 from realtime.config import RealtimeConfig
-from realtime.control import SessionControl
 from realtime.conversation import ReplyRunner
 from realtime.hub import Hub
 from realtime.lifecycle import SessionAction
@@ -36,63 +28,9 @@ from realtime.protocol import (
     SequencedEvent,
 )
 from realtime.replyjob import ReplyJob
-from realtime.sessionlog import SessionLog
-from realtime.transitions import TransitionHooks
 from realtime.vocabulary import Role
 from realtime.watchdog import Watchdog, WatchdogPolicy
-from storage.db import Database
-from storage.migrate import upgrade
-from tests.hub.started import started_session
-from tests.support.sqlite_threads import aiosqlite_threads_done
-
-
-@dataclass
-class Rig:
-    db: Database
-    backend: MemoryBackend
-    budgets: MemoryBudgetStore
-    control: SessionControl
-    log: SessionLog
-    report: BudgetReport
-    runner: ReplyRunner
-    hub: Hub
-
-
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
-    await upgrade(url)
-    db = Database(url)
-    backend = MemoryBackend()
-    budgets = MemoryBudgetStore()
-    control = SessionControl(db)
-    config = RealtimeConfig()
-    log = SessionLog(backend, db)
-    report = BudgetReport(budgets, log, control)
-    hooks = TransitionHooks(log, report, config.stop_grace_seconds)
-    control.before_terminal.append(hooks.before_terminal)
-    control.after_transition.append(hooks.after_transition)
-    runner = ReplyRunner(
-        log=log,
-        budgets=budgets,
-        provider=ScriptedProvider(0),
-        control=control,
-        db=db,
-        config=config,
-    )
-    hub = Hub(db=db, log=log, budgets=budgets, runner=runner, control=control, config=config)
-    yield Rig(db, backend, budgets, control, log, report, runner, hub)
-    # Replies still settling (a usage row, an expiry) finish rather than being cut
-    # mid-query: a cancelled aiosqlite call's thread would outlive this test's loop.
-    await runner.aclose(grace=5)
-    await backend.aclose()
-    await db.aclose()
-    await aiosqlite_threads_done()
-
-
-async def new_session(rig: Rig, token_budget: int = 20_000) -> uuid.UUID:
-    facts = [{"fact": "A secret.", "disclosure": "", "topics": [], "trust_needed": 30}]
-    return await started_session(rig.db, rig.control, token_budget=token_budget, hidden_facts=facts)
+from tests.hub.rig import Rig, new_session
 
 
 async def long_history(rig: Rig, session_id: uuid.UUID, turns: int) -> None:

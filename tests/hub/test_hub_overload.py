@@ -30,7 +30,7 @@ from realtime.vocabulary import Role
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.hub.hooked import HookedProvider
-from tests.hub.test_hub_inprocess import Rig, new_session
+from tests.hub.rig import Rig, new_session
 
 WAIT = 10.0
 LEASE = 0.4  # short, so that "past 2 leases" takes under a second
