@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from skills.text import straight_quotes
+
 __all__ = [
     "EVIDENCE_PER_CRITERION",
     "QUOTE_CHARS",
@@ -31,7 +33,6 @@ QUOTE_CHARS = 160
 EVIDENCE_PER_CRITERION = 3
 
 _SPACE = re.compile(r"\s+")
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
 
 class Grader(StrEnum):
@@ -87,4 +88,4 @@ def quote_in(quote: str, text: str) -> bool:
 
 
 def _flat(text: str) -> str:
-    return _SPACE.sub(" ", text.translate(_QUOTES)).strip().casefold()
+    return _SPACE.sub(" ", straight_quotes(text)).strip().casefold()

@@ -83,7 +83,6 @@ _SUFFIXES = ("ingly", "ments", "ment", "ings", "ing", "edly", "ers", "er", "ied"
 # "-es" is a suffix only after a hiss ("boxes", "wishes", "classes"); "homes" and "cases"
 # are "home" and "case" + "s".
 _SIBILANT_ENDINGS = ("ss", "x", "z", "ch", "sh")
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 # Contractions spelled out in one pass (a pass per pattern took 10 scans of every reply;
 # the persona checks normalise each reply ~5 times: 0.75 of a 3.2 ms check of a
 # 1,900-character reply). The leftmost match wins, so "can't" is never read as "ca" +
@@ -101,6 +100,20 @@ _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
+def straight_quotes(text: str) -> str:
+    """Curly quotes made straight. ``str.translate`` with a table walks non-ASCII text a
+    character at a time in Python (255 us for a 1,900-character reply against 0.5 us for
+    four ``replace`` calls), and replies carry curly apostrophes and non-ASCII marks."""
+    if text.isascii():
+        return text
+    return (
+        text.replace("\u2019", "'")
+        .replace("\u2018", "'")
+        .replace("\u201c", '"')
+        .replace("\u201d", '"')
+    )
+
+
 def _spelled(match: re.Match[str]) -> str:
     subject = match.group(1)
     return f"{subject} is" if subject else _SPELLED[match.group(0)]
@@ -108,7 +121,7 @@ def _spelled(match: re.Match[str]) -> str:
 
 def normalise(text: str) -> str:
     """Lower-case, straight quotes, contractions spelled out ("can't" -> "can not")."""
-    lowered = (text if text.isascii() else text.translate(_QUOTES)).lower()
+    lowered = straight_quotes(text).lower()
     if "'" in lowered or "cannot" in lowered:
         lowered = _CONTRACTION.sub(_spelled, lowered)
     return _SPACES.sub(" ", lowered).strip()

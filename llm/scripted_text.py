@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 
+from llm.integrity_facts import straight_quotes
+
 
 def word_set(text: str) -> frozenset[str]:
     """The words of ``text``, split on white space: word lists written as one string."""
     return frozenset(text.split())
 
 
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 _EXPAND: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
@@ -88,7 +89,7 @@ STOPWORDS: frozenset[str] = word_set(
 
 def normalise(text: str) -> str:
     """Lower-case, straight quotes, contractions spelled out ("don't" -> "do not")."""
-    lowered = text.translate(_QUOTES).lower()
+    lowered = straight_quotes(text).lower()
     lowered = _CHAT_WORD.sub(lambda match: _CHAT[match.group(1)], lowered)
     for pattern, replacement in _EXPAND:
         lowered = pattern.sub(replacement, lowered)
