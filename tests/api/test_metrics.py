@@ -131,9 +131,7 @@ async def test_pool_waits_are_reported_for_postgresql_and_redis(
         assert seen[("vclient_pool_wait_timeouts_total", (("pool", pool),))] == 0
 
 
-async def test_pool_waits_are_left_out_without_a_pool(
-    client: httpx.AsyncClient, settings: Settings
-) -> None:
-    seen = await scrape(client)  # in-process: no Redis pool; SQLite: a connection per use
+async def test_pool_waits_are_left_out_without_a_pool(client: httpx.AsyncClient) -> None:
+    seen = await scrape(client)  # in-process: no Redis pool; SQL (SQLite too): pooled
     pools = {dict(labels)["pool"] for name, labels in seen if name.startswith("vclient_pool_wait")}
-    assert pools == (set() if "sqlite" in settings.database_url else {"sql"})
+    assert pools == {"sql"}

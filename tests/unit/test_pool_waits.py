@@ -5,6 +5,7 @@ one caller while a second one waits (and, with nobody letting go, gives up)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -15,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from realtime.backends.redis import redis_client
 from realtime.backends.redis_pool import TimedBlockingPool
 from storage.db import Database
-from storage.pool_waits import WAIT_BUCKETS, WaitTally
+from storage.pool_waits import WAIT_BUCKETS, TimedQueuePool, WaitTally
 
 
 def test_the_tally_counts_each_wait_in_its_bucket_and_the_timeouts_apart() -> None:
@@ -65,9 +66,20 @@ async def test_the_sql_pool_times_a_wait_and_counts_a_timeout(postgres_url: str)
     await db.aclose()
 
 
-async def test_sqlite_has_no_pool_to_wait_on() -> None:
-    db = Database("sqlite+aiosqlite:///:memory:")
-    assert db.pool_waits is None
+async def test_a_sqlite_file_is_pooled_and_timed_in_memory_is_not(tmp_path: Path) -> None:
+    memory = Database("sqlite+aiosqlite:///:memory:")
+    assert memory.pool_waits is None
+    await memory.aclose()
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'pooled.db'}", pool_size=1, max_overflow=0)
+    waits = db.pool_waits
+    assert waits is not None
+    for _ in range(3):
+        async with db.session() as s:
+            await s.execute(text("SELECT 1"))
+    assert waits.snapshot().count == 3
+    # One connection served all three: the pool kept it (one aiosqlite thread).
+    pool = db.engine.pool
+    assert isinstance(pool, TimedQueuePool) and pool.checkedin() == 1
     await db.aclose()
 
 
