@@ -53,8 +53,7 @@ async def record_usage(
                     cost_micros=cost_micros(entry, record.input_tokens, record.output_tokens),
                     currency=models.catalog.currency,
                 )
-            session = await session_repo.get_session_unscoped(s, session_id)
-            session.tokens_used = max(session.tokens_used, tokens_used)
+            await session_repo.raise_tokens_used(s, session_id, tokens_used)
     except asyncio.CancelledError:
         raise
     except Exception:

@@ -21,6 +21,8 @@ from starlette.applications import Starlette
 from realtime.quota import MonthlyCaps, effective_token_cap, month_start, over_cap
 from realtime.vocabulary import ErrorCode, EventType
 from server.settings import Settings
+from storage.errors import NotFound
+from storage.repos import sessions as session_repo
 from storage.repos import usage as usage_repo
 from storage.repos import users as user_repo
 from tests.api.conftest import ClientFactory, NewTeacher, make_session, state_of
@@ -236,3 +238,27 @@ async def test_the_socket_refuses_a_say_past_the_money_cap(
             assert event["type"] not in (EventType.MESSAGE, EventType.REPLY_START), event
         assert event["code"] == ErrorCode.MONTHLY_CAP_REACHED
         assert "monthly allowance" in event["message"]
+
+
+async def test_a_reply_raises_the_sessions_token_count_and_never_lowers_it(
+    app: Starlette, new_teacher: NewTeacher
+) -> None:
+    """``raise_tokens_used``, as :func:`realtime.usagerecord.record_usage` calls it after
+    each reply: one UPDATE that keeps the larger count (replies may settle out of order),
+    and NotFound for a session that is gone."""
+    teacher = await new_teacher()
+    session_id = uuid.UUID((await make_session(teacher))["id"])
+    db = state_of(app).db
+
+    async def tokens_after(count: int) -> int:
+        async with db.session() as s:
+            await session_repo.raise_tokens_used(s, session_id, count)
+        async with db.session() as s:
+            return (await session_repo.get_session_unscoped(s, session_id)).tokens_used
+
+    assert await tokens_after(120) == 120
+    assert await tokens_after(80) == 120
+    assert await tokens_after(300) == 300
+    with pytest.raises(NotFound):
+        async with db.session() as s:
+            await session_repo.raise_tokens_used(s, uuid.uuid4(), 10)
