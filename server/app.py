@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from realtime.backends.redis_pool import pool_waits
 from realtime.control import SessionControl
@@ -100,6 +101,15 @@ def build_state(settings: Settings, lifetime: Lifetime, metrics: Metrics | None 
     return state
 
 
+class VirtualClientApp(Starlette):
+    """The app, with session sockets served past the middleware (see
+    :func:`server.ws_endpoint.serve_directly`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not await ws_endpoint.serve_directly(self, scope, receive, send):
+            await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     lifetime = Lifetime()
@@ -136,7 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/s/{id}", _page("student.html"), methods=["GET"]),
         Mount("/static", StaticFiles(directory=WEB_DIR, check_dir=False), name="static"),
     ]
-    app = Starlette(
+    app = VirtualClientApp(
         routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),

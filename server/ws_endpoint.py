@@ -1,13 +1,22 @@
 """``GET /ws/sessions/{id}``: socket glue only. Checks Origin and who is calling at the
 handshake (refused before accept: the browser sees HTTP 403), then hands the socket to
-:class:`realtime.connection.Connection`."""
+:class:`realtime.connection.Connection`.
+
+A session socket is served straight from the app's entry (:func:`serve_directly`), not
+through the HTTP middleware and the router: every layer is a coroutine frame held for the
+socket's whole life (~5 KB of each idle socket's ~45 KiB of Python memory), and none of
+them does anything for a socket. What they would have done is done here: the Origin
+check and the request id (the endpoint's own), the path parameter."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import uuid
 
 from starlette.routing import WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from realtime.connection import Connection, PeerGone, Principal
@@ -17,12 +26,14 @@ from realtime.revocation import Credential, StudentCredential, TeacherCredential
 from realtime.vocabulary import CloseCode, Role
 from server.access import claim_is_current
 from server.auth import read_student_claim, read_teacher_claim
-from server.logging_setup import session_id
+from server.logging_setup import request_id, session_id
 from server.origin import origin_allowed
 from server.socketcaps import CapExceeded
 from server.state import AppState, app_state
 from storage.errors import NotFound
 from storage.repos import sessions as session_repo
+
+log = logging.getLogger(__name__)
 
 # Policy violation: the handshake is refused (uvicorn answers it with HTTP 403).
 REFUSE = 1008
@@ -116,8 +127,32 @@ async def session_socket(websocket: WebSocket) -> None:
         connection = Connection(
             state.sockets, StarletteTransport(websocket), principal, after, epoch, live=live
         )
+        log.debug("socket opened: %s", principal.role)
         with state.revoker.live.hold(credential, connection):
             await connection.run()
+        log.debug("socket closed: %s", principal.role)
 
 
 routes = [WebSocketRoute("/ws/sessions/{id}", session_socket)]
+
+#: The route's path, as Starlette's ``{id}`` matches it (one segment).
+SOCKET_PATH = re.compile(r"/ws/sessions/([^/]+)")
+
+
+async def serve_directly(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> bool:
+    """Serve ``scope`` if it is a session socket (True once it has ended); False for
+    anything else, which goes through the middleware and the router as usual (so does a
+    socket under a ``root_path``: the router knows how to strip it)."""
+    if scope["type"] != "websocket" or scope.get("root_path"):
+        return False
+    match = SOCKET_PATH.fullmatch(scope["path"])
+    if match is None:
+        return False
+    scope["app"] = app  # what app_state() reads, as Starlette's entry sets it
+    scope["path_params"] = {"id": match[1]}
+    token = request_id.set(uuid.uuid4().hex)
+    try:
+        await session_socket(WebSocket(scope, receive, send))
+    finally:
+        request_id.reset(token)
+    return True

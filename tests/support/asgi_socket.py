@@ -47,18 +47,20 @@ class AsgiSocket:
         origin: str | None = f"http://{HOST}",
         headers: dict[str, str] | None = None,
         client: tuple[str, int] = ("127.0.0.1", 50000),
+        root_path: str = "",
     ) -> None:
-        """``origin=None`` sends no Origin header; ``headers`` are sent besides."""
+        """``origin=None`` sends no Origin header; ``headers`` are sent besides;
+        ``root_path``: the app is mounted there (``path`` is then under it)."""
         cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
         self._scope: dict[str, Any] = {
             "type": "websocket",
             "asgi": {"version": "3.0"},
             "scheme": "ws",
             "http_version": "1.1",
-            "path": path,
-            "raw_path": path.encode(),
+            "path": root_path + path,
+            "raw_path": (root_path + path).encode(),
             "query_string": b"",
-            "root_path": "",
+            "root_path": root_path,
             "server": (HOST, 80),
             "client": client,
             "subprotocols": [],
@@ -97,6 +99,16 @@ class AsgiSocket:
         if self.close_frame is None:
             self._incoming.put_nowait({"type": "websocket.disconnect", "code": 1000})
         await self._finish()
+
+    def awaiting(self) -> list[str]:
+        """The qualified names of the coroutines the app's task is suspended in, outermost
+        first: what an open socket holds for its whole life."""
+        names: list[str] = []
+        coro: Any = self._task.get_coro() if self._task is not None else None
+        while coro is not None and hasattr(coro, "cr_code"):
+            names.append(coro.cr_code.co_qualname)
+            coro = coro.cr_await
+        return names
 
     async def _serve(self) -> None:
         await self._app(self._scope, self._incoming.get, self._outgoing.put)
