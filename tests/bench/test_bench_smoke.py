@@ -47,3 +47,21 @@ def test_baseline_sweep_step_reports_every_figure_and_loses_nothing(tmp_path: Pa
     assert step["server"]["cpu_ms_per_chunk"] > 0 and step["server"]["rss_mb"] > 0
     assert isinstance(step["passed"], bool) and isinstance(step["noisy"], bool)
     assert baseline["capacity"] in (0, 2)
+
+
+@pytest.mark.slow
+def test_pymemory_counts_the_python_memory_of_idle_sockets() -> None:
+    """``bench.pymemory`` on 30 sockets: a figure per socket, and the files behind it
+    (the socket endpoint among them: a socket's frames are counted, not the client's)."""
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.pymemory", "--sockets", "30"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    first, *files = run.stdout.splitlines()
+    per_socket = float(first.split(" KiB")[0])
+    assert 5 < per_socket < 500, run.stdout
+    assert any("realtime/" in line or "server/" in line for line in files), run.stdout
