@@ -73,7 +73,22 @@ async def test_acknowledged_messages_and_replies_are_in_sql_within_2s(world: Wor
     assert all(i["output_tokens"] > 0 for i in items if i["role"] == "client")
 
 
+#: Sessions tried until the end lands while the reply still streams: a scripted reply
+#: lasts ~1.5 s, and a loaded machine has seen the end's request take longer than that
+#: (the reply then ends ``done``, not stopped, and there is nothing mid-reply to check).
+MID_REPLY_ATTEMPTS = 3
+
+
 async def test_ending_mid_reply_flushes_before_the_session_is_completed(world: World) -> None:
+    for _ in range(MID_REPLY_ATTEMPTS):
+        if await _end_mid_reply(world):
+            return
+    pytest.fail(f"the end never landed mid-reply in {MID_REPLY_ATTEMPTS} sessions")
+
+
+async def _end_mid_reply(world: World) -> bool:
+    """End a session while its reply streams and check the transcript the end left in
+    SQL; False if the reply had finished before the end reached it."""
     session = world.new_session()
     sid = session.id
     last = len(world.servers) - 1
@@ -89,19 +104,18 @@ async def test_ending_mid_reply_flushes_before_the_session_is_completed(world: W
             assert (await http.get(f"/api/sessions/{sid}")).json()["status"] == "completed"
             items = await transcript_items(http, sid)  # no waiting: it must be there now
         done = await sock.until(is_end)
-    assert (
-        done["type"] == "reply.done" and done["stopped"] and done["reply_id"] == start["reply_id"]
-    )
+    assert done["type"] == "reply.done" and done["reply_id"] == start["reply_id"]
     by_id = {i["message_id"]: i for i in items}
     assert by_id[said["message_id"]]["text"] == said["text"]
     reply = by_id[done["message_id"]]
-    assert (reply["role"], reply["text"], reply["stopped"], reply["reply_id"]) == (
+    assert (reply["role"], reply["text"], reply["reply_id"]) == (
         "client",
         done["text"],
-        True,
         start["reply_id"],
     )
+    assert reply["stopped"] == done["stopped"]
     assert_no_duplicates(items)
+    return bool(done["stopped"])
 
 
 async def _converse(world: World, session: SessionHandle) -> None:
