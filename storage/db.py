@@ -53,6 +53,12 @@ def make_engine(
     url: str, *, pool_size: int = 10, max_overflow: int | None = None, pool_timeout: float = 30.0
 ) -> AsyncEngine:
     url = normalise_url(url)
+    pooled: dict[str, Any] = {
+        "poolclass": TimedQueuePool,
+        "pool_size": pool_size,
+        "max_overflow": pool_size if max_overflow is None else max_overflow,
+        "pool_timeout": pool_timeout,
+    }
     if is_sqlite(url):
         # Pooled like PostgreSQL: a connection per checkout (a new aiosqlite thread, the
         # file opened, the pragmas and the schema read again) cost 5.2 ms of CPU a query
@@ -60,24 +66,13 @@ def make_engine(
         # in-memory database is one per connection, so it stays unpooled. SQLAlchemy
         # makes aiosqlite's threads daemons, so an engine left undisposed never holds
         # up the process's exit.
-        if make_url(url).database in (None, "", ":memory:"):
-            engine = create_async_engine(url, poolclass=NullPool)
-        else:
-            engine = create_async_engine(
-                url,
-                poolclass=TimedQueuePool,
-                pool_size=pool_size,
-                max_overflow=pool_size if max_overflow is None else max_overflow,
-                pool_timeout=pool_timeout,
-            )
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        engine = create_async_engine(url, **({"poolclass": NullPool} if in_memory else pooled))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
         url,
-        poolclass=TimedQueuePool,
-        pool_size=pool_size,
-        max_overflow=pool_size if max_overflow is None else max_overflow,
-        pool_timeout=pool_timeout,
+        **pooled,
         pool_pre_ping=True,
         # Fail fast when the database is down so callers can back off and retry.
         connect_args={"timeout": 5, "command_timeout": 30},
