@@ -101,9 +101,11 @@ class SessionControl:
         """The session's row. Raises ``NotFound``. Safe to cancel (the read is shielded)."""
         return await self._db.read(lambda db: session_repo.get_session_unscoped(db, session_id))
 
-    def seconds_left(self, session: Session) -> float:
-        """Active time left now, as every event and snapshot reports it (0.1 s)."""
-        return round(clock_of(session).seconds_left(self._now()), 1)
+    def seconds_left(self, session: Session | ActiveClock) -> float:
+        """Active time left now, as every event and snapshot reports it (0.1 s), by the
+        session's row or a clock taken from it."""
+        clock = session if isinstance(session, ActiveClock) else clock_of(session)
+        return round(clock.seconds_left(self._now()), 1)
 
     async def expire(self, session_id: uuid.UUID, reason: str, *, actor: str) -> bool:
         """Expire the session unless it already left the live states (another watchdog,

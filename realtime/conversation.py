@@ -324,7 +324,7 @@ class ReplyRunner:
         tick = BudgetEvent(
             tokens_used=settled.used,
             token_budget=settled.budget,
-            seconds_left=await self._seconds_left(job),
+            seconds_left=await self._seconds_left(job, outcome),
         )
         events.append(tick)
         # Each of WARNING_LEVELS crossed once: a durable warning the flusher audits.
@@ -370,9 +370,12 @@ class ReplyRunner:
             wind_down=request.wind_down,
         )
 
-    async def _seconds_left(self, job: ReplyJob) -> float | None:
-        """For the budget tick; None when the database cannot say right now (the reply's
-        end must reach the log whatever SQL is doing)."""
+    async def _seconds_left(self, job: ReplyJob, outcome: Outcome) -> float | None:
+        """For the budget tick: by the say's clock unless the reply was stopped (a pause
+        or the end may have moved the clock), else by the row; None when the database
+        cannot say right now (the reply's end must reach the log whatever SQL is doing)."""
+        if job.clock is not None and outcome.kind != "stopped":
+            return self._control.seconds_left(job.clock)
         try:
             session = await self._control.load(job.session_id)
         except asyncio.CancelledError:

@@ -279,6 +279,7 @@ class Hub:
             client=turn.state,
             turn=turn,
             model_id=entry.id,
+            clock=clock_of(session),
         )
 
     async def _profile(self, session: Session) -> ClientProfile:

@@ -11,6 +11,7 @@ from llm.base import ReplyRequest
 from realtime.clientstate import ClientState
 from realtime.clientturns import TurnState
 from realtime.replyslots import Ticket
+from realtime.timekeeping import ActiveClock
 
 __all__ = ["ReplyJob"]
 
@@ -38,3 +39,7 @@ class ReplyJob:
     #: the reply: the say's snapshot, so what was logged while the say prepared counts
     #: (None: from the reply's start).
     watch_after: int | None = None
+    #: The session's active clock as the say read it. Only a status change moves it, and
+    #: every status change but ``active`` stops the reply: a reply that was not stopped
+    #: reports the time left by it, with no SQL read (None: read the row).
+    clock: ActiveClock | None = None
