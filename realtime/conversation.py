@@ -258,13 +258,15 @@ class ReplyRunner:
         outcome = Outcome("done")
         while True:
             deadline = coalescer.deadline()
-            timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            try:
-                async with asyncio.timeout(timeout):
-                    item = await queue.get()
-            except TimeoutError:
-                await self._send_text(job, coalescer.due(time.monotonic()))
-                continue
+            if deadline is None:  # nothing held back (the common case): no timer to set
+                item = await queue.get()
+            else:
+                try:
+                    async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
+                        item = await queue.get()
+                except TimeoutError:
+                    await self._send_text(job, coalescer.due(time.monotonic()))
+                    continue
             if item[0] == "stop":
                 return Outcome("stopped", usage=stream.usage)
             if item[0] == "end":
