@@ -24,11 +24,12 @@ from realtime.events import (
     ErrorEvent,
     Pong,
     ResumeFailed,
-    StatusEvent,
+    SequencedEvent,
     StreamingReply,
     Welcome,
     error,
 )
+from realtime.follower import Follower
 from realtime.frames import (
     ClientMessage,
     Direct,
@@ -42,7 +43,7 @@ from realtime.frames import (
     Whisper,
     parse_client_frame,
 )
-from realtime.lifecycle import TERMINAL, SessionAction
+from realtime.lifecycle import SessionAction
 from realtime.outbox import Outbox
 from realtime.sessionlog import RECENT_EVENTS
 from realtime.sessionview import SessionView
@@ -81,13 +82,10 @@ class Connection:
     # Thousands are open at once: no per-instance dict.
     __slots__ = (
         "_abuse",
-        "_cursor",
-        "_last_reply_event",
-        "_live",
         "_outbox",
         "_revoked",
         "_says",
-        "_view",
+        "_seen",
         "_writer",
         "after",
         "conn_id",
@@ -112,22 +110,12 @@ class Connection:
         self.principal = principal
         self.after = after
         self.epoch = epoch
-        #: Live as far as this socket knows: the handshake's answer (its row was just
-        #: read), then every ``status`` the log sent it. Presence announcements and
-        #: leaving pass it on, so they need not read the row again (a reconnect costs
-        #: one query).
-        self._live = live
+        self._seen = Follower(principal.role, live=live)
         self.conn_id = uuid.uuid4().hex
         config = parts.config
         self._outbox = Outbox(parts)
         self._says = RateWindow(config.say_rate_count, config.say_rate_seconds)
         self._abuse = RateWindow(config.abuse_errors_per_minute, 60.0)
-        #: The last seq this socket was sent (or skipped): where following resumes.
-        self._cursor = 0
-        #: Student sockets fold the log so the heartbeat's sweep notices a reply a dead
-        #: worker left open (see :meth:`open_reply_since`).
-        self._view: SessionView | None = None
-        self._last_reply_event = time.monotonic()
         #: How :meth:`revoke` asked this socket to close (the first ask wins).
         self._revoked: Closing | None = None
         #: The writer task while it runs: what :meth:`revoke` cancels.
@@ -145,14 +133,10 @@ class Connection:
 
     @property
     def live(self) -> bool:
-        return self._live
+        return self._seen.live
 
     def open_reply_since(self) -> float | None:
-        """When the reply this (student) socket sees open last logged an event; None if
-        it sees none open. Only a reply's own events count: presence changes and
-        whispers kept a dead worker's reply "not silent"."""
-        view = self._view
-        return self._last_reply_event if view is not None and view.open_replies else None
+        return self._seen.open_reply_since()
 
     # -- life -----------------------------------------------------------------------------
 
@@ -174,7 +158,7 @@ class Connection:
         code: int | None = None
         reason = ""
         try:
-            await parts.presence.announce(sid, live=self._live)
+            await parts.presence.announce(sid, live=self._seen.live)
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._pump())
                 tasks.create_task(self._writer_loop())
@@ -186,7 +170,7 @@ class Connection:
         finally:
             parts.heartbeat.unregister(self)
             parts.observer.socket_closed(role)
-            await parts.presence.leave(sid, self.conn_id, live=self._live)
+            await parts.presence.leave(sid, self.conn_id, live=self._seen.live)
         if code is not None:
             await self.transport.close(code, reason)
         host = asyncio.current_task()
@@ -264,7 +248,7 @@ class Connection:
 
     async def _pump(self) -> None:
         try:
-            self._cursor = await self._start()
+            self._seen.cursor = await self._start()
             pause = RESUBSCRIBE_FIRST_PAUSE
             while True:
                 try:
@@ -281,21 +265,23 @@ class Connection:
             await self._resume_failed(gap)
 
     async def _follow(self) -> None:
-        """Send the log's events after the cursor as they come, moving the cursor."""
-        async with self.parts.log.subscribe(self.session_id, self._cursor, self.epoch) as events:
+        """Send the log's events after the cursor as they come, moving the cursor: live
+        ones straight into the outbox as they are logged (:meth:`_take_live`), the rest
+        (catching up, or the outbox full) through this task."""
+        seen = self._seen
+        async with self.parts.log.subscribe(self.session_id, seen.cursor, self.epoch) as events:
+            events.deliver(self._take_live)
             async for event in events:
-                self._cursor = max(self._cursor, event.seq)
-                if event.OBSERVERS_ONLY and self.principal.role is Role.STUDENT:
-                    continue  # seqs skip it for students; their cursor is the max seen
-                if isinstance(event, StatusEvent):
-                    self._live = event.status not in TERMINAL
-                if self._view is not None:
-                    self._view = self._view.apply(event)
-                    if getattr(event, "reply_id", None) is not None:
-                        # Only a reply's own events show it alive: presence changes
-                        # and whispers kept a dead worker's reply "not silent".
-                        self._last_reply_event = time.monotonic()
-                await self._outbox.put(event)
+                if (shown := seen.note(event)) is not None:
+                    await self._outbox.put(shown)
+
+    def _take_live(self, event: SequencedEvent) -> bool:
+        outbox = self._outbox
+        if outbox.full:
+            return False  # the pump waits for room, and closes a client too slow
+        if (shown := self._seen.note(event)) is not None:
+            outbox.push(shown)
+        return True
 
     async def _writer_loop(self) -> None:
         try:
@@ -333,8 +319,9 @@ class Connection:
         if self.principal.role is Role.STUDENT:
             # The log alone (not the worker's catch-up, which reads the transcript from SQL
             # on a worker's first look): a resume costs the handshake's one query.
-            _, self._view = await log.view(sid, newest=RECENT_EVENTS)
-            if self._view.open_replies:
+            _, view = await log.view(sid, newest=RECENT_EVENTS)
+            self._seen.view = view
+            if view.open_replies:
                 await log.repair(sid, self.parts.config.reply_lock_seconds)
         if self.after is not None:
             if self.epoch is None:

@@ -33,6 +33,16 @@ class Outbox:
         #: Who waits for the next change (None: nobody, the idle socket's common case).
         self._waiters: list[asyncio.Future[None]] | None = None
 
+    @property
+    def full(self) -> bool:
+        return len(self._frames) >= self._limit
+
+    def push(self, event: ServerModel) -> None:
+        """Queue a frame now; only when not :attr:`full` (the log's live path, which
+        otherwise leaves the event to :meth:`put`)."""
+        self._frames.append(self._parts.frames.encode(event))
+        self._notify()
+
     async def put(self, event: ServerModel) -> None:
         """Queue a frame. A full outbox makes the caller (this socket's pump or reader)
         wait; others are never held up: each socket reads the log on its own. One that

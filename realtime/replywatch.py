@@ -41,12 +41,21 @@ async def watch_stop(
 ) -> None:
     """Follow the log past ``after``: a stop asked for this reply, or the session leaving
     ``active``, ends the stream (also when logged before the reply's start, while its
-    say prepared). Costs no extra Redis command (one shared reader per worker)."""
+    say prepared). Costs no extra Redis command (one shared reader per worker), and no
+    task step per delta: live events are looked at as they are logged."""
+    stopped = False
+
+    def look(event: SequencedEvent) -> bool:
+        nonlocal stopped
+        if not stopped and _ends_reply(event, reply_id):
+            stopped = True
+            queue.put_nowait(("stop", None))
+        return True
+
     async with session_log.subscribe(session_id, max(after, 0)) as events:
-        async for event in events:
-            if _ends_reply(event, reply_id):
-                queue.put_nowait(("stop", None))
-                return
+        events.deliver(look)
+        async for event in events:  # what was logged before it caught up
+            look(event)
 
 
 def _ends_reply(event: SequencedEvent, reply_id: str) -> bool:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 from realtime.backends import LogMissing, RealtimeBackend
-from realtime.backends.base import READ_BATCH
+from realtime.backends.base import READ_BATCH, Subscription
 from realtime.eventlog import LogGapError, LogInfo
 from realtime.events import MessageEvent, ReplyError, ReplyStop, SequencedEvent
 from realtime.sessionview import SessionView
@@ -80,7 +80,7 @@ class SessionLog:
 
     def subscribe(
         self, session_id: uuid.UUID, after: int, epoch: str | None = None
-    ) -> AbstractAsyncContextManager[AsyncIterator[SequencedEvent]]:
+    ) -> AbstractAsyncContextManager[Subscription]:
         """See :meth:`RealtimeBackend.subscribe`."""
         return self.backend.subscribe(str(session_id), after, epoch)
 

@@ -96,7 +96,7 @@ class RealtimeBackend(Protocol):
 
     def subscribe(
         self, session_id: str, after: int, epoch: str | None = None
-    ) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
+    ) -> AbstractAsyncContextManager[Subscription]:
         """Every event with seq > ``after``, then live ones, in order, no gap, no duplicate.
 
         Entering raises LogMissing, or LogGapError("ahead"/"epoch_changed") when ``after``
@@ -231,6 +231,9 @@ def raise_if_cancelling() -> None:
 
 
 ReadEntries = Callable[[int, int], Awaitable[list[LogEntry]]]
+#: Takes a live event in the appender's own call (no task woken), or declines it (False,
+#: with nothing done): the subscription then queues it for its iterator as before.
+TakeLive = Callable[[Event], bool]
 
 
 class Subscriber:
@@ -248,8 +251,13 @@ class Subscriber:
         self.lagged = False
         self.failure: Exception | None = None
         self._wake = asyncio.Event()
+        #: Set by :meth:`Subscription.deliver`: tried first, while nothing is queued.
+        self.take: Callable[[LogEntry], bool] | None = None
 
     def offer(self, entry: LogEntry) -> None:
+        take = self.take
+        if take is not None and not self.queue and take(entry):
+            return
         if len(self.queue) < self._maxsize or self._maxsize <= 0:  # 0: unbounded, as a Queue
             self.queue.append(entry)
         else:
@@ -284,10 +292,47 @@ class Subscription:
         self._last = subscriber.after
         self._buffer: deque[LogEntry] = deque()
         self._catching_up = True
+        self._take: TakeLive | None = None
+        #: The iterator waits for a live entry with nothing buffered: the next one in
+        #: order may go to the :meth:`deliver` taker instead.
+        self._idle = False
 
     @property
     def last_seq(self) -> int:
         return self._last
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the iterator waits for a live event: when the live path may take one."""
+        return self._idle
+
+    def deliver(self, take: TakeLive) -> None:
+        """Hand live events to ``take`` in the appender's call while the iterator is idle
+        and caught up, instead of queueing each and waking the iterator's task (a task
+        step and a future per event per socket: the fan-out's largest cost per frame).
+        Whatever ``take`` declines, and everything while catching up, the iterator yields
+        as before, in order. ``take`` must not block; should it raise, the iterator
+        raises that error."""
+        self._take = take
+        self._sub.take = self._take_live
+
+    def _take_live(self, entry: LogEntry) -> bool:
+        take = self._take
+        if (
+            take is None
+            or not self._idle
+            or entry.seq != self._last + 1
+            or entry.epoch != self._sub.epoch
+        ):
+            return False
+        try:
+            taken = take(entry.event)
+        except Exception as failure:  # a bug of one subscriber: never the appender's
+            self._sub.fail(failure)
+            return True
+        if taken:
+            self._last = entry.seq
+        return taken
 
     def __aiter__(self) -> Subscription:
         return self
@@ -311,7 +356,11 @@ class Subscription:
                     raise LogGapError("trimmed", self._last)
                 self._buffer.extend(entries)
                 continue
-            live = await sub.next_entry()
+            self._idle = True
+            try:
+                live = await sub.next_entry()
+            finally:
+                self._idle = False
             if live is None or live.seq <= self._last:
                 continue
             if live.seq > self._last + 1:

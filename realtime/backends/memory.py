@@ -148,7 +148,7 @@ class MemoryBackend:
     @asynccontextmanager
     async def subscribe(
         self, session_id: str, after: int, epoch: str | None = None
-    ) -> AsyncIterator[AsyncIterator[Event]]:
+    ) -> AsyncIterator[Subscription]:
         info = check_subscribe(await self.log_info(session_id), after, epoch)
         log = self._logs[session_id]
         sub = Subscriber(session_id, after, info.epoch, self._queue_size)

@@ -255,7 +255,7 @@ class RedisBackend:
     @asynccontextmanager
     async def subscribe(
         self, session_id: str, after: int, epoch: str | None = None
-    ) -> AsyncIterator[AsyncIterator[Event]]:
+    ) -> AsyncIterator[Subscription]:
         info = check_subscribe(await self.log_info(session_id), after, epoch)
         stream = self._key(session_id, "log")
         sub = Subscriber(session_id, after, info.epoch, self._queue_size)
