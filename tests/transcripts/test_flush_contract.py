@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from realtime.backends import MemoryBackend, RealtimeBackend
 from realtime.control import SessionControl
@@ -205,3 +205,37 @@ async def test_scan_finds_sessions_and_reports_no_lag_after(
     total = await flusher.scan() + await flusher.scan()  # two pages of sessions
     assert total == 45
     assert flusher.lag()["unflushed_events"] == 0 and flusher.lag()["status"] == "ok"
+
+
+async def test_a_scan_stores_what_it_finds_in_many_sessions_together(
+    db: Database, backend: RealtimeBackend
+) -> None:
+    """Six sessions with waiting events: one transaction per ``batch_events`` events, not
+    one per session; a session with more than a round's worth goes on in its own rounds."""
+    sids = [await new_session(db) for _ in range(6)]
+    for sid in sids:
+        await publish(backend, sid, conversation())  # 15 durable events each
+    busy = await new_session(db)
+    await publish(backend, busy, [*conversation(), *conversation(), *conversation()])
+    inserts: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().lower().startswith("insert into messages"):
+            inserts.append(statement)
+
+    flusher = Flusher(db, backend, FlusherPolicy(batch_events=40))
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await flusher.scan() == 6 * 15 + 45
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    # Sessions come in id order; however the busy one falls among them, 130 events go in
+    # three groups of up to 40 and more (one session at a time: seven), and the busy
+    # session's last 5 in a round of its own.
+    assert len(inserts) == 4, inserts
+    for sid in [*sids, busy]:
+        assert await backend.read_durable(str(sid), 0, 100) == []
+    messages = [len((await stored(db, sid))[0]) for sid in sids]
+    assert messages == [messages[0]] * 6 and messages[0] > 0
+    assert len((await stored(db, busy))[0]) == 3 * messages[0]
+    assert flusher.lag()["unflushed_events"] == 0

@@ -8,7 +8,8 @@ import uuid
 from typing import Any
 
 from realtime.backends import MemoryBackend
-from realtime.flusher import Flusher, FlusherPolicy, _Pending
+from realtime.flusher import Flusher, FlusherPolicy
+from realtime.flushpolicy import Pending
 from server.transcript_formats import safe_cell, to_csv, to_markdown
 
 
@@ -81,7 +82,7 @@ def test_lag_reports_waiting_events_and_their_age() -> None:
     now = [100.0]
     f = flusher(now)
     assert f.lag()["status"] == "ok" and f.lag()["unflushed_events"] == 0
-    f._pending[uuid.uuid4()] = _Pending(oldest_seq=5, events=40, since=99.0)
+    f._pending[uuid.uuid4()] = Pending(oldest_seq=5, events=40, since=99.0)
     assert f.lag()["status"] == "ok"
     now[0] = 103.0
     lag = f.lag()
