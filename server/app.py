@@ -36,6 +36,7 @@ from server.auth import Signer
 from server.composition import Lifetime, compose_realtime
 from server.errors import EXCEPTION_HANDLERS
 from server.file_store import compose_file_store
+from server.heap import freeze_startup_heap
 from server.logging_setup import RequestIdMiddleware
 from server.metrics import Metrics
 from server.metrics import routes as metrics_routes
@@ -110,7 +111,16 @@ class VirtualClientApp(Starlette):
             await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_served_app() -> Starlette:
+    """The app ``vclient serve`` runs (uvicorn's factory, once per worker process): what
+    start-up made is frozen out of the garbage collector's full passes
+    (:mod:`server.heap`). In-process tests build many apps in one process and use
+    :func:`create_app`, which does not freeze (each freeze would keep a test's objects
+    for the rest of the run)."""
+    return create_app(freeze_heap=True)
+
+
+def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> Starlette:
     settings = settings or Settings()
     lifetime = Lifetime()
     metrics = Metrics()
@@ -119,6 +129,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with lifetime.running():
+            if freeze_heap:
+                freeze_startup_heap()
             yield
 
     async def home(_request: Request) -> Response:

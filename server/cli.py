@@ -25,7 +25,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     uvicorn.run(
-        "server.app:create_app",
+        "server.app:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,
