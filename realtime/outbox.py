@@ -38,8 +38,8 @@ class Outbox:
         return len(self._frames) >= self._limit
 
     def push(self, event: ServerModel) -> None:
-        """Queue a frame now; only when not :attr:`full` (the log's live path, which
-        otherwise leaves the event to :meth:`put`)."""
+        """Queue a frame now; only when not :attr:`full` (:meth:`put` waits for that; the
+        log's live path leaves a full outbox's events to it)."""
         self._frames.append(self._parts.frames.encode(event))
         self._notify()
 
@@ -48,18 +48,16 @@ class Outbox:
         wait; others are never held up: each socket reads the log on its own. One that
         stays full for ``slow_consumer_seconds`` belongs to a client too slow to serve:
         raises :class:`Closing` (4008)."""
-        parts = self._parts
-        text = parts.frames.encode(event)
-        if len(self._frames) >= self._limit:
+        if self.full:
+            parts = self._parts
             try:
                 async with asyncio.timeout(parts.config.slow_consumer_seconds):
-                    while len(self._frames) >= self._limit:
+                    while self.full:
                         await self._change()
             except TimeoutError:
                 parts.observer.slow_consumer_dropped()
                 raise Closing(CloseCode.TOO_SLOW, "too slow; reconnect with after") from None
-        self._frames.append(text)
-        self._notify()
+        self.push(event)
 
     async def get(self) -> str:
         """The next frame to send, waiting for one; call :meth:`sent` once it is."""

@@ -292,10 +292,9 @@ class Subscription:
         self._last = subscriber.after
         self._buffer: deque[LogEntry] = deque()
         self._catching_up = True
-        self._take: TakeLive | None = None
         #: The iterator waits for a live entry with nothing buffered: the next one in
         #: order may go to the :meth:`deliver` taker instead.
-        self._idle = False
+        self._waiting = False
 
     @property
     def last_seq(self) -> int:
@@ -304,7 +303,7 @@ class Subscription:
     @property
     def waiting(self) -> bool:
         """Whether the iterator waits for a live event: when the live path may take one."""
-        return self._idle
+        return self._waiting
 
     def deliver(self, take: TakeLive) -> None:
         """Hand live events to ``take`` in the appender's call while the iterator is idle
@@ -313,26 +312,21 @@ class Subscription:
         Whatever ``take`` declines, and everything while catching up, the iterator yields
         as before, in order. ``take`` must not block; should it raise, the iterator
         raises that error."""
-        self._take = take
-        self._sub.take = self._take_live
+        sub = self._sub
 
-    def _take_live(self, entry: LogEntry) -> bool:
-        take = self._take
-        if (
-            take is None
-            or not self._idle
-            or entry.seq != self._last + 1
-            or entry.epoch != self._sub.epoch
-        ):
-            return False
-        try:
-            taken = take(entry.event)
-        except Exception as failure:  # a bug of one subscriber: never the appender's
-            self._sub.fail(failure)
-            return True
-        if taken:
-            self._last = entry.seq
-        return taken
+        def take_live(entry: LogEntry) -> bool:
+            if not self._waiting or entry.seq != self._last + 1 or entry.epoch != sub.epoch:
+                return False
+            try:
+                taken = take(entry.event)
+            except Exception as failure:  # a bug of one subscriber: never the appender's
+                sub.fail(failure)
+                return True
+            if taken:
+                self._last = entry.seq
+            return taken
+
+        sub.take = take_live
 
     def __aiter__(self) -> Subscription:
         return self
@@ -356,11 +350,11 @@ class Subscription:
                     raise LogGapError("trimmed", self._last)
                 self._buffer.extend(entries)
                 continue
-            self._idle = True
+            self._waiting = True
             try:
                 live = await sub.next_entry()
             finally:
-                self._idle = False
+                self._waiting = False
             if live is None or live.seq <= self._last:
                 continue
             if live.seq > self._last + 1:
