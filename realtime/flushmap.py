@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from realtime.events import (
@@ -188,3 +189,24 @@ def plan(events: Iterable[SequencedEvent]) -> FlushPlan:
         messages += more_messages
         audits += more_audits
     return FlushPlan(tuple(messages), tuple(audits), upto)
+
+
+Row = dict[str, Any]
+
+
+def insert_rows(
+    plans: Sequence[tuple[uuid.UUID, FlushPlan]], now: datetime
+) -> tuple[list[Row], list[Row]]:
+    """The message rows and the audit rows of one or more sessions' plans, each row with
+    its session and ``created_at`` = ``now``: what one transaction inserts."""
+    messages = [
+        {**asdict(m), "session_id": sid, "created_at": now}
+        for sid, batch in plans
+        for m in batch.messages
+    ]
+    audits = [
+        {**asdict(a), "session_id": sid, "created_at": now}
+        for sid, batch in plans
+        for a in batch.audits
+    ]
+    return messages, audits
