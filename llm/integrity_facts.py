@@ -131,6 +131,9 @@ def words(normalised: str) -> list[str]:
     return _WORD.findall(normalised)
 
 
+# Memoised for the reason :func:`skills.text.stem` is: a reply's ~300 words are ~100
+# distinct ones, repeated from reply to reply.
+@lru_cache(maxsize=16_384)
 def _stem(word: str) -> str:
     word = _ALIASES.get(word, word).replace("'", "")
     for suffix in _SUFFIXES:
