@@ -46,7 +46,7 @@ from realtime.replyjob import ReplyJob
 from realtime.replyslots import BUSY_MESSAGE, QueueWaitExceeded, ReplySlots
 from realtime.replywatch import Item, keep_lease, pump_stream, slot_or_stop, watch_stop
 from realtime.sessionlog import SessionLog
-from realtime.usagerecord import record_usage
+from realtime.usagerecord import store_now, usage_event
 from realtime.vocabulary import BudgetWarning
 from storage.db import Database
 
@@ -334,6 +334,16 @@ class ReplyRunner:
             tick.model_copy(update={"warning": BudgetWarning.TOKENS_LOW, "percent": level})
             for level in settled.crossed
         ]
+        # The usage row rides the log to the flusher: no transaction of its own per reply.
+        usage = usage_event(
+            self.models,
+            owner_id=job.owner_id,
+            reply_id=job.reply_id,
+            model_id=job.model_id,
+            record=record,
+            tokens_used=settled.used,
+        )
+        events.append(usage)
         try:
             seqs = await self._log.publish(job.session_id, events)
         finally:
@@ -343,16 +353,9 @@ class ReplyRunner:
             _, disclosed = disclosures(job.client, text, seq=seqs[events.index(end)])
             if disclosed is not None:
                 await self._log.publish(job.session_id, [disclosed])
-        await record_usage(
-            self._db,
-            self.models,
-            owner_id=job.owner_id,
-            session_id=job.session_id,
-            reply_id=job.reply_id,
-            model_id=job.model_id,
-            record=record,
-            tokens_used=settled.used,
-        )
+        if job.near_cap:  # the next say's cap check must count this reply
+            appended = usage.model_copy(update={"seq": seqs[events.index(usage)]})
+            await store_now(self._db, job.session_id, appended)
         exhausted = out_of_tokens(
             settled.budget, settled.used, job.input_estimate, self._config.min_reply_tokens
         )

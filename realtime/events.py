@@ -15,7 +15,10 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from llm.base import FailureCode
+from realtime.eventbase import Sequenced as _Sequenced
+from realtime.eventbase import ServerModel
 from realtime.lifecycle import SessionStatus
+from realtime.usage_events import CallUsage, ReplyUsage
 from realtime.vocabulary import (
     BudgetWarning,
     ErrorCode,
@@ -29,6 +32,7 @@ __all__ = [
     "UNAVAILABLE_MESSAGE",
     "BudgetEvent",
     "BudgetState",
+    "CallUsage",
     "ClientStateEvent",
     "DirectionEvent",
     "ErrorEvent",
@@ -44,6 +48,7 @@ __all__ = [
     "ReplyFlagged",
     "ReplyStart",
     "ReplyStop",
+    "ReplyUsage",
     "ResumeFailed",
     "SequencedEvent",
     "ServerModel",
@@ -60,30 +65,6 @@ __all__ = [
     "payload",
     "payload_json",
 ]
-
-
-class ServerModel(BaseModel):
-    """Base of every server event."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    SEQUENCED: ClassVar[bool] = False
-    #: Class-level durability: flushed to SQL by the flusher. See :attr:`durable`.
-    DURABLE: ClassVar[bool] = False
-    #: Sent to observing teachers only, never to the student's socket.
-    OBSERVERS_ONLY: ClassVar[bool] = False
-
-    @property
-    def durable(self) -> bool:
-        """Whether the flusher must store this event in SQL: messages (whispers
-        included), reply start/stop/done/error, status changes and budget warnings.
-        Deltas, plain budget ticks and presence are sequenced but live-only."""
-        return self.DURABLE
-
-
-class _Sequenced(ServerModel):
-    SEQUENCED: ClassVar[bool] = True
-    #: Assigned by the event log; 0 = not yet appended.
-    seq: int = Field(default=0, ge=0)
 
 
 class Usage(BaseModel):
@@ -334,6 +315,7 @@ SequencedEvent = Annotated[
     | DirectionEvent
     | ReplyFlagged
     | SessionRestarted
+    | ReplyUsage
     | Unreadable,
     Field(discriminator="type"),
 ]

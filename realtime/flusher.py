@@ -117,10 +117,12 @@ class Flusher:
             await self._backend.trim_durable(str(session_id), batch.upto)
 
     async def _store_many(self, plans: Sequence[tuple[uuid.UUID, FlushPlan]]) -> None:
-        messages, audits = insert_rows(plans, self._now())
+        rows = insert_rows(plans, self._now())
         async with self._db.session() as db:
-            await flush_repo.insert_messages(db, messages)
-            await flush_repo.insert_events(db, audits)
+            await flush_repo.insert_messages(db, rows.messages)
+            await flush_repo.insert_events(db, rows.audits)
+            await flush_repo.insert_usage(db, rows.usage)
+            await flush_repo.raise_tokens_used(db, rows.tokens_used)
 
     def _note_pending(self, session_id: uuid.UUID, events: Sequence[SequencedEvent]) -> None:
         oldest = events[0].seq

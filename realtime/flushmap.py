@@ -1,7 +1,7 @@
 """What each durable log event becomes in SQL (pure: no I/O, no clock).
 
 The flusher reads a batch of durable events, asks :func:`plan` for the rows, inserts them
-idempotently (``(session_id, seq)`` is unique in both tables), commits, and only then trims
+idempotently (``(session_id, seq)`` is unique in all three tables), commits, and only then trims
 the batch from the durable stream (``upto``).
 
 =====================  ===================================================================
@@ -20,6 +20,8 @@ durable event          rows
 ``client.state``       ``session_events`` kind ``client_state`` (trust, change, facts)
 ``direction``          ``session_events`` kind ``direction`` {text}
 ``reply.flagged``      ``session_events`` kind ``reply_flagged`` {reply_id, flags, action}
+``reply.usage``        ``api_usage`` (keyed by ``(session_id, seq)``) when the call was
+                       metered; ``sessions.tokens_used`` raised to the batch's highest
 (any, refused by SQL)  ``session_events`` kind ``event_set_aside`` (escaped JSON, error)
 =====================  ===================================================================
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,6 +47,7 @@ from realtime.events import (
     ReplyError,
     ReplyFlagged,
     ReplyStop,
+    ReplyUsage,
     SequencedEvent,
     Unreadable,
     Usage,
@@ -84,11 +87,32 @@ class AuditRow:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageRow:
+    """An ``api_usage`` row: a metered call (``realtime.usage_events.CallUsage``)."""
+
+    seq: int
+    owner_id: uuid.UUID
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    time_to_first_token_ms: int | None
+    duration_ms: int
+    outcome: str
+    model_id: str | None
+    cost_micros: int | None
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
 class FlushPlan:
     messages: tuple[MessageRow, ...]
     audits: tuple[AuditRow, ...]
     #: Highest seq of the batch: trim up to here once the rows are committed.
     upto: int
+    usage: tuple[UsageRow, ...] = ()
+    #: The highest session token count the batch's usage events settled (None: none).
+    tokens_used: int | None = None
 
 
 def message_uuid(message_id: str) -> uuid.UUID:
@@ -176,37 +200,67 @@ def set_aside_row(event: SequencedEvent, problem: str) -> AuditRow:
     return AuditRow(event.seq, "event_set_aside", ACTOR_FLUSHER, {"event": kept, "error": why})
 
 
+def usage_row(event: ReplyUsage) -> UsageRow | None:
+    """The ``api_usage`` row of a ``reply.usage`` event; None for an unmetered call."""
+    call = event.call
+    if call is None:
+        return None
+    return UsageRow(seq=event.seq, owner_id=event.owner_id, **call.model_dump())
+
+
 def plan(events: Iterable[SequencedEvent]) -> FlushPlan:
     """Rows for a batch of durable events (in seq order). Never raises: an event the log
     could not read arrives as ``Unreadable`` and becomes an ``unreadable_event`` audit
     row, so one bug cannot stall a session."""
     messages: list[MessageRow] = []
     audits: list[AuditRow] = []
+    usage: list[UsageRow] = []
+    tokens_used: int | None = None
     upto = 0
     for event in events:
         upto = max(upto, event.seq)
+        if isinstance(event, ReplyUsage):
+            row = usage_row(event)
+            usage += [row] if row is not None else []
+            tokens_used = max(tokens_used or 0, event.tokens_used)
+            continue
         more_messages, more_audits = rows_of(event)
         messages += more_messages
         audits += more_audits
-    return FlushPlan(tuple(messages), tuple(audits), upto)
+    return FlushPlan(tuple(messages), tuple(audits), upto, tuple(usage), tokens_used)
 
 
 Row = dict[str, Any]
 
 
-def insert_rows(
-    plans: Sequence[tuple[uuid.UUID, FlushPlan]], now: datetime
-) -> tuple[list[Row], list[Row]]:
-    """The message rows and the audit rows of one or more sessions' plans, each row with
-    its session and ``created_at`` = ``now``: what one transaction inserts."""
-    messages = [
-        {**asdict(m), "session_id": sid, "created_at": now}
-        for sid, batch in plans
-        for m in batch.messages
-    ]
-    audits = [
-        {**asdict(a), "session_id": sid, "created_at": now}
-        for sid, batch in plans
-        for a in batch.audits
-    ]
-    return messages, audits
+@dataclass(frozen=True, slots=True)
+class Inserts:
+    """What one transaction writes for one or more sessions' plans: rows per table, each
+    with its session and ``created_at``, and each session's token count to raise to."""
+
+    messages: list[Row]
+    audits: list[Row]
+    usage: list[Row]
+    tokens_used: dict[uuid.UUID, int]
+
+
+def insert_rows(plans: Sequence[tuple[uuid.UUID, FlushPlan]], now: datetime) -> Inserts:
+    """:class:`Inserts` for ``plans``, every row stamped ``created_at`` = ``now``."""
+
+    def rows(pick: Callable[[FlushPlan], tuple[Any, ...]]) -> list[Row]:
+        return [
+            {**asdict(row), "session_id": sid, "created_at": now}
+            for sid, batch in plans
+            for row in pick(batch)
+        ]
+
+    tokens_used: dict[uuid.UUID, int] = {}
+    for sid, batch in plans:
+        if batch.tokens_used is not None:
+            tokens_used[sid] = max(tokens_used.get(sid, 0), batch.tokens_used)
+    return Inserts(
+        rows(lambda b: b.messages),
+        rows(lambda b: b.audits),
+        rows(lambda b: b.usage),
+        tokens_used,
+    )

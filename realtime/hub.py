@@ -103,7 +103,8 @@ class Hub:
             return error(
                 ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
             )
-        if await self._owner_over_cap(session.owner_id):
+        caps = await self._owner_caps(session.owner_id)
+        if caps.reached:
             return error(ErrorCode.MONTHLY_CAP_REACHED, CAP_MESSAGE)
         sid, reply_id = str(session_id), uuid.uuid4().hex
         backend = self._log.backend
@@ -123,7 +124,9 @@ class Hub:
                 self._runner.observer.say_busy()
                 return error(ErrorCode.BUSY, BUSY_MESSAGE)
             await self._log.close_orphans(session_id, view)
-            job = await self.prepare_reply(session, reply_id, text, view, recent.messages)
+            job = await self.prepare_reply(
+                session, reply_id, text, view, recent.messages, near_cap=not caps.far
+            )
             if isinstance(job, ErrorEvent):
                 exhausted = job.code == ErrorCode.BUDGET_EXHAUSTED
                 return job
@@ -219,6 +222,8 @@ class Hub:
         text: str,
         view: SessionView | None = None,
         messages: Sequence[MessageEvent] | None = None,
+        *,
+        near_cap: bool = False,
     ) -> ReplyJob | ErrorEvent:
         """Score the student's turn into the client state, plan the reply to ``text`` with
         only the facts unlocked so far, and reserve its worst-case cost; when not even a
@@ -280,6 +285,7 @@ class Hub:
             turn=turn,
             model_id=entry.id,
             clock=clock_of(session),
+            near_cap=near_cap,
         )
 
     async def _profile(self, session: Session) -> ClientProfile:
@@ -289,14 +295,13 @@ class Hub:
 
         return await self._profiles.get(session.profile_id, load)
 
-    async def _owner_over_cap(self, owner_id: uuid.UUID) -> bool:
+    async def _owner_caps(self, owner_id: uuid.UUID) -> CapState:
         cap = self._config.teacher_monthly_token_cap
-        state = await self._caps.get(
+        return await self._caps.get(
             owner_id,
             lambda: cap_state(self._db, owner_id, cap, datetime.now(UTC)),
             keep=lambda found: found.far,  # near a cap: SQL on every say
         )
-        return state.reached
 
     async def starting_client_state(self, session: Session) -> ClientStateEvent:
         """The client state before the first student turn (every fact locked)."""

@@ -43,3 +43,7 @@ class ReplyJob:
     #: every status change but ``active`` stops the reply: a reply that was not stopped
     #: reports the time left by it, with no SQL read (None: read the row).
     clock: ActiveClock | None = None
+    #: The teacher was near a monthly cap at the say: the usage row is written as the
+    #: reply ends, not left to the flusher, so the next say's check counts it (a cap is
+    #: overrun by at most one reply per live session, as docs/admin.md says).
+    near_cap: bool = False

@@ -39,6 +39,7 @@ from realtime.events import (
     ReplyFlagged,
     ReplyStart,
     ReplyStop,
+    ReplyUsage,
     SequencedEvent,
     SessionRestarted,
     StatusEvent,
@@ -151,7 +152,7 @@ class SessionView:
             case DirectionEvent():
                 kept = (*view.directions, event.text)[-DIRECTIONS_KEPT:]
                 return replace(view, directions=kept)
-            case ReplyFlagged() | SessionRestarted() | Unreadable():
+            case ReplyFlagged() | SessionRestarted() | ReplyUsage() | Unreadable():
                 return view
             case _:
                 assert_never(event)

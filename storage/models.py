@@ -221,7 +221,11 @@ class ApiUsage(Base):
     """One LLM provider call."""
 
     __tablename__ = "api_usage"
-    __table_args__ = (Index("ix_api_usage_owner_created", "owner_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_api_usage_owner_created", "owner_id", "created_at"),
+        # The flusher's rows are keyed by the log's seq (since 0006): a replay stores once.
+        Index("uq_api_usage_session_id_seq", "session_id", "seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
@@ -240,6 +244,9 @@ class ApiUsage(Base):
     #: Millionths of ``currency`` from the catalog's prices at call time; None = unpriced.
     cost_micros: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
+    #: The seq of the ``reply.usage`` event the flusher stored this row from; None for a
+    #: row written directly (the grader's calls) or before 0006.
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -3,7 +3,7 @@
 Inserts are ``INSERT ... ON CONFLICT DO NOTHING`` (PostgreSQL and SQLite dialects): rows
 are keyed by ``(session_id, seq)`` (and a message by its id), so replaying a batch that
 was already committed, by this flusher after a crash or by another one at the same time,
-stores nothing twice.
+stores nothing twice. Token counts only ever rise, so a replay cannot lower one.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, and_, or_, select
+from sqlalchemy import BindParameter, Insert, Table, and_, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Message, Session, SessionEvent
+from storage.models import ApiUsage, Message, Session, SessionEvent
 
 LIVE_STATUSES = ("created", "active", "paused")
 ENDED_STATUSES = ("completed", "expired")
@@ -42,6 +42,32 @@ async def insert_events(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> 
     """Insert audit rows that carry a ``seq``; rows already stored are skipped."""
     if rows:
         await db.execute(_insert_ignoring_duplicates(db, SessionEvent).values(list(rows)))
+
+
+async def insert_usage(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``api_usage`` rows that carry a ``seq``; rows already stored are skipped."""
+    if rows:
+        await db.execute(_insert_ignoring_duplicates(db, ApiUsage).values(list(rows)))
+
+
+async def raise_tokens_used(db: AsyncSession, counts: Mapping[uuid.UUID, int]) -> None:
+    """Raise each session's ``tokens_used`` to its count unless it already says more (a
+    later batch got there first): one executemany UPDATE, no row loaded; a session no
+    longer there is skipped (its usage rows keep their tokens)."""
+    if not counts:
+        return
+    # The Core table, not the ORM entity: a list of parameters then runs as one
+    # executemany, where the ORM would read it as a bulk update by primary key.
+    table = Session.__table__
+    assert isinstance(table, Table)
+    used: BindParameter[int] = bindparam("used")
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("session"))
+        .values(tokens_used=case((table.c.tokens_used < used, used), else_=table.c.tokens_used))
+    )
+    params = [{"session": sid, "used": count} for sid, count in counts.items()]
+    await db.execute(statement, params)
 
 
 async def sessions_to_flush(

@@ -277,3 +277,32 @@ async def test_0005_old_sessions_are_first_attempts_and_downgrade_keeps_them(
     finally:
         await engine.dispose()
     assert sessions == 1 and "profile_files" not in tables
+
+
+async def _usage_schema(url: str) -> tuple[set[str], dict[str, tuple[list[str], bool]]]:
+    """api_usage's columns, and its indexes as name -> (columns, unique)."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: (
+                    {col["name"] for col in inspect(c).get_columns("api_usage")},
+                    {
+                        str(ix["name"]): ([str(c) for c in ix["column_names"]], bool(ix["unique"]))
+                        for ix in inspect(c).get_indexes("api_usage")
+                    },
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_0006_keys_flushed_usage_by_seq_and_downgrades(database_url: str) -> None:
+    await upgrade(database_url)
+    columns, indexes = await _usage_schema(database_url)
+    assert columns == set(Base.metadata.tables["api_usage"].columns.keys())
+    assert indexes["uq_api_usage_session_id_seq"] == (["session_id", "seq"], True)
+
+    await _downgrade_to(database_url, "0005")
+    columns, indexes = await _usage_schema(database_url)
+    assert "seq" not in columns and "uq_api_usage_session_id_seq" not in indexes

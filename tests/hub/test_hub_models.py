@@ -23,6 +23,7 @@ from realtime.budgets import MemoryBudgetStore
 from realtime.config import RealtimeConfig
 from realtime.control import SessionControl
 from realtime.conversation import ReplyRunner
+from realtime.flusher import Flusher
 from realtime.hub import Hub
 from realtime.replyjob import ReplyJob
 from realtime.sessionlog import SessionLog
@@ -120,6 +121,8 @@ async def reply(rig: Rig, sid: uuid.UUID, text: str) -> ReplyJob:
 
 
 async def usage_of(rig: Rig, sid: uuid.UUID) -> ApiUsage:
+    """The session's one usage row, once the flusher has stored its ``reply.usage``."""
+    await Flusher(rig.db, rig.backend).flush_session(sid)
     async with rig.db.session() as s:
         rows = (await s.execute(select(ApiUsage).where(ApiUsage.session_id == sid))).scalars()
         [row] = list(rows)

@@ -1,7 +1,7 @@
 """The client state kept by the app, live: observers get `client.state`, `direction` and
-`reply.flagged`; a student's socket never does (checked frame by frame, on both
-backends); a fact unlocks only with trust and its topic, and only unlocked facts reach
-the model's prompt."""
+`reply.flagged`; a student's socket never does, and no socket gets `reply.usage` (checked
+frame by frame, on both backends); a fact unlocks only with trust and its topic, and only
+unlocked facts reach the model's prompt."""
 
 from __future__ import annotations
 
@@ -51,7 +51,12 @@ async def test_students_never_receive_the_client_state_or_directions(world: Worl
         await teacher.until(_is("reply.done"))
         await student.send(type="ping", nonce="end")
         await student.until(_is("pong"))
+        await teacher.send(type="ping", nonce="end")
+        await teacher.until(_is("pong"))
     assert state["trust"] > start["trust"] and state["delta"] > 0
+    # The reply's usage went to the log with its end, for the flusher: no socket gets it.
+    sent = [e.get("type") for e in student.events + teacher.events]
+    assert "reply.done" in sent and "reply.usage" not in sent
     assert any("reflection" in reason for reason in state["reasons"]), state["reasons"]
     assert not [e for e in student.events if e.get("type") in OBSERVERS_ONLY]
     assert "irritable" not in json.dumps(student.events)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
-from realtime.flushmap import AuditRow, MessageRow, message_uuid, plan, rows_of
+from realtime.flushmap import AuditRow, MessageRow, insert_rows, message_uuid, plan, rows_of
 from realtime.lifecycle import SessionStatus
 from realtime.protocol import (
     BudgetEvent,
@@ -29,8 +30,10 @@ from realtime.protocol import (
     decode_event,
     payload_json,
 )
+from realtime.usage_events import CallUsage, ReplyUsage
 
 M1, M2, M3 = (str(uuid.uuid4()) for _ in range(3))
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
 def at(seq: int, event: Any) -> SequencedEvent:
@@ -182,3 +185,38 @@ def test_client_state_direction_and_flags_are_audited() -> None:
     assert audit.kind == "reply_flagged" and audit.data["flags"] == [
         {"flag": "ai_speak", "reason": "as an AI"}
     ]
+
+
+def test_reply_usage_becomes_a_usage_row_and_the_batch_s_highest_token_count() -> None:
+    owner = uuid.uuid4()
+    call = CallUsage(
+        provider="anthropic",
+        model="claude-test",
+        input_tokens=40,
+        output_tokens=9,
+        duration_ms=800,
+        outcome="ok",
+        cost_micros=None,
+        currency="USD",
+    )
+    events = [
+        at(5, ReplyUsage(reply_id="r1", owner_id=owner, tokens_used=49, call=call)),
+        at(9, ReplyUsage(reply_id="r2", owner_id=owner, tokens_used=97)),  # unmetered
+    ]
+    assert all(e.durable and e.SERVER_ONLY for e in events)
+    batch = plan(events)
+    assert (batch.messages, batch.audits, batch.upto, batch.tokens_used) == ((), (), 9, 97)
+    (row,) = batch.usage
+    assert (row.seq, row.owner_id, row.input_tokens, row.output_tokens) == (5, owner, 40, 9)
+    assert row.cost_micros is None and row.time_to_first_token_ms is None
+
+    sid, other = uuid.uuid4(), uuid.uuid4()
+    inserts = insert_rows([(sid, batch), (other, plan([at(1, ReplyStart(reply_id="r"))]))], NOW)
+    assert inserts.tokens_used == {sid: 97}, "no count for a batch without usage"
+    assert [(r["session_id"], r["seq"], r["created_at"]) for r in inserts.usage] == [(sid, 5, NOW)]
+
+
+def test_a_reply_usage_without_a_uuid_owner_is_unreadable_not_fatal() -> None:
+    bad = '{"type": "reply.usage", "reply_id": "r", "owner_id": "nobody", "tokens_used": 3}'
+    batch = plan([decode_event(bad, 4)])
+    assert [a.kind for a in batch.audits] == ["unreadable_event"] and batch.usage == ()

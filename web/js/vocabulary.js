@@ -23,6 +23,8 @@ export const EventType = Object.freeze({
   REPLY_FLAGGED: "reply.flagged",
   // The session was restarted: its next attempt follows (students and observers).
   SESSION_RESTARTED: "session.restarted",
+  // For the server only: no socket receives it (mirrored to keep the copy whole).
+  REPLY_USAGE: "reply.usage",
   // Addressed to one socket (no `seq`).
   WELCOME: "welcome",
   ERROR: "error",
