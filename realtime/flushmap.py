@@ -40,6 +40,7 @@ from typing import Any
 
 from realtime.events import (
     BudgetEvent,
+    CallUsage,
     ClientStateEvent,
     DirectionEvent,
     MessageEvent,
@@ -88,20 +89,14 @@ class AuditRow:
 
 @dataclass(frozen=True, slots=True)
 class UsageRow:
-    """An ``api_usage`` row: a metered call (``realtime.usage_events.CallUsage``)."""
+    """An ``api_usage`` row: a metered call, its columns those of ``call``."""
 
     seq: int
     owner_id: uuid.UUID
-    provider: str
-    model: str
-    input_tokens: int
-    output_tokens: int
-    time_to_first_token_ms: int | None
-    duration_ms: int
-    outcome: str
-    model_id: str | None
-    cost_micros: int | None
-    currency: str
+    call: CallUsage
+
+    def columns(self) -> dict[str, Any]:
+        return {**self.call.model_dump(), "seq": self.seq, "owner_id": self.owner_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +200,7 @@ def usage_row(event: ReplyUsage) -> UsageRow | None:
     call = event.call
     if call is None:
         return None
-    return UsageRow(seq=event.seq, owner_id=event.owner_id, **call.model_dump())
+    return UsageRow(event.seq, event.owner_id, call)
 
 
 def plan(events: Iterable[SequencedEvent]) -> FlushPlan:
@@ -247,9 +242,9 @@ class Inserts:
 def insert_rows(plans: Sequence[tuple[uuid.UUID, FlushPlan]], now: datetime) -> Inserts:
     """:class:`Inserts` for ``plans``, every row stamped ``created_at`` = ``now``."""
 
-    def rows(pick: Callable[[FlushPlan], tuple[Any, ...]]) -> list[Row]:
+    def rows(pick: Callable[[FlushPlan], Iterable[Row]]) -> list[Row]:
         return [
-            {**asdict(row), "session_id": sid, "created_at": now}
+            {**row, "session_id": sid, "created_at": now}
             for sid, batch in plans
             for row in pick(batch)
         ]
@@ -259,8 +254,8 @@ def insert_rows(plans: Sequence[tuple[uuid.UUID, FlushPlan]], now: datetime) -> 
         if batch.tokens_used is not None:
             tokens_used[sid] = max(tokens_used.get(sid, 0), batch.tokens_used)
     return Inserts(
-        rows(lambda b: b.messages),
-        rows(lambda b: b.audits),
-        rows(lambda b: b.usage),
+        rows(lambda b: map(asdict, b.messages)),
+        rows(lambda b: map(asdict, b.audits)),
+        rows(lambda b: (u.columns() for u in b.usage)),
         tokens_used,
     )

@@ -207,8 +207,15 @@ def test_reply_usage_becomes_a_usage_row_and_the_batch_s_highest_token_count() -
     batch = plan(events)
     assert (batch.messages, batch.audits, batch.upto, batch.tokens_used) == ((), (), 9, 97)
     (row,) = batch.usage
-    assert (row.seq, row.owner_id, row.input_tokens, row.output_tokens) == (5, owner, 40, 9)
-    assert row.cost_micros is None and row.time_to_first_token_ms is None
+    columns = row.columns()
+    assert (row.seq, row.owner_id, row.call) == (5, owner, call)
+    assert {k: columns[k] for k in ("seq", "owner_id", "input_tokens", "output_tokens")} == {
+        "seq": 5,
+        "owner_id": owner,
+        "input_tokens": 40,
+        "output_tokens": 9,
+    }
+    assert columns["cost_micros"] is None and columns["time_to_first_token_ms"] is None
 
     sid, other = uuid.uuid4(), uuid.uuid4()
     inserts = insert_rows([(sid, batch), (other, plan([at(1, ReplyStart(reply_id="r"))]))], NOW)
