@@ -19,8 +19,6 @@ class ServerModel(BaseModel):
     DURABLE: ClassVar[bool] = False
     #: Sent to observing teachers only, never to the student's socket.
     OBSERVERS_ONLY: ClassVar[bool] = False
-    #: Sent to no socket: the log only carries it to the flusher (``reply.usage``).
-    SERVER_ONLY: ClassVar[bool] = False
 
     @property
     def durable(self) -> bool:

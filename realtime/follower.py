@@ -38,8 +38,8 @@ class Follower:
     def note(self, event: SequencedEvent) -> SequencedEvent | None:
         """``event`` seen: the event to send, or None when it is not for this socket."""
         self.cursor = max(self.cursor, event.seq)
-        if event.SERVER_ONLY or (event.OBSERVERS_ONLY and self._student):
-            return None  # seqs skip it; a socket's cursor is the max seen
+        if event.OBSERVERS_ONLY and self._student:
+            return None  # seqs skip it for students; their cursor is the max seen
         if isinstance(event, StatusEvent):
             self.live = event.status not in TERMINAL
         if self.view is not None:

@@ -1,5 +1,5 @@
 """The usage a reply's provider call ran up, carried by the session log to the flusher
-(apart from :mod:`realtime.events` to keep that module to what sockets are sent)."""
+and to observing teachers (apart from :mod:`realtime.events`, which is at its size limit)."""
 
 from __future__ import annotations
 
@@ -38,10 +38,11 @@ class ReplyUsage(Sequenced):
     replayed batch stores it once) and raises ``sessions.tokens_used``, in the
     transaction it commits the reply's message in. Published with the reply's end, so
     a usage row costs no transaction of its own and outlives a database blip as the
-    transcript does. Never sent to a socket: prices are the teacher's business."""
+    transcript does. Observers only: the spend is the teacher's business, not the
+    student's (and an observer's seqs stay contiguous)."""
 
     DURABLE: ClassVar[bool] = True
-    SERVER_ONLY: ClassVar[bool] = True
+    OBSERVERS_ONLY: ClassVar[bool] = True
     type: Literal[EventType.REPLY_USAGE] = EventType.REPLY_USAGE
     reply_id: str
     #: The teacher the call is billed to.

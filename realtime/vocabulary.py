@@ -40,11 +40,10 @@ class EventType(StrEnum):
     CLIENT_STATE = "client.state"
     DIRECTION = "direction"
     REPLY_FLAGGED = "reply.flagged"
+    #: What one provider call of a reply used and cost: also the flusher's ``api_usage`` row.
+    REPLY_USAGE = "reply.usage"
     #: The session was restarted: a new attempt follows (student and observers).
     SESSION_RESTARTED = "session.restarted"
-    # Sequenced, for the server only (no socket receives it; seqs skip it).
-    #: What one provider call of a reply used: the flusher's ``api_usage`` row.
-    REPLY_USAGE = "reply.usage"
     # Addressed to one socket (no ``seq``).
     WELCOME = "welcome"
     ERROR = "error"

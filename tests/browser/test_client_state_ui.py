@@ -41,7 +41,12 @@ from tests.llm.llm_fake_http import Reply, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-OBSERVERS_ONLY = {EventType.CLIENT_STATE, EventType.DIRECTION, EventType.REPLY_FLAGGED}
+OBSERVERS_ONLY = {
+    EventType.CLIENT_STATE,
+    EventType.DIRECTION,
+    EventType.REPLY_FLAGGED,
+    EventType.REPLY_USAGE,
+}
 HELP_TEXT = "Only the virtual client sees this; the student never does."
 FACT_STATE = re.compile(r"^(Locked|Unlocked|Disclosed at seq \d+)$")
 

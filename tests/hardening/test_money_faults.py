@@ -166,8 +166,8 @@ async def say(sock: AsgiSocket, text: str, store: RedisBudgetStore, sid: str) ->
 async def sql_caught_up(
     teacher: httpx.AsyncClient, sid: str, used: int, within: float = 10.0
 ) -> dict[str, Any]:
-    """The session once SQL's token count equals ``used`` (the runner records it just
-    after publishing the reply's end, so SQL trails the live counter by a moment)."""
+    """The session once SQL's token count equals ``used`` (the flusher stores the reply's
+    ``reply.usage`` within about 0.25 s, so SQL trails the live counter by a moment)."""
     deadline = time.monotonic() + within
     while True:
         session: dict[str, Any] = (await teacher.get(f"/api/sessions/{sid}")).json()

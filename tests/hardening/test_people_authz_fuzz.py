@@ -28,7 +28,7 @@ from tests.support.asgi_socket import AsgiSocket, ClosedError
 
 SEED = 16
 SECRET = "S2-SECRET-WORDS"
-OBSERVERS_ONLY = {"client.state", "direction", "reply.flagged"}
+OBSERVERS_ONLY = {"client.state", "direction", "reply.flagged", "reply.usage"}
 #: Calls that end the caller's own login would stop the fuzz, not test it.
 SKIPPED = {("post", "/api/auth/logout"), ("post", "/api/auth/password")}
 

@@ -36,6 +36,17 @@ def session_state(world: World, sid: str, index: int = 0) -> dict[str, Any]:
         return body
 
 
+async def sql_tokens_used(world: World, sid: str, used: int, within: float = 10.0) -> int:
+    """The session's token count in SQL once it reaches ``used`` (the flusher stores the
+    reply's ``reply.usage`` within about 0.25 s), or as it stands at ``within`` s."""
+    deadline = time.monotonic() + within
+    while (stored := int(session_state(world, sid, 1)["tokens_used"])) != used:
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)  # polling the API for a flush under way
+    return stored
+
+
 def audit(world: World, sid: str) -> list[dict[str, Any]]:
     with world.http() as http:
         items: list[dict[str, Any]] = http.get(f"/api/sessions/{sid}/events").json()["items"]
@@ -280,7 +291,7 @@ async def _killed_mid_reply(world: World, redis_url: str, prefix: str) -> None:
             snapshot = await store.snapshot(sid)
             assert snapshot.reserved == 0  # the dead worker's hold was reclaimed
             assert snapshot.used <= snapshot.budget
-            assert session_state(world, sid, 1)["tokens_used"] == snapshot.used
+            assert await sql_tokens_used(world, sid, snapshot.used) == snapshot.used
         finally:
             await redis.aclose()
     assert uuid.UUID(sid)

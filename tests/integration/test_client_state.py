@@ -1,6 +1,6 @@
 """The client state kept by the app, live: observers get `client.state`, `direction` and
-`reply.flagged`; a student's socket never does, and no socket gets `reply.usage` (checked
-frame by frame, on both backends); a fact unlocks only with trust and its topic, and only
+`reply.flagged` and `reply.usage`; a student's socket never does (checked frame by frame,
+on both backends); a fact unlocks only with trust and its topic, and only
 unlocked facts reach the model's prompt."""
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import world_of
+from tests.integration.test_ws_flow import assert_contiguous
 from tests.llm.fake_openai import FakeOpenAI
 from tests.llm.llm_fake_http import Reply, serving
 from tests.support.world import World
 
 pytestmark = pytest.mark.slow
 
-OBSERVERS_ONLY = {"client.state", "direction", "reply.flagged"}
+OBSERVERS_ONLY = {"client.state", "direction", "reply.flagged", "reply.usage"}
 EMPATHIC = (
     "It sounds like losing the job has shaken you more than you let on.",
     "You've been carrying a lot on your own, and that takes strength.",
@@ -54,9 +55,10 @@ async def test_students_never_receive_the_client_state_or_directions(world: Worl
         await teacher.send(type="ping", nonce="end")
         await teacher.until(_is("pong"))
     assert state["trust"] > start["trust"] and state["delta"] > 0
-    # The reply's usage went to the log with its end, for the flusher: no socket gets it.
-    sent = [e.get("type") for e in student.events + teacher.events]
-    assert "reply.done" in sent and "reply.usage" not in sent
+    # The reply's usage went to the log with its end: the teacher sees it, contiguous.
+    usage = [e for e in teacher.events if e.get("type") == "reply.usage"]
+    assert len(usage) == 1 and usage[0]["tokens_used"] > 0, usage
+    assert_contiguous([e["seq"] for e in teacher.events if "seq" in e])
     assert any("reflection" in reason for reason in state["reasons"]), state["reasons"]
     assert not [e for e in student.events if e.get("type") in OBSERVERS_ONLY]
     assert "irritable" not in json.dumps(student.events)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,17 @@ async def test_anthropic_session(tmp_path: Path, request: pytest.FixtureRequest)
                     lambda e: e.get("reply_id") == again["reply_id"] and e["type"] == "reply.done"
                 )
 
-            # Every provider call is in the API-usage table, with what it cost.
+            # Every provider call is in the API-usage table, with what it cost, once the
+            # flusher has stored the last reply's `reply.usage` (within about 0.25 s).
+            deadline = time.monotonic() + 10
             with world.http() as http:
-                usage = http.get("/api/usage?group_by=provider").json()
-            assert [(i["key"], i["calls"]) for i in usage["items"]] == [("anthropic", 4)]
+                while True:
+                    usage = http.get("/api/usage?group_by=provider").json()
+                    calls = [(i["key"], i["calls"]) for i in usage["items"]]
+                    if calls == [("anthropic", 4)] or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.05)  # polling the API for a flush under way
+            assert calls == [("anthropic", 4)]
             assert usage["total"]["input_tokens"] >= 321 + 400 + 410 + 420
 
         # What the SDK sent: the persona prompt with this profile, the key, the model; the

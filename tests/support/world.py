@@ -169,7 +169,7 @@ class World:
 
 
 #: Event types a student's socket never receives (docs/protocol.md, "Sequencing").
-OBSERVERS_ONLY = frozenset({"client.state", "direction", "reply.flagged"})
+OBSERVERS_ONLY = frozenset({"client.state", "direction", "reply.flagged", "reply.usage"})
 
 
 def student_view(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -203,7 +203,7 @@ def test_reply_usage_becomes_a_usage_row_and_the_batch_s_highest_token_count() -
         at(5, ReplyUsage(reply_id="r1", owner_id=owner, tokens_used=49, call=call)),
         at(9, ReplyUsage(reply_id="r2", owner_id=owner, tokens_used=97)),  # unmetered
     ]
-    assert all(e.durable and e.SERVER_ONLY for e in events)
+    assert all(e.durable and e.OBSERVERS_ONLY for e in events)
     batch = plan(events)
     assert (batch.messages, batch.audits, batch.upto, batch.tokens_used) == ((), (), 9, 97)
     (row,) = batch.usage

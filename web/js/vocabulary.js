@@ -21,10 +21,9 @@ export const EventType = Object.freeze({
   CLIENT_STATE: "client.state",
   DIRECTION: "direction",
   REPLY_FLAGGED: "reply.flagged",
+  REPLY_USAGE: "reply.usage",
   // The session was restarted: its next attempt follows (students and observers).
   SESSION_RESTARTED: "session.restarted",
-  // For the server only: no socket receives it (mirrored to keep the copy whole).
-  REPLY_USAGE: "reply.usage",
   // Addressed to one socket (no `seq`).
   WELCOME: "welcome",
   ERROR: "error",
