@@ -20,6 +20,16 @@ pytestmark = pytest.mark.slow
 WHISPER = "w" * 3_900
 
 
+def whispers_to_stall() -> int:
+    """Whispers enough to fill what the kernel absorbs for the stalled socket (its send
+    buffer autotunes up to ``tcp_wmem``'s maximum: 4 MB here) twice over, at least 2,000."""
+    try:
+        most = int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    except (OSError, IndexError, ValueError):
+        most = 4 * 1024 * 1024
+    return max(2_000, 2 * most // len(WHISPER))
+
+
 def test_slow_consumer_is_closed_and_resumes(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -43,12 +53,18 @@ async def _slow_consumer(world: World) -> None:
     try:
         async with world.connect(session, as_="teacher", max_queue=None) as teacher:
             await teacher.recv()
-            total = 2_000
+            total = whispers_to_stall()
             for n in range(total):
                 await teacher.send(type="whisper", text=f"{n}:{WHISPER}")
             # The teacher, a fast reader on the same session, is not held up.
             last = f"{total - 1}:"
             await teacher.until(lambda e: e.get("text", "").startswith(last), within=60)
+            # Nothing read yet: the stalled socket's outbox stays full until the server
+            # drops it (reading now could empty it within WS_SLOW_CONSUMER_SECONDS on a
+            # fast machine, and nothing would be dropped).
+            await teacher.until(
+                lambda e: e["type"] == "presence" and not e["student_online"], within=30
+            )
         # The stalled socket was closed with 4008; what it got before is contiguous.
         received: list[dict[str, Any]] = []
         while True:
