@@ -38,15 +38,10 @@ from tests.browser.helpers import (
 )
 from tests.llm.fake_openai import FakeOpenAI
 from tests.llm.llm_fake_http import Reply, serving
+from tests.support.world import OBSERVERS_ONLY
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-OBSERVERS_ONLY = {
-    EventType.CLIENT_STATE,
-    EventType.DIRECTION,
-    EventType.REPLY_FLAGGED,
-    EventType.REPLY_USAGE,
-}
 HELP_TEXT = "Only the virtual client sees this; the student never does."
 FACT_STATE = re.compile(r"^(Locked|Unlocked|Disclosed at seq \d+)$")
 
