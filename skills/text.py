@@ -8,6 +8,7 @@ transcript normalises in about a millisecond.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -97,7 +98,11 @@ def stem(word: str) -> str:
 
 def content_stems(normalised: str) -> frozenset[str]:
     """Stems of the words that carry meaning (not function words, pronouns or fillers)."""
-    return frozenset(stem(word) for word in words(normalised) if word not in STOPWORDS)
+    return _content_stems_of(words(normalised))
+
+
+def _content_stems_of(found: Iterable[str]) -> frozenset[str]:
+    return frozenset(stem(word) for word in found if word not in STOPWORDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +126,7 @@ class ClientContext:
         found = words(normalised)
         return cls(
             normalised,
-            frozenset(stem(word) for word in found if word not in STOPWORDS),
+            _content_stems_of(found),
             frozenset(stem(word) for word in found),
             client_text.rstrip().endswith("?"),
         )
