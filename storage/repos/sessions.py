@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import Conflict, NotFound
@@ -38,24 +38,6 @@ async def get_session_unscoped(db: AsyncSession, session_id: uuid.UUID) -> Sessi
     if session is None:
         raise NotFound("session")
     return session
-
-
-async def raise_tokens_used(db: AsyncSession, session_id: uuid.UUID, tokens_used: int) -> None:
-    """Set the session's token count to ``tokens_used`` unless it already says more (a
-    later reply's settle got there first): one UPDATE, no row loaded. Raises
-    :class:`NotFound`."""
-    result = await db.execute(
-        update(Session)
-        .where(Session.id == session_id)
-        .values(
-            tokens_used=case(
-                (Session.tokens_used < tokens_used, tokens_used), else_=Session.tokens_used
-            )
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 1) == 0:
-        raise NotFound("session")
 
 
 async def get_session_and_owner(db: AsyncSession, session_id: uuid.UUID) -> tuple[Session, User]:

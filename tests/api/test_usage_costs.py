@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from realtime.quota import MonthlyCaps, effective_token_cap, month_start, over_cap
 from realtime.vocabulary import ErrorCode, EventType
 from server.settings import Settings
-from storage.errors import NotFound
+from storage.repos import flushing as flush_repo
 from storage.repos import sessions as session_repo
 from storage.repos import usage as usage_repo
 from storage.repos import users as user_repo
@@ -243,22 +243,23 @@ async def test_the_socket_refuses_a_say_past_the_money_cap(
 async def test_a_reply_raises_the_sessions_token_count_and_never_lowers_it(
     app: Starlette, new_teacher: NewTeacher
 ) -> None:
-    """``raise_tokens_used``, as :func:`realtime.usagerecord.record_usage` calls it after
-    each reply: one UPDATE that keeps the larger count (replies may settle out of order),
-    and NotFound for a session that is gone."""
+    """``raise_tokens_used``, as the flusher (and a reply near a monthly cap) calls it
+    with each reply's settled count: one UPDATE that keeps the larger count (replies may
+    settle out of order), and a session that is gone skipped, not the others."""
     teacher = await new_teacher()
     session_id = uuid.UUID((await make_session(teacher))["id"])
     db = state_of(app).db
 
     async def tokens_after(count: int) -> int:
         async with db.session() as s:
-            await session_repo.raise_tokens_used(s, session_id, count)
+            await flush_repo.raise_tokens_used(s, {session_id: count})
         async with db.session() as s:
             return (await session_repo.get_session_unscoped(s, session_id)).tokens_used
 
     assert await tokens_after(120) == 120
     assert await tokens_after(80) == 120
     assert await tokens_after(300) == 300
-    with pytest.raises(NotFound):
-        async with db.session() as s:
-            await session_repo.raise_tokens_used(s, uuid.uuid4(), 10)
+    async with db.session() as s:
+        await flush_repo.raise_tokens_used(s, {uuid.uuid4(): 10, session_id: 450})
+    async with db.session() as s:
+        assert (await session_repo.get_session_unscoped(s, session_id)).tokens_used == 450
