@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 
 from realtime.budgets.redis_store import RedisBudgetStore
 from tests.hardening.conftest import FULL
+from tests.support.polling import polled
 from tests.support.world import SessionHandle, Socket, World, make_world
 
 pytestmark = pytest.mark.slow
@@ -226,13 +227,14 @@ async def _nothing_reserved(store: RedisBudgetStore, sid: str) -> int:
 
 
 async def _sql_caught_up(world: World, sid: str, used: int) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
     async with httpx.AsyncClient(
         base_url=world.servers[0].base_url, cookies=world.teacher_cookies
     ) as http:
-        while True:
+
+        async def read() -> dict[str, Any]:
             session: dict[str, Any] = (await http.get(f"/api/sessions/{sid}")).json()
-            if session["tokens_used"] == used:
-                return session
-            assert time.monotonic() < deadline, (session["tokens_used"], used)
-            await asyncio.sleep(0.1)  # polling the API for a write already under way
+            return session
+
+        session = await polled(read, lambda session: session["tokens_used"] == used)
+    assert session["tokens_used"] == used, (session["tokens_used"], used)
+    return session

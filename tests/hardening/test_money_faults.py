@@ -9,7 +9,6 @@ A spend-limit 429 is never retried."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -35,6 +34,7 @@ from tests.hardening.money_fakes import (
 )
 from tests.llm.llm_fake_http import HttpError, Reply, serving
 from tests.support.asgi_socket import AsgiSocket
+from tests.support.polling import polled
 from tests.support.settings import make_settings
 
 REPLY_MAX_TOKENS = 400
@@ -168,13 +168,14 @@ async def sql_caught_up(
 ) -> dict[str, Any]:
     """The session once SQL's token count equals ``used`` (the flusher stores the reply's
     ``reply.usage`` within about 0.25 s, so SQL trails the live counter by a moment)."""
-    deadline = time.monotonic() + within
-    while True:
+
+    async def read() -> dict[str, Any]:
         session: dict[str, Any] = (await teacher.get(f"/api/sessions/{sid}")).json()
-        if session["tokens_used"] == used:
-            return session
-        assert time.monotonic() < deadline, (session["tokens_used"], used)
-        await asyncio.sleep(0.05)  # polling the API for a write already under way
+        return session
+
+    session = await polled(read, lambda session: session["tokens_used"] == used, within)
+    assert session["tokens_used"] == used, (session["tokens_used"], used)
+    return session
 
 
 async def used_so_far(store: RedisBudgetStore, sid: str) -> int:

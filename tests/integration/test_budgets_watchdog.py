@@ -14,6 +14,7 @@ import pytest
 
 from llm.scripted import ScriptedProvider
 from tests.integration.conftest import world_of
+from tests.support.polling import polled
 from tests.support.processes import cli_process
 from tests.support.world import SessionHandle, World
 
@@ -36,15 +37,14 @@ def session_state(world: World, sid: str, index: int = 0) -> dict[str, Any]:
         return body
 
 
-async def sql_tokens_used(world: World, sid: str, used: int, within: float = 10.0) -> int:
+async def sql_tokens_used(world: World, sid: str, used: int) -> int:
     """The session's token count in SQL once it reaches ``used`` (the flusher stores the
-    reply's ``reply.usage`` within about 0.25 s), or as it stands at ``within`` s."""
-    deadline = time.monotonic() + within
-    while (stored := int(session_state(world, sid, 1)["tokens_used"])) != used:
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.05)  # polling the API for a flush under way
-    return stored
+    reply's ``reply.usage`` within about 0.25 s), or as it stands after 10 s."""
+
+    async def read() -> int:
+        return int(session_state(world, sid, 1)["tokens_used"])
+
+    return await polled(read, lambda stored: stored == used)
 
 
 def audit(world: World, sid: str) -> list[dict[str, Any]]:

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.integration.conftest import world_of
 from tests.llm.fake_anthropic import FakeAnthropic
 from tests.llm.llm_fake_http import HttpError, Reply, serving
+from tests.support.polling import polled
 
 pytestmark = pytest.mark.slow
 
@@ -77,15 +78,17 @@ async def test_anthropic_session(tmp_path: Path, request: pytest.FixtureRequest)
 
             # Every provider call is in the API-usage table, with what it cost, once the
             # flusher has stored the last reply's `reply.usage` (within about 0.25 s).
-            deadline = time.monotonic() + 10
+            def calls(usage: dict[str, Any]) -> list[tuple[str, int]]:
+                return [(i["key"], i["calls"]) for i in usage["items"]]
+
             with world.http() as http:
-                while True:
-                    usage = http.get("/api/usage?group_by=provider").json()
-                    calls = [(i["key"], i["calls"]) for i in usage["items"]]
-                    if calls == [("anthropic", 4)] or time.monotonic() > deadline:
-                        break
-                    await asyncio.sleep(0.05)  # polling the API for a flush under way
-            assert calls == [("anthropic", 4)]
+
+                async def read() -> dict[str, Any]:
+                    usage: dict[str, Any] = http.get("/api/usage?group_by=provider").json()
+                    return usage
+
+                usage = await polled(read, lambda usage: calls(usage) == [("anthropic", 4)])
+            assert calls(usage) == [("anthropic", 4)]
             assert usage["total"]["input_tokens"] >= 321 + 400 + 410 + 420
 
         # What the SDK sent: the persona prompt with this profile, the key, the model; the

@@ -6,7 +6,6 @@ two workers on Redis); the catalog the teacher sees holds no key, variable or UR
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -20,6 +19,7 @@ from tests.integration.conftest import world_of
 from tests.llm.fake_mistral import FakeMistral
 from tests.llm.fake_openai import FakeOpenAI
 from tests.llm.llm_fake_http import Reply, serving
+from tests.support.polling import polled
 
 pytestmark = pytest.mark.slow
 
@@ -62,20 +62,21 @@ def backing(request: pytest.FixtureRequest, flavour: str) -> str:
 
 
 async def usage_rows(url: str, session_id: str) -> list[ApiUsage]:
-    """The session's api_usage rows once there is one (the row is written right after the
-    reply's end reaches the log, so it may trail reply.done by a few ms)."""
+    """The session's api_usage rows once there is one (the flusher stores the reply's
+    ``reply.usage`` within about 0.25 s of reply.done)."""
     db = Database(url)
+
+    async def read() -> list[ApiUsage]:
+        async with db.session() as s:
+            query = select(ApiUsage).where(ApiUsage.session_id == uuid.UUID(session_id))
+            return list((await s.execute(query)).scalars())
+
     try:
-        async with asyncio.timeout(10):
-            while True:
-                async with db.session() as s:
-                    query = select(ApiUsage).where(ApiUsage.session_id == uuid.UUID(session_id))
-                    rows = list((await s.execute(query)).scalars())
-                if rows:
-                    return rows
-                await asyncio.sleep(0.05)
+        rows = await polled(read, bool)
     finally:
         await db.aclose()
+    assert rows, "no api_usage row within 10 s"
+    return rows
 
 
 async def test_two_sessions_on_two_models(

@@ -1,0 +1,28 @@
+"""Waiting for state another process writes soon but announces to no one: the flusher
+stores a reply's usage row and token count within about 0.25 s of the reply's end, and
+no event tells a test when. The one loop for that, bounded, for the caller to assert on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: Between reads: a flush interval is 250 ms, so a few reads per flush.
+PAUSE_SECONDS = 0.05
+
+
+async def polled(
+    read: Callable[[], Awaitable[T]], done: Callable[[T], bool], within: float = 10.0
+) -> T:
+    """``read()`` again until ``done`` holds for what it returns or ``within`` seconds
+    pass; the last value read either way (the caller asserts on it)."""
+    deadline = time.monotonic() + within
+    while True:
+        found = await read()
+        if done(found) or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(PAUSE_SECONDS)  # polling a write already under way
