@@ -1,0 +1,71 @@
+"""The coder's ``normalise`` spells contractions in one pass; it must say exactly what the
+eleven passes it replaced said (kept here as the reference), on texts dense with
+apostrophes, curly quotes, chat spellings, "cannot" and the subjects of "'s" and "'d",
+their words apart (as :mod:`tests.llm.test_integrity_normalise` does for the persona
+checks' own normaliser)."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skills.lexicon import CHAT_SPELLINGS
+from skills.text import normalise
+
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+_CHAT = re.compile(r"\b(" + "|".join(sorted(CHAT_SPELLINGS)) + r")\b")
+_ELEVEN_PASSES = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"\bcan't\b|\bcannot\b", "can not"), (r"\bwon't\b", "will not"),
+        (r"\bain't\b", "is not"), (r"\blet's\b", "let us"), (r"n't\b", " not"),
+        (r"\b(it|that|what|how|there|here|he|she|who|where|everything|nothing)'s\b", r"\1 is"),
+        (r"'re\b", " are"), (r"'ve\b", " have"), (r"'ll\b", " will"), (r"\bi'm\b", "i am"),
+        (r"\b(i|you|we|they|he|she|it|that)'d\b", r"\1 would"),
+    )
+)  # fmt: skip
+
+
+def reference(text: str) -> str:
+    lowered = text.translate(_QUOTES).lower()
+    lowered = _CHAT.sub(lambda match: CHAT_SPELLINGS[match.group(1)], lowered)
+    for pattern, replacement in _ELEVEN_PASSES:
+        lowered = pattern.sub(replacement, lowered)
+    return re.sub(r"\s+", " ", lowered).strip()
+
+
+PIECES = st.sampled_from(
+    [
+        "can't", "Can\u2019t", "cannot", "won't", "ain't", "don't", "isn't", "let's", "I'm",
+        "i\u2019m", "we're", "they've", "you'll", "he'd", "I'd", "that'd", "who'd", "it's",
+        "That's", "how's", "where's", "nothing's", "here's", "there's", "she's", "who's",
+        "everything's", "Sam's", "'s", "'d", "n't", "'", "\u2018quoted\u2019", "\u201chi\u201d",
+        "scan't", "cannoted", "won'tx", "u", "r", "a", "It", " ", "\n", "\t", ".", "!",
+        "\u00e9t\u00e9", "x'd", "'re", "'ll",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(
+    st.lists(PIECES, max_size=30),
+    st.lists(st.sampled_from([" ", "  ", "\n", ". ", ", ", "? "]), max_size=30),
+)
+def test_one_pass_says_what_eleven_passes_said(pieces: list[str], gaps: list[str]) -> None:
+    text = "".join(p + (gaps[i] if i < len(gaps) else " ") for i, p in enumerate(pieces))
+    assert normalise(text) == reference(text)
+
+
+def test_examples() -> None:
+    said = (
+        "I can't, won't, ain't; let's go. I'm sure it's fine, what's that? He'd've known. "
+        "Shouldn't've. who'd say? that'd be nice; nothing's wrong, where's it. They're, "
+        "we've, you'll. CANNOT \u2019cause"
+    )
+    assert normalise(said) == (
+        "i can not, will not, is not; let us go. i am sure it is fine, what is that? he "
+        "would have known. should not have. who'd say? that would be nice; nothing is "
+        "wrong, where is it. they are, we have, you will. can not 'cause"
+    )
