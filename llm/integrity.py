@@ -44,6 +44,7 @@ from functools import lru_cache
 from llm.base import HiddenFact, Persona
 from llm.integrity_facts import (
     content_stems,
+    content_stems_of,
     match_fact,
     mentions_fact,
     normalise,
@@ -113,7 +114,9 @@ def _set_of(text: str) -> frozenset[str]:
 
 
 def _any(*patterns: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+    # ASCII: the rules read normalised English, and ASCII word boundaries halve the scan
+    # (a 1,875-character reply: _ADVICE_TO_YOU 1.20 -> 0.43 ms, _AI 0.52 -> 0.25 ms).
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.ASCII)
 
 
 _AI = _any(
@@ -164,11 +167,13 @@ _WELLBEING = re.compile(
     r"counsell?ing|professional help|support\w*|cope|coping|relax\w*|rest|sleep|stress\w*|"
     r"anxi\w*|overwhelm\w*|look after yourself|take care of yourself|reach(ing)? out|"
     r"talk(ing)? to (someone|somebody|a professional|your (tutor|supervisor|lecturer|gp))|"
-    r"take a break|your (own )?(feelings|wellbeing|mental health|health))\b"
+    r"take a break|your (own )?(feelings|wellbeing|mental health|health))\b",
+    re.ASCII,
 )
 # Advice that the client reports being given is not advice to the student.
 _REPORTED = re.compile(
-    r"\b(said|says|say|told|tells|telling|suggested|suggests|reckons|keeps saying|used to say)\b"
+    r"\b(said|says|say|told|tells|telling|suggested|suggests|reckons|keeps saying|used to say)\b",
+    re.ASCII,
 )
 _THIRD_PERSON_WORDS = _set_of(
     """is was has had does did would will can could should might may must is not was not
@@ -216,13 +221,16 @@ def _counsels(sentences: Sequence[str]) -> str | None:
     return None
 
 
-def _quotes_prompt(said: str, persona: Persona, system_prompt: str) -> str | None:
+def _quotes_prompt(
+    said: str, said_words: list[str], persona: Persona, system_prompt: str
+) -> str | None:
     allowed = [persona.opening_line]
     allowed += [text for fact in persona.hidden_facts for text in (fact.fact, fact.disclosure)]
     full = normalise(persona.name)
     first = full.partition(" ")[0]
     spans = _prompt_spans(system_prompt, tuple(allowed), full, first)
-    tokens = _words_of(said, full, first)
+    # A quote often shortens "Sam Taylor" to "Sam": compare with the first name only.
+    tokens = words(said.replace(full, first)) if full and full in said else said_words
     for i in range(len(tokens) - PROMPT_QUOTE_WORDS + 1):
         if (span := tuple(tokens[i : i + PROMPT_QUOTE_WORDS])) in spans:
             return f"quotes the system prompt: {' '.join(span)!r}"
@@ -283,8 +291,7 @@ def _verb_like(word: str) -> bool:
     )
 
 
-def _repetitive(said: str) -> str | None:
-    tokens = words(said)
+def _repetitive(said: str, tokens: list[str]) -> str | None:
     run = 1
     for previous, word in itertools.pairwise(tokens):
         run = run + 1 if word == previous else 1
@@ -294,12 +301,16 @@ def _repetitive(said: str) -> str | None:
     for sentence, count in sentences.items():
         if sentence and count >= SENTENCE_REPEAT_LIMIT:
             return f"repeats the sentence {sentence!r} {count} times"
+    shortest = min(length for length, _ in LOOP_SPANS)
     for length, times in LOOP_SPANS:
         # zip builds the spans in C: 5x faster than slicing, for the same spans in order.
         spans = Counter(zip(*(tokens[k:] for k in range(length)), strict=False))
         for span, count in spans.items():
             if count >= times:
                 return f"loops: {' '.join(span)!r} {count} times"
+        if length == shortest and max(spans.values(), default=0) < 2:
+            # A longer span that repeats repeats its first words too: none repeats.
+            return None
     return None
 
 
@@ -316,9 +327,13 @@ def check_reply(
     ``persona`` is the one the reply was asked for (its ``hidden_facts`` are the unlocked
     ones), ``system_prompt`` the prompt it was given. Never raises.
     """
-    if not words(reply_text.lower()):
-        return Integrity((Finding(IntegrityFlag.EMPTY, "the reply has no words"),))
+    # Normalised and split once for every rule (each did it again: ~0.4 ms a time for a
+    # 1,875-character reply). Spelling contractions out keeps every word a word, so no
+    # words here is no words in the reply.
     said = normalise(reply_text)
+    said_words = words(said)
+    if not said_words:
+        return Integrity((Finding(IntegrityFlag.EMPTY, "the reply has no words"),))
     found: list[Finding] = []
 
     def note(flag: IntegrityFlag, reason: str | None) -> None:
@@ -327,8 +342,8 @@ def check_reply(
 
     note(IntegrityFlag.SPEAKS_AS_AI, _speaks_as_ai(said, persona))
     note(IntegrityFlag.COUNSELS_STUDENT, _counsels(_sentences(reply_text)))
-    note(IntegrityFlag.QUOTES_PROMPT, _quotes_prompt(said, persona, system_prompt))
-    stems = content_stems(reply_text)
+    note(IntegrityFlag.QUOTES_PROMPT, _quotes_prompt(said, said_words, persona, system_prompt))
+    stems = content_stems_of(said_words)
     for fact in locked_facts:
         if match := match_fact(fact, stems):
             shared = ", ".join(sorted(match.shared))
@@ -336,5 +351,5 @@ def check_reply(
     note(IntegrityFlag.THIRD_PERSON, _third_person(reply_text, persona))
     if len(reply_text) > max_chars:
         note(IntegrityFlag.TOO_LONG, f"{len(reply_text)} characters, over {max_chars}")
-    note(IntegrityFlag.REPETITIVE, _repetitive(said))
+    note(IntegrityFlag.REPETITIVE, _repetitive(said, said_words))
     return Integrity(tuple(found))

@@ -28,6 +28,7 @@ __all__ = [
     "SPECIFIC_WEIGHT",
     "FactMatch",
     "content_stems",
+    "content_stems_of",
     "match_fact",
     "mentions_fact",
     "normalise",
@@ -155,7 +156,11 @@ def _stem(word: str) -> str:
 def content_stems(text: str) -> frozenset[str]:
     """Stems of the words that carry meaning: no pronouns, function words or fillers, so
     "their father died" and "my dad died" give the same stems. Words under 3 letters go."""
-    found = words(normalise(text))
+    return content_stems_of(words(normalise(text)))
+
+
+def content_stems_of(found: Iterable[str]) -> frozenset[str]:
+    """:func:`content_stems` of a text already split into ``words(normalise(text))``."""
     return frozenset(_stem(w) for w in found if len(w) >= 3 and w not in _STOPWORDS)
 
 

@@ -294,6 +294,17 @@ def test_length_is_checked_against_max_chars_exactly() -> None:
     assert check("x" * 51, max_chars=50) == {"too_long"}
 
 
+def test_a_loop_is_twelve_words_twice_or_six_words_three_times() -> None:
+    twelve = "the bus was late and the rain came in through my boots"
+    assert check(f"{twelve}, and then {twelve}.", max_chars=1000) == {"repetitive"}
+    six = "and the rain came in again"
+    assert check(f"{six}, {six}, nothing else.", max_chars=1000) == set()
+    assert check(f"{six}, {six}, {six}.", max_chars=1000) == {"repetitive"}
+    # Eleven of the twelve words twice is how people talk.
+    eleven = twelve.rpartition(" ")[0]
+    assert check(f"{eleven} first, then {eleven}.", max_chars=1000) == set()
+
+
 def test_prompt_quotes_need_eight_words_in_a_row() -> None:
     seven = "works night shifts at a distribution warehouse"  # 7 words of the background
     assert check(f"I mean, {seven}, yeah.") == set()
