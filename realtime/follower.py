@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from realtime.events import SequencedEvent, StatusEvent
+from realtime.events import ReplyDelta, SequencedEvent, StatusEvent
 from realtime.lifecycle import TERMINAL
 from realtime.sessionview import SessionView
 from realtime.vocabulary import Role
@@ -42,8 +42,9 @@ class Follower:
             return None  # seqs skip it for students; their cursor is the max seen
         if isinstance(event, StatusEvent):
             self.live = event.status not in TERMINAL
-        if self.view is not None:
-            self.view = self.view.apply(event)
+        if (view := self.view) is not None:
+            if not _grows_streaming(view, event):
+                self.view = view.apply(event)
             if getattr(event, "reply_id", None) is not None:
                 # Only a reply's own events show it alive: presence changes and
                 # whispers kept a dead worker's reply "not silent".
@@ -55,3 +56,16 @@ class Follower:
         it sees none open."""
         view = self.view
         return self.last_reply_event if view is not None and view.open_replies else None
+
+
+def _grows_streaming(view: SessionView, event: SequencedEvent) -> bool:
+    """Whether ``event`` only adds text to the reply ``view`` sees streaming now: a
+    socket's view is read for which replies are open, never for their text, so folding
+    ~50 such deltas a reply (a copy of the view each) would buy nothing. The view's
+    ``last_seq`` then lags; the next other event folds in as usual."""
+    streaming = view.streaming
+    return (
+        isinstance(event, ReplyDelta)
+        and streaming is not None
+        and streaming.reply_id == event.reply_id
+    )
