@@ -11,7 +11,7 @@ from realtime.events import ReplyDelta, ReplyStart
 from realtime.follower import Follower
 from realtime.sessionview import SessionView, fold
 from realtime.vocabulary import Role
-from tests.realtime.unit.test_rt_sessionview import Log, session_logs
+from tests.realtime.unit.sessionlog_support import Log, session_logs
 
 
 def _open(view: SessionView | None) -> list[str]:
