@@ -43,7 +43,10 @@ class Follower:
         if isinstance(event, StatusEvent):
             self.live = event.status not in TERMINAL
         if (view := self.view) is not None:
-            if not _grows_streaming(view, event):
+            # The view is read for which replies are open, never for their text: a delta
+            # that only grows the reply streaming now (~50 a reply, a copy of the view
+            # each) is not folded. Its last_seq then lags; the next other event folds in.
+            if not (isinstance(event, ReplyDelta) and view.is_streaming(event.reply_id)):
                 self.view = view.apply(event)
             if getattr(event, "reply_id", None) is not None:
                 # Only a reply's own events show it alive: presence changes and
@@ -56,16 +59,3 @@ class Follower:
         it sees none open."""
         view = self.view
         return self.last_reply_event if view is not None and view.open_replies else None
-
-
-def _grows_streaming(view: SessionView, event: SequencedEvent) -> bool:
-    """Whether ``event`` only adds text to the reply ``view`` sees streaming now: a
-    socket's view is read for which replies are open, never for their text, so folding
-    ~50 such deltas a reply (a copy of the view each) would buy nothing. The view's
-    ``last_seq`` then lags; the next other event folds in as usual."""
-    streaming = view.streaming
-    return (
-        isinstance(event, ReplyDelta)
-        and streaming is not None
-        and streaming.reply_id == event.reply_id
-    )

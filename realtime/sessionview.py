@@ -107,6 +107,11 @@ class SessionView:
         """The newest open reply: the one being generated, if any."""
         return self.open_replies[-1] if self.open_replies else None
 
+    def is_streaming(self, reply_id: str) -> bool:
+        """Whether ``reply_id`` is the newest open reply, the one generating now."""
+        streaming = self.streaming
+        return streaming is not None and streaming.reply_id == reply_id
+
     def open_reply(self, reply_id: str) -> OpenReply | None:
         return next((r for r in self.open_replies if r.reply_id == reply_id), None)
 
@@ -161,9 +166,9 @@ class SessionView:
         """The hot case (every socket of a student, ~50 deltas a reply, and the worker's
         recent log): one copy of the view, not three, when the delta grows the reply
         streaming now."""
-        replies = self.open_replies
-        if not replies or replies[-1].reply_id != event.reply_id:
+        if not self.is_streaming(event.reply_id):
             return replace(self, last_seq=event.seq)._streamed(event.reply_id, event.text)
+        replies = self.open_replies
         last = replies[-1]
         grown = OpenReply(last.reply_id, last.text + event.text, last.stop_by)
         return replace(self, last_seq=event.seq, open_replies=(*replies[:-1], grown))
