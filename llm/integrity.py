@@ -71,6 +71,7 @@ SENTENCE_REPEAT_LIMIT = 4
 #: (span length in words, occurrences): anaphora repeats three or four words, a loop
 #: repeats six words three times or twelve words twice.
 LOOP_SPANS = ((6, 3), (12, 2))
+_SHORTEST_LOOP = min(length for length, _ in LOOP_SPANS)
 
 
 class IntegrityFlag(StrEnum):
@@ -229,8 +230,8 @@ def _quotes_prompt(
     full = normalise(persona.name)
     first = full.partition(" ")[0]
     spans = _prompt_spans(system_prompt, tuple(allowed), full, first)
-    # A quote often shortens "Sam Taylor" to "Sam": compare with the first name only.
-    tokens = words(said.replace(full, first)) if full and full in said else said_words
+    # Split again only when the name is there to shorten.
+    tokens = _words_of(said, full, first) if full and full in said else said_words
     for i in range(len(tokens) - PROMPT_QUOTE_WORDS + 1):
         if (span := tuple(tokens[i : i + PROMPT_QUOTE_WORDS])) in spans:
             return f"quotes the system prompt: {' '.join(span)!r}"
@@ -246,15 +247,16 @@ def _prompt_spans(
     """The prompt's word spans a reply may not repeat: all but those of what the client
     may say anyway (its opening line, its facts)."""
     n = PROMPT_QUOTE_WORDS
-    spans = _spans(_words_of(system_prompt, full, first), n)
-    spans -= {span for text in allowed for span in _spans(_words_of(text, full, first), n)}
+    spans = _spans(_words_of(normalise(system_prompt), full, first), n)
+    spans -= {
+        span for text in allowed for span in _spans(_words_of(normalise(text), full, first), n)
+    }
     return frozenset(spans)
 
 
-def _words_of(text: str, full: str, first: str) -> list[str]:
+def _words_of(normalised: str, full: str, first: str) -> list[str]:
     # A quote often shortens "Sam Taylor" to "Sam": compare with the first name only.
-    shortened = normalise(text).replace(full, first) if full else normalise(text)
-    return words(shortened)
+    return words(normalised.replace(full, first) if full else normalised)
 
 
 def _spans(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
@@ -301,14 +303,13 @@ def _repetitive(said: str, tokens: list[str]) -> str | None:
     for sentence, count in sentences.items():
         if sentence and count >= SENTENCE_REPEAT_LIMIT:
             return f"repeats the sentence {sentence!r} {count} times"
-    shortest = min(length for length, _ in LOOP_SPANS)
     for length, times in LOOP_SPANS:
         # zip builds the spans in C: 5x faster than slicing, for the same spans in order.
         spans = Counter(zip(*(tokens[k:] for k in range(length)), strict=False))
         for span, count in spans.items():
             if count >= times:
                 return f"loops: {' '.join(span)!r} {count} times"
-        if length == shortest and max(spans.values(), default=0) < 2:
+        if length == _SHORTEST_LOOP and max(spans.values(), default=0) < 2:
             # A longer span that repeats repeats its first words too: none repeats.
             return None
     return None
