@@ -1,6 +1,7 @@
 -- Shared by append.lua and stop.lua (concatenated in front of them at load time).
 -- KEYS[1] meta hash {epoch, seq}, KEYS[2] live log stream, KEYS[3] durable stream.
--- Appends n events whose (json, durable flag) pairs start at ARGV[at]; returns the first seq.
+-- Appends n events whose (json, durable flag) pairs start at ARGV[at]; returns the first seq
+-- and the log's epoch (nil when the log is missing).
 -- Every check happens before the first write: Redis does not roll back a failed script.
 local function append_events(window, idle_ttl_ms, at, n)
   local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -22,5 +23,5 @@ local function append_events(window, idle_ttl_ms, at, n)
   if redis.call('EXISTS', KEYS[3]) == 1 then
     redis.call('PEXPIRE', KEYS[3], idle_ttl_ms)
   end
-  return first
+  return first, epoch
 end

@@ -12,7 +12,8 @@ Keys (all hash-tagged by session so each Lua script stays in one Cluster slot)::
     {prefix}:{sid}:claim:K   string idempotency claim (SET NX PX)
 
 Entries carry ``e`` (the event JSON without seq) and ``x`` (the epoch). Every append is one
-EVALSHA whatever the batch size. The durable stream is not capped by append: it only holds
+EVALSHA whatever the batch size, pipelined with the worker's other appends (see
+:mod:`realtime.backends.redis_appends`). The durable stream is not capped by append: it only holds
 messages, reply boundaries, status changes and budget warnings, which a session's token and
 time budget bound to a few hundred, and the flusher trims it. Run Redis with
 ``maxmemory-policy noeviction``: an evicted meta key reads as a lost log (new epoch).
@@ -56,8 +57,9 @@ from realtime.backends.base import (
     check_subscribe,
     stream_entry,
 )
+from realtime.backends.redis_appends import AppendBatcher, Appends, DirectAppends
 from realtime.backends.redis_pool import TimedBlockingPool
-from realtime.backends.redis_reader import StreamReader
+from realtime.backends.redis_reader import GATHER_SECONDS, StreamReader
 from realtime.backends.redis_routing import cluster_seed_url
 from realtime.eventlog import LogInfo
 from realtime.events import Presence, ReplyStop, payload_json
@@ -162,6 +164,7 @@ class RedisBackend:
         window: int = DEFAULT_WINDOW,
         idle_ttl: float = DEFAULT_IDLE_TTL,
         subscriber_queue: int = DEFAULT_SUBSCRIBER_QUEUE,
+        read_gather: float = GATHER_SECONDS,
     ) -> None:
         if window < 1 or "{" in key_prefix or "}" in key_prefix:
             raise ValueError("window must be >= 1 and key_prefix free of braces")
@@ -170,7 +173,12 @@ class RedisBackend:
         self._idle_ms = _ms(idle_ttl)
         self._queue_size = subscriber_queue
         self._redis = redis_client(url, decode_responses=True)
-        self._append = self._redis.register_script(_lua("_append", "append"))
+        append = self._redis.register_script(_lua("_append", "append"))
+        self._appends: Appends = (
+            DirectAppends(append)
+            if isinstance(self._redis, RedisCluster)
+            else AppendBatcher(self._redis, append)
+        )
         self._stop = self._redis.register_script(_lua("_append", "stop"))
         self._open = self._redis.register_script(_lua("open"))
         self._info = self._redis.register_script(_lua("_info", "info"))
@@ -179,7 +187,7 @@ class RedisBackend:
         self._refresh = self._redis.register_script(_lua("refresh"))
         self._presence = self._redis.register_script(_lua("presence"))
         self._claim = self._redis.register_script(_lua("claim"))
-        self._reader = StreamReader(url, self._redis, self._current_epochs)
+        self._reader = StreamReader(url, self._redis, self._current_epochs, gather=read_gather)
 
     @property
     def reader(self) -> StreamReader:
@@ -240,7 +248,9 @@ class RedisBackend:
         for event in events:
             args += [payload_json(event), "1" if event.durable else "0"]
         with _translate():
-            first = int(await self._append(keys=keys, args=args))
+            first, epoch = await self._appends.run(keys, args)
+        first = int(first)
+        self._reader.appended(keys[1], str(epoch), first, events)
         return list(range(first, first + len(events)))
 
     async def _xrange(self, key: str, after: int, limit: int) -> list[LogEntry]:
@@ -373,6 +383,12 @@ class RedisBackend:
                     pipe.pexpire(key, _ms(seconds))
                 await pipe.execute()
 
+    @property
+    def appends(self) -> Appends:
+        """How this worker's appends reach Redis (introspection for tests)."""
+        return self._appends
+
     async def aclose(self) -> None:
+        await self._appends.aclose()
         await self._reader.aclose()
         await self._redis.aclose()

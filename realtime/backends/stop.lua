@@ -14,4 +14,5 @@ if ttl > 0 then
 else
   redis.call('SET', KEYS[5], ARGV[3])
 end
-return append_events(ARGV[1], ARGV[2], 4, 1)
+local seq = append_events(ARGV[1], ARGV[2], 4, 1)
+return seq

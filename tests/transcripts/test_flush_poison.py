@@ -36,7 +36,8 @@ async def inject(backend: RealtimeBackend, sid: uuid.UUID, event: MessageEvent) 
     assert isinstance(backend, RedisBackend)
     stored_json = json.dumps(payload(event), ensure_ascii=True)
     keys = backend._log_keys(str(sid))
-    await backend._append(keys=keys, args=[backend._window, backend._idle_ms, 1, stored_json, "1"])
+    args: list[str | int] = [backend._window, backend._idle_ms, 1, stored_json, "1"]
+    await backend.appends.run(keys, args)
 
 
 class Clock:

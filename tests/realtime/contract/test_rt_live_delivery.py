@@ -13,7 +13,6 @@ import pytest
 from realtime.backends.base import Subscription
 from realtime.protocol import SequencedEvent
 from tests.realtime.contract.rt_helpers import WAIT, Workers, delta
-from tests.realtime.contract.rt_helpers import take as take_next
 
 pytestmark = pytest.mark.redis
 
@@ -55,15 +54,24 @@ async def test_live_events_go_to_the_taker_and_the_rest_through_the_iterator_in_
             order.append(event.seq)
             yielded.append(event.seq)
 
+    # A second subscription, caught up before anything is appended, so that it sees the
+    # live entries only: when it has one, the same reader's call offered it to `events`.
+    witnessed: list[int] = []
+
+    async def witness(events: Subscription) -> None:
+        async for event in events:
+            witnessed.append(event.seq)
+
     async with (
         reader.subscribe(session_id, after=0) as events,
-        reader.subscribe(session_id, after=5) as witness,  # offered the same, alike
+        reader.subscribe(session_id, after=5) as witnessing,
         asyncio.timeout(WAIT),
         asyncio.TaskGroup() as tasks,
     ):
         events.deliver(take)
         iterator = tasks.create_task(iterate(events))
-        await until(lambda: events.waiting)
+        watcher = tasks.create_task(witness(witnessing))
+        await until(lambda: events.waiting and witnessing.waiting)
         for i in range(6, 12):
             await writer.append(session_id, [delta(i)])
             await until(lambda i=i: i in taken)  # type: ignore[misc]
@@ -71,7 +79,7 @@ async def test_live_events_go_to_the_taker_and_the_rest_through_the_iterator_in_
         await holding_12.wait()
         # Its consumer still busy with 12: 13 and 14 must wait behind it.
         await writer.append(session_id, [delta(13), delta(14)])
-        assert [e.seq for e in await take_next(witness, 9)] == list(range(6, 15))
+        await until(lambda: witnessed[-1:] == [14])
         assert 13 not in order and 14 not in order
         release_12.set()
         # Once the iterator has handled 12 and what queued behind it and waits again,
@@ -80,7 +88,8 @@ async def test_live_events_go_to_the_taker_and_the_rest_through_the_iterator_in_
         await writer.append(session_id, [delta(15)])
         await until(lambda: 15 in taken)
         iterator.cancel()
-    assert order == list(range(1, 16))
+        watcher.cancel()
+    assert order == list(range(1, 16)) and witnessed == list(range(6, 16))
     assert yielded[:5] == [1, 2, 3, 4, 5] and yielded[5:] == [12, 13, 14]
     assert taken == [6, 7, 8, 9, 10, 11, 15]
 

@@ -1,0 +1,223 @@
+"""A standalone Redis backend pipelines a worker's appends (``AppendBatcher``): what the
+shared contract cannot see, checked against the real Redis server.
+
+The batcher's own tests hold the only connection of a one-connection pool, so an append
+stays "in flight" (waiting for it) exactly as long as the test says, and count the
+script's runs in Redis itself."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import ResponseError
+
+from realtime.backends import BackendUnavailable, LogMissing
+from realtime.backends.redis import RedisBackend
+from realtime.backends.redis_appends import MAX_BATCH, AppendBatcher
+from tests.realtime.contract.rt_helpers import delta, text_of
+from tests.support.tcpproxy import running_proxy
+
+pytestmark = pytest.mark.redis
+
+#: Counts its runs in KEYS[1]; fails like the append script when KEYS[2] is missing.
+COUNTING = """
+if redis.call('EXISTS', KEYS[2]) == 0 then return redis.error_reply('NOLOG gone') end
+redis.call('INCR', KEYS[1])
+return ARGV[1]
+"""
+
+
+class Rig:
+    """A batcher over a one-connection pool, and a hand on that connection."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.pool = BlockingConnectionPool.from_url(
+            url, max_connections=1, timeout=10, decode_responses=True
+        )
+        self.redis: Redis = Redis.from_pool(self.pool)
+        self.batcher = AppendBatcher(self.redis, self.redis.register_script(COUNTING))
+        self.runs, self.log = f"{prefix}:runs", f"{prefix}:log"
+        self._held: Any = None
+
+    async def hold(self) -> None:
+        self._held = await self.pool.get_connection()  # type: ignore[no-untyped-call]
+
+    async def let_go(self) -> None:
+        held, self._held = self._held, None
+        await self.pool.release(held)
+
+    def run(self, value: str, *, log: str | None = None) -> asyncio.Future[Any]:
+        keys = [self.runs, log or self.log]
+        return asyncio.ensure_future(self.batcher.run(keys, [value]))
+
+    async def count(self) -> int:
+        return int(await self.redis.get(self.runs) or 0)
+
+
+@pytest.fixture
+async def rig(redis_url: str, redis_prefix: str) -> AsyncIterator[Rig]:
+    made = Rig(redis_url, redis_prefix)
+    await made.redis.set(made.log, "1")
+    try:
+        yield made
+    finally:
+        await made.batcher.aclose()
+        await made.redis.aclose()
+
+
+async def in_flight_then_waiting(rig: Rig, *values: str) -> tuple[Any, list[Any]]:
+    """An append in flight (waiting for the held connection), then ``values`` waiting
+    behind it."""
+    await rig.hold()
+    first = rig.run("first")
+    await asyncio.sleep(0)
+    waiting = [rig.run(value) for value in values]
+    await asyncio.sleep(0)
+    return first, waiting
+
+
+async def test_what_waits_goes_out_in_one_pipeline_in_order(rig: Rig) -> None:
+    first, waiting = await in_flight_then_waiting(rig, "a", "b", "c")
+    await rig.let_go()
+    assert await first == "first"
+    assert await asyncio.gather(*waiting) == ["a", "b", "c"]
+    assert (rig.batcher.batches, rig.batcher.batched, await rig.count()) == (1, 3, 4)
+    # The connection is free again: the next append goes out at once, on its own.
+    assert await rig.run("alone") == "alone"
+    assert rig.batcher.batches == 1
+
+
+async def test_a_script_error_fails_only_its_own_append(rig: Rig) -> None:
+    first, waiting = await in_flight_then_waiting(rig, "a")
+    gone = rig.run("b", log=f"{rig.log}:missing")
+    after = rig.run("c")
+    await asyncio.sleep(0)
+    await rig.let_go()
+    await first
+    assert await waiting[0] == "a" and await after == "c"
+    with pytest.raises(ResponseError, match="NOLOG"):
+        await gone
+    assert rig.batcher.batches == 1
+
+
+async def test_lost_scripts_are_loaded_and_only_refused_appends_sent_again(rig: Rig) -> None:
+    await rig.redis.script_flush()  # as after a Redis restart
+    first, waiting = await in_flight_then_waiting(rig, "a", "b")
+    first.cancel()  # never sent: nothing loads the script before the pipeline goes
+    await rig.let_go()
+    assert await asyncio.gather(*waiting) == ["a", "b"]
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    # Two pipelines: the one Redis refused with NOSCRIPT, and the same appends again.
+    assert (rig.batcher.batches, await rig.count()) == (2, 2)
+
+
+async def test_an_append_cancelled_before_it_is_sent_never_runs(rig: Rig) -> None:
+    first, (dropped, kept) = await in_flight_then_waiting(rig, "dropped", "kept")
+    dropped.cancel()
+    await rig.let_go()
+    assert (await first, await kept) == ("first", "kept")
+    with pytest.raises(asyncio.CancelledError):
+        await dropped
+    assert await rig.count() == 2
+
+
+async def test_a_backlog_goes_out_in_bounded_pipelines(rig: Rig) -> None:
+    n = MAX_BATCH * 2 + 5
+    first, waiting = await in_flight_then_waiting(rig, *(str(i) for i in range(n)))
+    await rig.let_go()
+    await first
+    assert await asyncio.gather(*waiting) == [str(i) for i in range(n)]
+    assert (rig.batcher.batches, rig.batcher.batched, await rig.count()) == (3, n, n + 1)
+
+
+async def test_closing_fails_what_waits_and_refuses_more(rig: Rig) -> None:
+    first, waiting = await in_flight_then_waiting(rig, "a")
+    closing = asyncio.ensure_future(rig.batcher.aclose())
+    await asyncio.sleep(0)
+    await rig.let_go()
+    await closing
+    assert await first == "first"
+    with pytest.raises(BackendUnavailable):
+        await waiting[0]
+    with pytest.raises(BackendUnavailable):
+        await rig.run("late")
+    assert await rig.count() == 1
+
+
+# -- through the backend ---------------------------------------------------------------------
+
+SESSIONS = 20
+
+
+@pytest.fixture
+async def backend(redis_url: str, redis_prefix: str) -> AsyncIterator[RedisBackend]:
+    made = RedisBackend(redis_url, key_prefix=redis_prefix)
+    try:
+        yield made
+    finally:
+        await made.aclose()
+
+
+async def test_sessions_streaming_together_share_pipelines_and_keep_their_order(
+    backend: RedisBackend,
+) -> None:
+    sessions = [f"s{i}" for i in range(SESSIONS)]
+    for session in sessions:
+        await backend.open_log(session, 0)
+
+    async def stream(session: str) -> list[int]:
+        seqs: list[int] = []
+        for i in range(1, 11):
+            seqs += await backend.append(session, [delta(i)])
+        return seqs
+
+    every = await asyncio.gather(*(stream(session) for session in sessions))
+
+    assert every == [list(range(1, 11))] * SESSIONS
+    for session in sessions:
+        events = await backend.read(session, 0, 100)
+        assert [text_of(e) for e in events] == [str(i) for i in range(1, 11)]
+    appends = backend.appends
+    assert isinstance(appends, AppendBatcher)
+    # 200 appends, at most one command in flight at a time: most went out in pipelines.
+    assert appends.batched >= 100
+    assert appends.batches <= appends.batched // 2
+
+
+async def test_a_missing_log_in_a_pipeline_is_log_missing(backend: RedisBackend) -> None:
+    await backend.open_log("here", 0)
+    results = await asyncio.gather(
+        backend.append("here", [delta(1)]),
+        backend.append("gone", [delta(2)]),
+        backend.append("here", [delta(3), delta(4)]),
+        return_exceptions=True,
+    )
+    assert results[0] == [1] and results[2] == [2, 3]
+    assert isinstance(results[1], LogMissing)
+
+
+async def test_a_lost_connection_fails_the_batch_and_the_next_append_works(
+    redis_url: str, redis_prefix: str
+) -> None:
+    host, _, port = redis_url.split("//", 1)[1].split("/", 1)[0].partition(":")
+    with running_proxy(host, int(port or 6379)) as proxy:
+        backend = RedisBackend(f"redis://127.0.0.1:{proxy.port}/0", key_prefix=redis_prefix)
+        try:
+            await backend.open_log("s", 0)
+            pending = [asyncio.ensure_future(backend.append("s", [delta(i)])) for i in (1, 2, 3)]
+            await asyncio.sleep(0)
+            proxy.cut()
+            outcomes = await asyncio.gather(*pending, return_exceptions=True)
+            failed = [o for o in outcomes if isinstance(o, BaseException)]
+            assert failed and all(isinstance(o, BackendUnavailable) for o in failed), outcomes
+            proxy.restore()
+            (seq,) = await backend.append("s", [delta(4)])
+            info = await backend.log_info("s")
+            assert info is not None and seq == info.last_seq
+        finally:
+            await backend.aclose()
