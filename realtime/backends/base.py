@@ -58,6 +58,11 @@ class LogEntry(NamedTuple):
     event: Event
 
 
+def stamped_entry(seq: int, epoch: str, event: Event) -> LogEntry:
+    """``event``, just appended at ``seq``, as its log entry (the event given its seq)."""
+    return LogEntry(seq, epoch, event.model_copy(update={"seq": seq}))
+
+
 def stream_entry(entry_id: str, fields: Mapping[str, str]) -> LogEntry:
     """A Redis stream entry (id ``"<seq>-0"``, fields ``e`` event JSON and ``x`` epoch) as
     a :class:`LogEntry`: the one place stored events are decoded."""

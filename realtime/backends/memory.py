@@ -24,6 +24,7 @@ from realtime.backends.base import (
     Subscriber,
     Subscription,
     check_subscribe,
+    stamped_entry,
 )
 from realtime.eventlog import LogGapError, LogInfo
 from realtime.events import Presence, ReplyStop
@@ -124,8 +125,7 @@ class MemoryBackend:
         seqs: list[int] = []
         for event in events:
             log.last_seq += 1
-            stamped = event.model_copy(update={"seq": log.last_seq})
-            entry = LogEntry(log.last_seq, log.epoch, stamped)
+            entry = stamped_entry(log.last_seq, log.epoch, event)
             log.window.append(entry)
             if event.durable:
                 log.durable.append(entry)

@@ -13,9 +13,9 @@ Keys (all hash-tagged by session so each Lua script stays in one Cluster slot)::
 
 Entries carry ``e`` (the event JSON without seq) and ``x`` (the epoch). Every append is one
 EVALSHA whatever the batch size, pipelined with the worker's other appends (see
-:mod:`realtime.backends.redis_appends`). The durable stream is not capped by append: it only holds
-messages, reply boundaries, status changes and budget warnings, which a session's token and
-time budget bound to a few hundred, and the flusher trims it. Run Redis with
+:mod:`realtime.backends.redis_appends`). The durable stream is not capped by append: it
+only holds messages, reply boundaries, status changes and budget warnings, which a
+session's token and time budget bound to a few hundred, and the flusher trims it. Run Redis with
 ``maxmemory-policy noeviction``: an evicted meta key reads as a lost log (new epoch).
 Failures: redis errors surface as BackendUnavailable (fail closed: no event is assumed
 stored unless the script returned).

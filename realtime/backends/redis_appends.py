@@ -119,6 +119,8 @@ class AppendBatcher:
             while self._waiting:
                 batch = [a for a in self._waiting[:MAX_BATCH] if not a.done.done()]
                 del self._waiting[:MAX_BATCH]
+                if not batch:
+                    continue  # every one of them was cancelled before it was sent
                 try:
                     await self._send(batch)
                     raise_if_cancelling()  # redis-py's write may have swallowed our cancel

@@ -42,6 +42,7 @@ from realtime.backends.base import (
     Subscriber,
     cancel_and_wait,
     raise_if_cancelling,
+    stamped_entry,
     stream_entry,
 )
 from realtime.backends.redis_routing import (
@@ -91,6 +92,11 @@ class _Feed:
     epoch: str
     cursor: int  # highest seq the reader has read from this stream
     subscribers: set[Subscriber] = field(default_factory=set)
+
+    def offer(self, entry: LogEntry) -> None:
+        self.cursor = entry.seq
+        for sub in self.subscribers:
+            sub.offer(entry)
 
 
 class _Lane:
@@ -257,20 +263,14 @@ class _Lane:
             for entry_id, fields in entries:
                 if int(entry_id.partition("-")[0]) <= feed.cursor:
                     continue
-                entry = stream_entry(entry_id, fields)
-                feed.cursor = entry.seq
-                for sub in feed.subscribers:
-                    sub.offer(entry)
+                feed.offer(stream_entry(entry_id, fields))
 
     def appended(self, stream: str, epoch: str, first: int, events: Sequence[Event]) -> None:
         feed = self.feeds.get(stream)
         if feed is None or feed.epoch != epoch or feed.cursor != first - 1:
             return  # not read here, a new log, or others' entries come first: XREAD's job
         for seq, event in enumerate(events, first):
-            entry = LogEntry(seq, epoch, event.model_copy(update={"seq": seq}))
-            feed.cursor = seq
-            for sub in feed.subscribers:
-                sub.offer(entry)
+            feed.offer(stamped_entry(seq, epoch, event))
 
     async def _revalidate(self) -> None:
         """After a reconnect: Redis may have restarted empty; fail feeds whose log is gone."""
