@@ -40,6 +40,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ClusterError, RedisClusterException, ResponseError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -107,6 +109,10 @@ def redis_client(url: str, **options: Any) -> Redis | RedisCluster:
             **{
                 "max_connections": POOL_CONNECTIONS,
                 "timeout": POOL_WAIT_SECONDS,
+                # Never send a command again after a lost answer: Redis may have run it (an
+                # append twice is a repeated word in a reply). redis-py 8's pooled
+                # connections already default to no retry; said here so it stays so.
+                "retry": Retry(NoBackoff(), 0),
                 **_without_maintenance_notifications(),
                 **options,
             },

@@ -21,7 +21,9 @@ CHUNK = 65_536
 class TcpProxy:
     """Forwards ``127.0.0.1:<port>`` to ``target``. :meth:`cut` aborts every connection
     and makes new ones close at once (a fast, clean failure for clients) until
-    :meth:`restore`."""
+    :meth:`restore`. :meth:`lose_next_reply` lets the next request through and aborts its
+    connection instead of passing the answer back (the server did the work; the client
+    cannot know)."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self._target = (target_host, target_port)
@@ -29,6 +31,7 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._writers: set[asyncio.StreamWriter] = set()
         self._cut = False
+        self._lose_reply = False
         self._server: asyncio.Server | None = None
         self.port = 0
 
@@ -57,7 +60,7 @@ class TcpProxy:
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._pipe(reader, up_writer))
-                tasks.create_task(self._pipe(up_reader, writer))
+                tasks.create_task(self._pipe(up_reader, writer, replies=True))
         except* OSError:
             pass
         finally:
@@ -65,8 +68,13 @@ class TcpProxy:
                 self._writers.discard(w)
                 w.transport.abort()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, replies: bool = False
+    ) -> None:
         while data := await reader.read(CHUNK):
+            if replies and self._lose_reply:
+                self._lose_reply = False
+                break
             writer.write(data)
             await writer.drain()
         writer.transport.abort()  # one side ended: end both
@@ -76,6 +84,12 @@ class TcpProxy:
 
     def restore(self) -> None:
         self._call(self._set_cut(False))
+
+    def lose_next_reply(self) -> None:
+        self._call(self._set_lose_reply())
+
+    async def _set_lose_reply(self) -> None:
+        self._lose_reply = True
 
     async def _set_cut(self, cut: bool) -> None:
         self._cut = cut

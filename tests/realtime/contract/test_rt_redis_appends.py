@@ -221,3 +221,24 @@ async def test_a_lost_connection_fails_the_batch_and_the_next_append_works(
             assert info is not None and seq == info.last_seq
         finally:
             await backend.aclose()
+
+
+async def test_an_append_whose_reply_is_lost_ran_once_and_fails(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """At most once: Redis ran the script, the answer never came back. A client that
+    sent it again on a fresh connection (redis-py retries when told to) would log the
+    event twice, a repeated word in the student's reply."""
+    host, _, port = redis_url.split("//", 1)[1].split("/", 1)[0].partition(":")
+    with running_proxy(host, int(port or 6379)) as proxy:
+        backend = RedisBackend(f"redis://127.0.0.1:{proxy.port}/0", key_prefix=redis_prefix)
+        try:
+            await backend.open_log("s", 0)
+            await backend.append("s", [delta(1)])
+            proxy.lose_next_reply()
+            with pytest.raises(BackendUnavailable):
+                await backend.append("s", [delta(2)])
+            await backend.append("s", [delta(3)])
+            assert [text_of(e) for e in await backend.read("s", 0, 10)] == ["1", "2", "3"]
+        finally:
+            await backend.aclose()
