@@ -23,7 +23,8 @@ class TcpProxy:
     and makes new ones close at once (a fast, clean failure for clients) until
     :meth:`restore`. :meth:`lose_next_reply` lets the next request through and aborts its
     connection instead of passing the answer back (the server did the work; the client
-    cannot know)."""
+    cannot know). :meth:`hold_replies` keeps every answer until :meth:`release_replies`
+    (requests still reach the server: a command stays "in flight" as long as a test says)."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self._target = (target_host, target_port)
@@ -32,6 +33,8 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._cut = False
         self._lose_reply = False
+        self._replies_flow = asyncio.Event()
+        self._replies_flow.set()
         self._server: asyncio.Server | None = None
         self.port = 0
 
@@ -72,9 +75,11 @@ class TcpProxy:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, replies: bool = False
     ) -> None:
         while data := await reader.read(CHUNK):
-            if replies and self._lose_reply:
-                self._lose_reply = False
-                break
+            if replies:
+                await self._replies_flow.wait()
+                if self._lose_reply:
+                    self._lose_reply = False
+                    break
             writer.write(data)
             await writer.drain()
         writer.transport.abort()  # one side ended: end both
@@ -90,6 +95,18 @@ class TcpProxy:
 
     async def _set_lose_reply(self) -> None:
         self._lose_reply = True
+
+    def hold_replies(self) -> None:
+        self._call(self._set_replies_flow(False))
+
+    def release_replies(self) -> None:
+        self._call(self._set_replies_flow(True))
+
+    async def _set_replies_flow(self, flowing: bool) -> None:
+        if flowing:
+            self._replies_flow.set()
+        else:
+            self._replies_flow.clear()
 
     async def _set_cut(self, cut: bool) -> None:
         self._cut = cut

@@ -1,9 +1,9 @@
 """A standalone Redis backend pipelines a worker's appends (``AppendBatcher``): what the
 shared contract cannot see, checked against the real Redis server.
 
-The batcher's own tests hold the only connection of a one-connection pool, so an append
-stays "in flight" (waiting for it) exactly as long as the test says, and count the
-script's runs in Redis itself."""
+The batcher's own tests run its connection through a proxy that holds Redis's answers, so
+an append stays "in flight" (sent, run, unanswered) exactly as long as the test says, and
+count the script's runs in Redis itself."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from realtime.backends import BackendUnavailable, LogMissing
 from realtime.backends.redis import RedisBackend
 from realtime.backends.redis_appends import MAX_BATCH, AppendBatcher
-from tests.realtime.contract.rt_helpers import delta, text_of
-from tests.support.tcpproxy import running_proxy
+from tests.realtime.contract.rt_helpers import delta, eventually, text_of
+from tests.support.tcpproxy import TcpProxy, running_proxy
 
 pytestmark = pytest.mark.redis
 
@@ -31,24 +31,23 @@ return ARGV[1]
 """
 
 
+def _proxied(redis_url: str) -> tuple[str, int]:
+    host, _, port = redis_url.split("//", 1)[1].split("/", 1)[0].partition(":")
+    return host, int(port or 6379)
+
+
 class Rig:
-    """A batcher over a one-connection pool, and a hand on that connection."""
+    """A batcher whose connection runs through a proxy that can hold Redis's answers,
+    and a direct client to read what ran."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        self.pool = BlockingConnectionPool.from_url(
-            url, max_connections=1, timeout=10, decode_responses=True
+    def __init__(self, redis_url: str, proxy: TcpProxy, prefix: str) -> None:
+        self.proxy = proxy
+        self.redis: Redis = Redis.from_url(redis_url, decode_responses=True)
+        self.proxied: Redis = Redis.from_url(
+            f"redis://127.0.0.1:{proxy.port}/0", decode_responses=True
         )
-        self.redis: Redis = Redis.from_pool(self.pool)
-        self.batcher = AppendBatcher(self.redis, self.redis.register_script(COUNTING))
+        self.batcher = AppendBatcher(self.proxied, self.proxied.register_script(COUNTING))
         self.runs, self.log = f"{prefix}:runs", f"{prefix}:log"
-        self._held: Any = None
-
-    async def hold(self) -> None:
-        self._held = await self.pool.get_connection()  # type: ignore[no-untyped-call]
-
-    async def let_go(self) -> None:
-        held, self._held = self._held, None
-        await self.pool.release(held)
 
     def run(self, value: str, *, log: str | None = None) -> asyncio.Future[Any]:
         keys = [self.runs, log or self.log]
@@ -57,27 +56,45 @@ class Rig:
     async def count(self) -> int:
         return int(await self.redis.get(self.runs) or 0)
 
+    async def hold(self) -> None:
+        """The next append goes out, runs, and waits for its answer until let_go."""
+        self.proxy.hold_replies()
+
+    async def let_go(self) -> None:
+        self.proxy.release_replies()
+
+    async def aclose(self) -> None:
+        await self.batcher.aclose()
+        await self.proxied.aclose()
+        await self.redis.aclose()
+
 
 @pytest.fixture
 async def rig(redis_url: str, redis_prefix: str) -> AsyncIterator[Rig]:
-    made = Rig(redis_url, redis_prefix)
-    await made.redis.set(made.log, "1")
-    try:
-        yield made
-    finally:
-        await made.batcher.aclose()
-        await made.redis.aclose()
+    with running_proxy(*_proxied(redis_url)) as proxy:
+        made = Rig(redis_url, proxy, redis_prefix)
+        try:
+            await made.redis.set(made.log, "1")
+            await made.run("warm")  # the connection and its handshake, before any hold
+            await made.redis.delete(made.runs)
+            yield made
+        finally:
+            await made.aclose()
 
 
 async def in_flight_then_waiting(rig: Rig, *values: str) -> tuple[Any, list[Any]]:
-    """An append in flight (waiting for the held connection), then ``values`` waiting
+    """An append in flight (it ran; its answer is held), then ``values`` waiting
     behind it."""
     await rig.hold()
     first = rig.run("first")
-    await asyncio.sleep(0)
+    await eventually(lambda: _counted(rig, 1))
     waiting = [rig.run(value) for value in values]
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # each reaches the batcher's queue on its first step
     return first, waiting
+
+
+async def _counted(rig: Rig, n: int) -> bool:
+    return await rig.count() == n
 
 
 async def test_what_waits_goes_out_in_one_pipeline_in_order(rig: Rig) -> None:
@@ -105,15 +122,17 @@ async def test_a_script_error_fails_only_its_own_append(rig: Rig) -> None:
 
 
 async def test_lost_scripts_are_loaded_and_only_refused_appends_sent_again(rig: Rig) -> None:
-    await rig.redis.script_flush()  # as after a Redis restart
     first, waiting = await in_flight_then_waiting(rig, "a", "b")
-    first.cancel()  # never sent: nothing loads the script before the pipeline goes
+    await rig.redis.script_flush()  # as after a Redis restart
     await rig.let_go()
+    assert await first == "first"
     assert await asyncio.gather(*waiting) == ["a", "b"]
-    with pytest.raises(asyncio.CancelledError):
-        await first
     # Two pipelines: the one Redis refused with NOSCRIPT, and the same appends again.
-    assert (rig.batcher.batches, await rig.count()) == (2, 2)
+    assert (rig.batcher.batches, await rig.count()) == (2, 3)
+    # An append alone is loaded and sent again the same way.
+    await rig.redis.script_flush()
+    assert await rig.run("alone") == "alone"
+    assert await rig.count() == 4
 
 
 async def test_an_append_cancelled_before_it_is_sent_never_runs(rig: Rig) -> None:
@@ -147,6 +166,29 @@ async def test_closing_fails_what_waits_and_refuses_more(rig: Rig) -> None:
     with pytest.raises(BackendUnavailable):
         await rig.run("late")
     assert await rig.count() == 1
+
+
+async def test_a_connection_closed_while_idle_is_replaced_before_the_next_append(
+    redis_url: str, redis_prefix: str
+) -> None:
+    with running_proxy(*_proxied(redis_url)) as proxy:
+        proxied = Redis.from_url(f"redis://127.0.0.1:{proxy.port}/0", decode_responses=True)
+        batcher = AppendBatcher(proxied, proxied.register_script(COUNTING), idle_check=0.0)
+        keys = [f"{redis_prefix}:runs", f"{redis_prefix}:log"]
+        try:
+            await proxied.set(keys[1], "1")
+            assert await batcher.run(keys, ["before"]) == "before"
+            proxy.cut()  # as Redis closing an idle client, or restarting
+            proxy.restore()
+            # The reset is already on this socket (loopback; cut() returns after it): one
+            # I/O poll reads it, the next runs the transport's connection_lost. An idle
+            # worker's loop has long done both before its next append.
+            for _ in range(3):
+                await asyncio.sleep(0)
+            assert await batcher.run(keys, ["after"]) == "after"
+        finally:
+            await batcher.aclose()
+            await proxied.aclose()
 
 
 # -- through the backend ---------------------------------------------------------------------
@@ -204,8 +246,7 @@ async def test_a_missing_log_in_a_pipeline_is_log_missing(backend: RedisBackend)
 async def test_a_lost_connection_fails_the_batch_and_the_next_append_works(
     redis_url: str, redis_prefix: str
 ) -> None:
-    host, _, port = redis_url.split("//", 1)[1].split("/", 1)[0].partition(":")
-    with running_proxy(host, int(port or 6379)) as proxy:
+    with running_proxy(*_proxied(redis_url)) as proxy:
         backend = RedisBackend(f"redis://127.0.0.1:{proxy.port}/0", key_prefix=redis_prefix)
         try:
             await backend.open_log("s", 0)
@@ -229,8 +270,7 @@ async def test_an_append_whose_reply_is_lost_ran_once_and_fails(
     """At most once: Redis ran the script, the answer never came back. A client that
     sent it again on a fresh connection (redis-py retries when told to) would log the
     event twice, a repeated word in the student's reply."""
-    host, _, port = redis_url.split("//", 1)[1].split("/", 1)[0].partition(":")
-    with running_proxy(host, int(port or 6379)) as proxy:
+    with running_proxy(*_proxied(redis_url)) as proxy:
         backend = RedisBackend(f"redis://127.0.0.1:{proxy.port}/0", key_prefix=redis_prefix)
         try:
             await backend.open_log("s", 0)
