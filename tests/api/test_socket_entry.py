@@ -56,7 +56,10 @@ async def test_a_session_socket_holds_no_middleware_and_keeps_its_request_id(
     seen = ContextOfRecords()
     root = logging.getLogger()
     root.addHandler(seen)
-    level, root.level = root.level, logging.DEBUG
+    # setLevel, not `root.level =`: it clears every logger's cached isEnabledFor, which a
+    # test before this one in the same worker may have filled at WARNING.
+    level = root.level
+    root.setLevel(logging.DEBUG)
     try:
         async with AsgiSocket(app, f"/ws/sessions/{sid}", cookies=student.cookies) as sock:
             assert (await sock.recv())["type"] == EventType.WELCOME
@@ -69,7 +72,7 @@ async def test_a_session_socket_holds_no_middleware_and_keeps_its_request_id(
                 pass
     finally:
         root.removeHandler(seen)
-        root.level = level
+        root.setLevel(level)
     from_socket = [rid for name, rid in seen.ids if name == "server.ws_endpoint"]
     assert len(from_socket) == 2 and len(set(from_socket)) == 1, seen.ids  # opened, closed
     assert from_socket[0] is not None
