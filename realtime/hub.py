@@ -95,17 +95,6 @@ class Hub:
         # lost, a say asks it first (one trivial query; the flag clears when it answers).
         if self._db.unreachable and not await self._db.reachable():
             return error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
-        # The state first, outside the lock (on a worker's first look it reads SQL, which
-        # must not eat into the short lease); under the lock the say catches up with
-        # what was logged since, one round trip (RecentLog).
-        seen, session = await self.snapshot(session_id)
-        if session.status != SessionStatus.ACTIVE:
-            return error(
-                ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
-            )
-        caps = await self._owner_caps(session.owner_id)
-        if caps.reached:
-            return error(ErrorCode.MONTHLY_CAP_REACHED, CAP_MESSAGE)
         sid, reply_id = str(session_id), uuid.uuid4().hex
         backend = self._log.backend
         if not await self._acquire(session_id, reply_id):
@@ -113,7 +102,17 @@ class Hub:
         lease, acquired_at = self._config.reply_lock_seconds, time.monotonic()
         started, exhausted, ticket = False, False, None
         try:
-            recent = await self._recent.catch_up(session_id)
+            # Under the lock, so no say of this session runs meanwhile: the log as it
+            # stands (one round trip) and the row as of it (SQL only on a worker's first
+            # look or after a logged state change; a slow one renews the lease below).
+            recent, session = await self.snapshot(session_id)
+            if session.status != SessionStatus.ACTIVE:
+                return error(
+                    ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
+                )
+            caps = await self._owner_caps(session.owner_id)
+            if caps.reached:
+                return error(ErrorCode.MONTHLY_CAP_REACHED, CAP_MESSAGE)
             view = recent.view
             if await self._already_said(sid, client_id, view):
                 return None  # a retry of a message already stored: nothing to do
@@ -149,13 +148,17 @@ class Hub:
             job.start_seq, job.ticket = seqs[1], ticket
             # A stop or an end logged since the snapshot found the session active (while
             # this say prepared, the end does not wait for a reply not yet started).
-            job.watch_after = seen.info.last_seq
-            if job.turn is not None:  # observers see what the turn did to the client
-                await self._log.publish(session_id, [job.turn.event(seqs[0])])
+            job.watch_after = recent.info.last_seq
             self._runner.start(job)
             started = True
-            # After the start, off the way to the model: a retry arriving before this is
-            # recorded finds the message in the log and records it (_already_said).
+            # After the start, off the way to the model (a round trip, ~1 ms on Redis at
+            # 25 sessions). Still before the reply's first delta, which needs the model's
+            # answer: observers see what the turn did to the client before the reply, and
+            # the next say (after this reply's end) finds it.
+            if job.turn is not None:
+                await self._log.publish(session_id, [job.turn.event(seqs[0])])
+            # A retry arriving before this is recorded finds the message in the log and
+            # records it (_already_said).
             claim = f"{seqs[0]}:{message.message_id}"
             await backend.record_claim(sid, f"say:{client_id}", claim)
             await self._touch_activity(session_id)
