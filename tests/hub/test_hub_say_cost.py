@@ -55,6 +55,19 @@ class Sent:
         yield
 
 
+def warm_cache(names: list[str]) -> list[str]:
+    """The commands as a Redis that knows every script would have seen them: a script
+    it lost (never loaded on this server, or a ``SCRIPT FLUSH`` by a test running beside
+    this one) costs its refused ``EVALSHA`` and a ``SCRIPT LOAD`` before the real one."""
+    kept: list[str] = []
+    for name in names:
+        if name == "SCRIPT" and kept:
+            kept.pop()
+        elif name != "SCRIPT":
+            kept.append(name)
+    return kept
+
+
 async def test_a_warm_say_reaches_the_model_in_few_round_trips(
     monkeypatch: pytest.MonkeyPatch, postgres_url: str, redis_url: str, redis_prefix: str
 ) -> None:
@@ -84,7 +97,7 @@ async def test_a_warm_say_reaches_the_model_in_few_round_trips(
                 assert await hub.say(sid, text, uuid.uuid4().hex) is None
                 running = await backend.current_reply(str(sid))
                 assert await log.wait_ended(sid, running or "", 5)
-        warm = at_call[-1]
+        warm = warm_cache(at_call[-1])
         print(f"warm say: {len(warm)} round trips before the model: {warm}")
         # Six in turn: the lock, the log under it (where it stands and what is new), the
         # say's claim, the budget (set up and where it stands), the reservation, the
