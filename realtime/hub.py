@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from realtime.budgets import BudgetStore, Refused
 from realtime.budgets.policy import time_percent
+from realtime.capchecks import CapChecks, sql_caps
 from realtime.clientstate import start, to_event
 from realtime.clientturns import client_turns, turn_state
 from realtime.config import RealtimeConfig
@@ -33,7 +34,7 @@ from realtime.events import (
 from realtime.lifecycle import TERMINAL, IllegalTransition, SessionAction, SessionStatus
 from realtime.memo import Throttle, TtlMemo
 from realtime.planning import fit_to_reservation, plan_reply
-from realtime.quota import CAP_MESSAGE, CapState, cap_state
+from realtime.quota import CAP_MESSAGE
 from realtime.recentlog import Recent, RecentLog
 from realtime.replyjob import ReplyJob
 from realtime.replyslots import BUSY_MESSAGE
@@ -52,8 +53,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Hub"]
 
-#: How long a worker trusts a check that found a teacher far from every cap.
-CAP_CHECK_SECONDS = 1.0
 IN_PROGRESS_MESSAGE = "The client is still answering. Wait for the reply (or press Stop) first."
 
 
@@ -68,6 +67,7 @@ class Hub:
         control: SessionControl,
         config: RealtimeConfig,
         recent: RecentLog | None = None,
+        caps: CapChecks | None = None,
     ) -> None:
         self._db = db
         self._log = log
@@ -79,9 +79,7 @@ class Hub:
         self._profiles: TtlMemo[uuid.UUID, ClientProfile] = TtlMemo(config.say_memo_seconds)
         self._activity: Throttle[uuid.UUID] = Throttle(config.activity_write_seconds)
         self._rows = SessionRows(control)
-        # A teacher far from every cap is checked once a second, not on every say (see
-        # realtime.quota.FAR_TOKENS for why a second cannot reach the cap).
-        self._caps: TtlMemo[uuid.UUID, CapState] = TtlMemo(CAP_CHECK_SECONDS)
+        self._caps = caps or CapChecks(sql_caps(db, config.teacher_monthly_token_cap))
 
     async def say(self, session_id: uuid.UUID, text: str, client_id: str) -> ErrorEvent | None:
         """Store the student's message once per ``client_id`` and start the reply.
@@ -110,7 +108,7 @@ class Hub:
                 return error(
                     ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
                 )
-            caps = await self._owner_caps(session.owner_id)
+            caps = await self._caps.check(session.owner_id)
             if caps.reached:
                 return error(ErrorCode.MONTHLY_CAP_REACHED, CAP_MESSAGE)
             view = recent.view
@@ -162,6 +160,7 @@ class Hub:
             claim = f"{seqs[0]}:{message.message_id}"
             await backend.record_claim(sid, f"say:{client_id}", claim)
             await self._touch_activity(session_id)
+            await self._caps.refresh(session.owner_id)
             return None
         finally:
             if not started:
@@ -297,14 +296,6 @@ class Hub:
                 return await profile_repo.get_profile(s, session.owner_id, session.profile_id)
 
         return await self._profiles.get(session.profile_id, load)
-
-    async def _owner_caps(self, owner_id: uuid.UUID) -> CapState:
-        cap = self._config.teacher_monthly_token_cap
-        return await self._caps.get(
-            owner_id,
-            lambda: cap_state(self._db, owner_id, cap, datetime.now(UTC)),
-            keep=lambda found: found.far,  # near a cap: SQL on every say
-        )
 
     async def starting_client_state(self, session: Session) -> ClientStateEvent:
         """The client state before the first student turn (every fact locked)."""

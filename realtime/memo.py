@@ -1,5 +1,6 @@
 """Small per-worker memos for the say path: a value loaded at most once per ``ttl``
-seconds per key, and an action done at most once per ``every`` seconds per key.
+seconds per key (and, for a caller that refreshes it off its hot path, usable for
+``stale_for`` seconds more), and an action done at most once per ``every`` seconds per key.
 
 Both are bounded (least recently used keys go first) and take a monotonic clock, so
 tests drive time instead of sleeping. Neither is shared between workers: each worker's
@@ -27,13 +28,16 @@ class TtlMemo(Generic[K, V]):
         self,
         ttl: float,
         *,
+        stale_for: float = 0.0,
         max_keys: int = MAX_KEYS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ttl = ttl
+        self._stale_for = stale_for
         self._max = max_keys
         self._clock = clock
         self._values: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._refreshing: set[K] = set()
 
     async def get(
         self,
@@ -58,6 +62,34 @@ class TtlMemo(Generic[K, V]):
             while len(self._values) > self._max:
                 self._values.popitem(last=False)
         return value
+
+    def usable(self, key: K) -> V | None:
+        """The value for ``key`` if it was loaded less than ``ttl + stale_for`` seconds
+        ago, else None (load it with :meth:`get`). Past ``ttl`` the caller uses it now and
+        calls :meth:`refresh` once its hot path is done."""
+        held = self._values.get(key)
+        if held is None or self._clock() - held[0] >= self._ttl + self._stale_for:
+            return None
+        self._values.move_to_end(key)
+        return held[1]
+
+    async def refresh(
+        self,
+        key: K,
+        load: Callable[[], Awaitable[V]],
+        keep: Callable[[V], bool] = lambda _: True,
+    ) -> None:
+        """Load ``key`` again if it holds a value older than ``ttl`` and no refresh of it
+        is already running (a burst of callers past ``ttl`` costs one load, not one each).
+        A key holding nothing is left to the next :meth:`get`."""
+        held = self._values.get(key)
+        if held is None or self._clock() - held[0] < self._ttl or key in self._refreshing:
+            return
+        self._refreshing.add(key)
+        try:
+            await self.get(key, load, keep)
+        finally:
+            self._refreshing.discard(key)
 
     def forget(self, key: K) -> None:
         self._values.pop(key, None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from realtime.memo import Throttle, TtlMemo
@@ -71,3 +73,34 @@ def test_throttle_is_due_once_per_period_per_key_and_reset_makes_it_due() -> Non
     assert throttle.due("s")
     throttle.reset("s")
     assert throttle.due("s")
+
+
+async def test_a_stale_value_is_usable_for_a_while_and_refreshed_once_at_a_time() -> None:
+    clock, loads = Clock(), []
+    gate = asyncio.Event()
+
+    async def load() -> int:
+        loads.append(clock.now)
+        await gate.wait()
+        return len(loads)
+
+    memo: TtlMemo[str, int] = TtlMemo(1.0, stale_for=2.0, clock=clock)
+    assert memo.usable("a") is None
+    await memo.refresh("a", load)  # nothing held: left to the next get
+    assert loads == []
+    gate.set()
+    assert await memo.get("a", load) == 1
+    clock.now += 0.9
+    await memo.refresh("a", load)  # still fresh
+    assert (memo.usable("a"), len(loads)) == (1, 1)
+    clock.now += 2.0  # 2.9 s old: stale, still usable
+    assert memo.usable("a") == 1
+    gate.clear()
+    burst = [asyncio.create_task(memo.refresh("a", load)) for _ in range(3)]
+    await asyncio.sleep(0)
+    assert len(loads) == 2  # one load for the burst
+    gate.set()
+    await asyncio.gather(*burst)
+    assert (memo.usable("a"), len(loads)) == (2, 2)
+    clock.now += 3.0  # 3 s old: past ttl + stale_for
+    assert memo.usable("a") is None

@@ -1,0 +1,60 @@
+"""When a say checks the teacher's monthly caps: on the way to the model only when no
+check of the last second is trusted; in the trusted second's later half, after the
+reply has started (in-process rig, the caps' clock driven)."""
+
+from __future__ import annotations
+
+import uuid
+
+from realtime.capchecks import CAP_TRUST_SECONDS, CapChecks, sql_caps
+from realtime.config import RealtimeConfig
+from realtime.hub import Hub
+from realtime.quota import CapState
+from realtime.vocabulary import MessageRole
+from tests.hub.rig import Rig, new_session
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_say_checks_the_caps_before_its_message_only_without_a_trusted_check(
+    rig: Rig,
+) -> None:
+    sid = await new_session(rig)
+    clock, stored_at_check = Clock(), []
+    in_sql = sql_caps(rig.db, None)
+
+    async def load(owner_id: uuid.UUID) -> CapState:
+        messages = await rig.log.messages(sid)
+        stored_at_check.append(sum(m.role is MessageRole.STUDENT for m in messages))
+        return await in_sql(owner_id)
+
+    config = RealtimeConfig()
+    hub = Hub(
+        db=rig.db,
+        log=rig.log,
+        budgets=rig.budgets,
+        runner=rig.runner,
+        control=rig.control,
+        config=config,
+        caps=CapChecks(load, clock=clock),
+    )
+
+    async def say(text: str) -> None:
+        assert await hub.say(sid, text, uuid.uuid4().hex) is None
+        running = await rig.backend.current_reply(str(sid))
+        assert await rig.log.wait_ended(sid, running or "", 5)
+
+    await say("Hello.")  # nothing trusted yet: checked before the message is stored
+    clock.now += CAP_TRUST_SECONDS * 0.25
+    await say("How are you?")  # fresh: not checked at all
+    clock.now += CAP_TRUST_SECONDS * 0.5
+    await say("What brings you in?")  # trusted, and checked again once its reply started
+    clock.now += CAP_TRUST_SECONDS * 1.01
+    await say("Tell me more.")  # the trusted second is over: checked before, again
+    assert stored_at_check == [0, 3, 3]
