@@ -22,7 +22,7 @@ from realtime.backends.base import READ_BATCH
 from realtime.eventlog import LogInfo
 from realtime.events import MessageEvent, SequencedEvent
 from realtime.sessionlog import SessionLog
-from realtime.sessionview import SessionView
+from realtime.sessionview import SessionView, fold
 from realtime.transcript import message_from_event
 
 __all__ = ["Recent", "RecentLog"]
@@ -109,8 +109,8 @@ class RecentLog:
                 events = await backend.read(sid, after, min(READ_BATCH, info.last_seq - after))
             if not events or events[0].seq != after + 1:
                 break  # trimmed past us while we read
+            view = fold(events, view)
             for event in events:
-                view = view.apply(event)
                 message = message_from_event(event)
                 if message is not None:
                     messages.append(message)

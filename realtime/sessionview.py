@@ -13,15 +13,16 @@ it from a view instead of re-deriving it over raw events:
 - the client's state (trust, hidden facts) and the teacher's latest directions.
 
 Laws (property-tested in ``tests/realtime/unit/test_rt_sessionview.py``): folding a
-prefix and then the rest equals folding the whole, and an event at or below
-``last_seq`` changes nothing, so a snapshot plus the events after it equals a fresh fold.
+prefix and then the rest equals folding the whole, :func:`fold` equals applying the
+events one at a time, and an event at or below ``last_seq`` changes nothing, so a
+snapshot plus the events after it equals a fresh fold.
 A view folded from a window that starts mid-log knows only what the window shows: a reply
 whose ``reply.start`` was trimmed is open with the text seen since.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import assert_never
 
@@ -193,8 +194,16 @@ class SessionView:
 
 
 def fold(events: Iterable[SequencedEvent], view: SessionView | None = None) -> SessionView:
-    """``view`` (default: empty) with ``events`` applied in order."""
+    """``view`` (default: empty) with ``events`` applied in order, one by one.
+
+    A delta of a reply whose end comes later in ``events`` is skipped: the end closes
+    the reply whatever text it had, and the later end sets ``last_seq``. A say catching
+    up folds the whole previous reply at once (~50 deltas, a copy of the view each)."""
+    batch = events if isinstance(events, Sequence) else list(events)
+    ends = {e.reply_id: i for i, e in enumerate(batch) if isinstance(e, ReplyDone | ReplyError)}
     out = view or SessionView()
-    for event in events:
+    for i, event in enumerate(batch):
+        if isinstance(event, ReplyDelta) and ends.get(event.reply_id, -1) > i:
+            continue
         out = out.apply(event)
     return out

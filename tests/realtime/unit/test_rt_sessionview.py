@@ -98,3 +98,16 @@ def test_the_latest_client_state_and_three_directions_are_kept() -> None:
     view = fold([states[0], *notes[:2], states[1], *notes[2:]])  # seqs 1, 2, 3, 4, 5, 6
     assert view.client_state == states[1]
     assert view.directions == ("note 1", "note 2", "note 3")
+
+
+@settings(max_examples=300, deadline=None)
+@given(session_logs(), st.data())
+def test_the_fold_equals_applying_each_event_in_turn(log: Log, data: st.DataObject) -> None:
+    """fold skips the deltas of a reply that ends later in the same batch: from any
+    snapshot, the result is what applying every event one at a time gives."""
+    cut = data.draw(st.integers(0, len(log.events)))
+    back = data.draw(st.integers(0, cut))
+    stepped = snapshot = fold(log.events[:cut])
+    for event in log.events[back:]:
+        stepped = stepped.apply(event)
+    assert fold(log.events[back:], snapshot) == stepped
