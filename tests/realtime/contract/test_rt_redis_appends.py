@@ -248,20 +248,32 @@ async def test_a_lost_connection_fails_the_batch_and_the_next_append_works(
 ) -> None:
     with running_proxy(*_proxied(redis_url)) as proxy:
         backend = RedisBackend(f"redis://127.0.0.1:{proxy.port}/0", key_prefix=redis_prefix)
+        direct = Redis.from_url(redis_url, decode_responses=True)
         try:
             await backend.open_log("s", 0)
+            await backend.append("s", [delta(0)])  # the append connection and its handshake
+            # The next append runs and its answer is held: the cut finds it in flight
+            # (without the hold, all three could be answered before the cut).
+            proxy.hold_replies()
             pending = [asyncio.ensure_future(backend.append("s", [delta(i)])) for i in (1, 2, 3)]
-            await asyncio.sleep(0)
+            meta = f"{redis_prefix}:{{s}}:meta"
+            await eventually(lambda: _seq_reached(direct, meta, 2))
             proxy.cut()
             outcomes = await asyncio.gather(*pending, return_exceptions=True)
             failed = [o for o in outcomes if isinstance(o, BaseException)]
             assert failed and all(isinstance(o, BackendUnavailable) for o in failed), outcomes
+            proxy.release_replies()
             proxy.restore()
             (seq,) = await backend.append("s", [delta(4)])
             info = await backend.log_info("s")
             assert info is not None and seq == info.last_seq
         finally:
             await backend.aclose()
+            await direct.aclose()
+
+
+async def _seq_reached(redis: Redis, meta: str, seq: int) -> bool:
+    return int(await redis.hget(meta, "seq") or 0) >= seq
 
 
 async def test_an_append_whose_reply_is_lost_ran_once_and_fails(
