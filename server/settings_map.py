@@ -76,7 +76,7 @@ def redis_client(settings: Settings) -> Redis | None:
         return None
     from redis.asyncio import Redis
 
-    from realtime.backends.redis import redis_client as make_client
+    from realtime.backends.redis_pool import redis_client as make_client
 
     # redis+cluster:// gives a RedisCluster: it serves every command sent through this
     # client (single-key or single-slot scripts and pipelines, PING) alike.

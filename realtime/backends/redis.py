@@ -38,10 +38,7 @@ from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import ClusterError, RedisClusterException, ResponseError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -60,23 +57,13 @@ from realtime.backends.base import (
     stream_entry,
 )
 from realtime.backends.redis_appends import AppendBatcher, Appends, DirectAppends
-from realtime.backends.redis_pool import TimedBlockingPool
+from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_reader import GATHER_SECONDS, StreamReader
-from realtime.backends.redis_routing import cluster_seed_url
 from realtime.eventlog import LogInfo
 from realtime.events import Presence, ReplyStop, payload_json
 from realtime.vocabulary import Role
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
-
-
-#: Connections per Redis client, and how long a command waits for a free one. redis-py 8's
-#: default pool holds 100 and fails the 101st command at once ("Too many connections"):
-#: 500 sockets reconnecting together after a worker restart lost ~40 of them that way.
-#: Waiting keeps such a burst in order (a reconnect needs a few commands of ~0.1 ms); a
-#: worker's steady need is a few dozen connections.
-POOL_CONNECTIONS = 100
-POOL_WAIT_SECONDS = 10.0
 
 
 def _lua(*names: str) -> str:
@@ -91,46 +78,6 @@ def _pairs(flat: Sequence[str]) -> dict[str, str]:
 
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
-
-
-def redis_client(url: str, **options: Any) -> Redis | RedisCluster:
-    """A command client: ``RedisCluster`` for a ``redis+cluster://`` (or ``rediss+cluster://``)
-    URL naming any node of the cluster, else a plain ``Redis`` (``redis://``, ``rediss://``,
-    ``unix://``). No I/O; a cluster client loads its slot map on first use."""
-    seed = cluster_seed_url(url)
-    if seed is None:
-        # redis-py 8.1.0 skips its pool's dead-connection check while maintenance
-        # notifications (a Redis Enterprise feature) are "auto", its RESP3 default: after a
-        # Redis restart every idle pooled connection then failed one command, a reply's
-        # lease refresh among them (redis-py #4252, fixed upstream after 8.1.0). Off, a
-        # connection the server closed is replaced at checkout, before anything is sent.
-        pool = TimedBlockingPool.from_url(
-            url,
-            **{
-                "max_connections": POOL_CONNECTIONS,
-                "timeout": POOL_WAIT_SECONDS,
-                # Never send a command again after a lost answer: Redis may have run it (an
-                # append twice is a repeated word in a reply). redis-py 8's pooled
-                # connections already default to no retry; said here so it stays so.
-                "retry": Retry(NoBackoff(), 0),
-                **_without_maintenance_notifications(),
-                **options,
-            },
-        )
-        return Redis.from_pool(pool)
-    # redis-py's default (5) closes all of the client's connections on every 5th MOVED;
-    # commands in flight on them fail and are retried, so an append that already ran
-    # would run twice (a burnt seq). 0: patch the one moved slot instead.
-    options.setdefault("reinitialize_steps", 0)
-    return RedisCluster.from_url(seed, **options)
-
-
-def _without_maintenance_notifications() -> dict[str, Any]:
-    try:
-        from redis.maint_notifications import MaintNotificationsConfig
-    except ImportError:  # an older redis-py: none to turn off, every checkout is checked
-        return {}
-    return {"maint_notifications_config": MaintNotificationsConfig(enabled=False)}
 
 
 @contextmanager

@@ -28,7 +28,7 @@ async def _stores(
         store = MemoryBudgetStore(levels=levels)
         yield [store, store]
         return
-    from realtime.backends.redis import redis_client
+    from realtime.backends.redis_pool import redis_client
     from realtime.budgets.redis_store import RedisBudgetStore
 
     cluster = request.param == "cluster"

@@ -13,8 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from realtime.backends.redis import redis_client
-from realtime.backends.redis_pool import TimedBlockingPool
+from realtime.backends.redis_pool import TimedBlockingPool, redis_client
 from storage.db import Database
 from storage.pool_waits import WAIT_BUCKETS, TimedQueuePool, WaitTally
 
