@@ -16,7 +16,8 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from realtime.backends.base import BackendUnavailable, Revocations, cancel_and_wait
+from realtime.backends.base import BackendUnavailable, Revocations
+from realtime.backends.cancelling import cancel_and_wait
 from realtime.revocation import LiveConnections, Revocation, RevocationGap
 from realtime.vocabulary import CloseCode
 

@@ -19,8 +19,9 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
+from realtime.backends.cancelling import raise_if_cancelling
 from realtime.eventlog import LogGapError, LogInfo, ResumeGap, check_continuity, decide_resume
 from realtime.events import Presence, ReplyStop, SequencedEvent, decode_event
 from realtime.revocation import Revocation, RevocationGap
@@ -208,31 +209,6 @@ class Revocations(Protocol):
 
 # ---------------------------------------------------------------------------------------------
 # Shared subscription logic
-
-
-async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
-    """Cancel ``task`` and wait for it to end; its own CancelledError is swallowed, but a
-    cancellation aimed at the caller (while waiting) is re-raised."""
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise
-
-
-def raise_if_cancelling() -> None:
-    """Re-raise a cancellation that a library swallowed.
-
-    CPython 3.11's ``asyncio.wait_for`` drops a cancel that lands as its inner future
-    completes (gh-86296, fixed in 3.12); redis-py wraps socket writes in it, so a cancelled
-    task can come back from a Redis call as if nothing happened and then wait forever.
-    A task still counting a cancel request while running normal code is in that state.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 ReadEntries = Callable[[int, int], Awaitable[list[LogEntry]]]

@@ -33,7 +33,8 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
-from realtime.backends.base import BackendUnavailable, cancel_and_wait, raise_if_cancelling
+from realtime.backends.base import BackendUnavailable
+from realtime.backends.cancelling import cancel_and_wait, raise_if_cancelling
 
 __all__ = ["MAX_BATCH", "AppendBatcher", "Appends", "DirectAppends"]
 

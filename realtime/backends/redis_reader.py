@@ -40,11 +40,10 @@ from realtime.backends.base import (
     Event,
     LogEntry,
     Subscriber,
-    cancel_and_wait,
-    raise_if_cancelling,
     stamped_entry,
     stream_entry,
 )
+from realtime.backends.cancelling import cancel_and_wait, raise_if_cancelling
 from realtime.backends.redis_routing import (
     ClusterRouting,
     Routing,

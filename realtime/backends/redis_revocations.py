@@ -27,7 +27,8 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
-from realtime.backends.base import REVOCATIONS_KEPT, BackendUnavailable, raise_if_cancelling
+from realtime.backends.base import REVOCATIONS_KEPT, BackendUnavailable
+from realtime.backends.cancelling import raise_if_cancelling
 from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_reader import RETRY_ERRORS
 from realtime.backends.redis_routing import (
