@@ -38,6 +38,7 @@ from realtime.quota import CAP_MESSAGE
 from realtime.recentlog import Recent, RecentLog
 from realtime.replyjob import ReplyJob
 from realtime.replyslots import BUSY_MESSAGE
+from realtime.sayopening import SayOpener
 from realtime.sessionlog import SessionLog
 from realtime.sessionrows import SessionRows
 from realtime.sessionview import SessionView
@@ -79,6 +80,7 @@ class Hub:
         self._profiles: TtlMemo[uuid.UUID, ClientProfile] = TtlMemo(config.say_memo_seconds)
         self._activity: Throttle[uuid.UUID] = Throttle(config.activity_write_seconds)
         self._rows = SessionRows(control)
+        self._opener = SayOpener(log, self._recent, config)
         self._caps = caps or CapChecks(sql_caps(db, config.teacher_monthly_token_cap))
 
     async def say(self, session_id: uuid.UUID, text: str, client_id: str) -> ErrorEvent | None:
@@ -95,15 +97,16 @@ class Hub:
             return error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
         sid, reply_id = str(session_id), uuid.uuid4().hex
         backend = self._log.backend
-        if not await self._acquire(session_id, reply_id):
+        opened = await self._opener.open(session_id, reply_id, client_id)
+        if opened is None:
             return error(ErrorCode.REPLY_IN_PROGRESS, IN_PROGRESS_MESSAGE)
+        recent, recorded = opened
         lease, acquired_at = self._config.reply_lock_seconds, time.monotonic()
         started, exhausted, ticket = False, False, None
         try:
-            # Under the lock, so no say of this session runs meanwhile: the log as it
-            # stands (one round trip) and the row as of it (SQL only on a worker's first
+            # The row as of the log read under the lock (SQL only on a worker's first
             # look or after a logged state change; a slow one renews the lease below).
-            recent, session = await self.snapshot(session_id)
+            session = await self._rows.current(session_id, recent)
             if session.status != SessionStatus.ACTIVE:
                 return error(
                     ErrorCode.NOT_ACTIVE, f"The session is {session.status}; you cannot send now."
@@ -112,7 +115,7 @@ class Hub:
             if caps.reached:
                 return error(ErrorCode.MONTHLY_CAP_REACHED, CAP_MESSAGE)
             view = recent.view
-            if await self._already_said(sid, client_id, view):
+            if await self._opener.already_said(sid, client_id, view, recorded):
                 return None  # a retry of a message already stored: nothing to do
             # Past capacity: refused before anything is stored or reserved (the claim
             # above is harmless: a claim without a result is said again on a retry).
@@ -156,7 +159,7 @@ class Hub:
             if job.turn is not None:
                 await self._log.publish(session_id, [job.turn.event(seqs[0])])
             # A retry arriving before this is recorded finds the message in the log and
-            # records it (_already_said).
+            # records it (SayOpener.already_said).
             claim = f"{seqs[0]}:{message.message_id}"
             await backend.record_claim(sid, f"say:{client_id}", claim)
             await self._touch_activity(session_id)
@@ -173,22 +176,6 @@ class Hub:
             if exhausted:
                 await self._runner.expire_for_tokens(session_id)
 
-    async def _acquire(self, session_id: uuid.UUID, reply_id: str) -> bool:
-        """Take the session's reply lock. A holder whose end is already in the log has
-        only its lock left to release (its budget is settled before its end is logged):
-        a say right after ``reply.done`` must not be refused for that moment, so such a
-        lock is released here (compare-and-delete: only that reply's) and taken."""
-        sid, backend, lease = str(session_id), self._log.backend, self._config.reply_lock_seconds
-        if await backend.acquire_reply(sid, reply_id, lease):
-            return True
-        holder = await backend.current_reply(sid)
-        if holder is None:
-            return await backend.acquire_reply(sid, reply_id, lease)
-        if not (await self._recent.catch_up(session_id)).view.has_ended(holder):
-            return False
-        await backend.release_reply(sid, holder)
-        return await backend.acquire_reply(sid, reply_id, lease)
-
     async def snapshot(self, session_id: uuid.UUID) -> tuple[Recent, Session]:
         """The session's log as this worker caught up with it now, and its row as of that
         log (SQL only for a worker's first look and after a logged state change; see
@@ -199,23 +186,6 @@ class Hub:
     async def catch_up(self, session_id: uuid.UUID) -> Recent:
         """The session's log as this worker caught up with it now (see RecentLog)."""
         return await self._recent.catch_up(session_id)
-
-    async def _already_said(self, sid: str, client_id: str, view: SessionView) -> bool:
-        """Whether a say with ``client_id`` was stored before. Runs under the reply lock,
-        so no other say of this session is in flight: a claim without a recorded result
-        means an earlier attempt died, either before its append (say it now) or right
-        after it (the message is in the recent log: record it, say nothing)."""
-        backend, key = self._log.backend, f"say:{client_id}"
-        recorded = await backend.claim(sid, key, self._config.say_dedupe_seconds)
-        if recorded is None:
-            return False  # claimed now: a first attempt
-        if recorded:
-            return True
-        said = view.said.get(client_id)
-        if said is not None:
-            await backend.record_claim(sid, key, said.claim)
-            return True
-        return False
 
     async def prepare_reply(
         self,

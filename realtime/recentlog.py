@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from realtime.backends.base import READ_BATCH
@@ -25,7 +26,10 @@ from realtime.sessionlog import SessionLog
 from realtime.sessionview import SessionView, fold
 from realtime.transcript import message_from_event
 
-__all__ = ["Recent", "RecentLog"]
+__all__ = ["ReadSince", "Recent", "RecentLog"]
+
+#: Where a log stands and the first events after a seq (``RealtimeBackend.log_since``).
+ReadSince = Callable[[int], Awaitable[tuple[LogInfo, list[SequencedEvent]] | None]]
 
 #: Sessions remembered per worker: a worker carries ~100 live sessions; past this the
 #: least recently said-to is forgotten (and rebuilt, correctly, if it speaks again).
@@ -56,14 +60,25 @@ class RecentLog:
         self._max = max_sessions
         self._memo: OrderedDict[uuid.UUID, Recent] = OrderedDict()
 
-    async def catch_up(self, session_id: uuid.UUID) -> Recent:
+    def known_seq(self, session_id: uuid.UUID) -> int | None:
+        """The seq this worker caught up to, or None when it remembers nothing of the
+        session (the next catch-up rebuilds it without calling ``read``)."""
+        known = self._memo.get(session_id)
+        return None if known is None else known.info.last_seq
+
+    async def catch_up(self, session_id: uuid.UUID, read: ReadSince | None = None) -> Recent:
         """The session's log as of now (or newer): one round trip when nothing much
-        happened since the last catch-up (where the log stands and what came since)."""
+        happened since the last catch-up (where the log stands and what came since).
+        ``read`` makes that round trip in the caller's stead (a say takes its lock in the
+        same one) when this worker knows the session: called once, with the seq known."""
         known = self._memo.get(session_id)
         found = None
         if known is not None:
-            found = await self._log.backend.log_since(
-                str(session_id), known.info.last_seq, READ_BATCH
+            after = known.info.last_seq
+            found = await (
+                read(after)
+                if read is not None
+                else self._log.backend.log_since(str(session_id), after, READ_BATCH)
             )
         if known is None or found is None:  # first look, or the log is gone: reopen it
             recent = await self._rebuild(session_id, await self._log.ensure(session_id))

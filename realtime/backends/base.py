@@ -19,6 +19,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from realtime.backends.cancelling import raise_if_cancelling
@@ -69,6 +70,26 @@ def stream_entry(entry_id: str, fields: Mapping[str, str]) -> LogEntry:
     a :class:`LogEntry`: the one place stored events are decoded."""
     seq = int(entry_id.partition("-")[0])
     return LogEntry(seq, fields["x"], decode_event(fields["e"], seq))
+
+
+class SayClaim(NamedTuple):
+    """A say's idempotency claim: its key and how long it holds."""
+
+    key: str
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class SayOpening:
+    """What :meth:`RealtimeBackend.open_say` found, in one round trip on Redis."""
+
+    #: The reply lock was taken for this say.
+    acquired: bool
+    #: As :meth:`RealtimeBackend.log_since` answers, read after the lock was tried.
+    since: tuple[LogInfo, list[Event]] | None
+    #: The claim's answer when the lock was taken, as :meth:`RealtimeBackend.claim`
+    #: gives it (None: claimed now); None too when the lock was not taken.
+    recorded: str | None
 
 
 class RealtimeBackend(Protocol):
@@ -136,6 +157,13 @@ class RealtimeBackend(Protocol):
 
     async def acquire_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
         """Take the session's single reply lock for ``ttl`` seconds; False if held."""
+        ...
+
+    async def open_say(
+        self, session_id: str, reply_id: str, ttl: float, after: int, claim: SayClaim
+    ) -> SayOpening:
+        """A say's first step, atomically: :meth:`acquire_reply`, then :meth:`log_since`
+        (``after``, :data:`READ_BATCH`), then, only when the lock was taken, :meth:`claim`."""
         ...
 
     async def refresh_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:

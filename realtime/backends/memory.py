@@ -18,9 +18,12 @@ from realtime.backends.base import (
     DEFAULT_IDLE_TTL,
     DEFAULT_SUBSCRIBER_QUEUE,
     DEFAULT_WINDOW,
+    READ_BATCH,
     Event,
     LogEntry,
     LogMissing,
+    SayClaim,
+    SayOpening,
     Subscriber,
     Subscription,
     check_subscribe,
@@ -211,6 +214,15 @@ class MemoryBackend:
             return False
         self._replies[session_id] = _Timed(reply_id, self._clock() + ttl)
         return True
+
+    async def open_say(
+        self, session_id: str, reply_id: str, ttl: float, after: int, claim: SayClaim
+    ) -> SayOpening:
+        # Atomic here too: none of these awaits suspends (one event loop, no I/O).
+        acquired = await self.acquire_reply(session_id, reply_id, ttl)
+        since = await self.log_since(session_id, after, READ_BATCH)
+        recorded = await self.claim(session_id, claim.key, claim.ttl) if acquired else None
+        return SayOpening(acquired, since, recorded)
 
     async def refresh_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
         if self._owner(session_id) != reply_id:

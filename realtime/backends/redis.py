@@ -47,10 +47,13 @@ from realtime.backends.base import (
     DEFAULT_IDLE_TTL,
     DEFAULT_SUBSCRIBER_QUEUE,
     DEFAULT_WINDOW,
+    READ_BATCH,
     BackendUnavailable,
     Event,
     LogEntry,
     LogMissing,
+    SayClaim,
+    SayOpening,
     Subscriber,
     Subscription,
     check_subscribe,
@@ -140,6 +143,7 @@ class RedisBackend:
         self._refresh = self._redis.register_script(_lua("refresh"))
         self._presence = self._redis.register_script(_lua("presence"))
         self._claim = self._redis.register_script(_lua("claim"))
+        self._say = self._redis.register_script(_lua("_info", "say"))
         self._reader = StreamReader(url, self._redis, self._current_epochs, gather=read_gather)
 
     @property
@@ -180,8 +184,10 @@ class RedisBackend:
     ) -> tuple[LogInfo, list[Event]] | None:
         with _translate():
             found = await self._since(keys=self._log_keys(session_id)[:2], args=[after, limit])
-        if not found:
-            return None
+        return None if not found else self._since_answer(found)
+
+    @staticmethod
+    def _since_answer(found: Any) -> tuple[LogInfo, list[Event]]:
         (epoch, last, first), rows = found
         # A script's XRANGE comes back raw: each entry is [id, [field, value, ...]].
         entries = [stream_entry(entry_id, _pairs(fields)) for entry_id, fields in rows]
@@ -270,6 +276,25 @@ class RedisBackend:
                 self._key(session_id, "reply"), reply_id, nx=True, px=_ms(ttl)
             )
         return bool(won)
+
+    async def open_say(
+        self, session_id: str, reply_id: str, ttl: float, after: int, claim: SayClaim
+    ) -> SayOpening:
+        meta, log, _ = self._log_keys(session_id)
+        keys = [
+            meta,
+            log,
+            self._key(session_id, "reply"),
+            self._key(session_id, f"claim:{claim.key}"),
+        ]
+        args: list[str | int] = [reply_id, _ms(ttl), after, READ_BATCH, _ms(claim.ttl)]
+        with _translate():
+            taken, found, recorded = await self._say(keys=keys, args=args)
+        return SayOpening(
+            bool(taken),
+            None if not found else self._since_answer(found),
+            None if recorded is None else str(recorded),
+        )
 
     async def refresh_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
         with _translate():

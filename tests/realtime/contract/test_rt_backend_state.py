@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from realtime.backends import LogMissing, RealtimeBackend
+from realtime.backends.base import SayClaim
 from realtime.protocol import Presence, ReplyStart, ReplyStop, Role
 from tests.realtime.contract.rt_helpers import Workers, delta, eventually, take
 
@@ -48,6 +49,38 @@ async def test_claims_expire(workers: Workers, session_id: str) -> None:
     assert await backend.claim_once(session_id, "k", 0.05)
 
     await eventually(lambda: backend.claim_once(session_id, "k", 60))
+
+
+async def test_a_says_opening_takes_the_lock_reads_the_log_and_claims_only_with_the_lock(
+    workers: Workers, session_id: str
+) -> None:
+    a, b = workers.make(), workers.make()
+    gone = await a.open_say(session_id, "r0", 30, 0, SayClaim("say:c0", 60))
+    assert (gone.acquired, gone.since, gone.recorded) == (True, None, None)  # no log yet
+    assert await a.release_reply(session_id, "r0")
+    await a.open_log(session_id, 0)
+    await a.append(session_id, [delta(1), delta(2), delta(3)])
+    first = await a.open_say(session_id, "r1", 30, 1, SayClaim("say:c1", 60))
+    assert first.acquired and first.recorded is None  # claimed now
+    assert first.since is not None
+    info, events = first.since
+    assert (info.last_seq, [e.seq for e in events]) == (3, [2, 3])
+    # Held: the log is still read (to see whether the holder ended), the claim untouched.
+    held = await b.open_say(session_id, "r2", 30, 3, SayClaim("say:c2", 60))
+    assert (held.acquired, held.recorded) == (False, None)
+    assert held.since is not None and held.since[1] == []
+    assert await b.current_reply(session_id) == "r1"
+    assert await b.claim(session_id, "say:c2", 60) is None  # the held opening left it alone
+    await a.record_claim(session_id, "say:c1", "2:m-1")
+    assert await a.release_reply(session_id, "r1")
+    again = await b.open_say(session_id, "r3", 30, 3, SayClaim("say:c1", 60))
+    assert (again.acquired, again.recorded) == (True, "2:m-1")  # a retry sees the result
+    retry = await a.open_say(session_id, "r4", 30, 3, SayClaim("say:c2", 60))
+    assert not retry.acquired
+    assert not await b.release_reply(session_id, "r4")  # r4 never took it
+    assert await b.release_reply(session_id, "r3")
+    at_work = await a.open_say(session_id, "r5", 30, 3, SayClaim("say:c2", 60))
+    assert (at_work.acquired, at_work.recorded) == (True, "")  # first caller still at work
 
 
 async def test_reply_lock_is_owned(workers: Workers, session_id: str) -> None:
