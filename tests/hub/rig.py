@@ -13,6 +13,7 @@ from llm.scripted import ScriptedProvider
 from realtime.backends import MemoryBackend
 from realtime.budgetreport import BudgetReport
 from realtime.budgets import MemoryBudgetStore
+from realtime.capchecks import CapChecks
 from realtime.config import RealtimeConfig
 from realtime.control import SessionControl
 from realtime.conversation import ReplyRunner
@@ -24,7 +25,7 @@ from storage.migrate import upgrade
 from tests.hub.started import started_session
 from tests.support.sqlite_threads import aiosqlite_threads_done
 
-__all__ = ["Rig", "built_rig", "new_session"]
+__all__ = ["Rig", "built_rig", "hub_of", "new_session"]
 
 
 @dataclass
@@ -69,6 +70,25 @@ async def built_rig(tmp_path: Path) -> AsyncIterator[Rig]:
     await backend.aclose()
     await db.aclose()
     await aiosqlite_threads_done()
+
+
+def hub_of(
+    rig: Rig,
+    *,
+    runner: ReplyRunner | None = None,
+    config: RealtimeConfig | None = None,
+    caps: CapChecks | None = None,
+) -> Hub:
+    """A second hub over the rig's parts, with its own runner, settings or cap checks."""
+    return Hub(
+        db=rig.db,
+        log=rig.log,
+        budgets=rig.budgets,
+        runner=runner or rig.runner,
+        control=rig.control,
+        config=config or RealtimeConfig(),
+        caps=caps,
+    )
 
 
 async def new_session(rig: Rig, token_budget: int = 20_000) -> uuid.UUID:

@@ -7,11 +7,9 @@ from __future__ import annotations
 import uuid
 
 from realtime.capchecks import CAP_TRUST_SECONDS, CapChecks, sql_caps
-from realtime.config import RealtimeConfig
-from realtime.hub import Hub
 from realtime.quota import CapState
 from realtime.vocabulary import MessageRole
-from tests.hub.rig import Rig, new_session
+from tests.hub.rig import Rig, hub_of, new_session
 
 
 class Clock:
@@ -34,16 +32,7 @@ async def test_a_say_checks_the_caps_before_its_message_only_without_a_trusted_c
         stored_at_check.append(sum(m.role is MessageRole.STUDENT for m in messages))
         return await in_sql(owner_id)
 
-    config = RealtimeConfig()
-    hub = Hub(
-        db=rig.db,
-        log=rig.log,
-        budgets=rig.budgets,
-        runner=rig.runner,
-        control=rig.control,
-        config=config,
-        caps=CapChecks(load, clock=clock),
-    )
+    hub = hub_of(rig, caps=CapChecks(load, clock=clock))
 
     async def say(text: str) -> None:
         assert await hub.say(sid, text, uuid.uuid4().hex) is None

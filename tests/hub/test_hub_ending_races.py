@@ -21,11 +21,10 @@ from realtime.events import (
     ReplyStop,
     StatusEvent,
 )
-from realtime.hub import Hub
 from realtime.lifecycle import SessionAction
 from realtime.protocol import SequencedEvent
 from realtime.vocabulary import Role
-from tests.hub.rig import Rig, new_session
+from tests.hub.rig import Rig, hub_of, new_session
 from tests.realtime.contract.rt_helpers import eventually
 
 
@@ -135,14 +134,7 @@ async def test_a_say_whose_lease_lapsed_while_it_prepared_stores_nothing(
 ) -> None:
     """Preparing outlasted the reply lease and another say took the lock: this say is
     refused ``reply_in_progress``, stores nothing and gives its budget hold back."""
-    hub = Hub(
-        db=rig.db,
-        log=rig.log,
-        budgets=rig.budgets,
-        runner=rig.runner,
-        control=rig.control,
-        config=RealtimeConfig(reply_lock_seconds=0.2),
-    )
+    hub = hub_of(rig, config=RealtimeConfig(reply_lock_seconds=0.2))
     sid = await new_session(rig)
     key = str(sid)
     after = (await rig.log.ensure(sid)).last_seq

@@ -13,7 +13,6 @@ from llm.scripted import ScriptedProvider
 from llm.window import OMITTED_MARKER
 from realtime.config import RealtimeConfig
 from realtime.conversation import ReplyRunner
-from realtime.hub import Hub
 from realtime.lifecycle import SessionAction
 from realtime.presence import PresenceBoard
 from realtime.protocol import (
@@ -30,7 +29,7 @@ from realtime.protocol import (
 from realtime.replyjob import ReplyJob
 from realtime.vocabulary import Role
 from realtime.watchdog import Watchdog, WatchdogPolicy
-from tests.hub.rig import Rig, new_session
+from tests.hub.rig import Rig, hub_of, new_session
 
 
 async def long_history(rig: Rig, session_id: uuid.UUID, turns: int) -> None:
@@ -242,14 +241,7 @@ async def test_a_graceful_close_lets_a_streaming_reply_finish_and_cuts_it_after_
             db=rig.db,
             config=RealtimeConfig(),
         )
-        hub = Hub(
-            db=rig.db,
-            log=rig.log,
-            budgets=rig.budgets,
-            runner=runner,
-            control=rig.control,
-            config=RealtimeConfig(),
-        )
+        hub = hub_of(rig, runner=runner)
         after = (await rig.log.ensure(sid)).last_seq
         async with rig.log.subscribe(sid, after) as events:
             assert await hub.say(sid, "How have you been sleeping?", uuid.uuid4().hex) is None
