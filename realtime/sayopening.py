@@ -1,4 +1,4 @@
-"""A say's opening (under way to the model, before anything is stored): take the
+"""A say's opening (on its way to the model, before anything is stored): take the
 session's reply lock, catch this worker up with the log under it, and claim the say's
 ``client_id`` so a retried say is stored once. On Redis a worker that knows the session
 does all three in one script (``open_say``), the first of a warm say's round trips.
