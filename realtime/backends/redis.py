@@ -138,12 +138,12 @@ class RedisBackend:
         self._stop = self._redis.register_script(_lua("_append", "stop"))
         self._open = self._redis.register_script(_lua("open"))
         self._info = self._redis.register_script(_lua("_info", "info"))
-        self._since = self._redis.register_script(_lua("_info", "since"))
+        self._since = self._redis.register_script(_lua("_info", "_since", "since"))
         self._release = self._redis.register_script(_lua("release"))
         self._refresh = self._redis.register_script(_lua("refresh"))
         self._presence = self._redis.register_script(_lua("presence"))
-        self._claim = self._redis.register_script(_lua("claim"))
-        self._say = self._redis.register_script(_lua("_info", "say"))
+        self._claim = self._redis.register_script(_lua("_claim", "claim"))
+        self._say = self._redis.register_script(_lua("_info", "_since", "_claim", "say"))
         self._reader = StreamReader(url, self._redis, self._current_epochs, gather=read_gather)
 
     @property
