@@ -41,7 +41,7 @@ from realtime.replyslots import BUSY_MESSAGE
 from realtime.sayopening import SayOpener
 from realtime.sessionlog import SessionLog
 from realtime.sessionrows import SessionRows
-from realtime.sessionview import SessionView
+from realtime.sessionview import Said, SessionView
 from realtime.transcript import persona_of, turns
 from realtime.vocabulary import ErrorCode, MessageRole, Role
 from storage.db import Database
@@ -160,8 +160,7 @@ class Hub:
                 await self._log.publish(session_id, [job.turn.event(seqs[0])])
             # A retry arriving before this is recorded finds the message in the log and
             # records it (SayOpener.already_said).
-            claim = f"{seqs[0]}:{message.message_id}"
-            await backend.record_claim(sid, f"say:{client_id}", claim)
+            await self._opener.record(sid, client_id, Said(seqs[0], message.message_id))
             await self._touch_activity(session_id)
             await self._caps.refresh(session.owner_id)
             return None

@@ -13,7 +13,7 @@ from realtime.config import RealtimeConfig
 from realtime.eventlog import LogInfo
 from realtime.recentlog import Recent, RecentLog
 from realtime.sessionlog import SessionLog
-from realtime.sessionview import SessionView
+from realtime.sessionview import Said, SessionView
 
 __all__ = ["SayOpener"]
 
@@ -33,7 +33,7 @@ class SayOpener:
         claim's answer, see :meth:`already_said`); None when a reply holds the lock.
         One round trip when this worker knows the session (``open_say``), else three."""
         sid, backend = str(session_id), self._log.backend
-        claim = SayClaim(f"say:{client_id}", self._config.say_dedupe_seconds)
+        claim = SayClaim(_claim_key(client_id), self._config.say_dedupe_seconds)
         openings: list[SayOpening] = []
 
         async def read(after: int) -> tuple[LogInfo, list[Event]] | None:
@@ -87,13 +87,20 @@ class SayOpener:
         flight): a claim without a recorded result means an earlier attempt died, either
         before its append (say it now) or right after it (the message is in the recent
         log: record it, say nothing)."""
-        backend, key = self._log.backend, f"say:{client_id}"
         if recorded is None:
             return False  # claimed now: a first attempt
         if recorded:
             return True
         said = view.said.get(client_id)
         if said is not None:
-            await backend.record_claim(sid, key, said.claim)
+            await self.record(sid, client_id, said)
             return True
         return False
+
+    async def record(self, sid: str, client_id: str, said: Said) -> None:
+        """Record where the say with ``client_id`` landed, for its retries."""
+        await self._log.backend.record_claim(sid, _claim_key(client_id), said.claim)
+
+
+def _claim_key(client_id: str) -> str:
+    return f"say:{client_id}"
