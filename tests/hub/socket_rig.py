@@ -28,25 +28,18 @@ from realtime.vocabulary import Role
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.hub.started import started_session
+from tests.support.clock import DrivenClock
 from tests.support.sqlite_threads import aiosqlite_threads_done
 
 TTL = 30.0
 LEASE = 3.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class FlakyBackend(MemoryBackend):
     """The in-process backend, with presence touches that fail for chosen sessions (a
     store blip) or wait on a gate (a touch in flight)."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: DrivenClock) -> None:
         super().__init__(clock=clock)
         self.failing: set[str] = set()
         self.gates: dict[str, asyncio.Event] = {}
@@ -80,7 +73,7 @@ class Sock:
 
 @dataclass
 class Rig:
-    clock: Clock
+    clock: DrivenClock
     backend: FlakyBackend
     control: SessionControl
     log: SessionLog
@@ -108,7 +101,7 @@ async def open_rig(tmp_path: Path) -> AsyncIterator[Rig]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'heartbeat.db'}"
     await upgrade(url)
     db = Database(url)
-    clock = Clock()
+    clock = DrivenClock()
     backend = FlakyBackend(clock)
     control = SessionControl(db)
     log = SessionLog(backend, db)

@@ -10,21 +10,14 @@ from realtime.capchecks import CAP_TRUST_SECONDS, CapChecks, sql_caps
 from realtime.quota import CapState
 from realtime.vocabulary import MessageRole
 from tests.hub.rig import Rig, hub_of, new_session
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import DrivenClock
 
 
 async def test_a_say_checks_the_caps_before_its_message_only_without_a_trusted_check(
     rig: Rig,
 ) -> None:
     sid = await new_session(rig)
-    clock, stored_at_check = Clock(), []
+    clock, stored_at_check = DrivenClock(), []
     in_sql = sql_caps(rig.db, None)
 
     async def load(owner_id: uuid.UUID) -> CapState:

@@ -15,6 +15,7 @@ from realtime.flusher import Flusher, FlusherPolicy
 from realtime.lifecycle import SessionAction
 from realtime.protocol import MessageEvent, MessageRole, payload
 from storage.db import Database
+from tests.support.clock import DrivenClock
 from tests.transcripts.conftest import new_session, publish, stored
 
 #: A lone surrogate no UTF-8 database driver can encode; NUL, which PostgreSQL refuses.
@@ -40,16 +41,6 @@ async def inject(backend: RealtimeBackend, sid: uuid.UUID, event: MessageEvent) 
     await backend.appends.run(keys, args)
 
 
-class Clock:
-    """Monotonic time the test moves, so backoffs pass without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def refused(poison: str, database_url: str) -> bool:
     return poison == "surrogate" or database_url.startswith("postgresql")
 
@@ -65,7 +56,7 @@ async def test_a_poison_event_is_set_aside_and_nothing_else_waits(
     await backend.append(str(bad), [student("after")])
     for sid in others:
         await publish(backend, sid, [student(f"hello {n}") for n in range(3)])
-    clock = Clock()
+    clock = DrivenClock()
     flusher = Flusher(db, backend, FlusherPolicy(set_aside_after_failures=3), clock=clock)
 
     await flusher.scan()

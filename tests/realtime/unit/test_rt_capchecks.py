@@ -9,18 +9,11 @@ import pytest
 
 from realtime.capchecks import CAP_TRUST_SECONDS, CapChecks
 from realtime.quota import CapState
+from tests.support.clock import DrivenClock
 
 FAR = CapState(reached=False, far=True)
 NEAR = CapState(reached=False, far=False)
 OWNER = uuid.uuid4()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Answers:
@@ -40,7 +33,7 @@ class Answers:
 
 
 async def test_far_from_a_cap_a_check_is_trusted_for_a_second_and_renewed_after_the_say() -> None:
-    clock, sql = Clock(), Answers(FAR, FAR, FAR)
+    clock, sql = DrivenClock(), Answers(FAR, FAR, FAR)
     caps = CapChecks(sql, clock=clock)
     assert await caps.check(OWNER) == FAR
     clock.now += CAP_TRUST_SECONDS / 2 - 0.01  # fresh: neither the say nor after it asks
@@ -58,7 +51,7 @@ async def test_far_from_a_cap_a_check_is_trusted_for_a_second_and_renewed_after_
 
 
 async def test_near_a_cap_every_say_asks_and_nothing_is_asked_after_it() -> None:
-    clock, sql = Clock(), Answers(NEAR, CapState(reached=True, far=False))
+    clock, sql = DrivenClock(), Answers(NEAR, CapState(reached=True, far=False))
     caps = CapChecks(sql, clock=clock)
     assert await caps.check(OWNER) == NEAR
     await caps.refresh(OWNER)  # nothing trusted to renew
@@ -69,7 +62,7 @@ async def test_near_a_cap_every_say_asks_and_nothing_is_asked_after_it() -> None
 async def test_a_failed_renewal_is_logged_and_the_say_asks_once_the_second_is_over(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock, sql = Clock(), Answers(FAR, OSError("database down"), NEAR)
+    clock, sql = DrivenClock(), Answers(FAR, OSError("database down"), NEAR)
     caps = CapChecks(sql, clock=clock)
     await caps.check(OWNER)
     clock.now += CAP_TRUST_SECONDS * 0.75

@@ -7,18 +7,11 @@ import asyncio
 import pytest
 
 from realtime.memo import Throttle, TtlMemo
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import DrivenClock
 
 
 async def test_a_value_is_loaded_once_per_ttl_and_a_failed_load_is_not_kept() -> None:
-    clock, loads = Clock(), []
+    clock, loads = DrivenClock(), []
 
     async def load() -> int:
         loads.append(clock.now)
@@ -51,7 +44,7 @@ async def test_a_zero_ttl_loads_every_time_and_the_memo_is_bounded() -> None:
 
     every: TtlMemo[str, int] = TtlMemo(0.0)
     assert [await every.get("a", load) for _ in range(3)] == [1, 2, 3]
-    clock = Clock()
+    clock = DrivenClock()
     small: TtlMemo[int, int] = TtlMemo(60.0, max_keys=2, clock=clock)
     for key in (1, 2, 1, 3):  # 1 was used last, so 2 goes
         await small.get(key, load)
@@ -64,7 +57,7 @@ async def test_a_zero_ttl_loads_every_time_and_the_memo_is_bounded() -> None:
 
 
 def test_throttle_is_due_once_per_period_per_key_and_reset_makes_it_due() -> None:
-    clock = Clock()
+    clock = DrivenClock()
     throttle: Throttle[str] = Throttle(10.0, clock=clock)
     assert [throttle.due("s"), throttle.due("s"), throttle.due("t")] == [True, False, True]
     clock.now += 9.99
@@ -76,7 +69,7 @@ def test_throttle_is_due_once_per_period_per_key_and_reset_makes_it_due() -> Non
 
 
 async def test_a_stale_value_is_usable_for_a_while_and_refreshed_once_at_a_time() -> None:
-    clock, loads = Clock(), []
+    clock, loads = DrivenClock(), []
     gate = asyncio.Event()
 
     async def load() -> int:

@@ -16,6 +16,7 @@ from realtime.revocation import (
     link_fingerprint,
 )
 from realtime.vocabulary import CloseCode
+from tests.support.clock import DrivenClock
 
 SESSION, OTHER_SESSION = uuid.uuid4(), uuid.uuid4()
 TEACHER, OTHER_TEACHER = uuid.uuid4(), uuid.uuid4()
@@ -34,14 +35,6 @@ class Socket:
     @property
     def codes(self) -> list[int]:
         return [code for code, _ in self.closes]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_new_join_link_closes_only_the_sockets_of_the_old_one() -> None:
@@ -77,7 +70,7 @@ def test_a_user_revocation_closes_their_older_cookies_only() -> None:
 
 def test_a_socket_registering_just_after_its_revocation_is_closed_at_once() -> None:
     """Its handshake read SQL before the revocation was committed."""
-    clock = Clock()
+    clock = DrivenClock()
     live = LiveConnections(clock=clock, remember_seconds=60)
     live.apply(UserRevoked(TEACHER, below=5))
     live.apply(LinkRevoked(SESSION, OLD))
