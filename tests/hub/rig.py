@@ -25,7 +25,7 @@ from storage.migrate import upgrade
 from tests.hub.started import started_session
 from tests.support.sqlite_threads import aiosqlite_threads_done
 
-__all__ = ["Rig", "built_rig", "hub_of", "new_session"]
+__all__ = ["Rig", "built_rig", "hub_of", "new_session", "say_and_wait"]
 
 
 @dataclass
@@ -94,3 +94,12 @@ def hub_of(
 async def new_session(rig: Rig, token_budget: int = 20_000) -> uuid.UUID:
     facts = [{"fact": "A secret.", "disclosure": "", "topics": [], "trust_needed": 30}]
     return await started_session(rig.db, rig.control, token_budget=token_budget, hidden_facts=facts)
+
+
+async def say_and_wait(
+    rig: Rig, sid: uuid.UUID, text: str, client_id: str | None = None, *, hub: Hub | None = None
+) -> None:
+    """A say the hub (default: the rig's) accepts, and its reply's end in the log."""
+    assert await (hub or rig.hub).say(sid, text, client_id or uuid.uuid4().hex) is None
+    running = await rig.backend.current_reply(str(sid))
+    assert await rig.log.wait_ended(sid, running or "", 5)

@@ -9,7 +9,7 @@ import uuid
 from realtime.capchecks import CAP_TRUST_SECONDS, CapChecks, sql_caps
 from realtime.quota import CapState
 from realtime.vocabulary import MessageRole
-from tests.hub.rig import Rig, hub_of, new_session
+from tests.hub.rig import Rig, hub_of, new_session, say_and_wait
 from tests.support.clock import DrivenClock
 
 
@@ -27,16 +27,17 @@ async def test_a_say_checks_the_caps_before_its_message_only_without_a_trusted_c
 
     hub = hub_of(rig, caps=CapChecks(load, clock=clock))
 
-    async def say(text: str) -> None:
-        assert await hub.say(sid, text, uuid.uuid4().hex) is None
-        running = await rig.backend.current_reply(str(sid))
-        assert await rig.log.wait_ended(sid, running or "", 5)
-
-    await say("Hello.")  # nothing trusted yet: checked before the message is stored
+    await say_and_wait(
+        rig, sid, "Hello.", hub=hub
+    )  # nothing trusted yet: checked before the message is stored
     clock.now += CAP_TRUST_SECONDS * 0.25
-    await say("How are you?")  # fresh: not checked at all
+    await say_and_wait(rig, sid, "How are you?", hub=hub)  # fresh: not checked at all
     clock.now += CAP_TRUST_SECONDS * 0.5
-    await say("What brings you in?")  # trusted, and checked again once its reply started
+    await say_and_wait(
+        rig, sid, "What brings you in?", hub=hub
+    )  # trusted, and checked again once its reply started
     clock.now += CAP_TRUST_SECONDS * 1.01
-    await say("Tell me more.")  # the trusted second is over: checked before, again
+    await say_and_wait(
+        rig, sid, "Tell me more.", hub=hub
+    )  # the trusted second is over: checked before, again
     assert stored_at_check == [0, 3, 3]

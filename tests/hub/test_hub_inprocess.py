@@ -29,7 +29,7 @@ from realtime.protocol import (
 from realtime.replyjob import ReplyJob
 from realtime.vocabulary import Role
 from realtime.watchdog import Watchdog, WatchdogPolicy
-from tests.hub.rig import Rig, hub_of, new_session
+from tests.hub.rig import Rig, hub_of, new_session, say_and_wait
 
 
 async def long_history(rig: Rig, session_id: uuid.UUID, turns: int) -> None:
@@ -165,12 +165,6 @@ async def test_a_say_whose_first_attempt_died_is_neither_lost_nor_doubled(rig: R
     )
 
 
-async def _say_and_wait(rig: Rig, sid: uuid.UUID, text: str) -> None:
-    assert await rig.hub.say(sid, text, uuid.uuid4().hex) is None
-    running = await rig.backend.current_reply(str(sid))
-    assert await rig.log.wait_ended(sid, running or "", 5)
-
-
 async def test_a_warm_say_reads_no_profile_or_transcript_and_writes_activity_rarely(
     rig: Rig,
 ) -> None:
@@ -184,10 +178,10 @@ async def test_a_warm_say_reads_no_profile_or_transcript_and_writes_activity_rar
     def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         statements.append(" ".join(statement.split()).lower())
 
-    await _say_and_wait(rig, sid, "Hello, how are you today?")
+    await say_and_wait(rig, sid, "Hello, how are you today?")
     event.listen(rig.db.engine.sync_engine, "before_cursor_execute", count)
     try:
-        await _say_and_wait(rig, sid, "What brings you in?")
+        await say_and_wait(rig, sid, "What brings you in?")
         say_statements = [s for s in statements if "api_usage" not in s or "select" in s]
     finally:
         event.remove(rig.db.engine.sync_engine, "before_cursor_execute", count)
@@ -265,16 +259,16 @@ async def test_a_warm_say_sees_every_state_change_at_once(rig: Rig) -> None:
     paused refuses the very next say, resumed accepts it, an extension raises the
     budget the next reply is planned against."""
     sid = await new_session(rig, token_budget=2_000)
-    await _say_and_wait(rig, sid, "Hello there.")
+    await say_and_wait(rig, sid, "Hello there.")
     await rig.control.transition(sid, SessionAction.PAUSE, actor="t")
     refused = await rig.hub.say(sid, "Are you there?", uuid.uuid4().hex)
     assert isinstance(refused, ErrorEvent) and refused.code == "not_active"
     await rig.control.transition(sid, SessionAction.RESUME, actor="t")
-    await _say_and_wait(rig, sid, "Are you there?")
+    await say_and_wait(rig, sid, "Are you there?")
     await rig.control.transition(sid, SessionAction.EXTEND, actor="t", add_tokens=3_000)
     snapshot = await rig.budgets.snapshot(str(sid))
     assert snapshot.budget == 5_000
-    await _say_and_wait(rig, sid, "Thank you for waiting.")
+    await say_and_wait(rig, sid, "Thank you for waiting.")
     await rig.control.transition(sid, SessionAction.END, actor="t", reason="teacher")
     ended = await rig.hub.say(sid, "One more thing.", uuid.uuid4().hex)
     assert isinstance(ended, ErrorEvent) and ended.code == "not_active"

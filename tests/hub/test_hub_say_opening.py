@@ -9,13 +9,7 @@ import pytest
 
 from realtime.backends import BackendUnavailable
 from realtime.vocabulary import MessageRole
-from tests.hub.rig import Rig, new_session
-
-
-async def say_and_wait(rig: Rig, sid: uuid.UUID, text: str, client_id: str) -> None:
-    assert await rig.hub.say(sid, text, client_id) is None
-    running = await rig.backend.current_reply(str(sid))
-    assert await rig.log.wait_ended(sid, running or "", 5)
+from tests.hub.rig import Rig, new_session, say_and_wait
 
 
 async def test_a_say_whose_catch_up_fails_under_the_lock_gives_the_lock_back(
