@@ -27,17 +27,14 @@ async def test_a_say_checks_the_caps_before_its_message_only_without_a_trusted_c
 
     hub = hub_of(rig, caps=CapChecks(load, clock=clock))
 
-    await say_and_wait(
-        rig, sid, "Hello.", hub=hub
-    )  # nothing trusted yet: checked before the message is stored
+    # Nothing trusted yet: checked before the message is stored.
+    await say_and_wait(rig, sid, "Hello.", hub=hub)
     clock.now += CAP_TRUST_SECONDS * 0.25
     await say_and_wait(rig, sid, "How are you?", hub=hub)  # fresh: not checked at all
     clock.now += CAP_TRUST_SECONDS * 0.5
-    await say_and_wait(
-        rig, sid, "What brings you in?", hub=hub
-    )  # trusted, and checked again once its reply started
+    # Trusted, and checked again once its reply started.
+    await say_and_wait(rig, sid, "What brings you in?", hub=hub)
     clock.now += CAP_TRUST_SECONDS * 1.01
-    await say_and_wait(
-        rig, sid, "Tell me more.", hub=hub
-    )  # the trusted second is over: checked before, again
+    # The trusted second is over: checked before, again.
+    await say_and_wait(rig, sid, "Tell me more.", hub=hub)
     assert stored_at_check == [0, 3, 3]
