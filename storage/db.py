@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from storage.idle_ping import IdlePing
 from storage.pool_waits import TimedQueuePool, WaitTally
 
 T = TypeVar("T")
@@ -73,7 +74,7 @@ def make_engine(
     return create_async_engine(
         url,
         **pooled,
-        pool_pre_ping=True,
+        # No pool_pre_ping: Database pings a connection only after it sat idle (IdlePing).
         # Fail fast when the database is down so callers can back off and retry.
         connect_args={"timeout": 5, "command_timeout": 30},
     )
@@ -110,6 +111,9 @@ class Database:
         self.engine = make_engine(
             self.url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
         )
+        #: PostgreSQL: pings a connection at checkout only when it sat idle (SQLite has
+        #: no server to lose).
+        self.idle_ping = None if self.is_sqlite else IdlePing(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Whether the last session that ended lost its connection (and none has worked
         # since): paths that rarely need SQL (a say served from memos) read it to refuse
