@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from realtime.budgets import BudgetStore, Refused
+from realtime.budgets import BudgetStart, BudgetStore, Refused, Reserved
 from realtime.budgets.policy import time_percent
 from realtime.capchecks import CapChecks, sql_caps
 from realtime.clientstate import start, to_event
@@ -33,7 +33,7 @@ from realtime.events import (
 )
 from realtime.lifecycle import TERMINAL, IllegalTransition, SessionAction, SessionStatus
 from realtime.memo import Throttle, TtlMemo
-from realtime.planning import fit_to_reservation, plan_reply
+from realtime.planning import PlannedReply, fit_to_reservation, plan_reply
 from realtime.quota import CAP_MESSAGE
 from realtime.recentlog import Recent, RecentLog
 from realtime.replyjob import ReplyJob
@@ -216,30 +216,57 @@ class Hub:
             seq=view.last_seq + 1,  # provisional: the message lands at this seq or later
         )
         sid = str(session.id)
-        # The row's count lags the live one; the log's latest budget tick is fresher.
+        # Planned from the row and the log, with no round trip of its own: the row's count
+        # lags the live one, and the log's latest budget tick (each reply's end logs one)
+        # is fresher. The reservation below, against the live ledger, is what bounds the
+        # reply; it sets the ledger up with these when it has none.
         logged = view.budget.tokens_used if view.budget is not None else 0
-        snapshot = await self._budgets.ensure(
-            sid, session.token_budget, max(session.tokens_used, logged)
-        )
+        standing = BudgetStart(session.token_budget, max(session.tokens_used, logged))
         config = self._config
         # The session's catalog entry sets the window and the reply cap (no model, or one
         # the catalog no longer has: the default entry).
         entry = self._runner.models.route(session.model).entry
-        planned = plan_reply(
-            persona=turn.persona,
-            history=history,
-            text=text,
-            model=entry.model,
-            tokens_used=snapshot.used,
-            token_budget=snapshot.budget,
-            time_percent=time_percent(clock_of(session), datetime.now(UTC)),
-            reply_max_tokens=entry.max_reply_tokens,
-            context_tokens=entry.context_window,
-            wind_down_percent=config.wind_down_percent,
-        )
-        hold = await self._budgets.reserve(
-            sid, reply_id, planned.input_tokens, entry.max_reply_tokens, config.min_reply_tokens
-        )
+        spent_time = time_percent(clock_of(session), datetime.now(UTC))
+
+        def plan(used: int, budget: int) -> PlannedReply:
+            return plan_reply(
+                persona=turn.persona,
+                history=history,
+                text=text,
+                model=entry.model,
+                tokens_used=used,
+                token_budget=budget,
+                time_percent=spent_time,
+                reply_max_tokens=entry.max_reply_tokens,
+                context_tokens=entry.context_window,
+                wind_down_percent=config.wind_down_percent,
+            )
+
+        async def reserve(planned: PlannedReply, start: BudgetStart | None) -> Reserved | Refused:
+            return await self._budgets.reserve(
+                sid,
+                reply_id,
+                planned.input_tokens,
+                entry.max_reply_tokens,
+                config.min_reply_tokens,
+                start=start,
+            )
+
+        planned = plan(standing.used, standing.budget)
+        hold = await reserve(planned, standing)
+        if isinstance(hold, Reserved):
+            ledger = (hold.used, hold.budget)
+        else:
+            snapshot = await self._budgets.snapshot(sid)
+            ledger = (snapshot.used, snapshot.budget)
+        if ledger != (standing.used, standing.budget):
+            # The ledger knew more than the row and the log (a settled reply whose tick
+            # never reached the log, an extension the row does not show yet): plan from
+            # it (nearer the end: a wind-down, a shorter history) and hold for that.
+            if isinstance(hold, Reserved):
+                await self._budgets.settle(sid, reply_id, 0, 0)
+            planned = plan(*ledger)
+            hold = await reserve(planned, None)
         if isinstance(hold, Refused):
             self._runner.observer.budget_refused()
             return error(

@@ -10,6 +10,7 @@ from realtime.budgets.policy import WARNING_LEVELS, WIND_DOWN_PERCENT
 from realtime.budgets.store import (
     RESERVATION_TTL_SECONDS,
     BudgetSnapshot,
+    BudgetStart,
     BudgetStore,
     MemoryBudgetStore,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "WARNING_LEVELS",
     "WIND_DOWN_PERCENT",
     "BudgetSnapshot",
+    "BudgetStart",
     "BudgetStore",
     "Ledger",
     "MemoryBudgetStore",

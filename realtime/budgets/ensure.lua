@@ -1,6 +1,3 @@
--- Set the budget up unless it exists (then the first values stay) and keep it alive;
--- what follows (snapshot.lua) answers where it stands. KEYS as in _holds.lua.
--- ARGV: budget, used, the key's TTL in seconds.
-redis.call('HSETNX', KEYS[1], 'budget', ARGV[1])
-redis.call('HSETNX', KEYS[1], 'used', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+-- Set the budget up (_set_up.lua); what follows (snapshot.lua) answers where it stands.
+-- KEYS as in _holds.lua. ARGV: budget, used, the key's TTL in seconds.
+set_up(ARGV[1], ARGV[2], ARGV[3])

@@ -23,6 +23,10 @@ class Reserved:
     reply_id: str
     amount: int
     max_tokens: int  # what the provider may generate
+    #: Where the ledger stood as the hold was made (spent, budget): a say planned from
+    #: the row and the log checks its plan against them.
+    used: int
+    budget: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +84,14 @@ class Ledger:
         self.reclaim(now)
         if reply_id in self.holds:  # idempotent retry of the same reservation
             amount = self.holds[reply_id][0]
-            return Reserved(reply_id, amount, amount - input_tokens)
+            return Reserved(reply_id, amount, amount - input_tokens, self.used, self.budget)
         available = self.available()
         if available < input_tokens + min_reply_tokens:
             return Refused("budget_exhausted", available)
         reply_tokens = min(max_tokens, available - input_tokens)
         amount = input_tokens + reply_tokens
         self.holds[reply_id] = (amount, now + ttl)
-        return Reserved(reply_id, amount, reply_tokens)
+        return Reserved(reply_id, amount, reply_tokens, self.used, self.budget)
 
     def settle(self, reply_id: str, input_tokens: int, output_tokens: int) -> Settled:
         """Charge the real usage (capped at the hold) and release the rest. Settling a

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from realtime.budgets.ledger import Refused, Reserved, Settled
 from realtime.budgets.policy import WARNING_LEVELS
-from realtime.budgets.store import RESERVATION_TTL_SECONDS, BudgetSnapshot
+from realtime.budgets.store import RESERVATION_TTL_SECONDS, BudgetSnapshot, BudgetStart
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -46,11 +46,11 @@ class RedisBudgetStore:
         self._ttl = ttl
         # Passed to settle.lua / extend.lua as ARGV: how many, then the levels.
         self._levels_args = [len(levels), *levels]
-        self._reserve = redis.register_script(_lua("_holds", "reserve"))
+        self._reserve = redis.register_script(_lua("_holds", "_set_up", "reserve"))
         self._settle = redis.register_script(_lua("_holds", "_levels", "settle"))
         self._extend = redis.register_script(_lua("_levels", "extend"))
         self._snapshot = redis.register_script(_lua("_holds", "snapshot"))
-        self._ensure = redis.register_script(_lua("_holds", "ensure", "snapshot"))
+        self._ensure = redis.register_script(_lua("_holds", "_set_up", "ensure", "snapshot"))
 
     def _keys(self, session_id: str) -> list[str]:
         base = f"{self._prefix}:{{{session_id}}}"
@@ -69,17 +69,26 @@ class RedisBudgetStore:
         input_tokens: int,
         max_tokens: int,
         min_reply_tokens: int,
+        *,
+        start: BudgetStart | None = None,
     ) -> Reserved | Refused:
-        result: list[Any] = await self._reserve(
-            keys=self._keys(session_id),
-            args=[reply_id, input_tokens, max_tokens, min_reply_tokens, self._ttl],
-        )
+        args: list[str | int | float] = [
+            reply_id,
+            input_tokens,
+            max_tokens,
+            min_reply_tokens,
+            self._ttl,
+        ]
+        if start is not None:
+            args += [start.budget, start.used, BUDGET_KEY_TTL_SECONDS]
+        result: list[Any] = await self._reserve(keys=self._keys(session_id), args=args)
         status = int(result[0])
         if status == -1:
             raise KeyError(session_id)
         if status == 0:
             return Refused("budget_exhausted", int(result[1]))
-        return Reserved(reply_id, int(result[1]), int(result[2]))
+        amount, max_tokens, used, budget = (int(value) for value in result[1:5])
+        return Reserved(reply_id, amount, max_tokens, used, budget)
 
     async def settle(
         self, session_id: str, reply_id: str, input_tokens: int, output_tokens: int

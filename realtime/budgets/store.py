@@ -26,11 +26,19 @@ class BudgetSnapshot:
         return max(self.budget - self.used, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetStart:
+    """What a session's budget is set up with when it has none yet (as ``ensure``)."""
+
+    budget: int
+    used: int
+
+
 class BudgetStore(Protocol):
     """Atomic token accounting per session. Every method is one round trip.
 
-    ``ensure`` must be called before the others (it is idempotent); methods on a
-    session that was never ensured raise ``KeyError``."""
+    ``ensure`` must be called before the others (it is idempotent), or ``reserve`` given a
+    ``start``; methods on a session that was never set up raise ``KeyError``."""
 
     async def ensure(self, session_id: str, budget: int, used: int) -> BudgetSnapshot:
         """Set the session's budget up unless it exists (the first values stay); where
@@ -44,7 +52,14 @@ class BudgetStore(Protocol):
         input_tokens: int,
         max_tokens: int,
         min_reply_tokens: int,
-    ) -> Reserved | Refused: ...
+        *,
+        start: BudgetStart | None = None,
+    ) -> Reserved | Refused:
+        """Hold ``input_tokens`` and up to ``max_tokens`` more for ``reply_id``; with
+        ``start``, set the budget up first unless it exists (the first values stay), in
+        the same step: a say plans from the session's row and log, not from a round
+        trip of its own."""
+        ...
 
     async def settle(
         self, session_id: str, reply_id: str, input_tokens: int, output_tokens: int
@@ -72,8 +87,12 @@ class MemoryBudgetStore:
         return self._ledgers[session_id]
 
     async def ensure(self, session_id: str, budget: int, used: int) -> BudgetSnapshot:
-        self._ledgers.setdefault(session_id, Ledger(budget=budget, used=used, levels=self._levels))
+        self._set_up(session_id, budget, used)
         return await self.snapshot(session_id)
+
+    def _set_up(self, session_id: str, budget: int, used: int) -> None:
+        if session_id not in self._ledgers:
+            self._ledgers[session_id] = Ledger(budget=budget, used=used, levels=self._levels)
 
     async def reserve(
         self,
@@ -82,7 +101,11 @@ class MemoryBudgetStore:
         input_tokens: int,
         max_tokens: int,
         min_reply_tokens: int,
+        *,
+        start: BudgetStart | None = None,
     ) -> Reserved | Refused:
+        if start is not None:
+            self._set_up(session_id, start.budget, start.used)
         return self._ledger(session_id).reserve(
             reply_id, input_tokens, max_tokens, min_reply_tokens, time.time(), self._ttl
         )

@@ -10,7 +10,7 @@ def test_reserve_lowers_max_tokens_to_what_is_left() -> None:
     hold = ledger.reserve(
         "r1", input_tokens=200, max_tokens=500, min_reply_tokens=20, now=0, ttl=60
     )
-    assert hold == Reserved("r1", 300, 100)
+    assert hold == Reserved("r1", 300, 100, used=700, budget=1000)
     assert ledger.available() == 0
 
 

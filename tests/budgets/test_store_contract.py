@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from realtime.budgets import WARNING_LEVELS, BudgetStore, MemoryBudgetStore, Refused, Reserved
-from realtime.budgets.store import BudgetSnapshot
+from realtime.budgets.store import BudgetSnapshot, BudgetStart
 from tests.support.redis_cluster import (  # noqa: F401 - fixtures
     redis_cluster,
     redis_cluster_prefix,
@@ -68,13 +68,29 @@ async def test_reserve_settle_snapshot(stores: list[BudgetStore]) -> None:
     # Idempotent: the first values stay.
     assert await store.ensure(sid, budget=5, used=0) == BudgetSnapshot(1000, 100, 0)
     hold = await store.reserve(sid, "r1", 200, 1000, 20)
-    assert hold == Reserved("r1", 900, 700)
+    assert hold == Reserved("r1", 900, 700, used=100, budget=1000)
     assert (await store.snapshot(sid)).reserved == 900
     assert await store.reserve(sid, "r2", 10, 100, 20) == Refused("budget_exhausted", 0)
     settled = await store.settle(sid, "r1", 200, 300)
     assert (settled.charged, settled.used, settled.budget) == (500, 600, 1000)
     snap = await store.snapshot(sid)
     assert (snap.used, snap.reserved, snap.left) == (600, 0, 400)
+
+
+async def test_a_reservation_given_a_start_sets_the_budget_up(stores: list[BudgetStore]) -> None:
+    sid = str(uuid.uuid4())
+    hold = await stores[0].reserve(sid, "r1", 100, 500, 20, start=BudgetStart(1000, 300))
+    assert hold == Reserved("r1", 600, 500, used=300, budget=1000)
+    assert await stores[1].snapshot(sid) == BudgetSnapshot(1000, 300, 600)
+    # Set up once: a later start changes nothing (the first values stay), as with ensure.
+    hold = await stores[1].reserve(sid, "r2", 50, 500, 20, start=BudgetStart(5, 0))
+    assert hold == Reserved("r2", 100, 50, used=300, budget=1000)
+    assert await stores[0].ensure(sid, 7, 7) == BudgetSnapshot(1000, 300, 700)
+    # A retried reservation answers what it holds, and where the ledger stands.
+    settled = await stores[0].settle(sid, "r1", 100, 200)
+    assert settled.used == 600
+    again = await stores[1].reserve(sid, "r2", 50, 500, 20, start=BudgetStart(1000, 300))
+    assert again == Reserved("r2", 100, 50, used=600, budget=1000)
 
 
 async def test_unknown_session_raises(stores: list[BudgetStore]) -> None:
@@ -174,5 +190,5 @@ async def test_dead_workers_hold_is_reclaimed(
         dead._ttl = 180.0
     assert (await stores[1].snapshot(sid)).reserved == 0  # reclaimed on read, too
     hold = await stores[1].reserve(sid, "next", 100, 900, 10)
-    assert hold == Reserved("next", 1000, 900)
+    assert hold == Reserved("next", 1000, 900, used=0, budget=1000)
     assert (await stores[1].snapshot(sid)).reserved == 1000

@@ -62,11 +62,16 @@ async def test_history_fits_a_large_budget_whole(rig: Rig) -> None:
 
 async def test_client_winds_down_near_the_end_of_the_budget(rig: Rig) -> None:
     sid = await new_session(rig, token_budget=20_000)
-    # Earlier replies spent 95.25% of the budget.
+    # Earlier replies spent 95.25% of the budget, and no tick of it reached the log (nor
+    # the row): the say plans from those, the reservation tells it where the ledger
+    # stands, and it plans again from that.
     await rig.budgets.reserve(str(sid), "earlier", 0, 19_050, 1)
     await rig.budgets.settle(str(sid), "earlier", 0, 19_050)
     job = await prepare(rig, sid, "Shall we go on?")
     assert isinstance(job, ReplyJob) and job.request.wind_down
+    # The first plan's hold was given back: only the second one holds tokens.
+    held = (await rig.budgets.snapshot(str(sid))).reserved
+    assert held == job.input_estimate + job.request.max_tokens
 
 
 async def test_history_is_windowed_to_the_budget_left(rig: Rig) -> None:

@@ -99,14 +99,15 @@ async def test_a_warm_say_reaches_the_model_in_few_round_trips(
                 assert await log.wait_ended(sid, running or "", 5)
         warm = warm_cache(at_call[-1])
         print(f"warm say: {len(warm)} round trips before the model: {warm}")
-        # Four in turn: the say's opening (the lock, the log under it: where it stands
-        # and what is new, and the say's claim, one script), the budget (set up and where
-        # it stands), the reservation, the message with the reply's start. Then, as the
-        # reply starts and not waited for on the way to the model, the client state (the
-        # say's task sends it before the reply's task runs, so it is counted), and after
-        # it the claim's result (15 went out before the say path was folded, 13 of them
-        # in turn; 8 before the lock came first, 7 before the opening was one script).
-        assert len(warm) <= 5, warm
+        # Three in turn: the say's opening (the lock, the log under it: where it stands
+        # and what is new, and the say's claim, one script), the reservation (which sets
+        # the budget up: the plan comes from the row and the log), the message with the
+        # reply's start. Then, as the reply starts and not waited for on the way to the
+        # model, the client state (the say's task sends it before the reply's task runs,
+        # so it is counted), and after it the claim's result (15 went out before the say
+        # path was folded, 13 of them in turn; 8 before the lock came first, 7 before the
+        # opening was one script, 5 before the budget's set-up went into the reservation).
+        assert len(warm) <= 4, warm
     finally:
         await runner.aclose(grace=5)
         await backend.aclose()
