@@ -16,9 +16,10 @@ what the trimming flusher committed itself, so nothing is acknowledged uncommitt
 Which sessions: every scan lists, from SQL, sessions not yet ended and sessions ended in
 the last ``ended_window_seconds`` (a reply that outlived the end's grace period logs its
 end afterwards), ``sessions_per_scan`` at a time (keyset pages, so all get their turn),
-and checks each with one ``read_durable``. What those reads find is stored together, one
-transaction per ``batch_events`` events rather than one per session; a session with more
-waiting goes on in rounds of its own.
+and reads each one's first batch ``sessions_per_look`` sessions per ``read_durable_many``
+(one round trip on a standalone Redis, not one per session). What those reads find is
+stored together, one transaction per ``batch_events`` events rather than one per session;
+a session with more waiting goes on in rounds of its own.
 
 Outages: a failed scan (SQL or the backend unreachable) is retried after a bounded
 exponential backoff; the durable streams keep everything meanwhile (Redis idle TTL: two
@@ -199,8 +200,7 @@ class Flusher:
         failing = self._failing.get(session_id) or Failing(0, 0.0, "")
         failing.failures += 1
         failing.error = f"{type(error).__name__}: {error}"[:300]
-        delay = self.policy.interval_seconds * 2.0 ** min(failing.failures, 16)
-        failing.retry_at = self._clock() + min(self.policy.backoff_max_seconds, delay)
+        failing.retry_at = self._clock() + self.policy.backoff_seconds(failing.failures)
         self._failing[session_id] = failing
         log.warning(
             "flush of session %s failed (%d in a row): %s",
@@ -280,23 +280,33 @@ class Flusher:
         rest: list[uuid.UUID] = []
         group: list[tuple[uuid.UUID, list[SequencedEvent]]] = []
         done = size = 0
-        for session_id in ids:
-            if self._backing_off(session_id):
-                rest.append(session_id)
-                continue
-            events = await self._backend.read_durable(str(session_id), 0, self.policy.batch_events)
-            if not events:
-                self._pending.pop(session_id, None)
-                continue
-            self._note_pending(session_id, events)
-            group.append((session_id, events))
-            size += len(events)
-            if size >= self.policy.batch_events:
-                done += await self._store_group(group, rest)
-                group, size = [], 0
+        step = self.policy.sessions_per_look
+        for start in range(0, len(ids), step):
+            for session_id, events in await self._look(ids[start : start + step], rest):
+                if not events:
+                    self._pending.pop(session_id, None)
+                    continue
+                self._note_pending(session_id, events)
+                group.append((session_id, events))
+                size += len(events)
+                if size >= self.policy.batch_events:
+                    done += await self._store_group(group, rest)
+                    group, size = [], 0
         if group:
             done += await self._store_group(group, rest)
         return done, rest
+
+    async def _look(
+        self, ids: Sequence[uuid.UUID], rest: list[uuid.UUID]
+    ) -> list[tuple[uuid.UUID, list[SequencedEvent]]]:
+        """The first ``batch_events`` waiting events of each session, read in one backend
+        call (one round trip on a standalone Redis); one backing off goes to ``rest`` unread."""
+        looking: list[uuid.UUID] = []
+        for session_id in ids:
+            (rest if self._backing_off(session_id) else looking).append(session_id)
+        sids = [str(session_id) for session_id in looking]
+        found = await self._backend.read_durable_many(sids, self.policy.batch_events)
+        return list(zip(looking, found, strict=True))
 
     async def _store_group(
         self, group: Sequence[tuple[uuid.UUID, list[SequencedEvent]]], rest: list[uuid.UUID]
@@ -365,13 +375,7 @@ class Flusher:
                     log.info("flusher caught up after %d failed scans", self._failures)
                 self._failures = 0
                 self._last_error = None
-            await nap(stop, self._delay())
-
-    def _delay(self) -> float:
-        if not self._failures:
-            return self.policy.interval_seconds
-        backoff: float = self.policy.interval_seconds * 2.0 ** min(self._failures, 16)
-        return min(self.policy.backoff_max_seconds, backoff)
+            await nap(stop, self.policy.backoff_seconds(self._failures))
 
     # -- lag ------------------------------------------------------------------------------
 

@@ -137,6 +137,11 @@ class RealtimeBackend(Protocol):
         """Durable events with seq > ``after`` not yet trimmed by the flusher."""
         ...
 
+    async def read_durable_many(self, session_ids: Sequence[str], limit: int) -> list[list[Event]]:
+        """``read_durable(sid, 0, limit)`` of each session, in the order given (a session
+        without a stream: ``[]``), in as few round trips as the store allows."""
+        ...
+
     async def trim_durable(self, session_id: str, upto: int) -> None:
         """Forget durable events with seq <= ``upto`` (the flusher committed them)."""
         ...

@@ -173,6 +173,9 @@ class MemoryBackend:
         picked = [e for e in log.durable if e.seq > after][:limit]
         return [e.event for e in picked]
 
+    async def read_durable_many(self, session_ids: Sequence[str], limit: int) -> list[list[Event]]:
+        return [await self.read_durable(session_id, 0, limit) for session_id in session_ids]
+
     async def trim_durable(self, session_id: str, upto: int) -> None:
         log = self._log(session_id)
         while log is not None and log.durable and log.durable[0].seq <= upto:

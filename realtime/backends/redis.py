@@ -24,34 +24,30 @@ Redis Cluster (``redis+cluster://`` or ``rediss+cluster://`` URL, naming any nod
 command client is a ``RedisCluster``, which routes every command by its key's slot and
 follows MOVED/ASK itself. Every command, script and MULTI pipeline here touches one
 session, hence one slot; the only multi-session call (the reader's epoch lookup) is a
-non-transactional pipeline that redis-py splits per node. The stream reader runs one
-blocking XREAD per slot (see :mod:`realtime.backends.redis_reader`).
+non-transactional pipeline that redis-py splits per node. The flusher's look at many
+durable streams (``read_durable_many``), one pipeline on a standalone Redis, is one XRANGE
+per session there. The stream reader runs one blocking XREAD per slot (see
+:mod:`realtime.backends.redis_reader`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ClusterError, RedisClusterException, ResponseError, TryAgainError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from realtime.backends.base import (
     DEFAULT_IDLE_TTL,
     DEFAULT_SUBSCRIBER_QUEUE,
     DEFAULT_WINDOW,
     READ_BATCH,
-    BackendUnavailable,
     Event,
     LogEntry,
-    LogMissing,
     SayClaim,
     SayOpening,
     Subscriber,
@@ -60,6 +56,7 @@ from realtime.backends.base import (
     stream_entry,
 )
 from realtime.backends.redis_appends import AppendBatcher, Appends, DirectAppends
+from realtime.backends.redis_errors import translate
 from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_reader import GATHER_SECONDS, StreamReader
 from realtime.eventlog import LogInfo
@@ -67,6 +64,10 @@ from realtime.events import Presence, ReplyStop, payload_json
 from realtime.vocabulary import Role
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+#: XRANGEs per pipeline in ``read_durable_many``: redis-py reads a pipeline's answers all
+#: before it returns, on one pooled connection, so a page bounds what one round trip holds
+#: (500 x ``limit`` events at worst) and how long; a scan's 2,000 sessions take four.
+DURABLE_PAGE = 500
 
 
 def _lua(*names: str) -> str:
@@ -79,34 +80,13 @@ def _pairs(flat: Sequence[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
+def _entries(rows: Any) -> list[LogEntry]:
+    """An ``XRANGE`` answer (``[(id, {field: value}), ...]``) as log entries."""
+    return [stream_entry(entry_id, fields) for entry_id, fields in rows]
+
+
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
-
-
-@contextmanager
-def _translate() -> Iterator[None]:
-    """Redis errors in our words; and a cancellation redis-py swallowed is raised again.
-
-    redis-py 8.1 can finish a command normally although the task was cancelled while it
-    ran (the hardening suite caught a reply's lease keeper renewing its lease forever
-    after its reply ended, so the reply never closed): a pending ``cancelling()`` that
-    rose during the call is honoured here, as every cancellation must be."""
-    task = asyncio.current_task()
-    cancels = task.cancelling() if task is not None else 0
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError) as error:
-        raise BackendUnavailable(str(error)) from error
-    except (ClusterError, TryAgainError, RedisClusterException) as error:
-        # CLUSTERDOWN, a slot without a primary during a failover, redirections that
-        # outlasted redis-py's retries: the cluster cannot serve this session right now.
-        raise BackendUnavailable(str(error)) from error
-    except ResponseError as error:
-        if str(error).startswith("NOLOG"):
-            raise LogMissing(str(error)) from error
-        raise
-    if task is not None and task.cancelling() > cancels:
-        raise asyncio.CancelledError
 
 
 class RedisBackend:
@@ -164,7 +144,7 @@ class RedisBackend:
     async def open_log(self, session_id: str, floor_seq: int) -> LogInfo:
         if floor_seq < 0:
             raise ValueError("floor_seq must be >= 0")
-        with _translate():
+        with translate():
             epoch, last, first, _created = await self._open(
                 keys=self._log_keys(session_id),
                 args=[floor_seq, secrets.token_hex(8), self._idle_ms],
@@ -172,7 +152,7 @@ class RedisBackend:
         return LogInfo(str(epoch), int(last), int(first))
 
     async def log_info(self, session_id: str) -> LogInfo | None:
-        with _translate():
+        with translate():
             found = await self._info(keys=self._log_keys(session_id)[:2])
         if not found:
             return None
@@ -182,7 +162,7 @@ class RedisBackend:
     async def log_since(
         self, session_id: str, after: int, limit: int
     ) -> tuple[LogInfo, list[Event]] | None:
-        with _translate():
+        with translate():
             found = await self._since(keys=self._log_keys(session_id)[:2], args=[after, limit])
         return None if not found else self._since_answer(found)
 
@@ -206,16 +186,16 @@ class RedisBackend:
         args: list[str | int] = [self._window, self._idle_ms, len(events)]
         for event in events:
             args += [payload_json(event), "1" if event.durable else "0"]
-        with _translate():
+        with translate():
             first, epoch = await self._appends.run(keys, args)
         first = int(first)
         self._reader.appended(keys[1], str(epoch), first, events)
         return list(range(first, first + len(events)))
 
     async def _xrange(self, key: str, after: int, limit: int) -> list[LogEntry]:
-        with _translate():
+        with translate():
             rows: Any = await self._redis.xrange(key, min=f"{after + 1}-0", max="+", count=limit)
-        return [stream_entry(entry_id, fields) for entry_id, fields in rows]
+        return _entries(rows)
 
     async def read(self, session_id: str, after: int, limit: int) -> list[Event]:
         entries = await self._xrange(self._key(session_id, "log"), after, limit)
@@ -238,8 +218,29 @@ class RedisBackend:
         entries = await self._xrange(self._key(session_id, "durable"), after, limit)
         return [entry.event for entry in entries]
 
+    async def read_durable_many(self, session_ids: Sequence[str], limit: int) -> list[list[Event]]:
+        if isinstance(self._redis, RedisCluster):
+            # One XRANGE each, not redis-py's cluster pipeline: when a node's connection
+            # fails or times out, that pipeline closes every connection of this shared
+            # client, those other tasks' commands are in flight on too, and runs again
+            # after 0.25 s, up to 10 times (redis-py 8.1, PipelineStrategy.execute). With
+            # one node killed, an append script in flight on a healthy node was cut off
+            # and sent again each time: it ran 5 times. A lone command's failure only
+            # replaces its own node's connections (there the script ran once).
+            return [await self.read_durable(session_id, 0, limit) for session_id in session_ids]
+        keys = [self._key(session_id, "durable") for session_id in session_ids]
+        found: list[list[Event]] = []
+        for start in range(0, len(keys), DURABLE_PAGE):
+            with translate():
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key in keys[start : start + DURABLE_PAGE]:
+                        pipe.xrange(key, min="1-0", max="+", count=limit)  # seq > 0
+                    answers: list[Any] = await pipe.execute()
+            found += [[entry.event for entry in _entries(rows)] for rows in answers]
+        return found
+
     async def trim_durable(self, session_id: str, upto: int) -> None:
-        with _translate():
+        with translate():
             await self._redis.xtrim(
                 self._key(session_id, "durable"), minid=f"{upto + 1}-0", approximate=False
             )
@@ -247,21 +248,21 @@ class RedisBackend:
     # -- claims and the reply lock --------------------------------------------------------------
 
     async def claim_once(self, session_id: str, key: str, ttl: float) -> bool:
-        with _translate():
+        with translate():
             won = await self._redis.set(
                 self._key(session_id, f"claim:{key}"), "", nx=True, px=_ms(ttl)
             )
         return bool(won)
 
     async def record_claim(self, session_id: str, key: str, value: str) -> None:
-        with _translate():
+        with translate():
             await self._redis.set(
                 self._key(session_id, f"claim:{key}"), value, xx=True, keepttl=True
             )
 
     async def claim(self, session_id: str, key: str, ttl: float) -> str | None:
         # A script, not SET NX GET: that pair needs Redis 7.0.
-        with _translate():
+        with translate():
             recorded = await self._claim(
                 keys=[self._key(session_id, f"claim:{key}")], args=[_ms(ttl)]
             )
@@ -271,7 +272,7 @@ class RedisBackend:
         return [self._key(session_id, "reply"), self._key(session_id, "stop")]
 
     async def acquire_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
-        with _translate():
+        with translate():
             won = await self._redis.set(
                 self._key(session_id, "reply"), reply_id, nx=True, px=_ms(ttl)
             )
@@ -288,7 +289,7 @@ class RedisBackend:
             self._key(session_id, f"claim:{claim.key}"),
         ]
         args: list[str | int] = [reply_id, _ms(ttl), after, READ_BATCH, _ms(claim.ttl)]
-        with _translate():
+        with translate():
             taken, found, recorded = await self._say(keys=keys, args=args)
         return SayOpening(
             bool(taken),
@@ -297,17 +298,17 @@ class RedisBackend:
         )
 
     async def refresh_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
-        with _translate():
+        with translate():
             done = await self._refresh(keys=self._reply_keys(session_id), args=[reply_id, _ms(ttl)])
         return bool(done)
 
     async def release_reply(self, session_id: str, reply_id: str) -> bool:
-        with _translate():
+        with translate():
             done = await self._release(keys=self._reply_keys(session_id), args=[reply_id])
         return bool(done)
 
     async def current_reply(self, session_id: str) -> str | None:
-        with _translate():
+        with translate():
             owner = await self._redis.get(self._key(session_id, "reply"))
         return None if owner is None else str(owner)
 
@@ -315,12 +316,12 @@ class RedisBackend:
         flag = "1" if event.durable else "0"
         args: list[str | int] = [self._window, self._idle_ms, reply_id, payload_json(event), flag]
         keys = self._log_keys(session_id) + self._reply_keys(session_id)
-        with _translate():
+        with translate():
             seq = int(await self._stop(keys=keys, args=args))
         return seq or None
 
     async def stop_requested(self, session_id: str, reply_id: str) -> bool:
-        with _translate():
+        with translate():
             owner, stop = await self._redis.mget(self._reply_keys(session_id))
         return owner == reply_id and stop == reply_id
 
@@ -330,7 +331,7 @@ class RedisBackend:
         self, session_id: str, op: str, conn_id: str = "", student: bool = False, ttl: float = 0
     ) -> Presence:
         keys = [self._key(session_id, "pres:s"), self._key(session_id, "pres:o")]
-        with _translate():
+        with translate():
             students, observers = await self._presence(
                 keys=keys, args=[op, conn_id, "1" if student else "0", _ms(ttl)]
             )
@@ -352,7 +353,7 @@ class RedisBackend:
     async def expire_session_keys(self, session_id: str, seconds: float) -> None:
         names = ("meta", "log", "durable", "reply", "stop", "pres:s", "pres:o")
         keys = [self._key(session_id, name) for name in names]
-        with _translate():
+        with translate():
             if seconds <= 0:
                 await self._redis.delete(*keys)
                 return

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +94,26 @@ async def stored(db: Database, sid: uuid.UUID) -> tuple[list[Message], list[Sess
         messages = await transcript_repo.list_messages(s, sid)
         events = [e for e in await session_repo.list_events(s, sid) if e.seq is not None]
     return messages, sorted(events, key=lambda e: e.seq or 0)
+
+
+@dataclass
+class CountingReads:
+    """A real backend whose durable reads are counted: the sessions of each
+    ``read_durable_many`` call, and the sessions read one at a time."""
+
+    inner: RealtimeBackend
+    many: list[list[str]] = field(default_factory=list)
+    single: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def read_durable(self, session_id: str, after: int, limit: int) -> list[SequencedEvent]:
+        self.single.append(session_id)
+        return await self.inner.read_durable(session_id, after, limit)
+
+    async def read_durable_many(
+        self, session_ids: Sequence[str], limit: int
+    ) -> list[list[SequencedEvent]]:
+        self.many.append(list(session_ids))
+        return await self.inner.read_durable_many(session_ids, limit)

@@ -29,7 +29,7 @@ from realtime.protocol import (
 )
 from storage.db import Database
 from storage.models import Message, SessionEvent
-from tests.transcripts.conftest import new_session, publish, stored
+from tests.transcripts.conftest import CountingReads, new_session, publish, stored
 
 
 def conversation() -> list[SequencedEvent]:
@@ -239,3 +239,25 @@ async def test_a_scan_stores_what_it_finds_in_many_sessions_together(
     assert messages == [messages[0]] * 6 and messages[0] > 0
     assert len((await stored(db, busy))[0]) == 3 * messages[0]
     assert flusher.lag()["unflushed_events"] == 0
+
+
+async def test_a_scan_reads_what_waits_in_all_sessions_in_one_call(
+    db: Database, backend: RealtimeBackend
+) -> None:
+    """25 sessions, three with events waiting: the scan's first look at all of them is
+    one ``read_durable_many`` (one round trip on a Redis), never a read per session; an
+    idle scan too. Past ``sessions_per_look`` the look takes a call per that many."""
+    sids = [await new_session(db) for _ in range(25)]
+    for sid in sids[:3]:
+        await publish(backend, sid, conversation())
+    reads = CountingReads(backend)
+    flusher = Flusher(db, reads)
+    assert await flusher.scan() == 3 * 15
+    assert await flusher.scan() == 0
+    everyone = sorted(str(sid) for sid in sids)
+    assert (reads.many, reads.single) == ([everyone, everyone], [])
+    assert flusher.lag()["sessions_waiting"] == 0
+
+    reads.many.clear()
+    await Flusher(db, reads, FlusherPolicy(sessions_per_look=10)).scan()
+    assert [len(looked) for looked in reads.many] == [10, 10, 5] and reads.single == []

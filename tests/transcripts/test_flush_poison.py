@@ -16,7 +16,7 @@ from realtime.lifecycle import SessionAction
 from realtime.protocol import MessageEvent, MessageRole, payload
 from storage.db import Database
 from tests.support.clock import DrivenClock
-from tests.transcripts.conftest import new_session, publish, stored
+from tests.transcripts.conftest import CountingReads, new_session, publish, stored
 
 #: A lone surrogate no UTF-8 database driver can encode; NUL, which PostgreSQL refuses.
 POISONS = {"surrogate": "bad \ud800 text", "nul": "bad \x00 text"}
@@ -80,6 +80,28 @@ async def test_a_poison_event_is_set_aside_and_nothing_else_waits(
     assert isinstance(set_aside, list)
     assert [(e["session_id"], e["seq"]) for e in set_aside] == [(str(bad), 2)]
     assert lag["failing_sessions"] == 0 and lag["status"] == "ok"
+
+
+async def test_a_session_backing_off_is_left_out_of_the_scans_look(
+    db: Database, backend: RealtimeBackend
+) -> None:
+    """While the bad session backs off, the scan's one look at every session leaves it
+    out; it is only measured, on its own."""
+    bad = await new_session(db)
+    others = [await new_session(db) for _ in range(3)]
+    await publish(backend, bad, [student("before")])
+    await inject(backend, bad, student(POISONS["surrogate"]))
+    for sid in others:
+        await publish(backend, sid, [student("hello")])
+    reads = CountingReads(backend)
+    flusher = Flusher(db, reads, clock=DrivenClock())
+    await flusher.scan()  # the group fails, each session goes alone, the bad one fails
+    assert flusher.lag()["failing_sessions"] == 1
+    reads.many.clear()
+    reads.single.clear()
+    await flusher.scan()  # the same instant: the bad session still backs off
+    assert reads.many == [sorted(str(sid) for sid in others)]
+    assert reads.single == [str(bad)]
 
 
 async def test_ending_a_session_with_a_poison_event_still_ends_it(

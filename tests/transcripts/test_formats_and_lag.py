@@ -70,11 +70,8 @@ def flusher(now: list[float]) -> Flusher:
 
 
 def test_backoff_doubles_and_is_bounded() -> None:
-    f = flusher([0.0])
-    delays = []
-    for failures in range(8):
-        f._failures = failures
-        delays.append(f._delay())
+    policy = flusher([0.0]).policy
+    delays = [policy.backoff_seconds(failures) for failures in range(8)]
     assert delays == [0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 5.0, 5.0]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from realtime.backends import LogMissing
+from realtime.backends.redis import DURABLE_PAGE
 from realtime.eventlog import LogGapError, ResumeGap, decide_resume
 from tests.realtime.contract.rt_helpers import Workers, delta, eventually, message, take, text_of
 
@@ -200,6 +201,33 @@ async def test_durable_stream_feeds_the_flusher(workers: Workers, session_id: st
     assert [(e.seq, e.type) for e in durable] == [(1, "message"), (3, "message")]
     await backend.trim_durable(session_id, 1)
     assert [e.seq for e in await backend.read_durable(session_id, 0, 100)] == [3]
+
+
+async def test_reading_many_durable_streams_reads_each_in_turn(
+    workers: Workers, session_id: str
+) -> None:
+    """``read_durable_many`` answers, session by session and in the order asked, what
+    ``read_durable(sid, 0, limit)`` does: for sessions without a stream too, and across
+    more than one Redis pipeline page."""
+    backend = workers.make()
+    sids = [f"{session_id}-{n}" for n in range(DURABLE_PAGE + 20)]
+    busy = [*sids[::50], sids[DURABLE_PAGE - 1]]  # both sides of the page boundary
+    for n, sid in enumerate(busy):
+        await backend.open_log(sid, 0)
+        await backend.append(sid, [message(i) if i % 2 else delta(i) for i in range(1, 8 + n)])
+    await backend.trim_durable(busy[1], 3)  # the flusher stored seqs 1..3 of this one
+    await backend.open_log(sids[1], 0)  # a log without durable events
+    asked = [*reversed(sids), busy[0]]  # any order, even a session twice
+    for limit in (1, 3, 100):
+        many = await backend.read_durable_many(asked, limit)
+        assert many == [await backend.read_durable(sid, 0, limit) for sid in asked]
+        assert len(many) == len(asked) and all(len(events) <= limit for events in many)
+    first = await backend.read_durable_many([busy[0], sids[1], busy[1]], 100)
+    assert [[e.seq for e in events] for events in first] == [[1, 3, 5, 7], [], [5, 7]]
+    found = await backend.read_durable_many(sids, 2)
+    assert [len(events) for events in found].count(2) == len(busy)  # each has 2 or more
+    assert sum(map(len, found)) == 2 * len(busy)
+    assert await backend.read_durable_many([], 10) == []
 
 
 async def test_cancelled_subscriber_is_unhooked(workers: Workers, session_id: str) -> None:
