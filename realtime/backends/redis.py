@@ -23,15 +23,17 @@ stored unless the script returned).
 Redis Cluster (``redis+cluster://`` or ``rediss+cluster://`` URL, naming any node): the
 command client is a ``RedisCluster``, which routes every command by its key's slot and
 follows MOVED/ASK itself. Every command, script and MULTI pipeline here touches one
-session, hence one slot; the only multi-session call (the reader's epoch lookup) is a
-non-transactional pipeline that redis-py splits per node. The flusher's look at many
-durable streams (``read_durable_many``), one pipeline on a standalone Redis, is one XRANGE
-per session there. The stream reader runs one blocking XREAD per slot (see
+session, hence one slot. The calls on many sessions (the flusher's look at their durable
+streams, ``read_durable_many``, and the reader's epoch lookup), one pipeline each on a
+standalone Redis, are one command per session there: a cluster pipeline that fails on one
+node closes every connection of the shared client, and commands in flight on them are
+sent again. The stream reader runs one blocking XREAD per slot (see
 :mod:`realtime.backends.redis_reader`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -174,9 +176,16 @@ class RedisBackend:
         return LogInfo(str(epoch), int(last), int(first)), [entry.event for entry in entries]
 
     async def _current_epochs(self, session_ids: list[str]) -> list[str | None]:
+        keys = [self._key(session_id, "meta") for session_id in session_ids]
+        if isinstance(self._redis, RedisCluster):
+            # One HGET each, side by side, not a cluster pipeline: its failure on one node
+            # closes every connection of this shared client (see read_durable_many), and
+            # this runs after a reader's reconnect, just when a node may be down.
+            found = await asyncio.gather(*(self._redis.hget(key, "epoch") for key in keys))
+            return [None if epoch is None else str(epoch) for epoch in found]
         async with self._redis.pipeline(transaction=False) as pipe:
-            for session_id in session_ids:
-                pipe.hget(self._key(session_id, "meta"), "epoch")
+            for key in keys:
+                pipe.hget(key, "epoch")
             return list(await pipe.execute())
 
     async def append(self, session_id: str, events: Sequence[Event]) -> list[int]:

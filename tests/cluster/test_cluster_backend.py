@@ -146,3 +146,22 @@ async def test_a_slot_moved_live_loses_nothing(
     assert written == list(range(1, len(written) + 1))
     assert [e.seq for e in received] == written
     assert [text_of(e) for e in received] == [str(n) for n in range(len(written))]
+
+
+async def test_the_readers_epoch_lookup_spans_nodes_without_a_pipeline(
+    make_backend: MakeBackend, admin: RedisCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a reconnect, a reader asks every session's log for its epoch: on a Cluster
+    one HGET each (a cluster pipeline that fails on one node closes every connection of
+    the shared client, and commands in flight on them are sent again)."""
+    backend = make_backend()
+    sessions = [f"epochs{n}" for n in range(6)]
+    assert len({node_of(admin, sid) for sid in sessions}) > 1
+    opened = [(await backend.open_log(sid, 0)).epoch for sid in sessions]
+
+    def no_pipeline(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("a cluster pipeline")
+
+    monkeypatch.setattr(RedisCluster, "pipeline", no_pipeline)
+    found = await backend._current_epochs([*sessions, "never-opened"])
+    assert found == [*opened, None]
