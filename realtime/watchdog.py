@@ -5,6 +5,14 @@ State lives in SQL (``deadline_at``, ``last_activity_at``) and the budget store,
 the watchdog, so several watchdogs may run at once and a restarted one picks up where
 it was: a deadline that passed while none ran is found on the first scan. Expiry goes
 through :class:`SessionControl`, whose version check makes it happen exactly once.
+
+A scan visits every active session, ``batch`` at a time (keyset pages by id). Per page:
+one SQL query loads the sessions; those past their deadline expire ("time"), then those
+idle too long ("idle"), both told from the loaded rows; the rest have their budgets read
+in one ``snapshot_many`` (one Redis round trip on a standalone Redis, not one per
+session) and expire if out of tokens ("tokens"), else get their time warnings. A session
+is handled for one reason per scan. So 25 active sessions cost one SQL query and one
+Redis round trip a scan, and 1,000 cost five of each.
 """
 
 from __future__ import annotations
@@ -16,10 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from realtime.budgets import BudgetStore
+from realtime.budgets import BudgetSnapshot, BudgetStore
 from realtime.budgets.policy import WARNING_LEVELS, levels_crossed, out_of_tokens, time_percent
 from realtime.control import SessionControl, clock_of, utcnow
 from realtime.metrics import NULL_OBSERVER, Observer
@@ -44,8 +49,16 @@ class WatchdogPolicy:
     idle_seconds: float = 900.0
     # What a reply needs at the least; below it the session expires (reason "tokens").
     min_reply_tokens: int = 50
-    # Sessions handled per scan and reason; the next scan takes the rest.
+    # Active sessions per page of a scan (one SQL query and one snapshot_many each):
+    # bounds the rows held at once; a scan goes on, page by page, until it saw them all.
     batch: int = 200
+
+
+def _reached(at: datetime | None, when: datetime) -> bool:
+    """``at <= when`` as the SQL query had it: a NULL ``at`` never is (a comparison with
+    NULL is not true). The columns read back UTC-aware on SQLite and PostgreSQL alike
+    (storage.types.UTCDateTime), as ``now`` is, so the two compare."""
+    return at is not None and at <= when
 
 
 class Watchdog:
@@ -71,21 +84,43 @@ class Watchdog:
         self._now = now
 
     async def scan(self) -> list[tuple[uuid.UUID, str]]:
-        """One pass; returns the sessions this watchdog expired, with the reason."""
+        """One pass over every active session, page by page; returns the sessions this
+        watchdog expired, with the reason. Raises what the database or the budget store
+        raise (the pages before stay handled)."""
         now = self._now()
         expired: list[tuple[uuid.UUID, str]] = []
-        async with self._db.session() as db:
-            overdue = await session_repo.due_for_expiry(db, now, self._policy.batch)
-            idle = await self._idle(db, now)
-            active = await self._active(db)
-        for session_id in overdue:
-            if await self._expire(session_id, "time"):
-                expired.append((session_id, "time"))
-        for session_id in idle:
-            if await self._expire(session_id, "idle"):
-                expired.append((session_id, "idle"))
-        for session in active:
-            if await self._out_of_tokens(session.id) and await self._expire(session.id, "tokens"):
+        after: uuid.UUID | None = None
+        while True:
+            async with self._db.session() as db:
+                page = await session_repo.active_page(db, after, self._policy.batch)
+            expired += await self._check(page, now)
+            if len(page) < self._policy.batch:
+                return expired
+            # Every page in one scan, not one page a scan: that would make a deadline up
+            # to ceil(n / batch) scans late, past the promised 1 s once n passes batch.
+            after = page[-1].id
+
+    async def _check(self, page: list[Session], now: datetime) -> list[tuple[uuid.UUID, str]]:
+        """Time expiry first, then idleness, then tokens and time warnings for the rest."""
+        idle_since = now - timedelta(seconds=self._policy.idle_seconds)
+        overdue: list[Session] = []
+        idle: list[Session] = []
+        rest: list[Session] = []
+        for session in page:
+            if _reached(session.deadline_at, now):
+                overdue.append(session)
+            elif _reached(session.last_activity_at, idle_since):
+                idle.append(session)
+            else:
+                rest.append(session)
+        expired: list[tuple[uuid.UUID, str]] = []
+        for reason, due in (("time", overdue), ("idle", idle)):
+            for session in due:
+                if await self._expire(session.id, reason):
+                    expired.append((session.id, reason))
+        snapshots = await self._budgets.snapshot_many([str(s.id) for s in rest])
+        for session, snapshot in zip(rest, snapshots, strict=True):
+            if self._out_of_tokens(snapshot) and await self._expire(session.id, "tokens"):
                 expired.append((session.id, "tokens"))
             else:
                 await self._time_warnings(session, now)
@@ -99,25 +134,8 @@ class Watchdog:
             await self._warn(session, level)
             self._warned.add((session.id, level))
 
-    async def _idle(self, db: AsyncSession, now: datetime) -> list[uuid.UUID]:
-        cutoff = now - timedelta(seconds=self._policy.idle_seconds)
-        query = (
-            select(Session.id)
-            .where(Session.status == "active", Session.last_activity_at <= cutoff)
-            .limit(self._policy.batch)
-        )
-        result = await db.execute(query)
-        return list(result.scalars())
-
-    async def _active(self, db: AsyncSession) -> list[Session]:
-        query = select(Session).where(Session.status == "active").limit(self._policy.batch)
-        result = await db.execute(query)
-        return list(result.scalars())
-
-    async def _out_of_tokens(self, session_id: uuid.UUID) -> bool:
-        try:
-            snapshot = await self._budgets.snapshot(str(session_id))
-        except KeyError:
+    def _out_of_tokens(self, snapshot: BudgetSnapshot | None) -> bool:
+        if snapshot is None:
             return False  # no reply yet on any worker: nothing spent
         # The watchdog does not know the next input, so it asks with 0, the lower bound:
         # it only expires a session no next call could pay for, never one the reply

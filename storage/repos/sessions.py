@@ -122,12 +122,11 @@ async def list_events(db: AsyncSession, session_id: uuid.UUID) -> list[SessionEv
     return list(result.scalars())
 
 
-async def due_for_expiry(db: AsyncSession, now: datetime, limit: int = 100) -> list[uuid.UUID]:
-    """Active sessions whose active-time deadline has passed."""
-    result = await db.execute(
-        select(Session.id)
-        .where(Session.status == "active", Session.deadline_at <= now)
-        .order_by(Session.deadline_at)
-        .limit(limit)
-    )
+async def active_page(db: AsyncSession, after: uuid.UUID | None, limit: int) -> list[Session]:
+    """Up to ``limit`` active sessions, by id, above ``after`` (a keyset page: the next
+    page starts after this one's last id)."""
+    query = select(Session).where(Session.status == "active")
+    if after is not None:
+        query = query.where(Session.id > after)
+    result = await db.execute(query.order_by(Session.id).limit(limit))
     return list(result.scalars())

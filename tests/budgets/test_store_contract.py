@@ -192,3 +192,34 @@ async def test_dead_workers_hold_is_reclaimed(
     hold = await stores[1].reserve(sid, "next", 100, 900, 10)
     assert hold == Reserved("next", 1000, 900, used=0, budget=1000)
     assert (await stores[1].snapshot(sid)).reserved == 1000
+
+
+async def test_snapshot_many_answers_as_snapshot_does_in_order(stores: list[BudgetStore]) -> None:
+    store = stores[0]
+    sids = [str(uuid.uuid4()) for _ in range(3)]
+    await store.ensure(sids[0], 1000, 100)
+    await store.ensure(sids[1], 300, 300)
+    await store.reserve(sids[2], "r1", 50, 200, 20, start=BudgetStart(500, 0))
+    never = str(uuid.uuid4())  # no reply yet on any worker: never set up
+    with pytest.raises(KeyError):
+        await stores[1].snapshot(never)
+    asked = [sids[2], never, sids[0], sids[1], sids[0]]
+    one_by_one = [await stores[1].snapshot(sid) if sid != never else None for sid in asked]
+    assert await stores[1].snapshot_many(asked) == one_by_one
+    assert one_by_one == [
+        BudgetSnapshot(500, 0, 250),
+        None,
+        BudgetSnapshot(1000, 100, 0),
+        BudgetSnapshot(300, 300, 0),
+        BudgetSnapshot(1000, 100, 0),
+    ]
+    assert await store.snapshot_many([]) == []
+
+
+async def test_snapshot_many_of_more_sessions_than_a_page(stores: list[BudgetStore]) -> None:
+    from realtime.budgets.redis_store import SNAPSHOT_PAGE
+
+    sids = [str(uuid.uuid4()) for _ in range(SNAPSHOT_PAGE + 2)]
+    await asyncio.gather(*(stores[0].ensure(sid, 1000, n) for n, sid in enumerate(sids[1:])))
+    found = await stores[1].snapshot_many(sids)
+    assert found == [None] + [BudgetSnapshot(1000, n, 0) for n in range(SNAPSHOT_PAGE + 1)]
