@@ -13,6 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
+#: ``database_url`` (SQLite, then PostgreSQL) for the suites that run on each database;
+#: a module or conftest that defines its own keeps it.
+pytest_plugins = ("tests.support.databases",)
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

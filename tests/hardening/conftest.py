@@ -35,7 +35,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 from tests.api.conftest import (  # noqa: E402, F401
     app,
     client,
-    database_url,
     make_client,
     new_teacher,
     settings,

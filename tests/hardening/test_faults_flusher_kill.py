@@ -16,7 +16,6 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -58,14 +57,6 @@ class DyingBackend(RedisBackend):
         if self.trims == self.die_at:
             raise Killed
         await super().trim_durable(session_id, upto)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_url")
-        return url
-    return f"sqlite+aiosqlite:///{tmp_path / 'kills.db'}"
 
 
 @pytest.fixture

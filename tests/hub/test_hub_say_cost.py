@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from redis.asyncio import Redis
-from redis.asyncio.connection import AbstractConnection
 
 from llm.scripted import ScriptedProvider
 from realtime.backends.redis import RedisBackend
@@ -27,45 +23,9 @@ from storage.db import Database
 from storage.migrate import upgrade
 from tests.hub.hooked import HookedProvider
 from tests.hub.started import started_session
+from tests.support.redis_writes import as_if_warm, redis_writes
 
 pytestmark = pytest.mark.redis
-
-
-class Sent:
-    """Commands the say sends to Redis (a pipeline counts once), by name: those of the
-    task that counts, not of the tasks running beside it (the stream reader's XREAD, the
-    previous reply settling, the new reply's lease keeper)."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self._task: asyncio.Task[Any] | None = None
-
-    @contextmanager
-    def counting(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-        send = AbstractConnection.send_packed_command
-
-        async def counted(conn: AbstractConnection, command: Any, *args: Any, **kw: Any) -> None:
-            if asyncio.current_task() is self._task:
-                first = command if isinstance(command, bytes | bytearray) else command[0]
-                self.names.append(bytes(first).split(b"\r\n")[2].decode().upper())
-            await send(conn, command, *args, **kw)
-
-        self._task = asyncio.current_task()
-        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
-        yield
-
-
-def warm_cache(names: list[str]) -> list[str]:
-    """The commands as a Redis that knows every script would have seen them: a script
-    it lost (never loaded on this server, or a ``SCRIPT FLUSH`` by a test running beside
-    this one) costs its refused ``EVALSHA`` and a ``SCRIPT LOAD`` before the real one."""
-    kept: list[str] = []
-    for name in names:
-        if name == "SCRIPT" and kept:
-            kept.pop()
-        elif name != "SCRIPT":
-            kept.append(name)
-    return kept
 
 
 async def test_a_warm_say_reaches_the_model_in_few_round_trips(
@@ -82,22 +42,22 @@ async def test_a_warm_say_reaches_the_model_in_few_round_trips(
     hooks = TransitionHooks(log, BudgetReport(budgets, log, control), config.stop_grace_seconds)
     control.before_terminal.append(hooks.before_terminal)
     control.after_transition.append(hooks.after_transition)
-    sent = Sent()
-    at_call: list[list[str]] = []  # the commands sent when each reply was asked for
-    provider = HookedProvider(ScriptedProvider(0), on_call=lambda: at_call.append([*sent.names]))
+    sent: list[str] = []  # the say's writes (its own task's: not the reader's, the lease's)
+    at_call: list[list[str]] = []  # the writes made when each reply was asked for
+    provider = HookedProvider(ScriptedProvider(0), on_call=lambda: at_call.append([*sent]))
     runner = ReplyRunner(
         log=log, budgets=budgets, provider=provider, control=control, db=db, config=config
     )
     hub = Hub(db=db, log=log, budgets=budgets, runner=runner, control=control, config=config)
     try:
         sid = await started_session(db, control)
-        with sent.counting(monkeypatch):
+        with redis_writes(monkeypatch, task=asyncio.current_task()) as sent:
             for text in ("Hello, how are you today?", "What brings you in?"):
-                sent.names.clear()
+                sent.clear()
                 assert await hub.say(sid, text, uuid.uuid4().hex) is None
                 running = await backend.current_reply(str(sid))
                 assert await log.wait_ended(sid, running or "", 5)
-        warm = warm_cache(at_call[-1])
+        warm = as_if_warm(at_call[-1])
         print(f"warm say: {len(warm)} round trips before the model: {warm}")
         # Three in turn: the say's opening (the lock, the log under it: where it stands
         # and what is new, and the say's claim, one script), the reservation (which sets

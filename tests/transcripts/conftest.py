@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,14 +17,6 @@ from storage.migrate import upgrade
 from storage.models import ClientProfile, Message, Rubric, Session, SessionEvent, User
 from storage.repos import sessions as session_repo
 from storage.repos import transcripts as transcript_repo
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_url")
-        return url
-    return f"sqlite+aiosqlite:///{tmp_path / 'flush.db'}"
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@ page of sessions, and a lost connection in our words."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from redis.asyncio.connection import AbstractConnection
 
 from realtime.backends import BackendUnavailable
 from realtime.backends.redis import DURABLE_PAGE, RedisBackend
 from tests.realtime.contract.rt_helpers import message
+from tests.support.redis_writes import redis_writes
 from tests.support.tcpproxy import running_proxy
 
 pytestmark = pytest.mark.redis
@@ -22,23 +20,16 @@ async def test_many_durable_reads_take_one_round_trip_a_page(
     """``read_durable_many``'s XRANGEs go in one pipeline per ``DURABLE_PAGE`` sessions,
     not one round trip each (counted at the socket: every write carrying an XRANGE)."""
     backend = RedisBackend(redis_url, key_prefix=redis_prefix)
-    writes: list[int] = []
-    send = AbstractConnection.send_packed_command
-
-    async def counted(conn: AbstractConnection, command: Any, *args: Any, **kw: Any) -> None:
-        if b"XRANGE" in (command if isinstance(command, bytes) else b"".join(command)):
-            writes.append(1)
-        await send(conn, command, *args, **kw)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
     try:
         await backend.open_log("s1", 0)
         await backend.append("s1", [message(1)])
-        found = await backend.read_durable_many([f"s{n}" for n in range(1, 26)], 10)
+        with redis_writes(monkeypatch) as sent:
+            found = await backend.read_durable_many([f"s{n}" for n in range(1, 26)], 10)
         assert [len(events) for events in found] == [1] + [0] * 24
-        assert len(writes) == 1
-        await backend.read_durable_many([f"s{n}" for n in range(DURABLE_PAGE + 1)], 10)
-        assert len(writes) == 1 + 2
+        assert sent == ["XRANGE"]
+        with redis_writes(monkeypatch) as sent:
+            await backend.read_durable_many([f"s{n}" for n in range(DURABLE_PAGE + 1)], 10)
+        assert sent == ["XRANGE", "XRANGE"]
     finally:
         await backend.aclose()
 
