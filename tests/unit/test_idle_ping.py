@@ -4,7 +4,9 @@ pinged, and a dead one is replaced before the caller sees it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import text
@@ -28,6 +30,27 @@ def proxied_url(postgres_url: str) -> Iterator[tuple[str, TcpProxy]]:
         yield through.render_as_string(hide_password=False), proxy
 
 
+@dataclass
+class Pinged:
+    engine: AsyncEngine
+    ping: IdlePing
+    clock: DrivenClock
+    proxy: TcpProxy
+
+
+@asynccontextmanager
+async def pinged(proxied: tuple[str, TcpProxy], pool_size: int) -> AsyncIterator[Pinged]:
+    """An engine through the proxy, its pool ``pool_size`` connections, pinged on a
+    driven clock."""
+    url, proxy = proxied
+    clock = DrivenClock()
+    engine = make_engine(url, pool_size=pool_size, max_overflow=0)
+    try:
+        yield Pinged(engine, IdlePing(engine, clock=clock), clock, proxy)
+    finally:
+        await engine.dispose()
+
+
 async def _one(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(text("SELECT 1"))).scalar_one())
@@ -36,11 +59,8 @@ async def _one(engine: AsyncEngine) -> int:
 async def test_a_busy_connection_is_not_pinged_and_an_idle_one_is(
     proxied_url: tuple[str, TcpProxy],
 ) -> None:
-    url, _ = proxied_url
-    clock = DrivenClock()
-    engine = make_engine(url, pool_size=1, max_overflow=0)
-    ping = IdlePing(engine, clock=clock)
-    try:
+    async with pinged(proxied_url, pool_size=1) as it:
+        engine, ping, clock = it.engine, it.ping, it.clock
         for _ in range(5):
             assert await _one(engine) == 1
             clock.now += IDLE_PING_SECONDS / 2
@@ -50,18 +70,13 @@ async def test_a_busy_connection_is_not_pinged_and_an_idle_one_is(
         assert (ping.pings, ping.dead) == (1, 0)
         assert await _one(engine) == 1  # the ping counted as a use
         assert ping.pings == 1
-    finally:
-        await engine.dispose()
 
 
 async def test_a_connection_that_died_while_idle_is_replaced_unseen(
     proxied_url: tuple[str, TcpProxy],
 ) -> None:
-    url, proxy = proxied_url
-    clock = DrivenClock()
-    engine = make_engine(url, pool_size=2, max_overflow=0)
-    ping = IdlePing(engine, clock=clock)
-    try:
+    async with pinged(proxied_url, pool_size=2) as it:
+        engine, ping, clock, proxy = it.engine, it.ping, it.clock, it.proxy
         async with engine.connect() as a, engine.connect() as b:  # two pooled connections
             await a.execute(text("SELECT 1"))
             await b.execute(text("SELECT 1"))
@@ -75,8 +90,6 @@ async def test_a_connection_that_died_while_idle_is_replaced_unseen(
             await a.execute(text("SELECT 1"))
             await b.execute(text("SELECT 1"))
         assert (ping.pings, ping.dead) == (1, 1)
-    finally:
-        await engine.dispose()
 
 
 async def test_a_connection_cut_within_the_window_fails_once(
@@ -84,11 +97,8 @@ async def test_a_connection_cut_within_the_window_fails_once(
 ) -> None:
     """The price of skipping the ping: a cut in the last second (the outage itself) costs
     the next statement, and only that one."""
-    url, proxy = proxied_url
-    clock = DrivenClock()
-    engine = make_engine(url, pool_size=1, max_overflow=0)
-    ping = IdlePing(engine, clock=clock)
-    try:
+    async with pinged(proxied_url, pool_size=1) as it:
+        engine, ping, proxy = it.engine, it.ping, it.proxy
         assert await _one(engine) == 1
         proxy.cut()
         proxy.restore()
@@ -97,8 +107,6 @@ async def test_a_connection_cut_within_the_window_fails_once(
         assert lost.value.connection_invalidated
         assert await _one(engine) == 1
         assert ping.pings == 0
-    finally:
-        await engine.dispose()
 
 
 async def test_the_database_pings_only_after_idle(postgres_url: str) -> None:
