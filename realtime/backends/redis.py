@@ -25,10 +25,9 @@ command client is a ``RedisCluster``, which routes every command by its key's sl
 follows MOVED/ASK itself. Every command, script and MULTI pipeline here touches one
 session, hence one slot. The calls on many sessions (the flusher's look at their durable
 streams, ``read_durable_many``, and the reader's epoch lookup), one pipeline each on a
-standalone Redis, are one command per session there: a cluster pipeline that fails on one
-node closes every connection of the shared client, and commands in flight on them are
-sent again. The stream reader runs one blocking XREAD per slot (see
-:mod:`realtime.backends.redis_reader`).
+standalone Redis, are one command per session there (see
+:func:`realtime.backends.redis_pool.pipelines_many_sessions`). The stream reader runs one
+blocking XREAD per slot (see :mod:`realtime.backends.redis_reader`).
 """
 
 from __future__ import annotations
@@ -59,7 +58,7 @@ from realtime.backends.base import (
 )
 from realtime.backends.redis_appends import AppendBatcher, Appends, DirectAppends
 from realtime.backends.redis_errors import translate
-from realtime.backends.redis_pool import redis_client
+from realtime.backends.redis_pool import pipelines_many_sessions, redis_client
 from realtime.backends.redis_reader import GATHER_SECONDS, StreamReader
 from realtime.eventlog import LogInfo
 from realtime.events import Presence, ReplyStop, payload_json
@@ -177,16 +176,15 @@ class RedisBackend:
 
     async def _current_epochs(self, session_ids: list[str]) -> list[str | None]:
         keys = [self._key(session_id, "meta") for session_id in session_ids]
-        if isinstance(self._redis, RedisCluster):
-            # One HGET each, side by side, not a cluster pipeline: its failure on one node
-            # closes every connection of this shared client (see read_durable_many), and
-            # this runs after a reader's reconnect, just when a node may be down.
-            found = await asyncio.gather(*(self._redis.hget(key, "epoch") for key in keys))
-            return [None if epoch is None else str(epoch) for epoch in found]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.hget(key, "epoch")
-            return list(await pipe.execute())
+        redis = self._redis
+        if pipelines_many_sessions(redis):
+            async with redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hget(key, "epoch")
+                return list(await pipe.execute())
+        # Side by side: this runs after a reader's reconnect, just when a node may be down.
+        found = await asyncio.gather(*(redis.hget(key, "epoch") for key in keys))
+        return [None if epoch is None else str(epoch) for epoch in found]
 
     async def append(self, session_id: str, events: Sequence[Event]) -> list[int]:
         keys = self._log_keys(session_id)
@@ -228,14 +226,7 @@ class RedisBackend:
         return [entry.event for entry in entries]
 
     async def read_durable_many(self, session_ids: Sequence[str], limit: int) -> list[list[Event]]:
-        if isinstance(self._redis, RedisCluster):
-            # One XRANGE each, not redis-py's cluster pipeline: when a node's connection
-            # fails or times out, that pipeline closes every connection of this shared
-            # client, those other tasks' commands are in flight on too, and runs again
-            # after 0.25 s, up to 10 times (redis-py 8.1, PipelineStrategy.execute). With
-            # one node killed, an append script in flight on a healthy node was cut off
-            # and sent again each time: it ran 5 times. A lone command's failure only
-            # replaces its own node's connections (there the script ran once).
+        if not pipelines_many_sessions(self._redis):
             return [await self.read_durable(session_id, 0, limit) for session_id in session_ids]
         keys = [self._key(session_id, "durable") for session_id in session_ids]
         found: list[list[Event]] = []

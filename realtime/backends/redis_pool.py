@@ -10,7 +10,7 @@ command fails with "No connection available".
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
@@ -62,6 +62,20 @@ class TimedBlockingPool(BlockingConnectionPool):
             raise
         self.waits.observe(time.monotonic() - started)
         return connection
+
+
+def pipelines_many_sessions(client: Redis | RedisCluster) -> TypeGuard[Redis]:
+    """Whether a call on many sessions (the flusher's durable reads, the watchdog's budget
+    snapshots, a reader's epoch lookup) may go as one pipeline: on a standalone Redis (or
+    a Sentinel-managed primary) yes; on a Cluster, one command per session instead.
+
+    redis-py 8.1's cluster pipeline, when one node's connection fails or times out,
+    closes every connection of the shared client, which other tasks' commands are in
+    flight on too, and runs again after 0.25 s, up to 10 times (``PipelineStrategy.
+    execute``). With one node of a private cluster killed, an append script in flight on
+    a healthy node was cut off and sent again each time: it ran 5 times. A lone
+    command's failure only replaces its own node's connections (there it ran once)."""
+    return not isinstance(client, RedisCluster)
 
 
 def pool_waits(client: object) -> WaitTally | None:

@@ -10,7 +10,8 @@ holds share ``_holds.lua``, and those that read levels share ``_levels.lua``.
 
 ``snapshot_many`` (the watchdog's look at every active session) sends the snapshot script
 for ``SNAPSHOT_PAGE`` sessions in one non-transactional pipeline on a standalone Redis;
-on Redis Cluster it runs the script once per session (see the method for why)."""
+on Redis Cluster it runs the script once per session (see
+:func:`realtime.backends.redis_pool.pipelines_many_sessions`)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
+from realtime.backends.redis_pool import pipelines_many_sessions
 from realtime.budgets.ledger import Refused, Reserved, Settled
 from realtime.budgets.policy import WARNING_LEVELS
 from realtime.budgets.store import RESERVATION_TTL_SECONDS, BudgetSnapshot, BudgetStart
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
 
 # How long a budget outlives its last change: longer than any session (3 h max) plus
 # a margin, so an abandoned session's counters clean themselves up.
@@ -137,21 +139,15 @@ class RedisBudgetStore:
 
     async def snapshot_many(self, session_ids: Sequence[str]) -> list[BudgetSnapshot | None]:
         """Raises what redis-py raises (Redis unreachable: a connection error)."""
-        if isinstance(self._redis, RedisCluster):
-            # One script call each, not redis-py's cluster pipeline: when a node's
-            # connection fails or times out, that pipeline closes every connection of this
-            # shared client (other tasks' commands are in flight on them) and runs again,
-            # up to 10 times (redis-py 8.1); a lone call's failure only replaces its own
-            # node's connections. As RedisBackend.read_durable_many.
+        redis = self._redis
+        if not pipelines_many_sessions(redis):
             return [
                 _snapshot_of(await self._snapshot(keys=self._keys(session_id)))
                 for session_id in session_ids
             ]
         found: list[BudgetSnapshot | None] = []
         for start in range(0, len(session_ids), SNAPSHOT_PAGE):
-            found += await self._snapshot_page(
-                self._redis, session_ids[start : start + SNAPSHOT_PAGE]
-            )
+            found += await self._snapshot_page(redis, session_ids[start : start + SNAPSHOT_PAGE])
         return found
 
     async def _snapshot_page(
