@@ -43,7 +43,11 @@ from realtime.backends.base import (
     stamped_entry,
     stream_entry,
 )
-from realtime.backends.cancelling import cancel_and_wait, raise_if_cancelling
+from realtime.backends.cancelling import (
+    cancel_and_wait,
+    finish_despite_cancel,
+    raise_if_cancelling,
+)
 from realtime.backends.redis_routing import (
     ClusterRouting,
     Routing,
@@ -184,7 +188,7 @@ class _Lane:
     async def drop_connection(self) -> None:
         conn, self._conn, self._conn_id = self._conn, None, None
         if conn is not None:
-            await conn.aclose()
+            await finish_despite_cancel(conn.aclose())
 
     async def _idle(self) -> bool:
         """No feed left: True to end the task. A lane that does not keep its connection

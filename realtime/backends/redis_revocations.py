@@ -28,7 +28,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 from realtime.backends.base import REVOCATIONS_KEPT, BackendUnavailable
-from realtime.backends.cancelling import raise_if_cancelling
+from realtime.backends.cancelling import finish_despite_cancel, raise_if_cancelling
 from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_reader import RETRY_ERRORS
 from realtime.backends.redis_routing import (
@@ -221,7 +221,7 @@ class _Listener:
     async def drop_connection(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            await conn.aclose()
+            await finish_despite_cancel(conn.aclose())
 
     async def _refresh(self) -> None:
         try:
