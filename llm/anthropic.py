@@ -15,6 +15,7 @@ import anthropic
 import httpx2  # the SDK's HTTP client; mid-stream read errors surface as its exceptions
 
 from llm.base import ChatMessage, Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
+from llm.body_end import read_to_end
 from llm.errors import failure, failure_for_status, failure_for_transport
 from llm.retry_after import retry_after_seconds
 from llm.window import prepare, to_chat_messages
@@ -120,6 +121,8 @@ class AnthropicProvider:
                         stop_reason = event.delta.stop_reason
                 elif event.type == "message_stop":
                     outcome = Done(stop_reason)
+                    # The SDK reads the body's end if iterated on: the connection is kept.
+                    await read_to_end(raw)
                     break
             if outcome is None:
                 outcome = failure_for_transport(

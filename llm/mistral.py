@@ -34,6 +34,7 @@ from mistralai.client import Mistral, errors
 from mistralai.client.utils import BackoffStrategy, RetryConfig
 
 from llm.base import ChatMessage, Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
+from llm.body_end import read_to_end
 from llm.errors import failure, failure_for_status, failure_for_transport
 from llm.retry_after import retry_after_seconds
 from llm.window import (
@@ -51,6 +52,10 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 
 # Mistral's finish reasons in our words ("error" is a failure, not a stop reason).
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "model_length": "max_tokens"}
+
+# As llm.openai's: httpx's default (100, 20 kept alive) made the 101st concurrent reply
+# of a worker wait for a free connection before its request was sent.
+CONNECTION_LIMITS = httpx2.Limits(max_connections=1_000, max_keepalive_connections=100)
 
 # "none": the SDK sends each request once (the backoff numbers are then unused).
 _NO_RETRIES = RetryConfig("none", BackoffStrategy(1, 1, 1.0, 1), retry_connection_errors=False)
@@ -73,7 +78,11 @@ class MistralProvider:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         server_url = base_url.rstrip("/").removesuffix("/v1") if base_url else None
-        self._http = httpx2.AsyncClient(timeout=timeout, event_hooks={"response": [_note_opened]})
+        self._http = httpx2.AsyncClient(
+            timeout=timeout,
+            event_hooks={"response": [_note_opened]},
+            transport=_ReadsPastDone(httpx2.AsyncHTTPTransport(limits=CONNECTION_LIMITS)),
+        )
         self._client = Mistral(
             api_key=api_key,
             server_url=server_url,
@@ -274,3 +283,46 @@ def _error_fields(body: str, fallback: str) -> tuple[str | None, str | None, str
         code if isinstance(code, str) else None,
         str(message)[:500],
     )
+
+
+#: The SSE line that ends a Mistral stream, at the start of a line (a JSON string in an
+#: earlier line cannot hold a raw newline, so text quoting it does not match).
+_DONE_LINE = b"\ndata: [DONE]"
+
+
+class _ReadsPastDone(httpx2.AsyncBaseTransport):
+    """The SDK returns at ``data: [DONE]`` and closes the response before the body's end
+    (``utils/eventstreaming.py``, 3.7), which closes the connection: every reply opened a
+    new one (:mod:`llm.body_end`). This transport reads the body's end as soon as the
+    bytes holding ``[DONE]`` arrive, before handing them to the SDK."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self._inner.handle_async_request(request)
+        if isinstance(response.stream, httpx2.AsyncByteStream):
+            response.stream = _PastDone(response.stream)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _PastDone(httpx2.AsyncByteStream):
+    def __init__(self, inner: httpx2.AsyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        parts = aiter(self._inner)
+        seen = b"\n"  # the body's start is a line's start
+        async for part in parts:
+            seen = seen[-len(_DONE_LINE) :] + part
+            if _DONE_LINE in seen:
+                await read_to_end(parts)  # what follows [DONE] the SDK would not read
+                yield part
+                return
+            yield part
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

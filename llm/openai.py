@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from llm.base import ChatMessage, Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
+from llm.body_end import read_to_end
 from llm.errors import failure, failure_for_status, failure_for_transport
 from llm.retry_after import retry_after_seconds
 from llm.window import (
@@ -191,12 +192,14 @@ async def _sse_chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]
     Raises ``ValueError`` on a data line that is not a JSON object and
     ``httpx.TransportError`` if the connection breaks.
     """
-    async for line in response.aiter_lines():
+    lines = response.aiter_lines()
+    async for line in lines:
         if not line.startswith("data:"):
             continue  # blank separators, ": keep-alive" comments, "event:" lines
         data = line[5:].strip()
         if data == "[DONE]":
             yield _DONE
+            await read_to_end(lines)  # so httpx keeps the connection for the next reply
             return
         chunk = json.loads(data)
         if not isinstance(chunk, dict):

@@ -29,7 +29,8 @@ class Reply:
 
     ``error_after`` sends an in-stream error of that type after the chunks
     instead of ending normally; ``hang`` stops after the chunks and keeps the
-    response open until the client goes away.
+    response open until the client goes away; ``linger`` sends the whole reply,
+    its last event included, but keeps the body open until the client goes away.
     """
 
     chunks: tuple[str, ...] = ("Hello", " there", ".")
@@ -38,6 +39,7 @@ class Reply:
     stop_reason: str = "end_turn"
     error_after: str | None = None
     hang: bool = False
+    linger: bool = False
     include_usage: bool = True
 
     @property
@@ -66,6 +68,8 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    #: The client's address and port: one per TCP connection the client opened.
+    peer: tuple[str, int] | None = None
 
 
 @dataclass
@@ -97,7 +101,10 @@ class FakeApp:
             if not message.get("more_body"):
                 break
         headers = {key.decode().lower(): value.decode() for key, value in scope["headers"]}
-        self.requests.append(RecordedRequest(scope["path"], headers, json.loads(raw or b"{}")))
+        peer = tuple(scope["client"]) if scope.get("client") else None
+        self.requests.append(
+            RecordedRequest(scope["path"], headers, json.loads(raw or b"{}"), peer)
+        )
         step = self.next_step()
         if isinstance(step, HttpError):
             status, body = self.error_response(step)
@@ -142,7 +149,7 @@ class FakeApp:
                     await send({"type": "http.response.body", "body": event, "more_body": True})
                     if index == 0:
                         self.streaming.set()
-                if step.hang:
+                if step.hang or step.linger:
                     await self.client_closed.wait()
                     return
                 finished = True

@@ -23,6 +23,7 @@ from llm import (
     TextDelta,
     Turn,
     Usage,
+    body_end,
     measure,
 )
 from llm.base import HiddenFact
@@ -77,6 +78,38 @@ async def test_normal_reply_streams_text_and_usage(upstream: Upstream) -> None:
     assert record.duration_ms >= record.time_to_first_token_ms
     assert record.stop_reason == "end_turn"
     assert not record.usage_estimated
+
+
+async def test_replies_one_after_another_share_one_connection(upstream: Upstream) -> None:
+    """A finished reply hands its connection back for the next: a new connection per
+    reply costs a TCP (and, to a hosted API, TLS) handshake before every reply's request,
+    and the server a socket in TIME_WAIT (:mod:`llm.body_end`)."""
+    upstream.fake.script = [Reply(chunks=("One", " two", "."))]
+
+    for _ in range(3):
+        events, record = await collect(upstream.provider, make_request())
+        assert record.outcome == "ok" and text_of(events) == "One two."
+
+    peers = {request.peer for request in upstream.fake.requests}
+    assert len(upstream.fake.requests) == 3
+    assert len(peers) == 1, f"{len(peers)} connections for 3 replies"
+
+
+async def test_a_body_held_open_after_the_last_event_still_ends_the_reply(
+    upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The body's end is waited for briefly (``END_SECONDS``), not for the read timeout:
+    the reply is complete, and the connection is closed rather than kept."""
+    monkeypatch.setattr(body_end, "END_SECONDS", 0.05)
+    upstream.fake.script = [Reply(chunks=("Still", " here."), linger=True)]
+
+    events, record = await asyncio.wait_for(
+        collect(upstream.provider, make_request()), EVENT_TIMEOUT
+    )
+
+    assert record.outcome == "ok" and text_of(events) == "Still here."
+    assert isinstance(events[-1], Done)
+    await asyncio.wait_for(upstream.fake.client_closed.wait(), EVENT_TIMEOUT)
 
 
 async def test_request_carries_key_model_prompt_and_history(upstream: Upstream) -> None:
@@ -193,6 +226,34 @@ async def test_cancelling_a_slow_stream_closes_the_connection(upstream: Upstream
     [record] = records
     assert record.outcome == "cancelled"
     assert record.usage_estimated and record.output_tokens > 0 and record.input_tokens > 0
+
+
+async def test_more_than_a_hundred_replies_stream_at_once(upstream: Upstream) -> None:
+    """httpx's default pool holds 100 connections: the 101st concurrent reply of a worker
+    waited for one of the others to end before its request was even sent."""
+    upstream.fake.script = [Reply(chunks=("Well",), hang=True)]
+    concurrent = 101
+    streaming = 0
+    all_streaming, release = asyncio.Event(), asyncio.Event()
+
+    async def consume() -> None:
+        nonlocal streaming
+        async with upstream.inner.stream(make_request()) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    streaming += 1
+                    if streaming == concurrent:
+                        all_streaming.set()
+                    await release.wait()
+                    return
+
+    tasks = [asyncio.create_task(consume()) for _ in range(concurrent)]
+    try:
+        await asyncio.wait_for(all_streaming.wait(), EVENT_TIMEOUT * 2)
+    finally:
+        release.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert len(upstream.fake.requests) == concurrent
 
 
 async def test_leaving_the_block_early_closes_the_connection(upstream: Upstream) -> None:
