@@ -33,6 +33,7 @@ def test_cli_seed_login_and_join_over_real_http(tmp_path: Path, database_url: st
     with running_server(env, tmp_path) as server, httpx.Client(base_url=server.base_url) as http:
         # What start-up made is out of the collector's full passes (server.heap).
         assert "start-up objects out of the garbage collector" in server.log()
+        assert "a full garbage collection every 100 middle-generation passes" in server.log()
         login = http.post(
             "/api/auth/login",
             json={"email": "teacher@example.org", "password": "demo-teacher-password"},
