@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import get_args
 
 from llm.base import HiddenFact
@@ -60,6 +61,7 @@ __all__ = [
     "mark_disclosed",
     "note_reply",
     "replay",
+    "reply_stems",
     "resume",
     "start",
     "to_event",
@@ -283,12 +285,22 @@ def _answering(turns: Iterable[Turn]) -> Iterator[tuple[Turn, str | None]]:
         yield turn, " ".join(client_said) if client_said else None
 
 
+@lru_cache(maxsize=1024)
+def reply_stems(client_text: str) -> frozenset[str]:
+    """The content stems of a client's reply, which the next student turn's topic window
+    takes in: memoised, and made as the reply ends (clientturns.after_reply) rather than on
+    the student's say (~0.2 ms for the benchmark's 1,875-character replies)."""
+    return content_stems(client_text)
+
+
 def _remember(
     state: ClientState, code: TurnCode, student_text: str, client_text: str | None
 ) -> ClientState:
     """The streak and topic window after one more student turn (trust untouched)."""
     streak = state.closed_streak + 1 if is_closed_question(code) else 0
-    stems = content_stems(f"{student_text}\n{client_text or ''}")
+    # The two texts' stems apart equal the stems of the two joined by a line break (no
+    # word or contraction spans one); the reply's are memoised (see reply_stems).
+    stems = content_stems(student_text) | reply_stems(client_text or "")
     window = (*state.recent_stems, stems)[-TOPIC_WINDOW_TURNS:]
     return replace(state, closed_streak=streak, recent_stems=window)
 

@@ -20,6 +20,7 @@ from realtime.clientstate import (
     locked_facts,
     note_reply,
     replay,
+    reply_stems,
     resume,
     start,
     to_event,
@@ -28,11 +29,12 @@ from realtime.clientstate import (
 from realtime.events import ClientStateEvent, FlagView, MessageEvent, ReplyFlagged
 from realtime.sessionview import SessionView
 from realtime.vocabulary import MessageRole
-from skills import Role, Turn
+from skills import Role, Turn, client_side
 
 __all__ = [
     "REPLY_MAX_CHARS_PER_TOKEN",
     "TurnState",
+    "after_reply",
     "check_integrity",
     "client_turns",
     "disclosures",
@@ -147,3 +149,11 @@ def disclosures(
     return after, None if change is None else to_event(after, change).model_copy(
         update={"after_seq": seq}
     )
+
+
+def after_reply(text: str) -> None:
+    """Read a finished reply now the way the student's next turn will (the coder's view
+    of it, its stems for the topic window), both memoised: the say that answers it finds
+    them made instead of making them on its way to the model."""
+    client_side(text)
+    reply_stems(text)

@@ -28,7 +28,7 @@ from llm.metrics import CallRecord, MeteredStream, measure
 from llm.registry import ModelRegistry
 from realtime.budgets import BudgetStore, Refused
 from realtime.budgets.policy import out_of_tokens
-from realtime.clientturns import check_integrity, disclosures, flagged_event
+from realtime.clientturns import after_reply, check_integrity, disclosures, flagged_event
 from realtime.coalesce import DeltaCoalescer
 from realtime.config import RealtimeConfig
 from realtime.control import BUDGET_ACTOR, SessionControl
@@ -353,6 +353,7 @@ class ReplyRunner:
             _, disclosed = disclosures(job.client, text, seq=seqs[events.index(end)])
             if disclosed is not None:
                 await self._log.publish(job.session_id, [disclosed])
+            after_reply(text)
         if job.near_cap:  # the next say's cap check must count this reply
             appended = usage.model_copy(update={"seq": seqs[events.index(usage)]})
             await store_now(self._db, job.session_id, appended)

@@ -7,7 +7,7 @@ session report (:mod:`skills.metrics`) and the virtual client's trust.
 
 from __future__ import annotations
 
-from skills.coding import CodedTurn, Turn, TurnCode, code_transcript, code_turn
+from skills.coding import CodedTurn, Turn, TurnCode, client_side, code_transcript, code_turn
 from skills.metrics import (
     COMPLEX_REFLECTION_SHARE,
     OPEN_QUESTION_SHARE,
@@ -47,6 +47,7 @@ __all__ = [
     "Turn",
     "TurnCode",
     "UtteranceCode",
+    "client_side",
     "code_transcript",
     "code_turn",
     "session_metrics",

@@ -87,6 +87,19 @@ class CodedTurn:
     code: TurnCode
 
 
+# The client's side of a turn is the same for whichever student turn answers it. A live
+# session makes it when the client's reply ends (realtime.clientturns.after_reply), so the
+# student's say finds it made: for the benchmark's 1,875-character replies ~0.3 ms of the
+# say's way to the model (normalising, splitting and stemming the reply, and the
+# permission search over it). 1,024 replies of ~2 KB: a few MB at most.
+@lru_cache(maxsize=1024)
+def client_side(client_text: str | None) -> tuple[ClientContext | None, bool]:
+    """What the coder reads of the client's turn: its context (None when it is empty) and
+    whether it granted permission to advise."""
+    client = ClientContext.of(client_text)
+    return client, client is not None and PERMISSION_GRANTED.search(client.text) is not None
+
+
 # A live session codes each student turn again on every later say while it is among the
 # last 10 turns a worker resumes from (~5 codings per say, 4 of them repeats: 27% of a
 # worker's CPU under load). Codes are immutable, so a memo is safe; 1,024 turns of up to
@@ -94,10 +107,8 @@ class CodedTurn:
 @lru_cache(maxsize=1024)
 def code_turn(text: str, previous_client_text: str | None) -> TurnCode:
     """Code one student turn given the client's turn before it (None at the start)."""
-    client = ClientContext.of(previous_client_text)
-    permission = (client is not None and PERMISSION_GRANTED.search(client.text) is not None) or (
-        AUTONOMY.search(normalise(text)) is not None
-    )
+    client, granted = client_side(previous_client_text)
+    permission = granted or AUTONOMY.search(normalise(text)) is not None
     sentences = [code_utterance(s, client, permission=permission) for s in split_sentences(text)]
     utterances = tuple(_merge_runs(sentences))
     main = next((u for u in reversed(utterances) if u.behaviour is not Behaviour.OTHER), None)

@@ -11,6 +11,7 @@ from sqlalchemy import event
 
 from llm.scripted import ScriptedProvider
 from llm.window import OMITTED_MARKER
+from realtime.clientstate import reply_stems
 from realtime.config import RealtimeConfig
 from realtime.conversation import ReplyRunner
 from realtime.lifecycle import SessionAction
@@ -29,7 +30,9 @@ from realtime.protocol import (
 from realtime.replyjob import ReplyJob
 from realtime.vocabulary import Role
 from realtime.watchdog import Watchdog, WatchdogPolicy
+from skills import client_side, code_turn
 from tests.hub.rig import Rig, hub_of, new_session, say_and_wait
+from tests.support.polling import polled
 
 
 async def long_history(rig: Rig, session_id: uuid.UUID, turns: int) -> None:
@@ -204,6 +207,35 @@ async def test_a_warm_say_reads_no_profile_or_transcript_and_writes_activity_rar
         "Hello, how are you today?",
         "What brings you in?",
     ]
+
+
+async def test_a_say_finds_the_reply_it_answers_already_read(rig: Rig) -> None:
+    """The coder's view of a reply and its stems are made as the reply ends
+    (``clientturns.after_reply``), not on the way of the say that answers it."""
+    for memo in (code_turn, client_side, reply_stems):
+        memo.cache_clear()  # the scripted replies repeat: earlier tests made the same ones
+    sid = await new_session(rig)
+    sides, stems = client_side.cache_info(), reply_stems.cache_info()
+    await say_and_wait(rig, sid, "Hello, how are you today?")
+
+    async def made() -> tuple[int, int]:  # by the reply's task, just after its end
+        return client_side.cache_info().misses, reply_stems.cache_info().misses
+
+    # Two each: the first say read the client's opening line, which no reply ended with;
+    # then the reply's end read the reply.
+    expected = (sides.misses + 2, stems.misses + 2)
+    assert await polled(made, lambda m: m >= expected) == expected
+    sides, stems = client_side.cache_info(), reply_stems.cache_info()
+    # The say's own work, on the log as the say reads it and on words never coded before.
+    session = await rig.control.load(sid)
+    _, view = await rig.log.view(sid)
+    text = f"What brings you in, {uuid.uuid4().hex}?"
+    job = await rig.hub.prepare_reply(session, uuid.uuid4().hex, text, view)
+    assert isinstance(job, ReplyJob)
+    assert client_side.cache_info().misses == sides.misses
+    assert client_side.cache_info().hits == sides.hits + 1
+    assert reply_stems.cache_info().misses == stems.misses
+    assert reply_stems.cache_info().hits > stems.hits
 
 
 async def test_presence_announcements_coalesce_under_a_join_storm(rig: Rig) -> None:
