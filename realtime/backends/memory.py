@@ -29,6 +29,7 @@ from realtime.backends.base import (
     check_subscribe,
     stamped_entry,
 )
+from realtime.backends.memory_presence import Roster
 from realtime.eventlog import LogGapError, LogInfo
 from realtime.events import Presence, ReplyStop
 from realtime.vocabulary import Role
@@ -74,7 +75,7 @@ class MemoryBackend:
         self._claims: dict[tuple[str, str], _Timed] = {}
         self._replies: dict[str, _Timed] = {}
         self._stops: dict[str, str] = {}
-        self._presence: dict[str, dict[str, tuple[Role, float]]] = {}
+        self._presence: dict[str, Roster] = {}
         self._next_sweep = clock() + SWEEP_EVERY
 
     # -- log ------------------------------------------------------------------------------
@@ -258,26 +259,25 @@ class MemoryBackend:
     # -- presence -------------------------------------------------------------------------------
 
     def _count(self, session_id: str) -> Presence:
-        now = self._clock()
-        conns = self._presence.get(session_id, {})
-        for conn_id in [c for c, (_, exp) in conns.items() if exp <= now]:
-            del conns[conn_id]
-        if not conns:
-            self._presence.pop(session_id, None)
-        roles = [role for role, _ in conns.values()]
-        return Presence(
-            student_online=Role.STUDENT in roles,
-            observers=sum(1 for role in roles if role is not Role.STUDENT),
-        )
+        roster = self._presence.get(session_id)
+        if roster is None:
+            return Presence(student_online=False, observers=0)
+        now = roster.count(self._clock())
+        if not roster:
+            del self._presence[session_id]
+        return now
 
     async def presence_touch(
         self, session_id: str, conn_id: str, role: Role, ttl: float
     ) -> Presence:
-        self._presence.setdefault(session_id, {})[conn_id] = (role, self._clock() + ttl)
+        roster = self._presence.setdefault(session_id, Roster())
+        roster.touch(conn_id, role, self._clock() + ttl)
         return self._count(session_id)
 
     async def presence_leave(self, session_id: str, conn_id: str) -> Presence:
-        self._presence.get(session_id, {}).pop(conn_id, None)
+        roster = self._presence.get(session_id)
+        if roster is not None:
+            roster.leave(conn_id)
         return self._count(session_id)
 
     async def presence(self, session_id: str) -> Presence:
@@ -295,9 +295,9 @@ class MemoryBackend:
         lock = self._replies.get(session_id)
         if lock is not None:
             lock.expires_at = min(lock.expires_at, deadline)
-        conns = self._presence.get(session_id, {})
-        for conn_id, (role, expires_at) in conns.items():
-            conns[conn_id] = (role, min(expires_at, deadline))
+        roster = self._presence.get(session_id)
+        if roster is not None:
+            roster.cut_to(deadline)
         if seconds <= 0:
             self._owner(session_id)
             self._count(session_id)
