@@ -30,6 +30,9 @@ class RealtimeConfig:
     # Heartbeat: presence is refreshed every 10 s and lapses after 30 s without one.
     heartbeat_seconds: float = 10.0
     presence_ttl_seconds: float = 30.0
+    # A session's presence is announced at most once in this (joins in between merge into
+    # one announcement when it is up; see realtime.presence).
+    presence_spacing_seconds: float = 0.25
     # The reply lock is a lease renewed every quarter of it while streaming, so a crashed
     # worker's lock lapses within this (see Settings.reply_lock_seconds).
     reply_lock_seconds: float = 3.0

@@ -237,7 +237,13 @@ def compose_realtime(
     hub = Hub(
         db=db, log=session_log, budgets=budgets, runner=runner, control=control, config=config
     )
-    presence = PresenceBoard(session_log, control, config.presence_ttl_seconds)
+    presence = PresenceBoard(
+        session_log,
+        control,
+        config.presence_ttl_seconds,
+        spacing=config.presence_spacing_seconds,
+    )
+    lifetime.close("presence spacing", presence.aclose)
     # One heartbeat for every socket of the process (not a task per socket); it stops
     # before the replies and the backend it touches.
     heartbeat = Heartbeat(presence, session_log, config)

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     # PRESENCE_TTL_SECONDS without one (a killed worker's sockets vanish within ~30 s).
     heartbeat_seconds: float = 10.0
     presence_ttl_seconds: float = 30.0
+    # A session's presence is announced at most once per PRESENCE_SPACING_SECONDS: the
+    # joins of a storm merge into a few announcements (each a frame to every socket).
+    presence_spacing_seconds: float = 0.25
     # WebSocket protocol pings: a peer that stops answering is dropped within ~30 s.
     ws_ping_seconds: float = 15.0
     # permessage-deflate on session sockets. Off: its zlib state costs ~38 KB per open

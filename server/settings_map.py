@@ -39,6 +39,7 @@ def realtime_config(settings: Settings) -> RealtimeConfig:
         reply_integrity=settings.reply_integrity,
         teacher_monthly_token_cap=settings.teacher_monthly_token_cap,
         presence_ttl_seconds=settings.presence_ttl_seconds,
+        presence_spacing_seconds=settings.presence_spacing_seconds,
         # The idle timer may read a last activity this stale: ~1% of the idle limit.
         activity_write_seconds=min(10.0, settings.session_idle_seconds / 90),
     )

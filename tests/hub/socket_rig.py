@@ -87,6 +87,9 @@ class Rig:
         self.heartbeat.register(sock, now)
 
     async def events(self, session_id: uuid.UUID, after: int) -> list[SequencedEvent]:
+        """The log after ``after`` once the announcements waiting for their spacing are
+        made."""
+        await self.board.settle()
         return await self.backend.read(str(session_id), after, 1_000)
 
     async def new_session(self) -> uuid.UUID:
@@ -110,6 +113,7 @@ async def open_rig(tmp_path: Path) -> AsyncIterator[Rig]:
         heartbeat_seconds=10, presence_ttl_seconds=TTL, reply_lock_seconds=LEASE
     )
     yield Rig(clock, backend, control, log, board, Heartbeat(board, log, config, clock=clock), db)
+    await board.aclose()
     await backend.aclose()
     await db.aclose()
     await aiosqlite_threads_done()  # a socket cancelled mid-query leaves one running

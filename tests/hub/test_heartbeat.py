@@ -70,6 +70,7 @@ async def test_a_session_is_announced_only_when_its_counts_changed_since_its_las
     await rig.board.leave(sid, joiner.conn_id, live=True)
     before = (await rig.log.ensure(sid)).last_seq
     await rig.heartbeat.beat()  # the leave announced itself; the beat repeats it once
+    await rig.board.settle()  # (spaced after the leave's: made before the lapse below)
     # That worker dies: its entry lapses, and the next beat says so once.
     rig.clock.now += TTL + 1
     await rig.heartbeat.beat()

@@ -250,6 +250,8 @@ async def test_presence_announcements_coalesce_under_a_join_storm(rig: Rig) -> N
         await board.announce(sid)
 
     await asyncio.gather(*(join(n) for n in range(50)))
+    await board.settle()
+    await board.aclose()
     events = await rig.backend.read(str(sid), before, 1_000)
     announced = [e for e in events if isinstance(e, PresenceEvent)]
     print(f"presence: 50 joins, {len(announced)} announcements")
