@@ -24,30 +24,37 @@ ENDED_STATUSES = ("completed", "expired")
 
 
 def _insert_ignoring_duplicates(db: AsyncSession, table: type[Any]) -> Insert:
+    # The Core table, not the ORM entity, and the rows as an executemany's parameters, not
+    # as the statement's VALUES: the statement is then the same for every batch, compiled
+    # once and cached (SQLAlchemy's "insertmanyvalues" still sends one INSERT per batch).
+    # A VALUES list was a new statement for every batch, compiled every time: 4.1-4.5 ms
+    # of CPU for a flush of 1-8 messages, on SQLite and PostgreSQL alike.
+    core = table.__table__
+    assert isinstance(core, Table)
     dialect = db.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
+        return postgresql.insert(core).on_conflict_do_nothing()
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(core).on_conflict_do_nothing()
     raise NotImplementedError(f"no idempotent insert for {dialect}")
 
 
 async def insert_messages(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert message rows (column -> value); rows already stored are skipped."""
     if rows:
-        await db.execute(_insert_ignoring_duplicates(db, Message).values(list(rows)))
+        await db.execute(_insert_ignoring_duplicates(db, Message), list(rows))
 
 
 async def insert_events(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert audit rows that carry a ``seq``; rows already stored are skipped."""
     if rows:
-        await db.execute(_insert_ignoring_duplicates(db, SessionEvent).values(list(rows)))
+        await db.execute(_insert_ignoring_duplicates(db, SessionEvent), list(rows))
 
 
 async def insert_usage(db: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``api_usage`` rows that carry a ``seq``; rows already stored are skipped."""
     if rows:
-        await db.execute(_insert_ignoring_duplicates(db, ApiUsage).values(list(rows)))
+        await db.execute(_insert_ignoring_duplicates(db, ApiUsage), list(rows))
 
 
 async def raise_tokens_used(db: AsyncSession, counts: Mapping[uuid.UUID, int]) -> None:
