@@ -1,7 +1,7 @@
 """Caps on the session sockets one worker process holds open per user and per address.
 
 Pure bookkeeping (no I/O): the socket glue asks :meth:`SocketCaps.admit` after the handshake
-is authorised, and releases the slot when the socket ends. A refused socket is accepted and
+is authorised, and :meth:`SocketCaps.release` when the socket ends. A refused socket is accepted and
 closed at once with ``CloseCode.TOO_MANY_SOCKETS`` (4029), so the page can say why instead of
 seeing a bare handshake failure, and does not reconnect.
 
@@ -20,8 +20,6 @@ benchmark).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 __all__ = ["CapExceeded", "SocketCaps"]
@@ -38,9 +36,8 @@ class SocketCaps:
     _users: Counter[str] = field(default_factory=Counter)
     _addresses: Counter[str] = field(default_factory=Counter)
 
-    @contextmanager
-    def hold(self, user: str, address: str) -> Iterator[None]:
-        """Count one socket of ``user`` from ``address`` until the block ends.
+    def admit(self, user: str, address: str) -> None:
+        """Count one more socket of ``user`` from ``address`` (until :meth:`release`).
 
         Raises :class:`CapExceeded` (counting nothing) if either is at its cap."""
         if self._users[user] >= self.per_user:
@@ -49,13 +46,13 @@ class SocketCaps:
             raise CapExceeded(f"more than {self.per_address} sockets from this address")
         self._users[user] += 1
         self._addresses[address] += 1
-        try:
-            yield
-        finally:
-            for counts, key in ((self._users, user), (self._addresses, address)):
-                counts[key] -= 1
-                if counts[key] <= 0:
-                    del counts[key]  # bounded: only keys with open sockets stay
+
+    def release(self, user: str, address: str) -> None:
+        """A socket :meth:`admit` counted has ended."""
+        for counts, key in ((self._users, user), (self._addresses, address)):
+            counts[key] -= 1
+            if counts[key] <= 0:
+                del counts[key]  # bounded: only keys with open sockets stay
 
     def open_sockets(self, *, user: str | None = None, address: str | None = None) -> int:
         if user is not None:

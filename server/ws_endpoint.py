@@ -116,14 +116,17 @@ async def session_socket(websocket: WebSocket) -> None:
     session_id.set(str(principal.session_id))  # this socket's task: its logs name it
     user = f"{principal.role}:{principal.user_id or principal.session_id}"
     address = websocket.client.host if websocket.client else "unknown"
-    with contextlib.ExitStack() as slot:
-        try:
-            slot.enter_context(state.socket_caps.hold(user, address))
-        except CapExceeded as over:
-            # Accepted, then closed with a code the page understands (a refused handshake
-            # reaches a browser as a bare failure) and that stops its reconnecting.
-            await websocket.close(CloseCode.TOO_MANY_SOCKETS, str(over))
-            return
+    caps = state.socket_caps
+    try:
+        caps.admit(user, address)
+    except CapExceeded as over:
+        # Accepted, then closed with a code the page understands (a refused handshake
+        # reaches a browser as a bare failure) and that stops its reconnecting.
+        await websocket.close(CloseCode.TOO_MANY_SOCKETS, str(over))
+        return
+    # admit/release, not a context manager in an ExitStack: that pair (a deque, a
+    # generator) was ~1 KB of every open socket's memory.
+    try:
         connection = Connection(
             state.sockets, StarletteTransport(websocket), principal, after, epoch, live=live
         )
@@ -131,6 +134,8 @@ async def session_socket(websocket: WebSocket) -> None:
         with state.revoker.live.hold(credential, connection):
             await connection.run()
         log.debug("socket closed: %s", principal.role)
+    finally:
+        caps.release(user, address)
 
 
 routes = [WebSocketRoute("/ws/sessions/{id}", session_socket)]

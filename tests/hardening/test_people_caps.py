@@ -93,13 +93,11 @@ async def test_sockets_over_a_cap_are_closed_with_4029(
 def test_the_default_caps_admit_a_load_balanced_connect_storm() -> None:
     defaults = Settings(_env_file=None)
     caps = SocketCaps(defaults.ws_max_sockets_per_user, defaults.ws_max_sockets_per_address)
-    holds = [caps.hold("teacher:one", "10.0.0.1") for _ in range(1_000)]
-    for hold in holds:
-        hold.__enter__()
+    for _ in range(1_000):
+        caps.admit("teacher:one", "10.0.0.1")
     assert caps.open_sockets(address="10.0.0.1") == 1_000
-    more = [caps.hold("teacher:one", "10.0.0.2") for _ in range(defaults.ws_max_sockets_per_user)]
     with pytest.raises(CapExceeded):
-        for hold in more:
-            hold.__enter__()
-    for hold in holds:
-        hold.__exit__(None, None, None)
+        for _ in range(defaults.ws_max_sockets_per_user):
+            caps.admit("teacher:one", "10.0.0.2")
+    for _ in range(1_000):
+        caps.release("teacher:one", "10.0.0.1")
