@@ -4,7 +4,7 @@ Two things revoke credentials: replacing a session's join link (its student cook
 :class:`LinkRevoked`) and a teacher's logout or password change (every cookie issued
 before: the user's ``session_version`` goes up, :class:`UserRevoked`). SQL is the
 authority: every request and every socket handshake checks it. Sockets already open are
-closed through the revocation channel (:class:`realtime.backends.base.Revocations`),
+closed through the revocation channel (:class:`realtime.backends.revocations.Revocations`),
 which carries these messages to every worker, where :class:`LiveConnections` closes the
 matching ones with :attr:`CloseCode.REVOKED`.
 

@@ -16,8 +16,9 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from realtime.backends.base import BackendUnavailable, Revocations
+from realtime.backends.base import BackendUnavailable
 from realtime.backends.cancelling import cancel_and_wait
+from realtime.backends.revocations import Revocations
 from realtime.revocation import LiveConnections, Revocation, RevocationGap
 from realtime.vocabulary import CloseCode
 

@@ -8,10 +8,10 @@ from realtime.backends.base import (
     Event,
     LogMissing,
     RealtimeBackend,
-    Revocations,
 )
 from realtime.backends.memory import MemoryBackend
 from realtime.backends.memory_revocations import MemoryRevocations
+from realtime.backends.revocations import Revocations
 
 __all__ = [
     "DEFAULT_WINDOW",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -25,7 +25,6 @@ from typing import NamedTuple, Protocol
 from realtime.backends.cancelling import raise_if_cancelling
 from realtime.eventlog import LogGapError, LogInfo, ResumeGap, check_continuity, decide_resume
 from realtime.events import Presence, ReplyStop, SequencedEvent, decode_event
-from realtime.revocation import Revocation, RevocationGap
 from realtime.vocabulary import Role
 
 #: What the log hands out: typed events, decoded once at the backend boundary.
@@ -211,32 +210,6 @@ class RealtimeBackend(Protocol):
 
     async def aclose(self) -> None:
         """Stop background tasks and close connections. Safe to call twice."""
-        ...
-
-
-#: Revocations the channel keeps for listeners that fell behind (a reconnecting worker).
-#: Revocations are rare (a logout, a new join link): 1,000 spans hours of an outage.
-REVOCATIONS_KEPT = 1_000
-
-
-class Revocations(Protocol):
-    """The deployment's revocation channel: every listener hears, in order, every
-    revocation published after it started listening; or a :class:`RevocationGap` where
-    some may be missing. A bounded log, not a queue: nobody acknowledges anything."""
-
-    async def publish(self, revocation: Revocation) -> None:
-        """Append ``revocation`` for every listener. Raises BackendUnavailable."""
-        ...
-
-    def listen(self) -> AbstractAsyncContextManager[AsyncIterator[Revocation | RevocationGap]]:
-        """Revocations published from the moment this is entered on. Entering never waits
-        long for the store: one it cannot reach yields a gap once reached. Iterating never
-        raises for an outage: it retries, then yields a gap if it may have missed any.
-        Leaving (or cancelling) releases the listener's connection; safe to cancel."""
-        ...
-
-    async def aclose(self) -> None:
-        """Close connections. Safe to call twice."""
         ...
 
 

@@ -12,14 +12,14 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 
-from realtime.backends.base import REVOCATIONS_KEPT
+from realtime.backends.revocations import REVOCATIONS_KEPT
 from realtime.revocation import Revocation, RevocationGap
 
 __all__ = ["MemoryRevocations"]
 
 
 class MemoryRevocations:
-    """See :class:`realtime.backends.base.Revocations` for the contract."""
+    """See :class:`realtime.backends.revocations.Revocations` for the contract."""
 
     def __init__(self, *, kept: int = REVOCATIONS_KEPT) -> None:
         if kept < 1:

@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
-from realtime.backends.base import REVOCATIONS_KEPT, BackendUnavailable
+from realtime.backends.base import BackendUnavailable
 from realtime.backends.cancelling import finish_despite_cancel, raise_if_cancelling
 from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_reader import RETRY_ERRORS
@@ -37,6 +37,7 @@ from realtime.backends.redis_routing import (
     Standalone,
     cluster_seed_url,
 )
+from realtime.backends.revocations import REVOCATIONS_KEPT
 from realtime.revocation import (
     Revocation,
     RevocationGap,
@@ -71,7 +72,7 @@ class _Position:
 
 
 class RedisRevocations:
-    """See :class:`realtime.backends.base.Revocations` for the contract."""
+    """See :class:`realtime.backends.revocations.Revocations` for the contract."""
 
     def __init__(
         self,
