@@ -271,7 +271,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--connect-storm", action="store_true")
     parser.add_argument("--no-sweep", action="store_true", help="only the --connect-storm part")
-    parser.add_argument("--idle-sockets", type=int, default=50)
+    parser.add_argument("--idle-sockets", type=int, default=500)
     parser.add_argument("--storm-observers", type=int, default=1000)
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--keep-logs", action="store_true")

@@ -5,7 +5,7 @@ teachers; every student says something, waits for ``reply.done`` and says again 
         --upstream http://127.0.0.1:U --sessions 25 [--warmup 4 --duration 20] \\
         [--server-pids 123] [--upstream-pid 456] [--json-out step.json]
     python -m bench.driver --kind product ... --email E --password P
-    python -m bench.driver ... --storm [--idle-sockets 50 --storm-observers 1000]
+    python -m bench.driver ... --storm [--idle-sockets 500 --storm-observers 1000]
 
 Prints (or writes) one JSON object: chunk latency (receive time minus the upstream's emit
 stamp, at every socket), chunks delivered per second, time to first delta, say -> upstream
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-pids", type=lambda s: [int(p) for p in s.split(",")], default=[])
     parser.add_argument("--upstream-pid", type=int)
     parser.add_argument("--storm", action="store_true", help="idle memory and connect storm")
-    parser.add_argument("--idle-sockets", type=int, default=50)
+    parser.add_argument("--idle-sockets", type=int, default=500)
     parser.add_argument("--storm-observers", type=int, default=1000)
     parser.add_argument("--json-out", help="write the JSON here instead of stdout")
     args = parser.parse_args(argv)
