@@ -38,6 +38,7 @@ from llm.completion import make_completer
 from llm.registry import ModelRegistry
 from llm.retry import RetryPolicy
 from realtime.backends import RealtimeBackend, make_backend, make_revocations
+from realtime.backends.redis_pool import pool_waits
 from realtime.budgetreport import BudgetReport
 from realtime.budgets import BudgetStore, make_budget_store
 from realtime.connection import SocketParts
@@ -53,6 +54,8 @@ from realtime.revoker import Revoker
 from realtime.sessionlog import SessionLog
 from realtime.transitions import TransitionHooks
 from realtime.watchdog import Watchdog
+from server.metrics import Metrics
+from server.metrics_server import bind_metrics_socket, metrics_served
 from server.models_setup import model_catalog, model_registry
 from server.settings import Settings
 from server.settings_map import (
@@ -208,7 +211,8 @@ def compose_realtime(
     compose_evaluations(settings, db, control, lifetime, loop=loop)
     parts = Realtime(backend, budgets, session_log, report, flusher)
     if not serve_sockets:
-        dog = Watchdog(db, control, budgets, watchdog_policy(settings), warn=report.time_warning)
+        policy = watchdog_policy(settings)
+        dog = Watchdog(db, control, budgets, policy, warn=report.time_warning, observer=observer)
         lifetime.open("watchdog", lambda: background(dog.run, "watchdog"))
         return parts
 
@@ -321,17 +325,42 @@ async def final_flush(flusher: Flusher) -> None:
         log.warning("final flush incomplete; the next flusher continues", exc_info=True)
 
 
+def _metrics_of_process(settings: Settings, lifetime: Lifetime) -> Metrics | None:
+    """With ``METRICS_PORT`` set, the process's metrics, served there for its lifetime
+    (bound now: a port in use raises OSError before anything starts); else None."""
+    if settings.metrics_port is None:
+        return None
+    metrics = Metrics()
+    listening = bind_metrics_socket(settings.metrics_host, settings.metrics_port)
+    lifetime.open("metrics", lambda: metrics_served(metrics, listening, settings.metrics_token))
+    return metrics
+
+
 async def run_watchdog_process(settings: Settings) -> int:
     """``vclient watchdog``: expire sessions until SIGTERM or SIGINT."""
-    db = database(settings)
     lifetime = Lifetime()
+    try:
+        metrics = _metrics_of_process(settings, lifetime)
+    except OSError as error:
+        print(f"error: cannot serve metrics on port {settings.metrics_port}: {error}")
+        return 2
+    db = database(settings)
     lifetime.close("database", db.aclose)
     redis = redis_client(settings)
     if redis is not None:
         lifetime.close("redis", redis.aclose)
     compose_realtime(
-        settings, db, redis, SessionControl(db), lifetime, serve_sockets=False, readiness={}
+        settings,
+        db,
+        redis,
+        SessionControl(db),
+        lifetime,
+        serve_sockets=False,
+        readiness={},
+        observer=metrics or NULL_OBSERVER,
     )
+    if metrics is not None:
+        metrics.watch(db, None, pool_waits(redis))
     async with stop_signal() as stop, lifetime.running():
         print("running; stop with SIGTERM", flush=True)
         await stop.wait()
@@ -347,12 +376,19 @@ async def run_flusher_process(settings: Settings) -> int:
         )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    lifetime = Lifetime()
+    try:
+        metrics = _metrics_of_process(settings, lifetime)
+    except OSError as error:
+        print(f"error: cannot serve metrics on port {settings.metrics_port}: {error}")
+        return 2
     db = database(settings)
     backend = make_backend(
         settings.redis_url, settings.redis_key_prefix, settings.live_window_events
     )
     flusher = Flusher(db, backend, flusher_policy(settings))
-    lifetime = Lifetime()
+    if metrics is not None:
+        metrics.watch(db, flusher.lag)
     lifetime.close("database", db.aclose)
     lifetime.close("backend", backend.aclose)
     async with stop_signal() as stop, lifetime.running():

@@ -283,11 +283,17 @@ def metrics_of(request: Request) -> Metrics:
     return metrics
 
 
-async def metrics_page(request: Request) -> Response:
-    if not allowed(request, app_state(request).settings.metrics_token):
+async def metrics_response(request: Request, metrics: Metrics, token: str | None) -> Response:
+    """``metrics`` rendered for a caller :func:`allowed` lets in; 404 for anyone else."""
+    if not allowed(request, token):
         return JSONResponse(error_body("not_found", "Not found."), status_code=404)
-    body = await metrics_of(request).render()
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(await metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def metrics_page(request: Request) -> Response:
+    return await metrics_response(
+        request, metrics_of(request), app_state(request).settings.metrics_token
+    )
 
 
 routes = [Route("/metrics", metrics_page, methods=["GET"], include_in_schema=False)]

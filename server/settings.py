@@ -192,6 +192,12 @@ class Settings(BaseSettings):
     # Operations. GET /metrics answers loopback callers, and others presenting this as
     # `Authorization: Bearer ...` (unset: loopback only); anyone else gets 404.
     metrics_token: str | None = None
+    # `vclient watchdog` and `vclient flusher` have no HTTP port of their own: with
+    # METRICS_PORT set they serve GET /metrics there (the same rules), on METRICS_HOST
+    # (loopback by default; 0.0.0.0 and a METRICS_TOKEN for a scraper on another host).
+    # The web processes ignore both: their /metrics is on their own port.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     # Logs: "json" (one object per line), "text", or "auto" (text when stderr is a
     # terminal, else JSON). LOG_LEVEL: a logging level name.
     log_format: Literal["auto", "json", "text"] = "auto"
