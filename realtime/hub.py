@@ -97,11 +97,14 @@ class Hub:
             return error(ErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
         sid, reply_id = str(session_id), uuid.uuid4().hex
         backend = self._log.backend
+        # The lease runs from the lock's taking, inside the opening: timed from before it
+        # (a worker's first look at a session reads SQL there, and under load that alone
+        # outlasted a short lease), not from after it.
+        lease, acquired_at = self._config.reply_lock_seconds, time.monotonic()
         opened = await self._opener.open(session_id, reply_id, client_id)
         if opened is None:
             return error(ErrorCode.REPLY_IN_PROGRESS, IN_PROGRESS_MESSAGE)
         recent, recorded = opened
-        lease, acquired_at = self._config.reply_lock_seconds, time.monotonic()
         started, exhausted, ticket = False, False, None
         try:
             # The row as of the log read under the lock (SQL only on a worker's first
@@ -130,10 +133,10 @@ class Hub:
             if isinstance(job, ErrorEvent):
                 exhausted = job.code == ErrorCode.BUDGET_EXHAUSTED
                 return job
-            # Preparing (SQL, planning, the reservation) can outlast the short lease under
-            # load: past a quarter of it, renew it before anything is stored, and give the
-            # hold back if it lapsed (sooner, three quarters are left, and the runner
-            # renews it as it starts: a round trip saved on nearly every say).
+            # Opening and preparing (SQL, planning, the reservation) can outlast the short
+            # lease under load: past a quarter of it, renew it before anything is stored,
+            # and give the hold back if it lapsed (sooner, three quarters are left, and the
+            # runner renews it as it starts: a round trip saved on nearly every say).
             if time.monotonic() - acquired_at > lease / 4 and not await backend.refresh_reply(
                 sid, reply_id, lease
             ):

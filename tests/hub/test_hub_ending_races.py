@@ -152,3 +152,35 @@ async def test_a_say_whose_lease_lapsed_while_it_prepared_stores_nothing(
     assert await rig.backend.read(key, after, 100) == []
     assert (await rig.budgets.snapshot(key)).reserved == 0
     assert await rig.backend.current_reply(key) == "another-say"
+
+
+async def test_a_say_whose_lease_lapsed_while_it_opened_stores_nothing(
+    monkeypatch: pytest.MonkeyPatch, rig: Rig
+) -> None:
+    """The lease runs from the lock's taking, inside the say's opening: an opening that
+    outlasted it (a worker's first look at a session reads SQL; under load that took
+    longer than a short lease in CI) leaves the say refused like a slow preparation, not
+    streaming a reply under another say's lock. A 1 s lease: the rest of the say takes
+    far less than its quarter, so only the opening's time can tell it lapsed."""
+    hub = hub_of(rig, config=RealtimeConfig(reply_lock_seconds=1.0))
+    sid = await new_session(rig)
+    key = str(sid)
+    after = (await rig.log.ensure(sid)).last_seq
+    claim = rig.backend.claim
+
+    async def claim_after_the_lease(*args: Any, **kwargs: Any) -> Any:
+        # The opening's last step, with the lock held since its first.
+        await eventually(lambda: _lapsed(rig, key))
+        assert await rig.backend.acquire_reply(key, "another-say", 10)
+        return await claim(*args, **kwargs)
+
+    monkeypatch.setattr(rig.backend, "claim", claim_after_the_lease)
+    answer = await hub.say(sid, "Are you still with me?", "c1")
+    assert isinstance(answer, ErrorEvent) and answer.code == "reply_in_progress"
+    assert await rig.backend.read(key, after, 100) == []
+    assert (await rig.budgets.snapshot(key)).reserved == 0
+    assert await rig.backend.current_reply(key) == "another-say"
+
+
+async def _lapsed(rig: Rig, key: str) -> bool:
+    return await rig.backend.current_reply(key) is None
