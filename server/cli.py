@@ -244,17 +244,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "files":
         return asyncio.run(_files_cleanup(args, settings))
     if args.command in ("watchdog", "flusher"):
+        from server.composition import run_flusher_process, run_watchdog_process
         from server.logging_setup import configure_logging
+        from server.metrics_server import MetricsPortUnavailable
 
         configure_logging(settings.log_format, settings.log_level)
-    if args.command == "watchdog":
-        from server.composition import run_watchdog_process
-
-        return asyncio.run(run_watchdog_process(settings))
-    if args.command == "flusher":
-        from server.composition import run_flusher_process
-
-        return asyncio.run(run_flusher_process(settings))
+        run = run_watchdog_process if args.command == "watchdog" else run_flusher_process
+        try:
+            return asyncio.run(run(settings))
+        except MetricsPortUnavailable as error:
+            print(f"error: {error}")
+            return 2
     raise AssertionError(args.command)
 
 

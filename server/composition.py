@@ -327,7 +327,8 @@ async def final_flush(flusher: Flusher) -> None:
 
 def _metrics_of_process(settings: Settings, lifetime: Lifetime) -> Metrics | None:
     """With ``METRICS_PORT`` set, the process's metrics, served there for its lifetime
-    (bound now: a port in use raises OSError before anything starts); else None."""
+    (bound now: a port in use raises MetricsPortUnavailable before anything starts); else
+    None."""
     if settings.metrics_port is None:
         return None
     metrics = Metrics()
@@ -339,11 +340,7 @@ def _metrics_of_process(settings: Settings, lifetime: Lifetime) -> Metrics | Non
 async def run_watchdog_process(settings: Settings) -> int:
     """``vclient watchdog``: expire sessions until SIGTERM or SIGINT."""
     lifetime = Lifetime()
-    try:
-        metrics = _metrics_of_process(settings, lifetime)
-    except OSError as error:
-        print(f"error: cannot serve metrics on port {settings.metrics_port}: {error}")
-        return 2
+    metrics = _metrics_of_process(settings, lifetime)
     db = database(settings)
     lifetime.close("database", db.aclose)
     redis = redis_client(settings)
@@ -377,11 +374,7 @@ async def run_flusher_process(settings: Settings) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     lifetime = Lifetime()
-    try:
-        metrics = _metrics_of_process(settings, lifetime)
-    except OSError as error:
-        print(f"error: cannot serve metrics on port {settings.metrics_port}: {error}")
-        return 2
+    metrics = _metrics_of_process(settings, lifetime)
     db = database(settings)
     backend = make_backend(
         settings.redis_url, settings.redis_key_prefix, settings.live_window_events

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from server.metrics import Metrics, metrics_response
 
-__all__ = ["bind_metrics_socket", "metrics_served"]
+__all__ = ["MetricsPortUnavailable", "bind_metrics_socket", "metrics_served"]
 
 
 class _Server(uvicorn.Server):
@@ -35,9 +35,17 @@ class _Server(uvicorn.Server):
         yield
 
 
+class MetricsPortUnavailable(Exception):
+    """``METRICS_PORT`` cannot be bound; ``str()`` says which and why."""
+
+
 def bind_metrics_socket(host: str, port: int) -> socket.socket:
-    """The listening socket, bound now. Raises OSError (a port in use, a bad host)."""
-    return socket.create_server((host, port), reuse_port=False)
+    """The listening socket, bound now. Raises MetricsPortUnavailable (a port in use, a
+    bad host)."""
+    try:
+        return socket.create_server((host, port), reuse_port=False)
+    except OSError as error:
+        raise MetricsPortUnavailable(f"cannot serve metrics on port {port}: {error}") from error
 
 
 @asynccontextmanager
