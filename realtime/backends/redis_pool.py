@@ -20,7 +20,6 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from realtime.backends.redis_routing import cluster_seed_url
-from realtime.backends.redis_send import sending_without_task
 from storage.pool_waits import WaitTally
 
 __all__ = [
@@ -110,7 +109,6 @@ def redis_client(url: str, **options: Any) -> Redis | RedisCluster:
                 **options,
             },
         )
-        pool.connection_class = sending_without_task(pool.connection_class)
         return Redis.from_pool(pool)
     # redis-py's default (5) closes all of the client's connections on every 5th MOVED;
     # commands in flight on them fail and are retried, so an append that already ran

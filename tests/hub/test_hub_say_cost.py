@@ -67,8 +67,9 @@ async def test_a_warm_say_reaches_the_model_in_few_round_trips(
         # so it is counted), and after it the claim's result (15 went out before the say
         # path was folded, 13 of them in turn; 8 before the lock came first, 7 before the
         # opening was one script, 5 before the budget's set-up went into the reservation).
-        # Under three, the count missed writes (a connection class writing in a method of
-        # its own: tests.support.redis_writes counts both).
+        # Under three, the count missed writes (tests.support.redis_writes patches redis-py's
+        # AbstractConnection.send_packed_command: a connection class overriding it would
+        # write uncounted, and a bare upper bound would still pass).
         assert 3 <= len(warm) <= 4, warm
     finally:
         await runner.aclose(grace=5)

@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 from redis.asyncio.connection import AbstractConnection
 
-from realtime.backends.redis_send import SendWithoutTask
-
 __all__ = ["as_if_warm", "redis_writes", "write_name"]
 
 
@@ -31,29 +29,15 @@ def redis_writes(
     """The names of the writes made while inside; with ``task``, only those that task
     made (not the stream reader's, a lease keeper's or another reply's beside it)."""
     names: list[str] = []
-    inside: set[int] = set()  # connections in a counted write (one write, counted once)
+    send = AbstractConnection.send_packed_command
 
-    def counting(cls: Any) -> Any:
-        send = cls.send_packed_command
-
-        async def counted(conn: AbstractConnection, command: Any, *args: Any, **kw: Any) -> None:
-            outer = id(conn) not in inside
-            if outer and (task is None or asyncio.current_task() is task):
-                names.append(write_name(command))
-            inside.add(id(conn))
-            try:
-                await send(conn, command, *args, **kw)
-            finally:
-                if outer:
-                    inside.discard(id(conn))
-
-        return counted
+    async def counted(conn: AbstractConnection, command: Any, *args: Any, **kw: Any) -> None:
+        if task is None or asyncio.current_task() is task:
+            names.append(write_name(command))
+        await send(conn, command, *args, **kw)
 
     with monkeypatch.context() as patched:
-        # The worker's pooled connections write in their own class's method, falling back
-        # on redis-py's (realtime.backends.redis_send): both are counted, once a write.
-        for cls in (AbstractConnection, SendWithoutTask):
-            patched.setattr(cls, "send_packed_command", counting(cls))
+        patched.setattr(AbstractConnection, "send_packed_command", counted)
         yield names
 
 
