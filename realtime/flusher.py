@@ -78,6 +78,8 @@ class Flusher:
         self._pending: dict[uuid.UUID, Pending] = {}
         self._cursor: uuid.UUID | None = None
         self._known: list[uuid.UUID] = []
+        #: When the sessions listed last stop standing for all (monotonic; 0: list now).
+        self._listed_until = 0.0
         self._failures = 0
         self._last_error: str | None = None
         self._failing: dict[uuid.UUID, Failing] = {}
@@ -215,8 +217,10 @@ class Flusher:
     async def after_transition(
         self, session: Session, _action: SessionAction, _reason: str | None
     ) -> None:
-        """A ``SessionControl.after_transition`` hook: an ended session's live keys
-        expire ``live_keys_after_end_seconds`` later."""
+        """A ``SessionControl.after_transition`` hook: the next scan lists the sessions
+        again (one started here has its events flushed from that scan on); an ended
+        session's live keys expire ``live_keys_after_end_seconds`` later."""
+        self._listed_until = 0.0
         if SessionStatus(session.status) not in TERMINAL:
             return
         try:
@@ -331,11 +335,19 @@ class Flusher:
         return failing is not None and self._clock() < failing.retry_at
 
     async def _session_ids(self) -> list[uuid.UUID]:
+        listed_at = self._clock()
+        if listed_at < self._listed_until:
+            return list(self._known)  # the last listing was whole and is recent
         since = self._now() - timedelta(seconds=self.policy.ended_window_seconds)
         limit = self.policy.sessions_per_scan
+        first_page = self._cursor is None
         async with self._db.session() as db:
             ids = await flush_repo.sessions_to_flush(db, since, self._cursor, limit)
         self._cursor = ids[-1] if len(ids) == limit else None
+        if first_page and self._cursor is None:
+            # One page held them all: it stands for the list a while. Past one page,
+            # every scan lists its page, as before.
+            self._listed_until = listed_at + self.policy.list_seconds
         self._known = ids
         live = set(ids)
         if self._cursor is None and self._pending:

@@ -279,7 +279,7 @@ async def test_batches_of_every_size_insert_with_one_statement_compiled_once(
         if words[:2] == ["INSERT", "INTO"]:
             hits.setdefault(words[2], []).append(context.cache_hit is CacheStats.CACHE_HIT)
 
-    flusher = Flusher(db, backend, FlusherPolicy())
+    flusher = Flusher(db, backend, FlusherPolicy(list_seconds=0))  # a new session each scan
     event.listen(db.engine.sync_engine, "before_cursor_execute", note)
     try:
         for turns in (1, 3, 2):  # batches of different sizes, one scan each
