@@ -40,6 +40,11 @@ PRODUCT_LIMITS = {
     "TOKEN_BUDGET_MAX": "100000000",
     "SAY_RATE_COUNT": "1000000",
     "SAY_RATE_SECONDS": "1",
+    # The sweep measures what the server carries, not this setting: past 100 streaming
+    # replies a worker queues the rest (MAX_STREAMING_REPLIES' default), which keeps chunk
+    # latency low while sessions wait, and the sweep "passed" 250 sessions in-process
+    # with ~100 streaming and replies starting 4 s late. Size the setting from the sweep.
+    "MAX_STREAMING_REPLIES": "10000",
 }
 
 

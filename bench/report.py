@@ -167,7 +167,7 @@ def render(results: dict[str, Any]) -> str:
 def summary(results: dict[str, Any]) -> str:
     """Capacities and ratios, CPU per session and its ceilings, idle memory and storms."""
     configs = results["configs"]
-    out = ["", "capacity (largest S with p99 within the limit and nothing lost):"]
+    out = ["", "capacity (largest S within the latency limits and nothing lost):"]
     out += capacity_lines(configs)
     out += ["", "server CPU ms per second of a live session, and the sessions one core could"]
     out += ["carry at that cost (noise-robust; ratio to the baseline at the same S):"]
