@@ -13,10 +13,9 @@ flushers may run at once (one per web process plus ``vclient flusher``): they ma
 the same batch twice, which the idempotent insert makes harmless, and a trim never passes
 what the trimming flusher committed itself, so nothing is acknowledged uncommitted.
 
-Which sessions: every scan lists, from SQL, sessions not yet ended and sessions ended in
-the last ``ended_window_seconds`` (a reply that outlived the end's grace period logs its
-end afterwards), ``sessions_per_scan`` at a time (keyset pages, so all get their turn),
-and reads each one's first batch ``sessions_per_look`` sessions per ``read_durable_many``
+Which sessions: those :mod:`realtime.flushlist` lists from SQL (at most once per
+``list_seconds`` while one page holds them all), ``sessions_per_scan`` at a time; a scan
+reads each one's first batch ``sessions_per_look`` sessions per ``read_durable_many``
 (one round trip on a standalone Redis, not one per session). What those reads find is
 stored together, one transaction per ``batch_events`` events rather than one per session;
 a session with more waiting goes on in rounds of its own.
@@ -42,11 +41,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from realtime.backends import RealtimeBackend
 from realtime.control import utcnow
 from realtime.events import SequencedEvent
+from realtime.flushlist import SessionListing
 from realtime.flushmap import FlushPlan, insert_rows, plan, set_aside_row
 from realtime.flushpolicy import Failing, FlusherPolicy, Pending, lag_report
 from realtime.lifecycle import TERMINAL, SessionAction, SessionStatus
@@ -76,10 +76,7 @@ class Flusher:
         self._now = now
         self._clock = clock
         self._pending: dict[uuid.UUID, Pending] = {}
-        self._cursor: uuid.UUID | None = None
-        self._known: list[uuid.UUID] = []
-        #: When the sessions listed last stop standing for all (monotonic; 0: list now).
-        self._listed_until = 0.0
+        self._listing = SessionListing(db, self.policy, now=now, clock=clock)
         self._failures = 0
         self._last_error: str | None = None
         self._failing: dict[uuid.UUID, Failing] = {}
@@ -220,7 +217,7 @@ class Flusher:
         """A ``SessionControl.after_transition`` hook: the next scan lists the sessions
         again (one started here has its events flushed from that scan on); an ended
         session's live keys expire ``live_keys_after_end_seconds`` later."""
-        self._listed_until = 0.0
+        self._listing.stale()
         if SessionStatus(session.status) not in TERMINAL:
             return
         try:
@@ -246,7 +243,7 @@ class Flusher:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            outage, ids = error, list(self._known)
+            outage, ids = error, list(self._listing.known)
         done = 0
         if outage is None:
             try:
@@ -335,23 +332,10 @@ class Flusher:
         return failing is not None and self._clock() < failing.retry_at
 
     async def _session_ids(self) -> list[uuid.UUID]:
-        listed_at = self._clock()
-        if listed_at < self._listed_until:
-            return list(self._known)  # the last listing was whole and is recent
-        since = self._now() - timedelta(seconds=self.policy.ended_window_seconds)
-        limit = self.policy.sessions_per_scan
-        first_page = self._cursor is None
-        async with self._db.session() as db:
-            ids = await flush_repo.sessions_to_flush(db, since, self._cursor, limit)
-        self._cursor = ids[-1] if len(ids) == limit else None
-        if first_page and self._cursor is None:
-            # One page held them all: it stands for the list a while. Past one page,
-            # every scan lists its page, as before.
-            self._listed_until = listed_at + self.policy.list_seconds
-        self._known = ids
-        live = set(ids)
-        if self._cursor is None and self._pending:
+        ids, whole_pass = await self._listing.next()
+        if whole_pass and self._pending:
             # A full pass is complete: forget sessions that left the watch list.
+            live = set(ids)
             for gone in [s for s in self._pending if s not in live]:
                 del self._pending[gone]
         return ids
