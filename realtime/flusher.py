@@ -76,7 +76,8 @@ class Flusher:
         self._now = now
         self._clock = clock
         self._pending: dict[uuid.UUID, Pending] = {}
-        self._listing = SessionListing(db, self.policy, now=now, clock=clock)
+        #: Which sessions to look at (``listing.serving`` says whether sockets are open).
+        self.listing = SessionListing(db, self.policy, now=now, clock=clock)
         self._failures = 0
         self._last_error: str | None = None
         self._failing: dict[uuid.UUID, Failing] = {}
@@ -217,7 +218,7 @@ class Flusher:
         """A ``SessionControl.after_transition`` hook: the next scan lists the sessions
         again (one started here has its events flushed from that scan on); an ended
         session's live keys expire ``live_keys_after_end_seconds`` later."""
-        self._listing.stale()
+        self.listing.stale()
         if SessionStatus(session.status) not in TERMINAL:
             return
         try:
@@ -243,7 +244,7 @@ class Flusher:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            outage, ids = error, list(self._listing.known)
+            outage, ids = error, list(self.listing.known)
         done = 0
         if outage is None:
             try:
@@ -332,7 +333,7 @@ class Flusher:
         return failing is not None and self._clock() < failing.retry_at
 
     async def _session_ids(self) -> list[uuid.UUID]:
-        ids, whole_pass = await self._listing.next()
+        ids, whole_pass = await self.listing.next()
         if whole_pass and self._pending:
             # A full pass is complete: forget sessions that left the watch list.
             live = set(ids)

@@ -3,11 +3,13 @@
 afterwards), listed from SQL ``sessions_per_scan`` at a time (keyset pages, so all get
 their turn).
 
-A listing that held them all in one page stands for ``list_seconds``: the scans in between
-look at the same sessions without asking SQL. Listing on every 0.25 s scan, four queries a
-second on every worker, was the largest part of an idle worker's CPU (18 ms/s, 12 without
-it). :meth:`SessionListing.stale` makes the next call list again: the
-flusher calls it on a start or end in its own process.
+While its process serves no socket, a listing that held them all in one page stands for
+``list_seconds``: the scans in between look at the same sessions without asking SQL.
+Listing on every 0.25 s scan, four queries a second on every worker, was the largest part
+of an idle worker's CPU (18 ms/s, 12 without it). While sockets are open, every scan
+lists, so the flusher's lag report counts a session as soon as it streams anywhere (every
+worker's ``/readyz`` shows what waits in a database outage). :meth:`SessionListing.stale`
+makes the next call list again: the flusher calls it on a start or end in its process.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class SessionListing:
         self._policy = policy
         self._now = now
         self._clock = clock
+        #: Whether this process serves sockets now (the composition sets it where it does).
+        self.serving: Callable[[], bool] = lambda: False
         self._cursor: uuid.UUID | None = None
         #: The sessions listed last (what a scan falls back on when SQL is down).
         self.known: list[uuid.UUID] = []
@@ -50,7 +54,7 @@ class SessionListing:
         """The sessions to look at now, and whether they complete a pass over all of them
         (the last page, or a whole listing still standing). Raises what SQL raises."""
         listed_at = self._clock()
-        if listed_at < self._listed_until:
+        if listed_at < self._listed_until and not self.serving():
             return list(self.known), True
         since = self._now() - timedelta(seconds=self._policy.ended_window_seconds)
         limit = self._policy.sessions_per_scan

@@ -21,12 +21,12 @@ class FlusherPolicy:
     # Rounds per flush_session call (40 x 500 = 20,000 events, far above one session's
     # log); a session still behind is continued by the next scan.
     max_rounds: int = 40
-    # Sessions are listed from SQL at most this often; the scans between look only at the
-    # backend for the sessions listed last. Listing on every scan was most of an idle
-    # worker's CPU (4 queries a second on every worker, whatever runs). A session this
-    # process starts or ends is listed at its next scan; one started elsewhere within
-    # this, so its first events are in SQL within 1 s + one interval + a commit, inside
-    # the 2 s promise. 0: list on every scan.
+    # While no socket is open on its process, the flusher lists its sessions from SQL at
+    # most this often; the scans between look only at the backend for the sessions listed
+    # last. Listing on every scan was most of an idle worker's CPU (4 queries a second on
+    # every worker). A session this process starts or ends is listed at its next scan; one
+    # started elsewhere within this, so its first events are in SQL within 1 s + one
+    # interval + a commit, inside the 2 s promise. 0: list on every scan.
     list_seconds: float = 1.0
     # Sessions checked per scan; more are taken page by page.
     sessions_per_scan: int = 2_000

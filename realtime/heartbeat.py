@@ -89,6 +89,10 @@ class Heartbeat:
     def __len__(self) -> int:
         return sum(len(record.members) for record in self._sessions.values())
 
+    def serving(self) -> bool:
+        """Whether any socket is open on this process."""
+        return bool(self._sessions)
+
     def register(self, member: Member, presence: Presence) -> None:
         """Beat for ``member`` from now on; ``presence``: the counts its join touched.
 

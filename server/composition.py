@@ -251,6 +251,7 @@ def compose_realtime(
     # One heartbeat for every socket of the process (not a task per socket); it stops
     # before the replies and the backend it touches.
     heartbeat = Heartbeat(presence, session_log, config)
+    flusher.listing.serving = heartbeat.serving  # sockets open: list on every scan
     lifetime.open("presence heartbeat", lambda: background(heartbeat.run, "heartbeat"))
     parts.sockets = SocketParts(
         hub, session_log, presence, report, control, config, heartbeat, observer

@@ -1,7 +1,7 @@
-"""The flusher lists its sessions from SQL at most once per ``list_seconds``; the scans
-between look only at the backend. A transition on this process lists them again at the
-next scan; past one page of sessions, every scan lists, as before. Each backend and each
-database."""
+"""While its process serves no socket, the flusher lists its sessions from SQL at most once
+per ``list_seconds``; the scans between look only at the backend. A transition on this
+process lists them again at the next scan; past one page of sessions, or while sockets
+are open, every scan lists, as before. Each backend and each database."""
 
 from __future__ import annotations
 
@@ -99,3 +99,25 @@ async def test_past_one_page_every_scan_lists(db: Database, backend: RealtimeBac
             total += await flusher.scan()
         assert total == 3 * DURABLE
         assert len(made) == 4
+
+
+async def test_while_sockets_are_open_every_scan_lists(
+    db: Database, backend: RealtimeBackend
+) -> None:
+    """A process serving sockets lists on every scan, so its lag report counts a session
+    as soon as it streams (every worker's /readyz in a database outage); with none open,
+    the listing stands again."""
+    clock = DrivenClock()
+    flusher = Flusher(db, backend, FlusherPolicy(list_seconds=60.0), clock=clock)
+    sockets = [object()]
+    flusher.listing.serving = lambda: bool(sockets)
+    await publish(backend, await new_session(db), conversation())
+    with listings(db) as made:
+        assert await flusher.scan() == DURABLE
+        await publish(backend, await new_session(db), conversation())
+        assert await flusher.scan() == DURABLE  # listed at once, no clock moved
+        assert len(made) == 2
+        sockets.clear()
+        await publish(backend, await new_session(db), conversation())
+        assert await flusher.scan() == 0  # the last listing stands
+        assert len(made) == 2
