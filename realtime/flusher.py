@@ -13,8 +13,9 @@ flushers may run at once (one per web process plus ``vclient flusher``): they ma
 the same batch twice, which the idempotent insert makes harmless, and a trim never passes
 what the trimming flusher committed itself, so nothing is acknowledged uncommitted.
 
-Which sessions: those :mod:`realtime.flushlist` lists from SQL (at most once per
-``list_seconds`` while one page holds them all), ``sessions_per_scan`` at a time; a scan
+Which sessions: those :mod:`realtime.flushlist` lists from SQL (on every scan while the
+process has a socket open, else at most once per ``list_seconds`` while one page holds
+them all), ``sessions_per_scan`` at a time; a scan
 reads each one's first batch ``sessions_per_look`` sessions per ``read_durable_many``
 (one round trip on a standalone Redis, not one per session). What those reads find is
 stored together, one transaction per ``batch_events`` events rather than one per session;
