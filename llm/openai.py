@@ -1,20 +1,27 @@
 """Any OpenAI-compatible chat-completions server as a :class:`llm.base.Provider`.
 
 Works with Ollama, vLLM, llama.cpp's server and hosted APIs. Speaks the wire
-protocol directly over ``httpx`` (no SDK): ``POST {base_url}/chat/completions``
+protocol directly over ``aiohttp`` (no SDK): ``POST {base_url}/chat/completions``
 with ``stream: true``; the answer is SSE ``data: {...}`` lines ending with
 ``data: [DONE]``. Usage is asked for with ``stream_options.include_usage`` and
 read from the last chunk; servers that ignore that option get an estimate.
+
+aiohttp, not httpx: reading a streamed reply is the one thing a worker does for every
+chunk of every reply, and aiohttp's C HTTP parser reads a chunk for a quarter of the CPU
+httpx's pure-Python stack takes (h11, httpcore, anyio's timeouts): 59-86 against
+247-281 us a chunk, 50 replies streaming at once on one core (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+import ssl
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-import httpx
+import aiohttp
+import certifi
 
 from llm.base import ChatMessage, Done, Failed, ReplyEvent, ReplyRequest, TextDelta, Usage
 from llm.body_end import read_to_end
@@ -40,7 +47,11 @@ MAX_ERROR_BODY_BYTES = 4096
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal"}
 
 
-CONNECTION_LIMITS = httpx.Limits(max_connections=1_000, max_keepalive_connections=100)
+#: Connections a worker opens to one provider at most (replies streaming at once, each
+#: holding one): the Anthropic SDK's own limit. A pool of 100 (httpx's default) made the
+#: 101st concurrent reply of a worker wait for a free connection, seconds under the
+#: benchmark's load, before its request was even sent.
+MAX_CONNECTIONS = 1_000
 
 
 class OpenAIProvider:
@@ -59,13 +70,15 @@ class OpenAIProvider:
         default_model: str = DEFAULT_OPENAI_MODEL,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._url = base_url.rstrip("/") + "/chat/completions"
-        # httpx's default pool holds 100 connections: the 101st concurrent reply of a
-        # worker waited for a free one (seconds, under the benchmark's load) before its
-        # request was even sent. 1,000 and 100 kept alive are the Anthropic SDK's own.
-        self._client = httpx.AsyncClient(headers=headers, timeout=timeout, limits=CONNECTION_LIMITS)
+        # Seconds to get a connection (from the pool or a new one) and between two reads.
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+        )
         self._default_model = default_model
+        # Made on first use, on the running loop (aiohttp binds a session to it).
+        self._session: aiohttp.ClientSession | None = None
 
     @property
     def name(self) -> str:
@@ -76,7 +89,24 @@ class OpenAIProvider:
 
     async def aclose(self) -> None:
         """Close the connection pool. Safe to call twice."""
-        await self._client.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                timeout=self._timeout,
+                # The trust store httpx used (certifi's), and HTTP(S)_PROXY from the
+                # environment as httpx honoured it.
+                connector=aiohttp.TCPConnector(
+                    limit=MAX_CONNECTIONS,
+                    ssl=ssl.create_default_context(cafile=certifi.where()),
+                ),
+                trust_env=True,
+            )
+        return self._session
 
     def stream(
         self, request: ReplyRequest
@@ -124,11 +154,11 @@ class OpenAIProvider:
         text: list[str] = []
         stop_reason = "end_turn"
         outcome: Done | Failed | None = None
-        response: httpx.Response | None = None
+        response: aiohttp.ClientResponse | None = None
+        ended = False  # the body was read to its end: the connection goes back to the pool
         try:
-            http_request = self._client.build_request("POST", self._url, json=body)
-            response = await self._client.send(http_request, stream=True)
-            if response.status_code >= 400:
+            response = await self._client().post(self._url, json=body)
+            if response.status >= 400:
                 outcome = await _status_failure(response)
             else:
                 async for chunk in _sse_chunks(response):
@@ -149,17 +179,25 @@ class OpenAIProvider:
                             stop_reason = _STOP_REASONS.get(reason, reason)
                     if chunk is _DONE:
                         outcome = Done(stop_reason)
+                        # So the connection is kept for the next reply (llm.body_end).
+                        ended = await read_to_end(_lines(response))
                 if outcome is None:
                     outcome = failure_for_transport(
                         "stream ended before [DONE]", text_streamed=bool(text)
                     )
-        except httpx.TransportError as error:
+        except (aiohttp.ClientError, TimeoutError) as error:
+            # Refused, reset, cut short mid-body, or no byte for ``timeout`` seconds.
             outcome = failure_for_transport(repr(error), text_streamed=bool(text))
         except Exception as error:  # malformed JSON, odd chunk shapes: "never raises"
             outcome = failure("interrupted" if text else "internal", repr(error))
         finally:
             if response is not None:
-                await response.aclose()
+                # Closing a body not read to its end closes its connection: the server
+                # sees a cancelled reply go.
+                if ended:
+                    response.release()
+                else:
+                    response.close()
         if usage is None and text and isinstance(outcome, Failed):
             # Cut off before the usage chunk: the model may have generated up to max_tokens
             # and we are billed for it, so charge the most rather than what reached us.
@@ -186,53 +224,62 @@ async def _closing(
 _DONE: dict[str, Any] = {}
 
 
-async def _sse_chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    """The JSON objects of the ``data:`` lines, then :data:`_DONE` for ``[DONE]``.
+async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The body's lines, each with its line end (SSE is UTF-8, lines end in LF or CRLF)."""
+    async for line in response.content:
+        yield line
+
+
+async def _sse_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    """The JSON objects of the ``data:`` lines, then :data:`_DONE` for ``[DONE]`` (the
+    body after it is left to read).
 
     Raises ``ValueError`` on a data line that is not a JSON object and
-    ``httpx.TransportError`` if the connection breaks.
+    ``aiohttp.ClientError`` if the connection breaks.
     """
-    lines = response.aiter_lines()
-    async for line in lines:
-        if not line.startswith("data:"):
+    async for raw in response.content:
+        if not raw.startswith(b"data:"):
             continue  # blank separators, ": keep-alive" comments, "event:" lines
-        data = line[5:].strip()
-        if data == "[DONE]":
+        data = raw[5:].strip()
+        if data == b"[DONE]":
             yield _DONE
-            await read_to_end(lines)  # so httpx keeps the connection for the next reply
             return
         chunk = json.loads(data)
         if not isinstance(chunk, dict):
-            raise ValueError(f"SSE data is not a JSON object: {data[:200]!r}")
+            shown = data[:200].decode(errors="replace")
+            raise ValueError(f"SSE data is not a JSON object: {shown!r}")
         yield chunk
 
 
-async def _status_failure(response: httpx.Response) -> Failed:
+async def _status_failure(response: aiohttp.ClientResponse) -> Failed:
     """The ``Failed`` for an HTTP error response, reading at most a few KiB of its body
     (and its ``Retry-After``, if any)."""
-    retry_after_s = retry_after_seconds(response.headers)
+    headers: Mapping[str, str] = response.headers
+    retry_after_s = retry_after_seconds(headers)
+    status = response.status
     body = b""
-    async for part in response.aiter_bytes():
-        body += part
-        if len(body) >= MAX_ERROR_BODY_BYTES:
+    while len(body) < MAX_ERROR_BODY_BYTES:
+        part = await response.content.read(MAX_ERROR_BODY_BYTES - len(body))
+        if not part:
             break
+        body += part
     try:
-        parsed = json.loads(body[:MAX_ERROR_BODY_BYTES])
+        parsed = json.loads(body)
     except ValueError:
         parsed = None
     if isinstance(parsed, dict):
-        _, kind, code, detail = _error_fields(parsed, response.status_code)
+        _, kind, code, detail = _error_fields(parsed, status)
         return failure_for_status(
-            response.status_code,
+            status,
             kind,
             detail,
             text_streamed=False,
             error_code=code,
             retry_after_s=retry_after_s,
         )
-    detail = f"HTTP {response.status_code}: {body[:500].decode(errors='replace')}"
+    detail = f"HTTP {status}: {body[:500].decode(errors='replace')}"
     return failure_for_status(
-        response.status_code, None, detail, text_streamed=False, retry_after_s=retry_after_s
+        status, None, detail, text_streamed=False, retry_after_s=retry_after_s
     )
 
 
