@@ -8,6 +8,10 @@ joins an in-process room; a ``say`` streams the upstream with httpx and forwards
 chunk at once to every socket of the room, in the product's frame shapes (``welcome``,
 ``message``, ``reply.start``, ``reply.delta`` with ``seq``, ``reply.done``, ``presence``
 on every join and leave), so one load driver serves both.
+
+``--client aiohttp`` streams the upstream with aiohttp instead, the product's client for
+OpenAI-compatible servers (``llm/openai.py``): the issue's baseline uses httpx, and this
+one tells how much of the product's distance from it is the HTTP client.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol
 
+import aiohttp
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -39,6 +44,56 @@ UPSTREAM_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=1
 #: connections (a poll() each) whenever a request starts or ends (O(N^2) in a burst, see
 #: encode/httpcore#1035): with one client, 150 live streams spent half of this loop there.
 UPSTREAM_CLIENTS = 16
+
+Client = Literal["httpx", "aiohttp"]
+
+
+class Upstream(Protocol):
+    def lines(self, index: int, body: dict[str, Any]) -> AsyncIterator[str]:
+        """The streamed answer's lines, through client ``index`` of :data:`UPSTREAM_CLIENTS`."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class HttpxUpstream:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.clients = [
+            httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT_S, limits=UPSTREAM_LIMITS)
+            for _ in range(UPSTREAM_CLIENTS)
+        ]
+
+    async def lines(self, index: int, body: dict[str, Any]) -> AsyncIterator[str]:
+        async with self.clients[index].stream("POST", self.url, json=body) as response:
+            async for line in response.aiter_lines():
+                yield line
+
+    async def aclose(self) -> None:
+        for client in self.clients:
+            await client.aclose()
+
+
+class AiohttpUpstream:
+    """One session, unbounded (aiohttp's pool has no scan to spread)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.session: aiohttp.ClientSession | None = None  # made on the running loop
+
+    async def lines(self, index: int, body: dict[str, Any]) -> AsyncIterator[str]:
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0),
+                timeout=aiohttp.ClientTimeout(total=None, sock_read=UPSTREAM_TIMEOUT_S),
+            )
+        async with self.session.post(self.url, json=body) as response:
+            async for line in response.content:
+                yield line.decode()
+
+    async def aclose(self) -> None:
+        if self.session is not None:
+            await self.session.close()
 
 
 @dataclass
@@ -69,13 +124,12 @@ class Room:
 
 @dataclass
 class Baseline:
-    upstream: str
-    clients: list[httpx.AsyncClient]
+    upstream: Upstream
     rooms: dict[str, Room] = field(default_factory=dict)
 
     async def socket(self, websocket: WebSocket) -> None:
         session_id = str(websocket.path_params["id"])
-        room = self.rooms.setdefault(session_id, Room(len(self.rooms) % len(self.clients)))
+        room = self.rooms.setdefault(session_id, Room(len(self.rooms) % UPSTREAM_CLIENTS))
         await websocket.accept()
         await websocket.send_text(
             json.dumps({"type": EventType.WELCOME, "session_id": session_id, "last_seq": room.seq})
@@ -112,7 +166,7 @@ class Baseline:
             await room.broadcast(type=EventType.REPLY_START, reply_id=reply_id)
             parts: list[str] = []
             usage: dict[str, Any] = {}
-            async for chunk in self._stream(self.clients[room.client], text):
+            async for chunk in self._stream(room.client, text):
                 usage = chunk.get("usage") or usage
                 for choice in chunk.get("choices") or ():
                     if content := (choice.get("delta") or {}).get("content"):
@@ -134,7 +188,7 @@ class Baseline:
         finally:
             room.replying = False
 
-    async def _stream(self, client: httpx.AsyncClient, text: str) -> AsyncIterator[dict[str, Any]]:
+    async def _stream(self, client: int, text: str) -> AsyncIterator[dict[str, Any]]:
         body = {
             "model": "bench",
             "messages": [
@@ -144,29 +198,22 @@ class Baseline:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        url = self.upstream.rstrip("/") + "/chat/completions"
-        async with client.stream("POST", url, json=body) as response:
-            async for line in response.aiter_lines():
-                if line.startswith("data:") and (data := line[5:].strip()) != "[DONE]":
-                    yield json.loads(data)
+        async for line in self.upstream.lines(client, body):
+            if line.startswith("data:") and (data := line[5:].strip()) != "[DONE]":
+                yield json.loads(data)
 
 
-def create_app(upstream: str) -> Starlette:
-    baseline = Baseline(
-        upstream,
-        [
-            httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT_S, limits=UPSTREAM_LIMITS)
-            for _ in range(UPSTREAM_CLIENTS)
-        ],
-    )
+def create_app(upstream: str, client: Client = "httpx") -> Starlette:
+    url = upstream.rstrip("/") + "/chat/completions"
+    streams = HttpxUpstream(url) if client == "httpx" else AiohttpUpstream(url)
+    baseline = Baseline(streams)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            for client in baseline.clients:
-                await client.aclose()
+            await streams.aclose()
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
@@ -182,11 +229,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True, help="the upstream's base URL, with /v1")
+    parser.add_argument("--client", choices=["httpx", "aiohttp"], default="httpx")
     args = parser.parse_args(argv)
     # The product's socket settings (server/cli.py), so the comparison is of what runs
     # behind the socket, not of two WebSocket stacks.
     uvicorn.run(
-        create_app(args.upstream),
+        create_app(args.upstream, args.client),
         host=args.host,
         port=args.port,
         ws="websockets-sansio",

@@ -31,7 +31,15 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.deploy import CONFIGS, Config, Deployment, Server, deployed, services_reachable
+from bench.deploy import (
+    CONFIGS,
+    DEFAULT_CONFIGS,
+    Config,
+    Deployment,
+    Server,
+    deployed,
+    services_reachable,
+)
 from bench.procs import ROOT, Children, free_port, machine_busy_seconds, wait_http
 from bench.report import row, summary, table_header
 from bench.stats import Criteria, judge
@@ -253,7 +261,9 @@ def main(argv: list[str] | None = None) -> int:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="S=5,10, 2 s warm-up, 4 s window")
-    parser.add_argument("--configs", default=",".join(CONFIGS), help=f"of {', '.join(CONFIGS)}")
+    parser.add_argument(
+        "--configs", default=",".join(DEFAULT_CONFIGS), help=f"of {', '.join(CONFIGS)}"
+    )
     parser.add_argument("--sessions", help="comma-separated S values, increasing")
     parser.add_argument("--warmup", type=float)
     parser.add_argument("--duration", type=float)

@@ -25,7 +25,15 @@ import httpx
 
 from bench.procs import ROOT, START_TIMEOUT_S, Children, free_port, tree, wait_http
 
-__all__ = ["CONFIGS", "Config", "Deployment", "Server", "deployed", "services_reachable"]
+__all__ = [
+    "CONFIGS",
+    "DEFAULT_CONFIGS",
+    "Config",
+    "Deployment",
+    "Server",
+    "deployed",
+    "services_reachable",
+]
 
 Backend = Literal["none", "memory", "redis"]
 
@@ -54,11 +62,13 @@ class Config:
     kind: Literal["baseline", "product"]
     backend: Backend
     workers: int
+    #: The baseline's HTTP client for the upstream (bench.baseline --client).
+    client: Literal["httpx", "aiohttp"] = "httpx"
 
     @property
     def description(self) -> str:
         if self.kind == "baseline":
-            return "bare Starlette + httpx, in-process fan-out"
+            return f"bare Starlette + {self.client}, in-process fan-out"
         where = "in-process + SQLite" if self.backend == "memory" else "Redis + PostgreSQL"
         return f"vclient serve, {where}, {self.workers} worker{'s' * (self.workers > 1)}"
 
@@ -72,8 +82,13 @@ CONFIGS = {
         Config("memory-1w", "product", "memory", 1),
         Config("redis-1w", "product", "redis", 1),
         Config("redis-2w", "product", "redis", 2),
+        # Not in the method: the baseline on the product's HTTP client for
+        # OpenAI-compatible servers, to tell the client's share of the ratios apart.
+        Config("baseline-aiohttp", "baseline", "none", 1, client="aiohttp"),
     )
 }
+#: What `make bench` runs: the issue's method.
+DEFAULT_CONFIGS = ("baseline", "memory-1w", "redis-1w", "redis-2w")
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,7 @@ class Deployment:
         name = f"{self.config.name}-{port}"
         if self.config.kind == "baseline":
             args = ["-m", "bench.baseline", "--port", str(port), "--upstream", self.upstream_url]
+            args += ["--client", self.config.client]
             child = self.children.spawn(name, args, core=0)
             driver_args = ["--kind", "baseline"]
         else:

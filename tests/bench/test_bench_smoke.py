@@ -14,9 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_baseline_sweep_step_reports_every_figure_and_loses_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("config", ["baseline", "baseline-aiohttp"])
+def test_baseline_sweep_step_reports_every_figure_and_loses_nothing(
+    tmp_path: Path, config: str
+) -> None:
+    """The issue's baseline (httpx), and the same on the product's upstream client."""
     out = tmp_path / "result.json"
-    tiny = ["--configs", "baseline", "--sessions", "2", "--warmup", "1", "--duration", "3"]
+    tiny = ["--configs", config, "--sessions", "2", "--warmup", "1", "--duration", "3"]
     tiny += ["--drain", "6", "--retries", "0", "--noisy-retries", "0", "--quiet-wait", "0"]
     tiny += ["--json", str(out)]
     run = subprocess.run(
@@ -27,10 +31,12 @@ def test_baseline_sweep_step_reports_every_figure_and_loses_nothing(tmp_path: Pa
         timeout=60,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "capacity" in run.stdout and "baseline" in run.stdout
+    assert "capacity" in run.stdout and config in run.stdout
 
     result = json.loads(out.read_text())
-    baseline = result["configs"]["baseline"]
+    baseline = result["configs"][config]
+    client = "aiohttp" if config == "baseline-aiohttp" else "httpx"
+    assert baseline["description"] == f"bare Starlette + {client}, in-process fan-out"
     (step,) = baseline["steps"]
     assert step["kind"] == "baseline" and step["sessions"] == 2 and step["sockets"] == 6
     assert step["loss"] == {
