@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from skills.phrases import AUTONOMY, PERMISSION_GRANTED
+from skills.phrases import AUTONOMY, grants_permission
 from skills.text import ClientContext, normalise, split_sentences
 from skills.utterance import UtteranceCode, code_utterance
 from skills.vocabulary import Behaviour, Flag, InputKind, QuestionKind, ReflectionKind, Role
@@ -98,7 +98,7 @@ def client_side(client_text: str | None) -> tuple[ClientContext | None, bool]:
     """What the coder reads of the client's turn: its context (None when it is empty) and
     whether it granted permission to advise."""
     client = ClientContext.of(client_text)
-    return client, client is not None and PERMISSION_GRANTED.search(client.text) is not None
+    return client, client is not None and grants_permission(client.text)
 
 
 # A live session codes each student turn again on every later say while it is among the

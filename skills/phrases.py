@@ -213,10 +213,16 @@ INFORMATION = _any(
     r"\bwe have (about |around )?\w+ (minutes|hours|sessions)\b",
     r"\b(minutes|hours|weeks|months) (a|each|every|per) (day|night|week|month)\b",
 )
-# The client asked for advice or said yes to hearing it (MITI: advice with permission).
+# The client asked for advice or said yes to hearing it (MITI: advice with permission):
+# a turn that is only agreement ("Yes, please.", "Sure, go ahead"), matched at its start
+# (:func:`grants_permission`), or one of PERMISSION_GRANTED's phrases anywhere. Apart, as
+# one pattern a branch anchored with ``^`` made re try every branch at every position
+# of a client's whole reply: 0.41 against 0.08 ms for a 1,875-character one.
+AGREEMENT_ONLY = re.compile(
+    r"((yes|yeah|yep|sure|okay|alright|please|go ahead|go on|of course|fine|why not|i guess)"
+    r"[\s,.!]*)+$"
+)
 PERMISSION_GRANTED = _any(
-    r"^((yes|yeah|yep|sure|okay|alright|please|go ahead|go on|of course|fine|why not|i guess)"
-    r"[\s,.!]*)+$",
     r"\bgo ahead\b|\bplease do\b|\byes,? please\b",
     r"\b(that|it) would be (great|good|helpful|useful|nice)\b",
     r"\bi would (like|love|appreciate) (that|some|any|to hear|to know)\b",
@@ -225,6 +231,13 @@ PERMISSION_GRANTED = _any(
     r"\b(can|could) you (give me|help me|tell me what)\b|\bif you were me\b",
     r"\bhow (do|can|could) i\b|\bshould i\b",
 )
+
+
+def grants_permission(normalised: str) -> bool:
+    """Whether a client's turn (normalised) asks for advice or agrees to hear it."""
+    return bool(AGREEMENT_ONLY.match(normalised) or PERMISSION_GRANTED.search(normalised))
+
+
 # The student gives the choice back in the same turn (MITI: emphasising autonomy).
 AUTONOMY = _any(
     r"\bif (it is|that is|you are) (okay|alright|all right|fine)( with you)?\b",

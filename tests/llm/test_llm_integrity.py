@@ -284,6 +284,22 @@ def test_each_finding_gives_a_reason_naming_what_it_saw() -> None:
     assert "make you feel" in reasons[IntegrityFlag.COUNSELS_STUDENT]
 
 
+def test_advice_opening_a_sentence_counsels_only_there() -> None:
+    """Advice opening a sentence ("Maybe try ...", "Give yourself ...") counsels (its own
+    rule, matched at the sentence's start), and names the words it saw; the same words
+    inside a sentence, or advice reported, are not."""
+    persona = replace(SAM, hidden_facts=())
+    for reply, words in (
+        ("Maybe try journaling, it helps with stress.", "maybe try"),
+        ("I hear you. Give yourself a break, the stress will pass.", "give yourself"),
+    ):
+        result = check_reply(reply, persona, locked_facts=(), system_prompt="", max_chars=1000)
+        reasons = {f.flag: f.reason for f in result.findings}
+        assert words in reasons[IntegrityFlag.COUNSELS_STUDENT], reply
+    assert check("I might try journaling again, the stress is bad.") == set()
+    assert check("My therapist said maybe try journaling for the stress.") == set()
+
+
 def test_an_empty_reply_is_only_empty() -> None:
     assert check("") == {"empty"}
     assert check(" ... ") == {"empty"}

@@ -140,6 +140,23 @@ def test_advice_needs_permission_to_count_as_invited() -> None:
         assert not code.advice_without_permission
 
 
+@pytest.mark.parametrize(
+    ("client", "granted"),
+    [
+        ("Sure, go ahead.", True),  # nothing but agreement
+        ("Yes. Yes, please.", True),
+        ("What should I do about it?", True),  # a phrase anywhere in the turn
+        ("I smoke as soon as I wake up and honestly, what would you suggest?", True),
+        ("Sure, I smoke as soon as I wake up.", False),  # agreement, then more: not only that
+        ("I smoke as soon as I wake up, okay.", False),  # agreement ending a turn: not alone
+        ("I smoke as soon as I wake up.", False),
+    ],
+)
+def test_permission_is_agreement_alone_or_a_request_anywhere(client: str, granted: bool) -> None:
+    advice = "You could try a nicotine patch in the morning."
+    assert code_turn(advice, client).advice_without_permission is not granted
+
+
 def test_options_and_information_are_input() -> None:
     options = code_turn(
         "Some people set a limit, others alternate with water.", "I want to cut down."
