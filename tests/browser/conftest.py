@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Every test here drives a browser against a real server: `browser` and `slow`, so
-    # `make test` runs it in its serial phase even if its module forgets to say so. The hook
+    # `make test` runs it in its process phase even if its module forgets to say so. The hook
     # sees the whole session's items: mark only ours.
     for item in items:
         if item.path.is_relative_to(HERE):

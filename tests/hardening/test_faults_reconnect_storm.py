@@ -128,6 +128,7 @@ async def in_batches(coros: list[Any], size: int) -> list[Any]:
     return results
 
 
+@pytest.mark.timing  # asserts a wall-clock promise: run alone
 def test_reconnect_storm_after_a_worker_restart(world: World, tmp_path: Path) -> None:
     sessions = [world.new_session() for _ in range(CLIENTS // (1 + OBSERVERS_PER_SESSION))]
     observers: list[Role] = ["teacher"] * OBSERVERS_PER_SESSION

@@ -209,6 +209,7 @@ async def one_kill(world: World, session: SessionHandle, rng: random.Random, n: 
     return Run(cut, took)
 
 
+@pytest.mark.timing  # asserts a wall-clock promise: run alone
 def test_killed_worker_mid_reply(world: World, request: pytest.FixtureRequest) -> None:
     rng = random.Random(request.node.name)
 

@@ -120,6 +120,7 @@ async def _bomb(world: World, session: SessionHandle) -> None:
         assert (await again.recv())["type"] == "welcome"
 
 
+@pytest.mark.timing  # asserts a wall-clock promise: run alone
 def test_floods_are_throttled(world: World, session: SessionHandle) -> None:
     asyncio.run(_flood(world, session))
 

@@ -13,7 +13,7 @@ HERE = Path(__file__).resolve().parent
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Every test here starts real `vclient` processes: `slow`, so `make test` runs it in its
-    # serial phase (a conftest's own `pytestmark` marks nothing). The hook sees the whole
+    # process phase (a conftest's own `pytestmark` marks nothing). The hook sees the whole
     # session's items: mark only ours.
     for item in items:
         if item.path.is_relative_to(HERE):

@@ -117,6 +117,7 @@ async def _concurrent_says(world: World) -> None:
     assert warnings.count(("tokens_low", 80)) <= 1 and warnings.count(("tokens_low", 95)) <= 1
 
 
+@pytest.mark.timing  # asserts a wall-clock promise: run alone
 def test_time_expiry_is_on_time_and_excludes_pauses(
     request: pytest.FixtureRequest, tmp_path: Path, flavour: str
 ) -> None:

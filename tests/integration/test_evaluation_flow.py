@@ -34,6 +34,7 @@ async def settled(http: httpx.AsyncClient, session_id: str) -> tuple[dict[str, A
     raise AssertionError(f"no finished evaluation within {DONE_WITHIN_SECONDS} s")
 
 
+@pytest.mark.timing  # asserts a wall-clock promise: run alone
 async def test_an_ended_session_gets_feedback_the_student_reads(world: World) -> None:
     session = world.new_session()
     async with world.connect(session, as_="student") as student:

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 NEXT_SAY_WITHIN_SECONDS = 5.0
 
 
+@pytest.mark.timing  # asserts a wall-clock promise: run alone
 @pytest.mark.parametrize("flavour", ["redis"], indirect=True)
 def test_a_killed_workers_reply_is_closed_and_the_next_say_accepted_within_5_s(
     request: pytest.FixtureRequest, tmp_path: Path, flavour: str

@@ -23,7 +23,8 @@ from tests.support.world import (
     World,
 )
 
-pytestmark = pytest.mark.slow
+# Sockets close within CLOSE_WITHIN: a wall-clock promise, run alone.
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 #: The issue's promise for an open socket.
 CLOSE_WITHIN = 1.0

@@ -37,6 +37,7 @@ def said_by(client_id: str) -> Callable[[dict[str, Any]], bool]:
     return lambda event: event.get("client_id") == client_id
 
 
+@pytest.mark.timing  # asserts a wall-clock promise: run alone
 async def test_acknowledged_messages_and_replies_are_in_sql_within_2s(world: World) -> None:
     session = world.new_session()
     sid = session.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -90,21 +91,77 @@ def run_cli(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Co
     )
 
 
+# One interpreter for several commands: each cold start costs ~1.2 s of CPU importing
+# SQLAlchemy, pydantic and the SDKs, which a test's setup paid once per command.
+_RUN_EACH = """
+import json, sys
+from server.cli import main
+for argv in json.loads(sys.argv[1]):
+    if status := main(argv):
+        sys.exit(status)
+"""
+
+
+def run_cli_steps(
+    steps: list[list[str]], env: Mapping[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run ``vclient STEP`` for each step in turn, in one process; stop at the first that
+    fails (``check``: it raises)."""
+    return subprocess.run(
+        [sys.executable, "-c", _RUN_EACH, json.dumps(steps)],
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+
+def _spawn_server(
+    env: Mapping[str, str], cwd: Path, port: int | None, args: list[str] | None
+) -> ServerProcess:
+    port = port or free_port()
+    spawned = spawn_cli(
+        ["serve", "--port", str(port), *(args or [])], env, cwd, f"server-{port}.log"
+    )
+    return ServerProcess(spawned.process, spawned.log_path, port)
+
+
 @contextmanager
 def running_server(
     env: Mapping[str, str], cwd: Path, port: int | None = None, args: list[str] | None = None
 ) -> Iterator[ServerProcess]:
     """Start ``vclient serve`` and wait until ``/healthz`` answers."""
-    port = port or free_port()
-    spawned = spawn_cli(
-        ["serve", "--port", str(port), *(args or [])], env, cwd, f"server-{port}.log"
-    )
-    server = ServerProcess(spawned.process, spawned.log_path, port)
+    server = _spawn_server(env, cwd, port, args)
     try:
         _wait_healthy(server)
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def running_servers(env: Mapping[str, str], cwd: Path, count: int) -> Iterator[list[ServerProcess]]:
+    """Start ``count`` servers at once, so their cold starts overlap (two cores), and wait
+    until each answers ``/healthz``; stop them all at once too."""
+    servers: list[ServerProcess] = []
+    try:
+        servers.extend(_spawn_server(env, cwd, None, None) for _ in range(count))
+        for server in servers:
+            _wait_healthy(server)
+        yield servers
+    finally:
+        stop_all(servers)
+
+
+def stop_all(processes: list[ServerProcess]) -> None:
+    """SIGTERM every process first, then wait for each: their shutdowns overlap."""
+    for process in processes:
+        if process.process.poll() is None:
+            process.process.send_signal(signal.SIGTERM)
+    for process in processes:
+        process.stop()
 
 
 def _wait_healthy(server: ServerProcess) -> None:

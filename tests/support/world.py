@@ -17,7 +17,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.support.servers import ServerProcess, run_cli, running_server
+from tests.support.servers import ServerProcess, run_cli_steps, running_servers
 
 TEACHER_EMAIL = "teacher@school.example"
 TEACHER_PASSWORD = "integration-password"
@@ -255,14 +255,23 @@ def make_world(
         "SCRIPTED_TOKENS_PER_SECOND": "40",
         **env,
     }
-    run_cli(["db", "upgrade"], base_env, tmp_path)
-    run_cli(
-        ["create-user", "--email", TEACHER_EMAIL, "--name", "T", "--password", TEACHER_PASSWORD],
+    run_cli_steps(
+        [
+            ["db", "upgrade"],
+            [
+                "create-user",
+                "--email",
+                TEACHER_EMAIL,
+                "--name",
+                "T",
+                "--password",
+                TEACHER_PASSWORD,
+            ],
+        ],
         base_env,
         tmp_path,
     )
-    with ExitStack() as stack:
-        servers = [stack.enter_context(running_server(base_env, tmp_path)) for _ in range(workers)]
+    with running_servers(base_env, tmp_path, workers) as servers:
         world = World(servers, base_env, tmp_path)
         with world.http() as http:
             login = http.post(
