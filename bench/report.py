@@ -116,8 +116,10 @@ def storm_lines(configs: dict[str, dict[str, Any]]) -> list[str]:
             continue
         idle, herd = storm["idle"], storm["storm"]
         settled = herd["presence_settled_s"]
+        cold = idle.get("kb_per_socket_cold")  # runs before 2026-12-04 measured cold only
         lines.append(
-            f"  {name:<10} idle socket {idle['kb_per_socket']:>6.1f} KB   "
+            f"  {name:<10} idle socket {idle['kb_per_socket']:>6.1f} KB"
+            f"{'' if cold is None else f' (cold {cold:.1f})'}   "
             f"{herd['connected']}/{herd['observers']} observers welcomed in "
             f"{herd['all_welcomed_s']:.1f} s (p50 {_fmt(herd['welcome_ms']['p50'], 0)} ms), "
             f"presence settled {'never' if settled is None else f'in {settled:.1f} s'}, "
