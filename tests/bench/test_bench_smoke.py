@@ -13,6 +13,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def capacity(args: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``python -m bench.capacity ARGS``, which must exit 0."""
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.capacity", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("config", ["baseline", "baseline-aiohttp"])
 def test_baseline_sweep_step_reports_every_figure_and_loses_nothing(
@@ -23,14 +36,7 @@ def test_baseline_sweep_step_reports_every_figure_and_loses_nothing(
     tiny = ["--configs", config, "--sessions", "2", "--warmup", "1", "--duration", "3"]
     tiny += ["--drain", "6", "--retries", "0", "--noisy-retries", "0", "--quiet-wait", "0"]
     tiny += ["--json", str(out)]
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.capacity", *tiny],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    run = capacity(tiny, timeout=60)
     assert "capacity" in run.stdout and config in run.stdout
 
     result = json.loads(out.read_text())
@@ -81,14 +87,7 @@ def test_idle_memory_is_measured_after_a_warm_up_and_cold_too(tmp_path: Path) ->
     out = tmp_path / "result.json"
     args = ["--no-sweep", "--connect-storm", "--configs", "baseline", "--idle-sockets", "40"]
     args += ["--storm-observers", "10", "--quiet-wait", "0", "--json", str(out)]
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.capacity", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    run = capacity(args, timeout=90)
     idle = json.loads(out.read_text())["configs"]["baseline"]["storm"]["idle"]
     assert idle["sockets"] == 40 and idle["warm_sockets"] > 0
     assert idle["rss_cold_mb"] <= idle["rss_before_mb"] < idle["rss_after_mb"]

@@ -43,13 +43,21 @@ class ManagedProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """SIGTERM if it still runs: its graceful shutdown begins."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+
+    def wait_stopped(self) -> None:
+        """Wait up to 15 s for the exit a :meth:`terminate` began, then ``kill -9``."""
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def stop(self) -> None:
+        self.terminate()
+        self.wait_stopped()
 
 
 def spawn_cli(args: list[str], env: Mapping[str, str], cwd: Path, log_name: str) -> ManagedProcess:
@@ -79,18 +87,6 @@ class ServerProcess(ManagedProcess):
         return f"ws://127.0.0.1:{self.port}"
 
 
-def run_cli(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        env={**os.environ, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-
-
 # One interpreter for several commands: each cold start costs ~1.2 s of CPU importing
 # SQLAlchemy, pydantic and the SDKs, which a test's setup paid once per command.
 _RUN_EACH = """
@@ -116,6 +112,11 @@ def run_cli_steps(
         timeout=60,
         check=True,
     )
+
+
+def run_cli(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``vclient ARGS`` to its end (``check``: a failure raises)."""
+    return run_cli_steps([args], env, cwd)
 
 
 def _spawn_server(
@@ -158,10 +159,9 @@ def running_servers(env: Mapping[str, str], cwd: Path, count: int) -> Iterator[l
 def stop_all(processes: list[ServerProcess]) -> None:
     """SIGTERM every process first, then wait for each: their shutdowns overlap."""
     for process in processes:
-        if process.process.poll() is None:
-            process.process.send_signal(signal.SIGTERM)
+        process.terminate()
     for process in processes:
-        process.stop()
+        process.wait_stopped()
 
 
 def _wait_healthy(server: ServerProcess) -> None:

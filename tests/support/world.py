@@ -255,22 +255,8 @@ def make_world(
         "SCRIPTED_TOKENS_PER_SECOND": "40",
         **env,
     }
-    run_cli_steps(
-        [
-            ["db", "upgrade"],
-            [
-                "create-user",
-                "--email",
-                TEACHER_EMAIL,
-                "--name",
-                "T",
-                "--password",
-                TEACHER_PASSWORD,
-            ],
-        ],
-        base_env,
-        tmp_path,
-    )
+    teacher = ["--email", TEACHER_EMAIL, "--name", "T", "--password", TEACHER_PASSWORD]
+    run_cli_steps([["db", "upgrade"], ["create-user", *teacher]], base_env, tmp_path)
     with running_servers(base_env, tmp_path, workers) as servers:
         world = World(servers, base_env, tmp_path)
         with world.http() as http:
