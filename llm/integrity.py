@@ -44,10 +44,10 @@ from functools import lru_cache
 from llm.base import HiddenFact, Persona
 from llm.integrity_facts import (
     content_stems,
-    content_stems_of,
     match_fact,
     mentions_fact,
     normalise,
+    read,
     straight_quotes,
     words,
 )
@@ -105,7 +105,8 @@ class Integrity:
         return frozenset(finding.flag for finding in self.findings)
 
 
-_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]*]*\s+|\s*\n+\s*")
+_SENTENCE_END = re.compile(r"[.!?][\"')\]*]*\s+")
+_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]*]*\s+|[^\S\n]*\n\s*")
 # A quoted span: opens at a quote mark not inside a word, closes at one not followed by a letter.
 _QUOTED = re.compile(r"\"[^\"]*\"|(?<![A-Za-z])'.*?'(?![A-Za-z])")
 
@@ -197,7 +198,27 @@ _NAMING = re.compile(r"\b(name|named|call me|called|calls me|Mrs|Mr|Ms|Miss)\b")
 
 
 def _sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE.split(text.strip()) if s.strip()]
+    """``text`` split where a sentence ends: after . ! or ? (and any closing quotes or
+    brackets) before a space, or at a line break; each piece keeps its end mark."""
+    text = text.strip()
+    if "\n" not in text and "." not in text and "!" not in text and "?" not in text:
+        return [text] if text else []  # a short chat line, or the benchmark's replies
+    # A pattern that starts at the end mark lets re skip to the next . ! or ? (a
+    # lookbehind is tried at every position: 112 against 36 us for 1,875 characters);
+    # the line-break branch, which may start anywhere, only where a break is.
+    breaks = _SENTENCE_END if "\n" not in text else _SENTENCE_BREAK
+    pieces, start = [], 0
+    for found in breaks.finditer(text):
+        cut = found.start() + 1 if text[found.start()] in ".!?" else found.start()
+        pieces.append(text[start:cut])
+        start = found.end()
+    pieces.append(text[start:])
+    return [piece for piece in pieces if piece.strip()]
+
+
+def _unquoted(text: str) -> str:
+    """``text`` with its quoted spans blanked out (a scan only where a quote can be)."""
+    return _QUOTED.sub(" ", text) if '"' in text or "'" in text else text
 
 
 def _speaks_as_ai(said: str, persona: Persona) -> str | None:
@@ -217,7 +238,7 @@ def _speaks_as_ai(said: str, persona: Persona) -> str | None:
 
 def _counsels(sentences: Sequence[str]) -> str | None:
     for sentence in sentences:
-        said = normalise(_QUOTED.sub(" ", sentence))
+        said = normalise(_unquoted(sentence))
         if match := _COUNSEL.search(said):
             return f"counsels the student: {match.group(0)!r}"
         advice = _ADVICE_OPENING.match(said) or _ADVICE_TO_YOU.search(said)
@@ -229,7 +250,7 @@ def _counsels(sentences: Sequence[str]) -> str | None:
 
 
 def _quotes_prompt(
-    said: str, said_words: list[str], persona: Persona, system_prompt: str
+    said: str, said_words: Sequence[str], persona: Persona, system_prompt: str
 ) -> str | None:
     allowed = [persona.opening_line]
     allowed += [text for fact in persona.hidden_facts for text in (fact.fact, fact.disclosure)]
@@ -277,7 +298,7 @@ def _third_person(reply: str, persona: Persona) -> str | None:
     if not names:
         return None
     subject = re.compile(rf"(?<![\w'])(?:{'|'.join(names)})(?:('s)\b|\s*(:)|\s+([\w']+))")
-    for sentence in _sentences(_QUOTED.sub(" ", straight_quotes(reply))):
+    for sentence in _sentences(_unquoted(straight_quotes(reply))):
         if _NAMING.search(sentence):
             continue
         for match in subject.finditer(sentence):
@@ -299,7 +320,7 @@ def _verb_like(word: str) -> bool:
     )
 
 
-def _repetitive(said: str, tokens: list[str]) -> str | None:
+def _repetitive(said: str, tokens: Sequence[str]) -> str | None:
     run = 1
     for previous, word in itertools.pairwise(tokens):
         run = run + 1 if word == previous else 1
@@ -335,10 +356,10 @@ def check_reply(
     ones), ``system_prompt`` the prompt it was given. Never raises.
     """
     # Normalised and split once for every rule (each did it again: ~0.4 ms a time for a
-    # 1,875-character reply). Spelling contractions out keeps every word a word, so no
+    # 1,875-character reply), and memoised for the disclosure check and the topic window
+    # that read the reply next. Spelling contractions out keeps every word a word, so no
     # words here is no words in the reply.
-    said = normalise(reply_text)
-    said_words = words(said)
+    said, said_words = read(reply_text)
     if not said_words:
         return Integrity((Finding(IntegrityFlag.EMPTY, "the reply has no words"),))
     found: list[Finding] = []
@@ -350,7 +371,7 @@ def check_reply(
     note(IntegrityFlag.SPEAKS_AS_AI, _speaks_as_ai(said, persona))
     note(IntegrityFlag.COUNSELS_STUDENT, _counsels(_sentences(reply_text)))
     note(IntegrityFlag.QUOTES_PROMPT, _quotes_prompt(said, said_words, persona, system_prompt))
-    stems = content_stems_of(said_words)
+    stems = content_stems(reply_text)  # memoised: the disclosure check reads it next
     for fact in locked_facts:
         if match := match_fact(fact, stems):
             shared = ", ".join(sorted(match.shared))

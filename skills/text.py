@@ -29,7 +29,6 @@ _SPELLED = {
     "let's": "let us", "i'm": "i am", "n't": " not", "'re": " are", "'ve": " have",
     "'ll": " will",
 }  # fmt: skip
-_SPACES = re.compile(r"\s+")
 # A sentence ends at . ! ? (or a run of them) before a space, or at a line break.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\s*\n+\s*")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -60,9 +59,17 @@ def normalise(text: str) -> str:
     """
     lowered = straight_quotes(text).lower()
     lowered = _CHAT.sub(lambda match: CHAT_SPELLINGS[match.group(1)], lowered)
-    if "'" in lowered or "cannot" in lowered:
-        lowered = _CONTRACTION.sub(_spelled, lowered)
-    return _SPACES.sub(" ", lowered).strip()
+    found = lowered.split()  # the spaces collapsed: str.split's whitespace is re's \s
+    if "'" not in lowered and "cannot" not in lowered:
+        return " ".join(found)
+    # A word at a time, only those that can hold a contraction (as llm.integrity_facts
+    # does, and why): no contraction spans a space, and \b reads a word's edges as the
+    # whole text's spaces.
+    spelled = [
+        _CONTRACTION.sub(_spelled, word) if "'" in word or "cannot" in word else word
+        for word in found
+    ]
+    return " ".join(" ".join(spelled).split())  # "n't" alone spells " not"
 
 
 def _spelled(match: re.Match[str]) -> str:
