@@ -108,6 +108,18 @@ async def test_what_waits_goes_out_in_one_pipeline_in_order(rig: Rig) -> None:
     assert rig.batcher.batches == 1
 
 
+async def test_text_beyond_ascii_goes_through_alone_and_in_a_pipeline(rig: Rig) -> None:
+    """The batcher packs its commands with hiredis (UTF-8): what Redis runs the script
+    with is the text given, a character of two, three and four bytes included."""
+    said = ["caf\u00e9 \u201cquoted\u201d", "\u27e612@1.5\u27e7", "\U0001f600 ok", "\u00a0"]
+    assert await rig.run(said[0]) == said[0]
+    first, waiting = await in_flight_then_waiting(rig, *said[1:])
+    await rig.let_go()
+    await first
+    assert await asyncio.gather(*waiting) == said[1:]
+    assert rig.batcher.batches == 1
+
+
 async def test_a_script_error_fails_only_its_own_append(rig: Rig) -> None:
     first, waiting = await in_flight_then_waiting(rig, "a")
     gone = rig.run("b", log=f"{rig.log}:missing")
