@@ -35,17 +35,19 @@ run: install
 #    TEST_WORKERS workers: they mostly wait on sockets (one core's worth of CPU when run
 #    one at a time), and two at once took 13.6 -> 6.2 min here;
 # 3. serially, those that assert a wall-clock bound (timing): sharing the 2 cores with a
-#    second worker is what they must not do.
+#    second worker is what they must not do; and those that change what every test on the
+#    shared servers sees (serial: a SCRIPT FLUSH).
 # With PYTEST_ARGS (e.g. `make test PYTEST_ARGS=tests/unit`) it is plain serial
 # `pytest $(PYTEST_ARGS)`; add `-n 2` there to spread in-process tests over workers.
 TEST_WORKERS ?= 2
 PROCESS_TESTS := slow or browser
+ALONE := timing or serial
 test: install-test
 ifeq ($(strip $(PYTEST_ARGS)),)
 	status=0; \
-	$(BIN)/pytest -n $(TEST_WORKERS) -m "not ($(PROCESS_TESTS) or timing)" || status=$$?; \
-	$(BIN)/pytest -n $(TEST_WORKERS) -m "($(PROCESS_TESTS)) and not timing" || status=$$?; \
-	$(BIN)/pytest -m "timing" || status=$$?; \
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not ($(PROCESS_TESTS) or $(ALONE))" || status=$$?; \
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "($(PROCESS_TESTS)) and not ($(ALONE))" || status=$$?; \
+	$(BIN)/pytest -m "$(ALONE)" || status=$$?; \
 	exit $$status
 else
 	$(BIN)/pytest $(PYTEST_ARGS)

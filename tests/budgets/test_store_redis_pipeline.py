@@ -44,6 +44,9 @@ async def test_snapshots_of_25_sessions_are_one_write(
     assert as_if_warm(sent) == ["EVALSHA", "EVALSHA"], sent
 
 
+# SCRIPT FLUSH is the whole server's: beside it, a test holding a script's answer gets
+# NOSCRIPT instead, and another test's load undoes the flush (make test runs it alone).
+@pytest.mark.serial
 async def test_lost_scripts_are_loaded_and_the_page_sent_again(
     redis: Redis, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -112,11 +112,12 @@ async def test_text_beyond_ascii_goes_through_alone_and_in_a_pipeline(rig: Rig) 
     """The batcher packs its commands with hiredis (UTF-8): what Redis runs the script
     with is the text given, a character of two, three and four bytes included."""
     said = ["caf\u00e9 \u201cquoted\u201d", "\u27e612@1.5\u27e7", "\U0001f600 ok", "\u00a0"]
-    assert await rig.run(said[0]) == said[0]
     first, waiting = await in_flight_then_waiting(rig, *said[1:])
     await rig.let_go()
     await first
     assert await asyncio.gather(*waiting) == said[1:]
+    assert rig.batcher.batches == 1
+    assert await rig.run(said[0]) == said[0]  # the connection free: alone
     assert rig.batcher.batches == 1
 
 
@@ -133,6 +134,9 @@ async def test_a_script_error_fails_only_its_own_append(rig: Rig) -> None:
     assert rig.batcher.batches == 1
 
 
+# SCRIPT FLUSH is the whole server's: beside it, a test holding a script's answer gets
+# NOSCRIPT instead, and another test's load undoes the flush (make test runs it alone).
+@pytest.mark.serial
 async def test_lost_scripts_are_loaded_and_only_refused_appends_sent_again(rig: Rig) -> None:
     first, waiting = await in_flight_then_waiting(rig, "a", "b")
     await rig.redis.script_flush()  # as after a Redis restart
