@@ -19,6 +19,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from realtime.backends.redis_packing import hiredis_packing
 from realtime.backends.redis_routing import cluster_seed_url
 from storage.pool_waits import WaitTally
 
@@ -109,6 +110,7 @@ def redis_client(url: str, **options: Any) -> Redis | RedisCluster:
                 **options,
             },
         )
+        pool.connection_class = hiredis_packing(pool.connection_class)
         return Redis.from_pool(pool)
     # redis-py's default (5) closes all of the client's connections on every 5th MOVED;
     # commands in flight on them fail and are retried, so an append that already ran

@@ -15,6 +15,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.crc import key_slot
 
+from realtime.backends.redis_packing import hiredis_packing
+
 __all__ = ["ClusterRouting", "Routing", "Standalone", "blocking_client", "cluster_seed_url"]
 
 _CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
@@ -37,13 +39,17 @@ def node_url(seed_url: str, host: str, port: int) -> str:
 
 
 def blocking_client(url: str) -> Redis:
-    return Redis.from_url(
+    client = Redis.from_url(
         url,
         decode_responses=True,
         single_connection_client=True,
         socket_timeout=None,  # XREAD BLOCK holds the socket silent by design
         retry=Retry(NoBackoff(), 0),  # a silent reconnect would change our client id
     )
+    # Its XREAD names every stream of the lane: 50 sessions are ~100 arguments.
+    pool = client.connection_pool
+    pool.connection_class = hiredis_packing(pool.connection_class)
+    return client
 
 
 class Routing(Protocol):
