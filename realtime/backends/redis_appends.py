@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hiredis import pack_command
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
@@ -207,14 +206,11 @@ class AppendBatcher:
         Raises redis-py's connection errors (the connection is then closed)."""
         connection = await self._ready()
         sha = self._script.sha
-        # Packed by hiredis itself (UTF-8, as redis-py's encoder on its default settings
-        # encodes): redis-py's pack_commands runs its encoder over every argument in Python
-        # first, 13.6 against 1.5 us an append (a delta's append has ten arguments).
-        packed = [
-            # hiredis's stub types the argument as a tuple of one element (hiredis 3.5).
-            pack_command(("EVALSHA", sha, n, *command))  # type: ignore[arg-type]
-            for command, n in zip(commands, keys_each, strict=True)
-        ]
+        # The connection packs with hiredis in one call (redis_packing: 32.7 -> 2.1 us an
+        # append of a delta through redis-py's own packer).
+        packed = connection.pack_commands(
+            ("EVALSHA", sha, n, *command) for command, n in zip(commands, keys_each, strict=True)
+        )
         await connection.send_packed_command(packed, check_health=False)
         results: list[Any] = []
         for _ in commands:

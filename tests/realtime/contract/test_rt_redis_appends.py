@@ -18,6 +18,7 @@ from redis.exceptions import ResponseError
 from realtime.backends import BackendUnavailable, LogMissing
 from realtime.backends.redis import RedisBackend
 from realtime.backends.redis_appends import MAX_BATCH, AppendBatcher
+from realtime.backends.redis_pool import redis_client
 from tests.realtime.contract.rt_helpers import delta, eventually, text_of
 from tests.support.tcpproxy import TcpProxy, running_proxy
 
@@ -43,9 +44,10 @@ class Rig:
     def __init__(self, redis_url: str, proxy: TcpProxy, prefix: str) -> None:
         self.proxy = proxy
         self.redis: Redis = Redis.from_url(redis_url, decode_responses=True)
-        self.proxied: Redis = Redis.from_url(
-            f"redis://127.0.0.1:{proxy.port}/0", decode_responses=True
-        )
+        # Made as a worker makes its client (its pool's connections pack with hiredis).
+        proxied = redis_client(f"redis://127.0.0.1:{proxy.port}/0", decode_responses=True)
+        assert isinstance(proxied, Redis)
+        self.proxied = proxied
         self.batcher = AppendBatcher(self.proxied, self.proxied.register_script(COUNTING))
         self.runs, self.log = f"{prefix}:runs", f"{prefix}:log"
 
@@ -109,8 +111,8 @@ async def test_what_waits_goes_out_in_one_pipeline_in_order(rig: Rig) -> None:
 
 
 async def test_text_beyond_ascii_goes_through_alone_and_in_a_pipeline(rig: Rig) -> None:
-    """The batcher packs its commands with hiredis (UTF-8): what Redis runs the script
-    with is the text given, a character of two, three and four bytes included."""
+    """The batcher's connection packs its commands with hiredis (UTF-8): what Redis runs
+    the script with is the text given, a character of two, three and four bytes included."""
     said = ["caf\u00e9 \u201cquoted\u201d", "\u27e612@1.5\u27e7", "\U0001f600 ok", "\u00a0"]
     first, waiting = await in_flight_then_waiting(rig, *said[1:])
     await rig.let_go()
