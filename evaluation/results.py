@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from skills.text import straight_quotes
+from textprep import straight_quotes
 
 __all__ = [
     "EVIDENCE_PER_CRITERION",

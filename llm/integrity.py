@@ -48,9 +48,9 @@ from llm.integrity_facts import (
     mentions_fact,
     normalise,
     read,
-    straight_quotes,
     words,
 )
+from textprep import straight_quotes
 
 __all__ = [
     "Finding",

@@ -20,6 +20,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from llm.base import HiddenFact
+from textprep import spell_out, straight_quotes
 
 __all__ = [
     "EVERYDAY_WEIGHT",
@@ -101,20 +102,6 @@ _SPELLED = {
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
-def straight_quotes(text: str) -> str:
-    """Curly quotes made straight. ``str.translate`` with a table walks non-ASCII text a
-    character at a time in Python (255 us for a 1,900-character reply against 0.5 us for
-    four ``replace`` calls), and replies carry curly apostrophes and non-ASCII marks."""
-    if text.isascii():
-        return text
-    return (
-        text.replace("\u2019", "'")
-        .replace("\u2018", "'")
-        .replace("\u201c", '"')
-        .replace("\u201d", '"')
-    )
-
-
 def _spelled(match: re.Match[str]) -> str:
     subject = match.group(1)
     return f"{subject} is" if subject else _SPELLED[match.group(0)]
@@ -122,19 +109,7 @@ def _spelled(match: re.Match[str]) -> str:
 
 def normalise(text: str) -> str:
     """Lower-case, straight quotes, contractions spelled out ("can't" -> "can not")."""
-    lowered = straight_quotes(text).lower()
-    found = lowered.split()  # the spaces collapsed: str.split's whitespace is re's \s
-    if "'" not in lowered and "cannot" not in lowered:
-        return " ".join(found)
-    # Spelled a word at a time, and only the words that can hold a contraction: none
-    # spans a space, and a word's edges are spaces, where \b reads as at the text's ends.
-    # Over the whole reply the pattern tried its branches at every position: 0.57 ms for
-    # a 1,875-character reply with apostrophes, against ~20 short words here.
-    spelled = [
-        _CONTRACTION.sub(_spelled, word) if "'" in word or "cannot" in word else word
-        for word in found
-    ]
-    return " ".join(" ".join(spelled).split())  # "n't" alone spells " not"
+    return spell_out(straight_quotes(text).lower(), _CONTRACTION, _spelled)
 
 
 def words(normalised: str) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from llm.integrity_facts import straight_quotes
+from textprep import straight_quotes
 
 
 def word_set(text: str) -> frozenset[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from skills.lexicon import CHAT_SPELLINGS, STEM_ALIASES, STOPWORDS
+from textprep import spell_out, straight_quotes
 
 # Contractions spelled out in one pass: a pass per spelling scanned a 1,875-character
 # reply 11 times (0.71 of a 0.98 ms normalise). The leftmost match wins, so "can't" is
@@ -37,20 +38,6 @@ _SUFFIXES = ("ingly", "ings", "ing", "edly", "ers", "er", "ied", "ies", "ed", "e
 _CHAT = re.compile(r"\b(" + "|".join(sorted(CHAT_SPELLINGS)) + r")\b")
 
 
-def straight_quotes(text: str) -> str:
-    """Curly quotes made straight. ``str.translate`` with a table walks non-ASCII text a
-    character at a time in Python (255 us for a 1,900-character reply against 0.5 us for
-    four ``replace`` calls), and replies carry curly apostrophes and non-ASCII marks."""
-    if text.isascii():
-        return text
-    return (
-        text.replace("\u2019", "'")
-        .replace("\u2018", "'")
-        .replace("\u201c", '"')
-        .replace("\u201d", '"')
-    )
-
-
 def normalise(text: str) -> str:
     """Lower-case, straighten quotes, expand contractions and common chat spellings.
 
@@ -59,17 +46,7 @@ def normalise(text: str) -> str:
     """
     lowered = straight_quotes(text).lower()
     lowered = _CHAT.sub(lambda match: CHAT_SPELLINGS[match.group(1)], lowered)
-    found = lowered.split()  # the spaces collapsed: str.split's whitespace is re's \s
-    if "'" not in lowered and "cannot" not in lowered:
-        return " ".join(found)
-    # A word at a time, only those that can hold a contraction (as llm.integrity_facts
-    # does, and why): no contraction spans a space, and \b reads a word's edges as the
-    # whole text's spaces.
-    spelled = [
-        _CONTRACTION.sub(_spelled, word) if "'" in word or "cannot" in word else word
-        for word in found
-    ]
-    return " ".join(" ".join(spelled).split())  # "n't" alone spells " not"
+    return spell_out(lowered, _CONTRACTION, _spelled)
 
 
 def _spelled(match: re.Match[str]) -> str:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from llm.integrity_facts import _CONTRACTION, _spelled, normalise, straight_quotes
+from llm.integrity_facts import normalise
 from tests.support.spelling import spaced_texts
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
@@ -53,21 +52,3 @@ def test_examples() -> None:
         "i can not say it is what i am after, can not."
     )
     assert normalise("They won't. We'd've") == "they will not. we would have"
-
-
-# Any whitespace, or none: the pieces glued, and the spaces str.split and re's \s both know
-# beyond ASCII (no-break, em, next-line, file separator).
-_ANY_GAP = st.sampled_from(["", " ", "\n", "\t", "\u00a0", "\u2003", "\x85", "\x1c", ".", ","])
-
-
-@settings(max_examples=400, deadline=None, derandomize=True)
-@given(st.lists(st.tuples(st.sampled_from(PIECES), _ANY_GAP), max_size=30))
-def test_a_word_at_a_time_spells_what_one_pass_over_the_text_spells(
-    pieces: list[tuple[str, str]],
-) -> None:
-    """normalise spells only the words that can hold a contraction, one at a time; the
-    pattern over the whole text, then the spaces collapsed, is what it must equal."""
-    text = "".join(piece + gap for piece, gap in pieces)
-    lowered = straight_quotes(text).lower()
-    whole = _CONTRACTION.sub(_spelled, lowered)
-    assert normalise(text) == re.sub(r"\s+", " ", whole).strip()
