@@ -20,7 +20,7 @@ from realtime.vocabulary import ReplyErrorCode, Role
 from storage.db import Database
 from storage.repos import transcripts as transcript_repo
 
-__all__ = ["INTERRUPTED_MESSAGE", "RECENT_EVENTS", "SessionLog", "interrupted"]
+__all__ = ["INTERRUPTED_MESSAGE", "RECENT_EVENTS", "Published", "SessionLog", "interrupted"]
 
 T = TypeVar("T")
 
@@ -43,10 +43,21 @@ def interrupted(reply_id: str, text: str) -> ReplyError:
     )
 
 
+#: Told of every batch this process publishes through a :class:`SessionLog`, once it is
+#: in the log: the session, the events as given, and their seqs.
+Published = Callable[[uuid.UUID, Sequence[SequencedEvent], list[int]], None]
+
+
 class SessionLog:
     def __init__(self, backend: RealtimeBackend, db: Database) -> None:
         self.backend = backend
         self._db = db
+        self._listeners: list[Published] = []
+
+    def on_published(self, listener: Published) -> None:
+        """Call ``listener`` after each :meth:`publish` (a worker's recent log keeps what
+        its own process appended, rather than read it back at the next say)."""
+        self._listeners.append(listener)
 
     async def ensure(self, session_id: uuid.UUID) -> LogInfo:
         """Open the session's live log, continuing the seq after what SQL already holds."""
@@ -68,7 +79,10 @@ class SessionLog:
     async def publish(self, session_id: uuid.UUID, events: Sequence[SequencedEvent]) -> list[int]:
         """Append ``events`` in one round trip; returns their seqs."""
         sid = str(session_id)
-        return await self._reopening(session_id, lambda: self.backend.append(sid, events))
+        seqs = await self._reopening(session_id, lambda: self.backend.append(sid, events))
+        for listener in self._listeners:
+            listener(session_id, events, seqs)
+        return seqs
 
     async def request_stop(self, session_id: uuid.UUID, reply_id: str, by: Role) -> int | None:
         """The seq of the ``reply.stop`` appended, or None if ``reply_id`` is not running

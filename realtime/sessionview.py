@@ -49,7 +49,7 @@ from realtime.events import (
 from realtime.lifecycle import SessionStatus
 from realtime.vocabulary import MessageRole, Role
 
-__all__ = ["DIRECTIONS_KEPT", "OpenReply", "Said", "SessionView", "fold"]
+__all__ = ["DIRECTIONS_KEPT", "OpenReply", "Said", "SessionView", "fold", "superseded"]
 
 #: Teacher directions that shape the next prompts: the latest three (a fourth note
 #: usually replaces an earlier one; more would crowd the persona).
@@ -200,10 +200,18 @@ def fold(events: Iterable[SequencedEvent], view: SessionView | None = None) -> S
     the reply whatever text it had, and the later end sets ``last_seq``. A say catching
     up folds the whole previous reply at once (~50 deltas, a copy of the view each)."""
     batch = events if isinstance(events, Sequence) else list(events)
-    ends = {e.reply_id: i for i, e in enumerate(batch) if isinstance(e, ReplyDone | ReplyError)}
     out = view or SessionView()
-    for i, event in enumerate(batch):
-        if isinstance(event, ReplyDelta) and ends.get(event.reply_id, -1) > i:
-            continue
-        out = out.apply(event)
+    for event, skipped in zip(batch, superseded(batch), strict=True):
+        if not skipped:
+            out = out.apply(event)
     return out
+
+
+def superseded(events: Sequence[SequencedEvent]) -> list[bool]:
+    """Which of ``events`` a :func:`fold` of them skips: the deltas of a reply whose end
+    comes later among them."""
+    ends = {e.reply_id: i for i, e in enumerate(events) if isinstance(e, ReplyDone | ReplyError)}
+    return [
+        isinstance(event, ReplyDelta) and ends.get(event.reply_id, -1) > i
+        for i, event in enumerate(events)
+    ]

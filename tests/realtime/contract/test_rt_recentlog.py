@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from realtime.backends.base import READ_BATCH
+from realtime.eventlog import LogInfo
 from realtime.events import (
     MessageEvent,
     ReplyDelta,
@@ -124,3 +126,65 @@ async def test_a_lost_and_reopened_log_is_read_again(workers: Workers, db: Datab
     await log.publish(sid, _turn(random.Random(3), 1))
     again = await recent.catch_up(sid)
     assert [m.text for m in again.messages][:1] == ["say 1"]
+
+
+class _Reads:
+    """A catch-up's read, through the backend, noting where each started."""
+
+    def __init__(self, log: SessionLog, sid: uuid.UUID) -> None:
+        self._log, self._sid, self.afters = log, sid, list[int]()
+
+    async def __call__(self, after: int) -> tuple[LogInfo, list[SequencedEvent]] | None:
+        self.afters.append(after)
+        return await self._log.backend.log_since(str(self._sid), after, READ_BATCH)
+
+
+async def test_what_this_worker_published_is_not_read_back(workers: Workers, db: Database) -> None:
+    """A say's catch-up folds in the reply this worker appended itself and reads only
+    after it; an append from elsewhere (the backend's own, not this SessionLog's) ends
+    the run kept, and the read starts at it."""
+    log = SessionLog(workers.make(), db)
+    recent, sid = RecentLog(log), uuid.uuid4()
+    await log.ensure(sid)
+    reads = _Reads(log, sid)
+    await recent.catch_up(sid)
+    (*_, last) = await log.publish(sid, _turn(random.Random(4), 0))
+    got = await recent.catch_up(sid, reads)
+    assert reads.afters == [last]
+    view, messages = await _fresh(log, sid)
+    assert (got.view, list(got.messages), got.info.last_seq) == (view, messages, last)
+
+    (*_, mine) = await log.publish(sid, _turn(random.Random(5), 1))
+    await log.backend.append(str(sid), _turn(random.Random(6), 2))  # another worker's
+    await log.publish(sid, _turn(random.Random(7), 3))
+    got = await recent.catch_up(sid, reads)
+    assert reads.afters[-1] == mine
+    view, messages = await _fresh(log, sid)
+    assert (got.view, list(got.messages)) == (view, messages)
+    assert [m.text for m in got.messages if m.role is MessageRole.STUDENT] == [
+        f"say {n}" for n in range(4)
+    ]
+
+
+async def test_catching_up_equals_a_fresh_read_whoever_appended(
+    workers: Workers, db: Database
+) -> None:
+    """Turns published here and appended elsewhere, in any order, with catch-ups and
+    forgetting between them: every catch-up equals a fresh read."""
+    rng = random.Random(11)
+    log = SessionLog(workers.make(), db)
+    recent, sid = RecentLog(log), uuid.uuid4()
+    await log.ensure(sid)
+    for n in range(40):  # ~300 events: a fresh fold of the whole log stays exact
+        turn = _turn(rng, n)
+        step = rng.random()
+        if step < 0.5:
+            await log.publish(sid, turn)
+        elif step < 0.75:
+            await log.backend.append(str(sid), turn)
+        elif step < 0.8:
+            recent.forget(sid)
+        if rng.random() < 0.4:
+            got = await recent.catch_up(sid)
+            view, messages = await _fresh(log, sid)
+            assert (got.view, list(got.messages)) == (view, messages), n
