@@ -63,10 +63,9 @@ class _Own:
     """What this process published to a session since its memo's last seq, in order and
     without a gap, until the next catch-up folds it in."""
 
-    #: Where the next batch must start to follow on.
+    #: Where the next batch must start to follow on (the memo's last seq + 1 at first).
     next_seq: int
     batches: list[tuple[int, Sequence[SequencedEvent]]] = field(default_factory=list)
-    count: int = 0
     #: False once a batch did not follow (another worker appended between, or over
     #: READ_BATCH events waited): nothing more is kept, the read starts at the gap.
     following: bool = True
@@ -141,11 +140,13 @@ class RecentLog:
             own = self._own[session_id] = _Own(known.info.last_seq + 1)
         if not own.following:
             return
-        if seqs[0] != own.next_seq or own.count + len(events) > READ_BATCH:
+        # Kept against this memo only (replacing it drops this), so what waits is the
+        # distance from its last seq.
+        if seqs[0] != own.next_seq or seqs[-1] - known.info.last_seq > READ_BATCH:
             own.following = False
             return
         own.batches.append((seqs[0], tuple(events)))
-        own.next_seq, own.count = seqs[-1] + 1, own.count + len(events)
+        own.next_seq = seqs[-1] + 1
 
     def _with_own(self, session_id: uuid.UUID, known: Recent) -> Recent:
         """``known`` with what this process published since folded in (and given up:
