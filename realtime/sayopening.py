@@ -6,16 +6,29 @@ does all three in one script (``open_say``), the first of a warm say's round tri
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
 from realtime.backends.base import Event, SayClaim, SayOpening
 from realtime.config import RealtimeConfig
 from realtime.eventlog import LogInfo
 from realtime.recentlog import Recent, RecentLog
-from realtime.sessionlog import SessionLog
+from realtime.sessionlog import SessionLog, is_repair
 from realtime.sessionview import Said, SessionView
 
-__all__ = ["SayOpener"]
+__all__ = ["REPAIR_WAIT_SECONDS", "SayOpener"]
+
+#: How long a say waits for an orphan repair to let go of the reply lock before it is
+#: refused. A repair holds it for a few round trips (a read of the newest events, the
+#: ends it appends, the release): milliseconds, tens under load. The student sees the
+#: cut reply's end as soon as it is appended, before the release, and says again at
+#: once: refusing that say (as CI's worker-kill test saw) is the repair's fault, not a
+#: reply in progress. 1 s is far past a repair and far below the 3 s lease a dead
+#: repairing worker would leave.
+REPAIR_WAIT_SECONDS = 1.0
+#: The first pause between looks at the lock, doubled up to the last.
+_REPAIR_POLL_SECONDS = (0.005, 0.05)
 
 
 class SayOpener:
@@ -67,17 +80,36 @@ class SayOpener:
         holder whose end is already in the log has only its lock left to release (its
         budget is settled before its end is logged): a say right after ``reply.done``
         must not be refused for that moment, so such a lock is released here
-        (compare-and-delete: only that reply's) and taken."""
+        (compare-and-delete: only that reply's) and taken. An orphan repair's hold is
+        waited out (:data:`REPAIR_WAIT_SECONDS`)."""
         sid, backend, lease = str(session_id), self._log.backend, self._config.reply_lock_seconds
         if not tried and await backend.acquire_reply(sid, reply_id, lease):
             return True
         holder = await backend.current_reply(sid)
+        if holder is not None and is_repair(holder):
+            holder = await self._after_repair(sid, holder)
         if holder is None:
             return await backend.acquire_reply(sid, reply_id, lease)
+        if is_repair(holder):
+            return False
         if not (await self._recent.catch_up(session_id)).view.has_ended(holder):
             return False
         await backend.release_reply(sid, holder)
         return await backend.acquire_reply(sid, reply_id, lease)
+
+    async def _after_repair(self, sid: str, repair: str) -> str | None:
+        """The reply lock's holder once no orphan repair holds it (None: free), or a
+        repair still, past :data:`REPAIR_WAIT_SECONDS`. The lock has no release notice to
+        wait on, so it is looked at again at growing intervals (at most ~20 looks)."""
+        backend = self._log.backend
+        holder: str | None = repair
+        deadline = time.monotonic() + REPAIR_WAIT_SECONDS
+        pause, longest = _REPAIR_POLL_SECONDS
+        while holder is not None and is_repair(holder) and time.monotonic() < deadline:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, longest)
+            holder = await backend.current_reply(sid)
+        return holder
 
     async def already_said(
         self, sid: str, client_id: str, view: SessionView, recorded: str | None

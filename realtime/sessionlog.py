@@ -20,7 +20,14 @@ from realtime.vocabulary import ReplyErrorCode, Role
 from storage.db import Database
 from storage.repos import transcripts as transcript_repo
 
-__all__ = ["INTERRUPTED_MESSAGE", "RECENT_EVENTS", "Published", "SessionLog", "interrupted"]
+__all__ = [
+    "INTERRUPTED_MESSAGE",
+    "RECENT_EVENTS",
+    "Published",
+    "SessionLog",
+    "interrupted",
+    "is_repair",
+]
 
 T = TypeVar("T")
 
@@ -30,6 +37,14 @@ T = TypeVar("T")
 RECENT_EVENTS = 300
 #: What a student sees for a reply a server restart or a dead worker cut off.
 INTERRUPTED_MESSAGE = "The reply was cut off by a server restart; ask again."
+#: The reply lock's holder while an orphan repair runs (:meth:`SessionLog.repair`).
+_REPAIR_PREFIX = "repair-"
+
+
+def is_repair(holder: str) -> bool:
+    """Whether the reply lock's ``holder`` is an orphan repair (held for a few round
+    trips, never a reply): a say that finds one waits for it rather than be refused."""
+    return holder.startswith(_REPAIR_PREFIX)
 
 
 def interrupted(reply_id: str, text: str) -> ReplyError:
@@ -137,7 +152,7 @@ class SessionLog:
         _, view = await self.view(session_id, newest=RECENT_EVENTS)
         if not view.open_replies:
             return 0
-        repair_id = f"repair-{uuid.uuid4().hex}"
+        repair_id = f"{_REPAIR_PREFIX}{uuid.uuid4().hex}"
         if not await self.backend.acquire_reply(sid, repair_id, lease_seconds):
             return 0  # a say got there first; it closes them itself
         try:
