@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import Site, Teacher, screenshot
 from tests.browser.helpers import NewContext, open_student, open_teacher, say, wait_for_replies
@@ -104,6 +104,40 @@ def test_teacher_restart_moves_the_student_and_the_observer(
     expect(saved.locator(".msg--client")).to_have_count(1)
     student.get_by_role("button", name="Continue in attempt 2").click()
     expect(student).to_have_url(re.compile(f"/s/{second_id}$"))
+
+
+def test_a_list_read_mid_restart_is_read_again_once_the_new_attempt_starts(
+    new_context: NewContext, site: Site
+) -> None:
+    """The race CI met: a restart moves the pages (``session.restarted``) before it ends
+    the old attempt and starts the new one (realtime/attempts.py), so the new attempt's
+    page can read the list in between: attempt 1 still active, attempt 2 not started.
+    That read is pinned here by answering the page's first read of attempt 2 with the
+    list as the server held it in that moment; the new attempt's start must bring the
+    transcript link of attempt 1 all the same."""
+    teacher = site.new_teacher("mid-restart@example.org")
+    first = session_for(site, teacher)
+    student = open_student(new_context, first)
+    staged: list[str] = []
+
+    def as_in_the_restarts_middle(route: Route) -> None:
+        response = route.fetch()
+        info = response.json()
+        if info["id"] != first["id"] and not staged:
+            staged.append(info["id"])
+            info["status"] = "created"
+            for attempt in info["attempts"]:
+                attempt["status"] = "active" if attempt["id"] == first["id"] else "created"
+        route.fulfill(response=response, json=info)
+
+    student.route(re.compile(r"/api/student/sessions/[0-9a-f-]+$"), as_in_the_restarts_middle)
+    with site.teacher_api(teacher) as api:
+        api.post(f"/api/sessions/{first['id']}/restart").raise_for_status()
+
+    expect(student.locator("#status-badge")).to_have_text("Active")
+    assert staged and student.url.endswith(f"/s/{staged[0]}")
+    expect(student.get_by_role("link", name="Attempt 1: transcript and feedback")).to_be_visible()
+    expect(student.locator("#attempts-list li").nth(1)).to_contain_text("this one, active")
 
 
 def test_a_failing_operation_toasts_its_error(new_context: NewContext, site: Site) -> None:

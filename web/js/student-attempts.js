@@ -2,9 +2,10 @@
 // earlier one opens its saved transcript and feedback at /s/{id}), the Restart button when
 // the teacher allows it, and the live move: on `session.restarted` the page trades this
 // attempt's cookie for the next one's (POST .../next-attempt) and opens /s/{next}, keeping
-// what was typed but not sent.
+// what was typed but not sent. A list drawn mid-restart (the page read it between the
+// new attempt's creation and the old one's end) is read again at the next status change.
 
-import { post } from "./api.js";
+import { get, post } from "./api.js";
 import { confirmDialog } from "./dialog.js";
 import { el, setText } from "./dom.js";
 import { formatDuration, formatNumber, statusLabel } from "./format.js";
@@ -46,6 +47,9 @@ export class StudentAttempts {
     this.announce = announce;
     this.info = null;
     this.status = null;
+    /** The session status when the list was last read (see refreshList). */
+    this.listedAt = null;
+    this.refreshing = false;
     /** Set once the page is leaving for the next attempt: the old end screen is skipped. */
     this.moving = false;
     for (const button of [ui.restart, ui.endRestart]) button.addEventListener("click", () => this.restart());
@@ -54,13 +58,10 @@ export class StudentAttempts {
   /** Draw from GET /api/student/sessions/{id}. */
   show(info) {
     this.info = info;
+    this.listedAt = info.status;
     const attempts = info.attempts || [];
     const latest = info.latest_attempt_id === info.id;
-    for (const list of [this.ui.list, this.ui.endList]) {
-      list.replaceChildren(...attempts.map((a) => this.item(a)));
-    }
-    this.ui.card.hidden = attempts.length < 2 && !info.student_may_restart;
-    this.ui.endList.closest("section").hidden = attempts.length < 2;
+    this.drawList();
     this.setStatus(info.status);
     if (!latest) {
       const next = attempts[attempts.length - 1];
@@ -69,6 +70,41 @@ export class StudentAttempts {
       this.ui.endNext.replaceChildren(
         el("span", { text: `This was attempt ${info.attempt}. Attempt ${next.attempt} has started. ` }), go);
       this.ui.endNext.hidden = false;
+    }
+  }
+
+  drawList() {
+    const attempts = this.info.attempts || [];
+    for (const list of [this.ui.list, this.ui.endList]) {
+      list.replaceChildren(...attempts.map((a) => this.item(a)));
+    }
+    this.ui.card.hidden = attempts.length < 2 && !this.info.student_may_restart;
+    this.ui.endList.closest("section").hidden = attempts.length < 2;
+  }
+
+  /**
+   * A restart creates the next attempt, moves the pages, and only then ends the old one
+   * and starts the new (realtime/attempts.py). A page that read the list in between shows
+   * the old attempt still open, without its transcript link; the new attempt's start (a
+   * status change on this page) comes after that end, so the list is read once more then.
+   */
+  async refreshList() {
+    if (!this.info) return;
+    const earlierOpen = (this.info.attempts || []).some(
+      (a) => a.id !== this.sessionId && !["completed", "expired"].includes(a.status));
+    if (this.refreshing || !earlierOpen || this.status === this.listedAt) return;
+    this.refreshing = true;
+    const at = this.status;
+    try {
+      const info = await get(`/api/student/sessions/${encodeURIComponent(this.sessionId)}`);
+      if (this.moving) return;
+      this.info = { ...this.info, attempts: info.attempts, latest_attempt_id: info.latest_attempt_id };
+      this.listedAt = at;
+      this.drawList();
+    } catch {
+      // Offline, or the link was replaced: the list stays as drawn until the next change.
+    } finally {
+      this.refreshing = false;
     }
   }
 
@@ -89,6 +125,7 @@ export class StudentAttempts {
     this.status = status;
     const allowed = Boolean(info?.student_may_restart) && info.latest_attempt_id === info.id && status !== "created";
     this.ui.restart.hidden = this.ui.endRestart.hidden = !allowed;
+    this.refreshList();
   }
 
   async restart() {
