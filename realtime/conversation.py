@@ -4,10 +4,11 @@ is done, fails, or is stopped from anywhere; then settle the budget and record t
 Per reply, three tasks share a queue: the stop watcher (it folds the session log, so a
 ``stop`` on any worker reaches us) and the lock keeper, from the start, and the provider
 pump once the reply holds one of the worker's slots (:mod:`realtime.replyslots`: a reply
-queued for one keeps its lease and can be stopped without reaching the provider). The
-loop only moves data: coalescing rules are in :class:`DeltaCoalescer`, budget rules in
-the ledger and :mod:`realtime.budgets.policy`. Replies belong to the worker, not to the
-socket that asked: a student who drops off mid-reply gets all of it on resuming.
+queued for one keeps its lease and can be stopped without reaching the provider). The loop only
+moves data: coalescing rules are in :class:`DeltaCoalescer`, budget rules in the ledger
+and :mod:`realtime.budgets.policy`. The runner owns its reply tasks: replies belong to
+the worker, not to the socket that asked, so a student who drops off mid-reply gets the
+whole reply when they resume.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from realtime.events import (
 )
 from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.replyend import STAY_IN_ROLE, UNAVAILABLE, Outcome, end_event, withdrawn
-from realtime.replyjob import NotAnnounced, ReplyJob, announced
+from realtime.replyjob import ReplyJob
 from realtime.replyslots import BUSY_MESSAGE, QueueWaitExceeded, ReplySlots
 from realtime.replywatch import Item, keep_lease, pump_stream, slot_or_stop, watch_stop
 from realtime.sessionlog import SessionLog
@@ -90,13 +91,12 @@ class ReplyRunner:
             on_waiting=observer.replies_waiting,
         )
 
-    def start(self, job: ReplyJob) -> asyncio.Task[None]:
+    def start(self, job: ReplyJob) -> None:
         """Run ``job`` as a task this runner owns until it ends or :meth:`aclose`."""
         ticket = job.ticket = job.ticket or self.slots.admitted()
         task = self._own(self.run(job), f"reply-{job.reply_id}")
         # Also when cancelled before its first step (shutdown), when run's finally never runs.
         task.add_done_callback(lambda _: ticket.release())
-        return task
 
     async def expire_for_tokens(self, session_id: uuid.UUID) -> None:
         """Expire the session (reason ``tokens``) in a task this runner owns, so the
@@ -150,8 +150,6 @@ class ReplyRunner:
         except asyncio.CancelledError:
             outcome = Outcome("failed", Failed("interrupted", "The server restarted mid-reply."))
             raise
-        except NotAnnounced:
-            pass  # the say's append failed: _finish settles, and logs nothing
         except Exception:
             log.exception("reply %s failed", job.reply_id)
         finally:
@@ -285,8 +283,6 @@ class ReplyRunner:
 
     async def _send_text(self, job: ReplyJob, text: str | None) -> None:
         if text:
-            if not await announced(job):
-                raise NotAnnounced(job.reply_id)
             await self._log.publish(job.session_id, [ReplyDelta(reply_id=job.reply_id, text=text)])
 
     async def _finish(
@@ -306,10 +302,6 @@ class ReplyRunner:
         output_tokens = record.output_tokens if record else 0
         if outcome.usage is not None:
             input_tokens, output_tokens = outcome.usage.input_tokens, outcome.usage.output_tokens
-        sid = str(job.session_id)
-        if not await announced(job):  # the say's append failed: nothing to end in the log
-            await self._budgets.settle(sid, job.reply_id, input_tokens, output_tokens)
-            return False, False
         events: list[SequencedEvent] = []
         if tail := coalescer.finish():
             events.append(ReplyDelta(reply_id=job.reply_id, text=tail))
@@ -329,6 +321,7 @@ class ReplyRunner:
         if checks is not None:
             flagged = flagged_event(checks, job.reply_id, withdrawn_text=text if withdraw else None)
             events += [flagged] if flagged is not None else []
+        sid = str(job.session_id)
         settled = await self._budgets.settle(sid, job.reply_id, input_tokens, output_tokens)
         tick = BudgetEvent(
             tokens_used=settled.used,

@@ -148,23 +148,13 @@ class Hub:
                 text=text,
                 client_id=client_id,
             )
-            job.ticket = ticket
+            seqs = await self._log.publish(session_id, [message, ReplyStart(reply_id=reply_id)])
+            job.start_seq, job.ticket = seqs[1], ticket
             # A stop or an end logged since the snapshot found the session active (while
             # this say prepared, the end does not wait for a reply not yet started).
             job.watch_after = recent.info.last_seq
-            # The upstream call opens while the message and the reply's start are appended
-            # (a round trip, the last of three on Redis); the runner publishes nothing of
-            # the reply before that append has its seqs (ReplyJob.announced).
-            announcing = job.announced = asyncio.get_running_loop().create_future()
-            reply = self._runner.start(job)
+            self._runner.start(job)
             started = True
-            try:
-                seqs = await self._log.publish(session_id, [message, ReplyStart(reply_id=reply_id)])
-            except BaseException:
-                announcing.cancel()  # the runner settles what the call spent, logs nothing
-                reply.cancel()
-                raise
-            announcing.set_result(seqs[1])
             # After the start, off the way to the model (a round trip, ~1 ms on Redis at
             # 25 sessions). Still before the reply's first delta, which needs the model's
             # answer: observers see what the turn did to the client before the reply, and

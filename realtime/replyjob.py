@@ -4,7 +4,6 @@ and its one retry."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 
@@ -14,7 +13,7 @@ from realtime.clientturns import TurnState
 from realtime.replyslots import Ticket
 from realtime.timekeeping import ActiveClock
 
-__all__ = ["NotAnnounced", "ReplyJob", "announced"]
+__all__ = ["ReplyJob"]
 
 
 @dataclass
@@ -48,26 +47,3 @@ class ReplyJob:
     #: reply ends, not left to the flusher, so the next say's check counts it (a cap is
     #: overrun by at most one reply per live session, as docs/admin.md says).
     near_cap: bool = False
-    #: The seq of the reply's ``reply.start`` once the say has appended it (cancelled: the
-    #: append failed). The runner opens the upstream call meanwhile and publishes nothing
-    #: of the reply before it (None: appended before the runner started).
-    announced: asyncio.Future[int] | None = None
-
-
-class NotAnnounced(Exception):
-    """The say's append of the reply's start failed: the reply publishes nothing."""
-
-
-async def announced(job: ReplyJob) -> bool:
-    """Whether the say appended ``job``'s ``reply.start`` (waiting for its append when it
-    is still in flight); then ``job.start_seq`` is its seq. ``asyncio.wait``, not an
-    ``await`` of the future: cancelling the runner must not cancel the say's future."""
-    future = job.announced
-    if future is None:
-        return True
-    if not future.done():
-        await asyncio.wait((future,))
-    if future.cancelled():
-        return False
-    job.start_seq, job.announced = future.result(), None
-    return True
