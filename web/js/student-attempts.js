@@ -91,7 +91,7 @@ export class StudentAttempts {
   async refreshList() {
     if (!this.info) return;
     const earlierOpen = (this.info.attempts || []).some(
-      (a) => a.id !== this.sessionId && !["completed", "expired"].includes(a.status));
+      (a) => a.attempt < this.info.attempt && !["completed", "expired"].includes(a.status));
     if (this.refreshing || !earlierOpen || this.status === this.listedAt) return;
     this.refreshing = true;
     const at = this.status;
