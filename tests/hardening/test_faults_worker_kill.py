@@ -36,6 +36,7 @@ from tests.integration.transcript_helpers import (
 from tests.support.servers import running_server
 from tests.support.world import (
     OpeningSocket,
+    Role,
     SessionHandle,
     Socket,
     World,
@@ -155,26 +156,23 @@ async def _one_kill(
     cut = not any(is_end(e) for s in (student, observer) for e in s.events)
     cursors = {"student": student.seqs()[-1], "observer": observer.seqs()[-1]}
     # Both resume on the survivor, from their cursors.
-    student2 = await opened(
-        world.connect(
-            session,
-            as_="student",
-            worker=survivor,
-            after=cursors["student"],
-            epoch=s_welcome["epoch"],
-            max_queue=None,
+    resuming: list[tuple[str, Role, dict[str, Any]]] = [
+        ("student", "student", s_welcome),
+        ("observer", "teacher", o_welcome),
+    ]
+    student2, observer2 = [
+        await opened(
+            world.connect(
+                session,
+                as_=role,
+                worker=survivor,
+                after=cursors[name],
+                epoch=welcome["epoch"],
+                max_queue=None,
+            )
         )
-    )
-    observer2 = await opened(
-        world.connect(
-            session,
-            as_="teacher",
-            worker=survivor,
-            after=cursors["observer"],
-            epoch=o_welcome["epoch"],
-            max_queue=None,
-        )
-    )
+        for name, role, welcome in resuming
+    ]
     # The teacher keeps whispering meanwhile: a session is not silent because a reply is.
     chatter = asyncio.create_task(whisper_every(reference, CHATTER_SECONDS, f"run {n}"))
     try:
