@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,15 +34,7 @@ from tests.integration.transcript_helpers import (
     until_in_sql,
 )
 from tests.support.servers import running_server
-from tests.support.world import (
-    OpeningSocket,
-    Role,
-    SessionHandle,
-    Socket,
-    World,
-    make_world,
-    student_view,
-)
+from tests.support.world import SessionHandle, Socket, World, make_world, student_view
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 
@@ -121,13 +113,7 @@ async def one_kill(world: World, session: SessionHandle, rng: random.Random, n: 
     """One run; its sockets are closed whatever happens (a failed run's, left open, met
     the garbage collector in a later test and failed that one too)."""
     async with contextlib.AsyncExitStack() as sockets:
-
-        async def opened(socket: OpeningSocket) -> Socket:
-            sock = await socket
-            sockets.push_async_callback(sock.close)
-            return sock
-
-        return await _one_kill(world, session, rng, n, opened)
+        return await _one_kill(world, session, rng, n, sockets)
 
 
 async def _one_kill(
@@ -135,16 +121,20 @@ async def _one_kill(
     session: SessionHandle,
     rng: random.Random,
     n: int,
-    opened: Callable[[OpeningSocket], Awaitable[Socket]],
+    sockets: contextlib.AsyncExitStack,
 ) -> Run:
     survivor = world.servers[0]
     with running_server(world.env, world.cwd) as victim:
-        reference = await opened(
+        reference = await sockets.enter_async_context(
             world.connect(session, as_="teacher", worker=survivor, max_queue=None)
         )
         await reference.recv()
-        student = await opened(world.connect(session, as_="student", worker=victim))
-        observer = await opened(world.connect(session, as_="teacher", worker=victim))
+        student = await sockets.enter_async_context(
+            world.connect(session, as_="student", worker=victim)
+        )
+        observer = await sockets.enter_async_context(
+            world.connect(session, as_="teacher", worker=victim)
+        )
         s_welcome, o_welcome = await student.recv(), await observer.recv()
         await student.send(type="say", text=f"Run {n}: what happened this week?", client_id=f"k{n}")
         start = await student.until(lambda e: e["type"] == "reply.start")
@@ -156,23 +146,26 @@ async def _one_kill(
     cut = not any(is_end(e) for s in (student, observer) for e in s.events)
     cursors = {"student": student.seqs()[-1], "observer": observer.seqs()[-1]}
     # Both resume on the survivor, from their cursors.
-    resuming: list[tuple[str, Role, dict[str, Any]]] = [
-        ("student", "student", s_welcome),
-        ("observer", "teacher", o_welcome),
-    ]
-    student2, observer2 = [
-        await opened(
-            world.connect(
-                session,
-                as_=role,
-                worker=survivor,
-                after=cursors[name],
-                epoch=welcome["epoch"],
-                max_queue=None,
-            )
+    student2 = await sockets.enter_async_context(
+        world.connect(
+            session,
+            as_="student",
+            worker=survivor,
+            after=cursors["student"],
+            epoch=s_welcome["epoch"],
+            max_queue=None,
         )
-        for name, role, welcome in resuming
-    ]
+    )
+    observer2 = await sockets.enter_async_context(
+        world.connect(
+            session,
+            as_="teacher",
+            worker=survivor,
+            after=cursors["observer"],
+            epoch=o_welcome["epoch"],
+            max_queue=None,
+        )
+    )
     # The teacher keeps whispering meanwhile: a session is not silent because a reply is.
     chatter = asyncio.create_task(whisper_every(reference, CHATTER_SECONDS, f"run {n}"))
     try:
