@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import assert_never
 
-from realtime.backends.base import BackendUnavailable
+from realtime.backends.base import BackendUnavailable, LogMissing
 from realtime.eventlog import LogGapError
 from realtime.events import (
     UNAVAILABLE_MESSAGE,
@@ -261,6 +261,11 @@ class Connection:
                     log.warning("log subscription lost for %s; retrying", self.session_id)
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, RESUBSCRIBE_MAX_PAUSE)
+                except LogMissing:
+                    # Back empty, and no publish (a heartbeat's) reopened the log yet: this
+                    # follow reopens it, and the resume rules above apply (CI saw the socket
+                    # dropped without a close frame when the follow got there first).
+                    await self.parts.log.ensure(self.session_id)
         except LogGapError as gap:
             await self._resume_failed(gap)
 

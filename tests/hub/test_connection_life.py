@@ -5,11 +5,14 @@ and a cancellation (shutdown) is passed on even as a revocation lands."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
+from realtime.backends.base import BackendUnavailable, Subscription
 from realtime.connection import Connection, Principal, SocketParts
 from realtime.vocabulary import CloseCode, Role
 from tests.hub.socket_rig import MemoryTransport, Rig, open_rig, socket_parts
@@ -95,3 +98,34 @@ async def test_cancelling_a_socket_is_passed_on_even_as_it_is_revoked(
             await running
     assert len(rig.heartbeat) == 0
     assert (await rig.board.current(sid)).observers == 0
+
+
+async def test_a_log_back_empty_after_a_blip_closes_the_socket_for_a_reload(
+    rig: Rig, parts: SocketParts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis restarted empty while the socket followed its log, and nothing reopened the
+    log before the socket followed again (CI saw it drop the socket without a close
+    frame): the follow reopens the log, whose new epoch fails the resume the usual way."""
+    sid = await rig.new_session()
+    transport = MemoryTransport()
+    subscribe = rig.log.subscribe
+    blips: list[uuid.UUID] = []
+
+    @asynccontextmanager
+    async def blipping(
+        session_id: uuid.UUID, after: int, epoch: str | None = None
+    ) -> AsyncIterator[Subscription]:
+        if not blips:  # the first follow: the store blips and comes back empty
+            blips.append(session_id)
+            await rig.backend.expire_session_keys(str(session_id), 0)
+            raise BackendUnavailable("redis is restarting")
+        async with subscribe(session_id, after, epoch) as events:
+            yield events
+
+    monkeypatch.setattr(rig.log, "subscribe", blipping)
+    connection = Connection(parts, transport, Principal(Role.TEACHER, sid), None, live=True)
+    async with asyncio.timeout(10):
+        await connection.run()
+    assert blips == [sid]
+    assert transport.closed is not None and transport.closed[0] == CloseCode.RELOAD
+    assert any('"resume.failed"' in frame for frame in transport.sent), transport.sent
