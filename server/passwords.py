@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verifying against this when the email is unknown makes both paths cost the same,
-# so response time does not reveal which emails have accounts.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the email is unknown makes both paths cost the same,
+    so response time does not reveal which emails have accounts. Made at first use, not
+    at import: every process that imports the app (each CLI command, each worker) paid
+    one hash, 50-180 ms here, most of which never verify a password."""
+    return _hasher.hash("not-a-real-password")
 
 
 async def hash_password(password: str) -> str:
@@ -19,7 +26,7 @@ async def hash_password(password: str) -> str:
 
 def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
