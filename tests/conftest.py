@@ -10,6 +10,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -74,12 +75,13 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
         client.close()
 
 
-async def _create_database(admin_dsn: str, name: str) -> None:
+async def _create_database(admin_dsn: str, name: str, template: str | None = None) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(admin_dsn, timeout=5)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await conn.close()
 
@@ -92,6 +94,19 @@ async def _drop_database(admin_dsn: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@contextmanager
+def _new_database(admin_dsn: str, template: str | None = None) -> Iterator[str]:
+    """A brand-new database (a copy of ``template`` if given), dropped afterwards; its
+    SQLAlchemy async URL (``postgresql+asyncpg://``)."""
+    name = f"vctest_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_create_database(admin_dsn, name, template))
+    base, _, _ = admin_dsn.rpartition("/")
+    try:
+        yield base.replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+    finally:
+        asyncio.run(_drop_database(admin_dsn, name))
 
 
 @pytest.fixture(scope="session")
@@ -112,15 +127,26 @@ async def _probe_postgres(dsn: str) -> None:
 
 
 @pytest.fixture
-def postgres_url(postgres_admin_dsn: str) -> Iterator[str]:
-    """A brand-new, empty PostgreSQL database for one test, dropped afterwards.
+def empty_postgres_url(postgres_admin_dsn: str) -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database for one test, dropped afterwards."""
+    with _new_database(postgres_admin_dsn) as url:
+        yield url
 
-    Yields an SQLAlchemy async URL (``postgresql+asyncpg://``).
-    """
-    name = f"vctest_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_create_database(postgres_admin_dsn, name))
-    base, _, _ = postgres_admin_dsn.rpartition("/")
-    try:
-        yield base.replace("postgresql://", "postgresql+asyncpg://") + "/" + name
-    finally:
-        asyncio.run(_drop_database(postgres_admin_dsn, name))
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin_dsn: str) -> Iterator[str]:
+    """A database migrated to head once per test process, for ``postgres_url`` to copy.
+    Nothing else connects to it: PostgreSQL copies only a template nobody is using."""
+    from storage.migrate import upgrade
+
+    with _new_database(postgres_admin_dsn) as url:
+        asyncio.run(upgrade(url))
+        yield url.rpartition("/")[2]
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_dsn: str, postgres_template: str) -> Iterator[str]:
+    """A brand-new PostgreSQL database at the schema's head for one test (a copy of
+    ``postgres_template``), dropped afterwards. An SQLAlchemy async URL."""
+    with _new_database(postgres_admin_dsn, postgres_template) as url:
+        yield url

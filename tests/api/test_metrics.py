@@ -17,7 +17,6 @@ from server.app import create_app
 from server.logging_setup import JsonFormatter
 from server.metrics import Metrics
 from server.settings import Settings
-from storage.migrate import upgrade
 from tests.api.conftest import ClientFactory, NewTeacher, make_session
 from tests.support.asgi_socket import AsgiSocket
 from tests.support.settings import make_settings
@@ -114,7 +113,6 @@ async def test_two_apps_count_apart(tmp_path: Path) -> None:
 async def test_pool_waits_are_reported_for_postgresql_and_redis(
     tmp_path: Path, postgres_url: str, redis_url: str, redis_prefix: str
 ) -> None:
-    await upgrade(postgres_url)
     app = create_app(
         make_settings(tmp_path, postgres_url, redis_url=redis_url, redis_key_prefix=redis_prefix)
     )

@@ -20,12 +20,12 @@ from storage.models import Base, ClientProfile
 from storage.types import UTCDateTime, utcnow
 
 
-async def test_upgrade_from_empty_creates_every_table(database_url: str) -> None:
-    assert await current_revision(database_url) is None
-    await upgrade(database_url)
-    await upgrade(database_url)  # idempotent
-    assert await current_revision(database_url) == head_revision()
-    engine = make_engine(database_url)
+async def test_upgrade_from_empty_creates_every_table(empty_database_url: str) -> None:
+    assert await current_revision(empty_database_url) is None
+    await upgrade(empty_database_url)
+    await upgrade(empty_database_url)  # idempotent
+    assert await current_revision(empty_database_url) == head_revision()
+    engine = make_engine(empty_database_url)
     try:
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
@@ -209,13 +209,13 @@ async def _profile_columns(url: str) -> set[str]:
         await engine.dispose()
 
 
-async def test_0003_structures_old_string_facts_and_downgrades(database_url: str) -> None:
-    await upgrade(database_url, "0002")
-    with_facts, without = await _seed_0002(database_url)
+async def test_0003_structures_old_string_facts_and_downgrades(empty_database_url: str) -> None:
+    await upgrade(empty_database_url, "0002")
+    with_facts, without = await _seed_0002(empty_database_url)
 
-    await upgrade(database_url)
-    assert await current_revision(database_url) == head_revision()
-    stored = await _profiles(database_url)
+    await upgrade(empty_database_url)
+    assert await current_revision(empty_database_url) == head_revision()
+    stored = await _profiles(empty_database_url)
     sam, kim = stored[with_facts], stored[without]
     # Four facts: trust 30 + 50 * i // 3, the old order kept.
     assert sam.hidden_facts == [
@@ -236,13 +236,13 @@ async def test_0003_structures_old_string_facts_and_downgrades(database_url: str
     assert [f.fact for f in persona.hidden_facts] == OLD_FACTS
     assert persona.style == "plain" and persona.avoid == ()
 
-    await _downgrade_to(database_url, "0002")
-    assert await current_revision(database_url) == "0002"
-    assert {"style", "avoid"}.isdisjoint(await _profile_columns(database_url))
-    assert await _raw_facts(database_url) == {with_facts: OLD_FACTS, without: []}
+    await _downgrade_to(empty_database_url, "0002")
+    assert await current_revision(empty_database_url) == "0002"
+    assert {"style", "avoid"}.isdisjoint(await _profile_columns(empty_database_url))
+    assert await _raw_facts(empty_database_url) == {with_facts: OLD_FACTS, without: []}
 
-    await upgrade(database_url)
-    again = await _profiles(database_url)
+    await upgrade(empty_database_url)
+    again = await _profiles(empty_database_url)
     assert again[with_facts].hidden_facts == sam.hidden_facts
 
 
@@ -297,12 +297,12 @@ async def _usage_schema(url: str) -> tuple[set[str], dict[str, tuple[list[str], 
         await engine.dispose()
 
 
-async def test_0006_keys_flushed_usage_by_seq_and_downgrades(database_url: str) -> None:
-    await upgrade(database_url)
-    columns, indexes = await _usage_schema(database_url)
+async def test_0006_keys_flushed_usage_by_seq_and_downgrades(empty_database_url: str) -> None:
+    await upgrade(empty_database_url)
+    columns, indexes = await _usage_schema(empty_database_url)
     assert columns == set(Base.metadata.tables["api_usage"].columns.keys())
     assert indexes["uq_api_usage_session_id_seq"] == (["session_id", "seq"], True)
 
-    await _downgrade_to(database_url, "0005")
-    columns, indexes = await _usage_schema(database_url)
+    await _downgrade_to(empty_database_url, "0005")
+    columns, indexes = await _usage_schema(empty_database_url)
     assert "seq" not in columns and "uq_api_usage_session_id_seq" not in indexes

@@ -8,12 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from storage.db import Database
-from storage.migrate import upgrade
 
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    await upgrade(database_url)
     db = Database(database_url)
     try:
         yield db

@@ -230,22 +230,22 @@ async def _tables_and_columns(url: str) -> tuple[set[str], set[str]]:
         await engine.dispose()
 
 
-async def test_0004_creates_and_drops_the_evaluations_table(database_url: str) -> None:
-    await upgrade(database_url, "0003")
-    assert "evaluations" not in (await _tables_and_columns(database_url))[0]
+async def test_0004_creates_and_drops_the_evaluations_table(empty_database_url: str) -> None:
+    await upgrade(empty_database_url, "0003")
+    assert "evaluations" not in (await _tables_and_columns(empty_database_url))[0]
 
-    await upgrade(database_url, "0004")
-    assert await current_revision(database_url) == "0004"
-    _, columns = await _tables_and_columns(database_url)
+    await upgrade(empty_database_url, "0004")
+    assert await current_revision(empty_database_url) == "0004"
+    _, columns = await _tables_and_columns(empty_database_url)
     assert columns == set(Base.metadata.tables["evaluations"].columns.keys())
 
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_downgrade, "0003")
     finally:
         await engine.dispose()
-    assert await current_revision(database_url) == "0003"
-    assert "evaluations" not in (await _tables_and_columns(database_url))[0]
-    await upgrade(database_url)
-    assert "evaluations" in (await _tables_and_columns(database_url))[0]
+    assert await current_revision(empty_database_url) == "0003"
+    assert "evaluations" not in (await _tables_and_columns(empty_database_url))[0]
+    await upgrade(empty_database_url)
+    assert "evaluations" in (await _tables_and_columns(empty_database_url))[0]

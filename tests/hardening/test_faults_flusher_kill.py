@@ -31,7 +31,6 @@ from realtime.protocol import (
     Usage,
 )
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Message, SessionEvent
 from tests.hardening.conftest import repetitions
 from tests.transcripts.conftest import new_session
@@ -61,9 +60,7 @@ class DyingBackend(RedisBackend):
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    url = database_url
-    await upgrade(url)
-    database = Database(url)
+    database = Database(database_url)
     try:
         yield database
     finally:

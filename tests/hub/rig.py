@@ -21,8 +21,8 @@ from realtime.hub import Hub
 from realtime.sessionlog import SessionLog
 from realtime.transitions import TransitionHooks
 from storage.db import Database
-from storage.migrate import upgrade
 from tests.hub.started import started_session
+from tests.support.databases import sqlite_at_head
 from tests.support.sqlite_threads import aiosqlite_threads_done
 
 __all__ = ["Rig", "built_rig", "hub_of", "new_session", "say_and_wait"]
@@ -42,8 +42,7 @@ class Rig:
 
 async def built_rig(tmp_path: Path) -> AsyncIterator[Rig]:
     """A rig on a fresh SQLite file in ``tmp_path``, closed after the test."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
-    await upgrade(url)
+    url = sqlite_at_head(tmp_path / "hub.db")
     db = Database(url)
     backend = MemoryBackend()
     budgets = MemoryBudgetStore()

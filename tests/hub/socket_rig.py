@@ -26,9 +26,9 @@ from realtime.presence import PresenceBoard
 from realtime.sessionlog import SessionLog
 from realtime.vocabulary import Role
 from storage.db import Database
-from storage.migrate import upgrade
 from tests.hub.started import started_session
 from tests.support.clock import DrivenClock
+from tests.support.databases import sqlite_at_head
 from tests.support.sqlite_threads import aiosqlite_threads_done
 
 TTL = 30.0
@@ -101,8 +101,7 @@ class Rig:
 @asynccontextmanager
 async def open_rig(tmp_path: Path) -> AsyncIterator[Rig]:
     """The in-process backend and a migrated SQLite database, a clock moved by hand."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'heartbeat.db'}"
-    await upgrade(url)
+    url = sqlite_at_head(tmp_path / "heartbeat.db")
     db = Database(url)
     clock = DrivenClock()
     backend = FlakyBackend(clock)

@@ -28,9 +28,9 @@ from realtime.hub import Hub
 from realtime.replyjob import ReplyJob
 from realtime.sessionlog import SessionLog
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import ApiUsage
 from tests.hub.started import started_session
+from tests.support.databases import sqlite_at_head
 
 ROOMY = ModelEntry(
     id="roomy",
@@ -86,8 +86,7 @@ class Rig:
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'models.db'}"
-    await upgrade(url)
+    url = sqlite_at_head(tmp_path / "models.db")
     db = Database(url)
     backend = MemoryBackend()
     budgets = MemoryBudgetStore()

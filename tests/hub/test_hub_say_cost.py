@@ -20,7 +20,6 @@ from realtime.hub import Hub
 from realtime.sessionlog import SessionLog
 from realtime.transitions import TransitionHooks
 from storage.db import Database
-from storage.migrate import upgrade
 from tests.hub.hooked import HookedProvider
 from tests.hub.started import started_session
 from tests.support.redis_writes import as_if_warm, redis_writes
@@ -31,7 +30,6 @@ pytestmark = pytest.mark.redis
 async def test_a_warm_say_reaches_the_model_in_few_round_trips(
     monkeypatch: pytest.MonkeyPatch, postgres_url: str, redis_url: str, redis_prefix: str
 ) -> None:
-    await upgrade(postgres_url)
     db = Database(postgres_url)
     backend = RedisBackend(redis_url, key_prefix=redis_prefix)
     redis = Redis.from_url(redis_url, decode_responses=True)

@@ -18,7 +18,6 @@ from realtime.budgets import BudgetSnapshot, MemoryBudgetStore
 from realtime.control import SessionControl
 from realtime.watchdog import Watchdog, WatchdogPolicy
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Session
 from tests.hub.started import started_session
 from tests.support.sqlite_threads import aiosqlite_threads_done
@@ -59,7 +58,6 @@ class Parts:
 
 @pytest.fixture
 async def parts(database_url: str) -> AsyncIterator[Parts]:
-    await upgrade(database_url)
     db = Database(database_url)
     try:
         yield Parts(db, SessionControl(db), CountingBudgets())

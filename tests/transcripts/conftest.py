@@ -13,7 +13,6 @@ import pytest
 from realtime.backends import MemoryBackend, RealtimeBackend
 from realtime.protocol import SequencedEvent
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import ClientProfile, Message, Rubric, Session, SessionEvent, User
 from storage.repos import sessions as session_repo
 from storage.repos import transcripts as transcript_repo
@@ -21,7 +20,6 @@ from storage.repos import transcripts as transcript_repo
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    await upgrade(database_url)
     database = Database(database_url)
     try:
         yield database

@@ -26,16 +26,15 @@ from realtime.sessionlog import SessionLog
 from realtime.sessionview import SessionView
 from realtime.vocabulary import MessageRole
 from storage.db import Database
-from storage.migrate import upgrade
 from tests.realtime.contract.rt_helpers import Workers
+from tests.support.databases import sqlite_at_head
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'recent.db'}"
-    await upgrade(url)
+    url = sqlite_at_head(tmp_path / "recent.db")
     database = Database(url)
     yield database
     await database.aclose()
