@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from server.demo import DEMO_PROFILE, DEMO_RUBRIC
-from tests.support.servers import ROOT, ServerProcess, run_cli, running_server
+from tests.support.servers import ROOT, ServerProcess, run_cli, run_cli_steps, running_server
 
 HERE = Path(__file__).resolve().parent
 
@@ -196,8 +196,7 @@ def _serve(work: Path, overrides: Mapping[str, str]) -> Iterator[Site]:
         "TOKEN_BUDGET_MIN": TOKEN_BUDGET_MIN,
         **overrides,
     }
-    run_cli(["db", "upgrade"], env, work)
-    seeded = run_cli(["demo"], env, work).stdout
+    seeded = run_cli_steps([["db", "upgrade"], ["demo"]], env, work).stdout
     join_path = "/join/" + seeded.split("/join/", 1)[1].split()[0]
     with running_server(env, work) as server:
         yield Site(server, server.base_url + join_path, env, work)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.databases import sqlite_at_head
 from tests.support.world import World, make_world
 
 HERE = Path(__file__).resolve().parent
@@ -32,7 +33,7 @@ def world_of(
     PostgreSQL (nothing sticky: tests spread their sockets over both)."""
     env = {**FAST_PRESENCE, **env}
     if flavour == "memory":
-        with make_world(tmp_path, f"sqlite:///{tmp_path / 'it.db'}", None, 1, **env) as w:
+        with make_world(tmp_path, sqlite_at_head(tmp_path / "it.db"), None, 1, **env) as w:
             yield w
         return
     database_url = request.getfixturevalue("postgres_url")

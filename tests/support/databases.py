@@ -9,15 +9,15 @@ migrations themselves. A plugin of tests/conftest.py: every test may ask for the
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import functools
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from tests.support.loops import run_in_own_loop
 
 __all__ = ["database_url", "empty_database_url", "sqlite_at_head"]
 
@@ -40,10 +40,9 @@ def _sqlite_template() -> Path:
     directory = Path(tempfile.mkdtemp(prefix="vctest-head-"))
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     path = directory / "head.db"
-    # A loop of its own in a thread: the first caller may be inside a running loop (a rig).
-    # The engine is disposed when it returns, which checkpoints the WAL into the file.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, upgrade(sqlite_url(path))).result()
+    # The first caller may be inside a running loop (a rig). The engine is disposed when
+    # the upgrade returns, which checkpoints the WAL into the file.
+    run_in_own_loop(upgrade(sqlite_url(path)))
     return path
 
 

@@ -27,7 +27,12 @@ from urllib.parse import urlencode
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.support.servers import ServerProcess, run_cli_steps, running_servers
+from server.passwords import hash_password
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.repos import users as user_repo
+from tests.support.loops import run_in_own_loop
+from tests.support.servers import ServerProcess, running_servers
 
 TEACHER_EMAIL = "teacher@school.example"
 TEACHER_PASSWORD = "integration-password"
@@ -242,6 +247,27 @@ class OpeningSocket:
         await self._connect.__aexit__(exc_type, exc_value, traceback)
 
 
+async def _prepare(database_url: str) -> None:
+    """What ``vclient db upgrade`` and ``vclient create-user`` do for the world's teacher,
+    done in the test's own process: a third interpreter start per world (~1 s of CPU
+    importing the app, on a core the world's servers share) bought nothing the CLI's
+    own tests (tests/api/test_live_server.py) do not cover. The upgrade is a no-op on a
+    database already at head (``postgres_url``, ``sqlite_at_head``)."""
+    await upgrade(database_url)
+    db = Database(database_url)
+    try:
+        async with db.session() as session:
+            await user_repo.create_user(
+                session,
+                email=TEACHER_EMAIL,
+                name="T",
+                role="teacher",
+                password_hash=await hash_password(TEACHER_PASSWORD),
+            )
+    finally:
+        await db.aclose()
+
+
 @contextmanager
 def make_world(
     tmp_path: Path, database_url: str, redis_url: str | None, workers: int, **env: str
@@ -255,8 +281,8 @@ def make_world(
         "SCRIPTED_TOKENS_PER_SECOND": "40",
         **env,
     }
-    teacher = ["--email", TEACHER_EMAIL, "--name", "T", "--password", TEACHER_PASSWORD]
-    run_cli_steps([["db", "upgrade"], ["create-user", *teacher]], base_env, tmp_path)
+    (tmp_path / "var").mkdir(parents=True, exist_ok=True)
+    run_in_own_loop(_prepare(database_url))  # some tests build a world inside their loop
     with running_servers(base_env, tmp_path, workers) as servers:
         world = World(servers, base_env, tmp_path)
         with world.http() as http:
