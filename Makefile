@@ -31,22 +31,24 @@ run: install
 # `make test` runs every test once, in three phases, and fails if any fails (all run):
 # 1. the in-process tests on TEST_WORKERS pytest-xdist workers (each test has its own
 #    database, Redis key prefix, tmp dir and OS-chosen ports);
-# 2. those that start real server processes or browsers (slow, browser), also on
-#    TEST_WORKERS workers: they mostly wait on sockets (one core's worth of CPU when run
-#    one at a time), and two at once took 13.6 -> 6.2 min here;
+# 2. those that start real server processes or browsers (slow, browser) on
+#    PROCESS_WORKERS workers: much of their time is spent waiting on sockets, so two
+#    workers kept ~1.2 of the 2 cores busy; here (2026-12-04) 2 -> 3 workers took this
+#    phase 7:44 -> 6:46 (4: ~6:10, but an end request then outlasted a reply three times);
 # 3. serially, those that assert a wall-clock bound (timing): sharing the 2 cores with a
 #    second worker is what they must not do; and those that change what every test on the
 #    shared servers sees (serial: a SCRIPT FLUSH).
 # With PYTEST_ARGS (e.g. `make test PYTEST_ARGS=tests/unit`) it is plain serial
 # `pytest $(PYTEST_ARGS)`; add `-n 2` there to spread in-process tests over workers.
 TEST_WORKERS ?= 2
+PROCESS_WORKERS ?= 3
 PROCESS_TESTS := slow or browser
 ALONE := timing or serial
 test: install-test
 ifeq ($(strip $(PYTEST_ARGS)),)
 	status=0; \
 	$(BIN)/pytest -n $(TEST_WORKERS) -m "not ($(PROCESS_TESTS) or $(ALONE))" || status=$$?; \
-	$(BIN)/pytest -n $(TEST_WORKERS) -m "($(PROCESS_TESTS)) and not ($(ALONE))" || status=$$?; \
+	$(BIN)/pytest -n $(PROCESS_WORKERS) -m "($(PROCESS_TESTS)) and not ($(ALONE))" || status=$$?; \
 	$(BIN)/pytest -m "$(ALONE)" || status=$$?; \
 	exit $$status
 else
