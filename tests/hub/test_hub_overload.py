@@ -36,7 +36,7 @@ WAIT = 10.0
 #: The reply lease of the rig: the product's default. A say that outlasts a quarter of it
 #: while it opens renews it, and one whose lease lapsed is refused: at 0.4 s (this file's
 #: lease until 2026-12-04) a loaded machine's first say on PostgreSQL lapsed once.
-LEASE = 3.0
+LEASE = RealtimeConfig().reply_lock_seconds
 #: Short, for the test of time passing beyond two leases: under 3 s of waiting.
 SHORT_LEASE = 1.0
 

@@ -272,16 +272,17 @@ async def _prepare(database_url: str) -> None:
 def make_world(
     tmp_path: Path, database_url: str, redis_url: str | None, workers: int, **env: str
 ) -> Iterator[World]:
+    data_dir = tmp_path / "var"
     base_env = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url or "",
-        "DATA_DIR": str(tmp_path / "var"),
+        "DATA_DIR": str(data_dir),
         "SECRET_KEY": "integration-" + uuid.uuid4().hex,
         "LLM_PROVIDER": "scripted",
         "SCRIPTED_TOKENS_PER_SECOND": "40",
         **env,
     }
-    (tmp_path / "var").mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)  # as `vclient db upgrade` made it
     run_in_own_loop(_prepare(database_url))  # some tests build a world inside their loop
     with running_servers(base_env, tmp_path, workers) as servers:
         world = World(servers, base_env, tmp_path)
