@@ -191,6 +191,16 @@ class RealtimeBackend(Protocol):
         """Whether a stop was requested for ``reply_id`` (and it still holds the lock)."""
         ...
 
+    async def hold_duty(self, duty: str, holder: str, ttl: float) -> bool:
+        """Take the deployment-wide ``duty`` (a background loop one process runs for all,
+        as the flusher's scans) for ``holder`` for ``ttl`` seconds, or extend it when
+        ``holder`` has it; False while another holder has it."""
+        ...
+
+    async def release_duty(self, duty: str, holder: str) -> None:
+        """Give ``duty`` up if ``holder`` has it (compare-and-delete)."""
+        ...
+
     async def presence_touch(
         self, session_id: str, conn_id: str, role: Role, ttl: float
     ) -> Presence:

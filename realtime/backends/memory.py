@@ -74,6 +74,7 @@ class MemoryBackend:
         self._logs: dict[str, _Log] = {}
         self._claims: dict[tuple[str, str], _Timed] = {}
         self._replies: dict[str, _Timed] = {}
+        self._duties: dict[str, _Timed] = {}
         self._stops: dict[str, str] = {}
         self._presence: dict[str, Roster] = {}
         self._next_sweep = clock() + SWEEP_EVERY
@@ -240,6 +241,18 @@ class MemoryBackend:
         del self._replies[session_id]
         self._stops.pop(session_id, None)
         return True
+
+    async def hold_duty(self, duty: str, holder: str, ttl: float) -> bool:
+        held = self._alive(self._duties.get(duty))
+        if held is not None and held.value != holder:
+            return False
+        self._duties[duty] = _Timed(holder, self._clock() + ttl)
+        return True
+
+    async def release_duty(self, duty: str, holder: str) -> None:
+        held = self._duties.get(duty)
+        if held is not None and held.value == holder:
+            del self._duties[duty]
 
     async def current_reply(self, session_id: str) -> str | None:
         return self._owner(session_id)

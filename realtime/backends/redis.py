@@ -10,6 +10,7 @@ Keys (all hash-tagged by session so each Lua script stays in one Cluster slot)::
     {prefix}:{sid}:pres:s    zset   student connections, score = expiry ms (Redis clock)
     {prefix}:{sid}:pres:o    zset   observer connections
     {prefix}:{sid}:claim:K   string idempotency claim (SET NX PX)
+    {prefix}:duty:NAME       string a deployment-wide duty's holder (PX ttl), no session
 
 Entries carry ``e`` (the event JSON without seq) and ``x`` (the epoch). Every append is one
 EVALSHA whatever the batch size, pipelined with the worker's other appends (see
@@ -124,6 +125,7 @@ class RedisBackend:
         self._refresh = self._redis.register_script(_lua("refresh"))
         self._presence = self._redis.register_script(_lua("presence"))
         self._claim = self._redis.register_script(_lua("_claim", "claim"))
+        self._duty = self._redis.register_script(_lua("duty"))
         self._say = self._redis.register_script(_lua("_info", "_since", "_claim", "say"))
         self._reader = StreamReader(url, self._redis, self._current_epochs, gather=read_gather)
 
@@ -306,6 +308,15 @@ class RedisBackend:
         with translate():
             done = await self._release(keys=self._reply_keys(session_id), args=[reply_id])
         return bool(done)
+
+    async def hold_duty(self, duty: str, holder: str, ttl: float) -> bool:
+        with translate():
+            held = await self._duty(keys=[f"{self._prefix}:duty:{duty}"], args=[holder, _ms(ttl)])
+        return bool(held)
+
+    async def release_duty(self, duty: str, holder: str) -> None:
+        with translate():
+            await self._duty(keys=[f"{self._prefix}:duty:{duty}"], args=[holder, 0])
 
     async def current_reply(self, session_id: str) -> str | None:
         with translate():
