@@ -46,6 +46,7 @@ from datetime import datetime
 
 from realtime.backends import RealtimeBackend
 from realtime.control import utcnow
+from realtime.duty import Duty
 from realtime.events import SequencedEvent
 from realtime.flushlist import SessionListing
 from realtime.flushmap import FlushPlan, insert_rows, plan, set_aside_row
@@ -70,8 +71,12 @@ class Flusher:
         *,
         now: Callable[[], datetime] = utcnow,
         clock: Callable[[], float] = time.monotonic,
+        duty: Duty | None = None,
     ) -> None:
         self._db = db
+        #: Shared with the deployment's other flushers: only its holder's loop scans
+        #: (None: this loop always does). A final or before-end flush runs regardless.
+        self.duty = duty
         self._backend = backend
         self.policy = policy or FlusherPolicy()
         self._now = now
@@ -143,7 +148,7 @@ class Flusher:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            if not await self._database_answers():
+            if not await self._db.reachable():
                 raise
             log.warning("flush before the end of %s failed (%s); setting aside", session_id, error)
             await self.set_aside(session_id)
@@ -185,15 +190,6 @@ class Flusher:
             after = event.seq
         self._failing.pop(session_id, None)
         return aside
-
-    async def _database_answers(self) -> bool:
-        try:
-            await self._db.ping()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            return False
-        return True
 
     async def _session_failed(self, session_id: uuid.UUID, error: Exception) -> None:
         """One session's flush failed while the database answers: back off, and set its
@@ -266,7 +262,7 @@ class Flusher:
             except Exception as error:
                 if outage is not None:
                     break  # the backend is down too: nothing more to learn this scan
-                if await self._database_answers():
+                if await self._db.reachable():
                     await self._session_failed(session_id, error)
                 else:
                     outage = error
@@ -355,7 +351,10 @@ class Flusher:
         safe too: an interrupted round has trimmed nothing it did not commit."""
         while not stop.is_set():
             try:
-                await self.scan()
+                if self.duty is None or await self.duty.take():
+                    await self.scan()
+                else:
+                    self._pending.clear()  # the holder's to measure now; stale here
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -374,13 +373,15 @@ class Flusher:
                 self._failures = 0
                 self._last_error = None
             await nap(stop, self.policy.backoff_seconds(self._failures))
+        if self.duty is not None:
+            await self.duty.give_up()
 
     # -- lag ------------------------------------------------------------------------------
 
     def lag(self) -> dict[str, object]:
         """What waits, from this flusher's last look (no I/O, never raises): see
         :func:`realtime.flushpolicy.lag_report`."""
-        return lag_report(
+        report = lag_report(
             self.policy,
             self._pending.values(),
             self._clock(),
@@ -389,6 +390,9 @@ class Flusher:
             failing_sessions=len(self._failing),
             set_aside=list(self._set_aside),
         )
+        if self.duty is not None:  # a loop standing by measures nothing: see the holder's
+            report["duty"] = "held" if self.duty.held else "standby"
+        return report
 
     async def readiness(self) -> dict[str, object]:
         """The ``/readyz`` probe (``AppState.readiness["flusher"]``)."""

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from realtime.budgets import BudgetSnapshot, BudgetStore
 from realtime.budgets.policy import WARNING_LEVELS, levels_crossed, out_of_tokens, time_percent
 from realtime.control import SessionControl, clock_of, utcnow
+from realtime.duty import Duty
 from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.nap import nap
 from storage.db import Database
@@ -71,8 +72,12 @@ class Watchdog:
         warn: TimeWarning | None = None,
         now: Callable[[], datetime] = utcnow,
         observer: Observer = NULL_OBSERVER,
+        duty: Duty | None = None,
     ) -> None:
         self._observer = observer
+        #: Shared with the deployment's other watchdogs: only its holder's loop scans
+        #: (None: this loop always does).
+        self.duty = duty
         self._warn = warn
         # (session, level) pairs already warned by this process: skips the shared
         # once-only claim on every scan.
@@ -155,10 +160,13 @@ class Watchdog:
         interrupted mid-way leaves every session either untouched or fully expired."""
         while not stop.is_set():
             try:
-                await self.scan()
+                if self.duty is None or await self.duty.take():
+                    await self.scan()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # A database blip must not kill the watchdog; the next scan retries.
                 log.exception("watchdog scan failed")
             await nap(stop, self._policy.interval_seconds)
+        if self.duty is not None:
+            await self.duty.give_up()

@@ -44,6 +44,7 @@ from realtime.budgets import BudgetStore, make_budget_store
 from realtime.connection import SocketParts
 from realtime.control import SessionControl
 from realtime.conversation import ReplyRunner
+from realtime.duty import Duty
 from realtime.flusher import Flusher
 from realtime.heartbeat import Heartbeat
 from realtime.hub import Hub
@@ -210,9 +211,12 @@ def compose_realtime(
     loop = settings.evaluation_in_process or not serve_sockets
     compose_evaluations(settings, db, control, lifetime, loop=loop)
     parts = Realtime(backend, budgets, session_log, report, flusher)
+    # Several watchdogs (one per worker by default) scan as one: the holder of the
+    # deployment's watchdog lease does (realtime.duty).
+    policy = watchdog_policy(settings)
+    duty = Duty(backend, "watchdog", policy.interval_seconds)
+    dog = Watchdog(db, control, budgets, policy, report.time_warning, observer=observer, duty=duty)
     if not serve_sockets:
-        policy = watchdog_policy(settings)
-        dog = Watchdog(db, control, budgets, policy, warn=report.time_warning, observer=observer)
         lifetime.open("watchdog", lambda: background(dog.run, "watchdog"))
         return parts
 
@@ -226,6 +230,7 @@ def compose_realtime(
     lifetime.close("providers", models.aclose)
     parts.models = models
     if settings.flusher_in_process:
+        flusher.duty = Duty(backend, "flusher", flusher.policy.interval_seconds)
         lifetime.open("flusher", lambda: _flushing(flusher))
         readiness["flusher"] = flusher.readiness
     runner = ReplyRunner(
@@ -257,8 +262,6 @@ def compose_realtime(
         hub, session_log, presence, report, control, config, heartbeat, observer
     )
     if settings.watchdog_in_process:
-        policy = watchdog_policy(settings)
-        dog = Watchdog(db, control, budgets, policy, report.time_warning, observer=observer)
         lifetime.open("watchdog", lambda: background(dog.run, "watchdog"))
     return parts
 
@@ -380,7 +383,8 @@ async def run_flusher_process(settings: Settings) -> int:
     backend = make_backend(
         settings.redis_url, settings.redis_key_prefix, settings.live_window_events
     )
-    flusher = Flusher(db, backend, flusher_policy(settings))
+    policy = flusher_policy(settings)
+    flusher = Flusher(db, backend, policy, duty=Duty(backend, "flusher", policy.interval_seconds))
     if metrics is not None:
         metrics.watch(db, flusher.lag)
     lifetime.close("database", db.aclose)

@@ -1,0 +1,131 @@
+"""Several flushers (one per web worker by default) scan as one: the holder of the
+deployment's flusher duty (:mod:`realtime.duty`), on each backend and database. Another
+takes over when the holder stops (at its next scan) or dies (when the lease lapses)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import cast
+
+import pytest
+
+from realtime.backends import RealtimeBackend
+from realtime.duty import SHORTEST_LEASE, Duty
+from realtime.flusher import Flusher, FlusherPolicy
+from storage.db import Database
+from tests.transcripts.conftest import CountingReads, new_session, publish, stored
+from tests.transcripts.test_flush_contract import conversation
+
+#: Every wait is bounded: a lapsed lease (1 s) plus a loaded machine's slack.
+WAIT = 10.0
+POLICY = FlusherPolicy(interval_seconds=0.02)
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait (at most WAIT seconds) until ``check()`` is true: what a loop did shows only
+    in SQL and in what it read, which nothing announces."""
+
+    async def poll() -> None:
+        while not await check():  # noqa: ASYNC110 - nothing to wait on but the result
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), WAIT)
+
+
+@pytest.fixture
+async def other_worker(
+    backend: RealtimeBackend, backend_spec: tuple[str, str]
+) -> AsyncIterator[RealtimeBackend]:
+    """A second worker's backend on the same live state (in-process: the same one)."""
+    if not backend_spec[0]:
+        yield backend
+        return
+    from realtime.backends.redis import RedisBackend
+
+    made = RedisBackend(backend_spec[0], key_prefix=backend_spec[1])
+    try:
+        yield made
+    finally:
+        await made.aclose()
+
+
+def flusher(db: Database, backend: RealtimeBackend) -> tuple[Flusher, CountingReads]:
+    reads = CountingReads(backend)
+    made = Flusher(
+        db,
+        cast(RealtimeBackend, reads),
+        POLICY,
+        duty=Duty(backend, "flusher", POLICY.interval_seconds),
+    )
+    made.listing.serving = lambda: True  # sockets open: it lists on every scan
+    return made, reads
+
+
+async def all_stored(db: Database, sid: uuid.UUID) -> bool:
+    messages, _ = await stored(db, sid)
+    return len(messages) == 8  # the conversation's eight messages
+
+
+async def test_one_flusher_scans_and_the_next_takes_over(
+    database_url: str, backend: RealtimeBackend, other_worker: RealtimeBackend
+) -> None:
+    db = Database(database_url)
+    first, first_reads = flusher(db, backend)
+    second, second_reads = flusher(db, other_worker)
+    stops = asyncio.Event(), asyncio.Event()
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            first_task = tasks.create_task(first.run(stops[0]))
+            sid = await new_session(db)
+            await publish(backend, sid, conversation())
+            await until(lambda: all_stored(db, sid))
+            tasks.create_task(second.run(stops[1]))
+            await until(lambda: asyncio.sleep(0, second.lag().get("duty") == "standby"))
+            looked = len(first_reads.many)
+            await until(lambda: asyncio.sleep(0, len(first_reads.many) >= looked + 5))
+            # Five scans of the holder, as many loops of the other: none of them read.
+            assert (second_reads.many, second_reads.single) == ([], [])
+            assert first.lag()["duty"] == "held" and second.lag()["duty"] == "standby"
+            assert second.lag()["unflushed_events"] == 0
+
+            # The holder stops: it gives the duty up, and the other takes it at once.
+            stops[0].set()
+            await first_task
+            assert first.lag()["duty"] == "standby"
+            sid = await new_session(db)
+            await publish(other_worker, sid, conversation())
+            await until(lambda: all_stored(db, sid))
+            assert second.lag()["duty"] == "held" and second_reads.many
+            stops[1].set()
+    finally:
+        await db.aclose()
+
+
+async def test_a_dead_holders_duty_lapses_to_the_next(
+    database_url: str, backend: RealtimeBackend, other_worker: RealtimeBackend
+) -> None:
+    db = Database(database_url)
+    first, _ = flusher(db, backend)
+    second, second_reads = flusher(db, other_worker)
+    stop = asyncio.Event()
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            first_task = tasks.create_task(first.run(asyncio.Event()))
+            await until(lambda: asyncio.sleep(0, first.lag().get("duty") == "held"))
+            tasks.create_task(second.run(stop))
+            await until(lambda: asyncio.sleep(0, second.lag().get("duty") == "standby"))
+            # Killed: no loop of its own gives the duty up (a worker's kill -9).
+            first_task.cancel()
+            died = asyncio.get_running_loop().time()
+            sid = await new_session(db)
+            await publish(other_worker, sid, conversation())
+            await until(lambda: all_stored(db, sid))
+            waited = asyncio.get_running_loop().time() - died
+            assert second.lag()["duty"] == "held" and second_reads.many
+            # Not before the lease lapsed: until then the dead holder had it.
+            assert waited >= SHORTEST_LEASE * 0.9, waited
+            stop.set()
+    finally:
+        await db.aclose()
