@@ -9,9 +9,10 @@ between leaves it in the stream to be replayed, which stores nothing twice.
 No per-flusher state is needed to resume: the untrimmed head of each durable stream *is*
 the pending work. A restarted flusher, or any other one, takes over whatever a dead one
 left (what ``XAUTOCLAIM`` does for Redis consumer groups, without the group). Several
-flushers may run at once (one per web process plus ``vclient flusher``): they may insert
-the same batch twice, which the idempotent insert makes harmless, and a trim never passes
-what the trimming flusher committed itself, so nothing is acknowledged uncommitted.
+flushers run (one per web process, a ``vclient flusher``), but only the holder of the
+deployment's flusher duty scans (:mod:`realtime.duty`); should two scan for a moment,
+they may insert the same batch twice, which the idempotent insert makes harmless, and
+a trim never passes what the trimming flusher committed itself.
 
 Which sessions: those :mod:`realtime.flushlist` lists from SQL (on every scan while the
 process has a socket open, else at most once per ``list_seconds`` while one page holds

@@ -4,7 +4,8 @@ whose tokens can no longer pay for a minimal reply.
 State lives in SQL (``deadline_at``, ``last_activity_at``) and the budget store, not in
 the watchdog, so several watchdogs may run at once and a restarted one picks up where
 it was: a deadline that passed while none ran is found on the first scan. Expiry goes
-through :class:`SessionControl`, whose version check makes it happen exactly once.
+through :class:`SessionControl`, whose version check makes it happen exactly once. Of
+several, only the holder of the deployment's watchdog duty scans (:mod:`realtime.duty`).
 
 A scan visits every active session, ``batch`` at a time (keyset pages by id). Per page:
 one SQL query loads the sessions; those past their deadline expire ("time"), then those

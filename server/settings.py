@@ -152,12 +152,14 @@ class Settings(BaseSettings):
     # beyond it are refused with a clear message.
     teacher_monthly_token_cap: int | None = None
     # Run the watchdog inside each web process (the single-process default). With a
-    # separate `vclient watchdog` process, set false; running both is safe, only wasteful.
+    # separate `vclient watchdog` process, set false. However many run, one scans at a
+    # time: the holder of the deployment's watchdog lease (realtime/duty.py).
     watchdog_in_process: bool = True
 
     # Transcripts (write-behind to SQL). Run the flusher loop inside each web process
     # (the single-process default; required with the in-process backend). With a
-    # separate `vclient flusher`, set false; several flushers at once are harmless.
+    # separate `vclient flusher`, set false. However many run, one scans at a time: the
+    # holder of the deployment's flusher lease (realtime/duty.py).
     flusher_in_process: bool = True
     # Flush period: the promise is "in SQL within 2 s"; 0.25 s leaves room for slow commits.
     flush_interval_seconds: float = 0.25
