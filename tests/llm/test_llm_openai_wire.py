@@ -11,6 +11,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import pytest
+
 from llm import Done, Failed, Persona, ReplyEvent, ReplyRequest, TextDelta, Turn, Usage
 from llm.openai import MAX_ERROR_BODY_BYTES, OpenAIProvider
 from tests.llm.conftest import EVENT_TIMEOUT
@@ -35,12 +37,14 @@ HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding
 
 
 @asynccontextmanager
-async def raw_server(respond: Writer) -> AsyncIterator[str]:
-    """A server on 127.0.0.1 that reads one request's head and body, then lets
-    ``respond`` write the answer; yields the provider's base URL."""
+async def raw_server(respond: Writer, heads: list[bytes] | None = None) -> AsyncIterator[str]:
+    """A server on 127.0.0.1 that reads one request's head (kept in ``heads``) and body,
+    then lets ``respond`` write the answer; yields the provider's base URL."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
+        if heads is not None:
+            heads.append(head)
         length = next(
             int(line.split(b":", 1)[1])
             for line in head.split(b"\r\n")
@@ -140,3 +144,33 @@ async def test_an_error_status_reads_only_the_first_kib_of_a_huge_body() -> None
     assert failed.detail.startswith("HTTP 502: <html>xxx")
     assert len(failed.detail) < 600  # 500 bytes of the body shown, no more
     assert failed.retry_after_s == 3.0
+
+
+async def test_the_environments_proxy_carries_every_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``HTTP_PROXY`` is honoured (read once per provider, not per request): the model's
+    host need not resolve, the proxy is asked for its absolute URL, both replies."""
+
+    async def respond(writer: asyncio.StreamWriter) -> None:
+        line = b"data: " + json.dumps(_chunk("Hi")).encode() + b"\n\n"
+        head = HEAD.replace(b"\r\n\r\n", b"\r\nconnection: close\r\n\r\n")
+        writer.write(head + _framed(line + b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+
+    heads: list[bytes] = []
+    async with raw_server(respond, heads) as proxy_url:
+        monkeypatch.setenv("HTTP_PROXY", proxy_url.removesuffix("/v1"))
+        for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        provider = OpenAIProvider("http://model.invalid/v1", api_key="k", timeout=5.0)
+        try:
+            for _ in range(2):
+                async with provider.stream(REQUEST) as events:
+                    replies = [event async for event in events]
+                assert replies[0] == TextDelta("Hi") and replies[-1] == Done("end_turn")
+        finally:
+            await provider.aclose()
+    assert [head.split(b"\r\n")[0] for head in heads] == [
+        b"POST http://model.invalid/v1/chat/completions HTTP/1.1"
+    ] * 2
