@@ -293,12 +293,18 @@ class Connection:
             self._writer = asyncio.current_task()
             if self._revoked is not None:  # revoked before the writer started
                 raise self._revoked
+            outbox = self._outbox
             while True:
-                text = await self._outbox.get()
+                # Outbox.get in two plain calls: once per frame of every socket, no
+                # coroutine is made unless the writer must wait (then only the future).
+                text = outbox.next_to_send()
+                if text is None:
+                    await outbox.changed()
+                    continue
                 try:
                     await self._send(text)
                 finally:
-                    self._outbox.sent()
+                    outbox.sent()
         except asyncio.CancelledError:
             if self._revoked is not None:  # revoke() cancelled it: close with its code
                 raise self._revoked from None

@@ -62,8 +62,17 @@ class Outbox:
 
     async def get(self) -> str:
         """The next frame to send, waiting for one; call :meth:`sent` once it is."""
-        while not self._frames:
-            await self._change()
+        while (text := self.next_to_send()) is None:
+            await self.changed()
+        return text
+
+    def next_to_send(self) -> str | None:
+        """The next frame if one is waiting (call :meth:`sent` once it is sent), else
+        None: then await :meth:`changed` and look again. :meth:`get` in two plain calls,
+        for the socket's writer, which waits once per frame of every socket: no
+        coroutine is made unless it must wait, and then only the future."""
+        if not self._frames:
+            return None
         self._unsent += 1
         text = self._frames.pop(0)
         self._notify()  # room for a waiting put
@@ -94,20 +103,18 @@ class Outbox:
         self._notify()
         return text
 
-    async def _change(self) -> None:
+    def changed(self) -> asyncio.Future[None]:
+        """A future done at the next change, to await (a cancelled waiter cancels only
+        its own future, which the next change drops unwoken)."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self._waiters is None:
             self._waiters = [waiter]
         else:
             self._waiters.append(waiter)
-        try:
-            await waiter
-        finally:
-            # Woken, it is gone already; cancelled (its socket closing), only its own
-            # future goes, nobody else's.
-            waiters = self._waiters
-            if waiters is not None and waiter in waiters:
-                waiters.remove(waiter)
+        return waiter
+
+    async def _change(self) -> None:
+        await self.changed()
 
     def _notify(self) -> None:
         waiters, self._waiters = self._waiters, None
