@@ -8,10 +8,18 @@ refused by ``ON CONFLICT``) and the same expiry checks: a second worker cost a s
 of scans. Now the loops share one lease per duty in the backend: the holder scans, the
 others look once per scan (one Redis command) and take over when its lease lapses.
 
-The lease is :data:`LEASE_SCANS` scan intervals (at least :data:`SHORTEST_LEASE`): the
-holder renews it at every scan, so only a holder stalled for that long (or gone) loses
-it. Two holders at once for a moment are harmless, as several loops always were; a
-holder that stops gives the duty up, so the next loop takes it at its next scan.
+The lease is :data:`LEASE_SCANS` times the loop's wait before its next look (at least
+:data:`SHORTEST_LEASE`): the holder renews it at every scan, so only a holder stalled for
+that long (or gone) loses it. A loop backing off (the flusher while the database is
+down: 0.5, 1, 2, 4, then 5 s) keeps its duty through the longer waits, so one flusher
+reports the outage rather than the duty passing from one failing loop to the next. Two
+holders at once for a moment are harmless, as several loops always were; a holder that
+stops gives the duty up, so the next loop takes it at its next scan.
+
+Fail open: a loop whose backend cannot say who holds the duty (unreachable, or no answer
+within the lease, as a Redis refusing writes gives none) scans anyway, as every loop
+did before duties: several scanning at once is safe by design, and a flusher held up
+waiting for a lease would hold the transcripts up with it.
 """
 
 from __future__ import annotations
@@ -22,16 +30,17 @@ import os
 import secrets
 import socket
 
-from realtime.backends import RealtimeBackend
+from realtime.backends import BackendUnavailable, RealtimeBackend
 
 log = logging.getLogger(__name__)
 
 __all__ = ["LEASE_SCANS", "SHORTEST_LEASE", "Duty"]
 
-#: Scan intervals a lease lasts: a holder that missed three renewals in a row (a stalled
-#: loop, a Redis blip) still has it at the fourth. A loop that died is replaced at most
-#: this long after its last scan: the flusher's 0.25 s scans give 1 s, within the 2 s
-#: transcripts promise; the watchdog's 0.5 s give 2 s more of lateness, once.
+#: Waits a lease lasts: a holder that missed three renewals in a row (a stalled loop, a
+#: Redis blip) still has it at the fourth, and a backing-off flusher's next wait (twice
+#: its last) is covered. A loop that died is replaced at most this long after its last
+#: scan: the flusher's 0.25 s scans give 1 s, within the 2 s transcripts promise; the
+#: watchdog's 0.5 s give 2 s more of lateness, once.
 LEASE_SCANS = 4
 #: Tests run loops every few milliseconds; a lease shorter than this would change hands
 #: on every scheduling hiccup.
@@ -42,21 +51,33 @@ class Duty:
     """One process's part in a duty: :meth:`take` before each scan, scan only when it
     answers True, :meth:`give_up` when the loop stops."""
 
-    def __init__(self, backend: RealtimeBackend, name: str, interval_seconds: float) -> None:
+    def __init__(self, backend: RealtimeBackend, name: str) -> None:
         self.name = name
         self._backend = backend
-        self._lease = max(LEASE_SCANS * interval_seconds, SHORTEST_LEASE)
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        #: Whether the last :meth:`take` got the duty (``/readyz`` shows it).
+        #: Whether the last :meth:`take` got the duty.
         self.held = False
+        #: What ``/readyz`` shows: ``held``, ``standby``, or ``unsure`` (scanning with no
+        #: answer from the backend: fail open).
+        self.state = "standby"
 
-    async def take(self) -> bool:
-        """Take or renew the duty; whether this process has it now. Raises
-        BackendUnavailable (the loop's failed scan: it retries)."""
-        held = await self._backend.hold_duty(self.name, self._holder, self._lease)
-        if held != self.held:
+    async def take(self, wait_seconds: float) -> bool:
+        """Take or renew the duty, for :data:`LEASE_SCANS` times ``wait_seconds`` (the
+        loop's wait before its next look); whether to scan now: this process has the
+        duty, or the backend could not tell within the lease (fail open)."""
+        lease = max(LEASE_SCANS * wait_seconds, SHORTEST_LEASE)
+        try:
+            async with asyncio.timeout(lease):
+                held = await self._backend.hold_duty(self.name, self._holder, lease)
+        except (TimeoutError, BackendUnavailable) as unknown:
+            if self.state != "unsure":
+                log.warning("%s: no answer on the duty (%r); scanning anyway", self.name, unknown)
+            self.held, self.state = False, "unsure"
+            return True
+        state = "held" if held else "standby"
+        if state != self.state:
             log.info("%s: %s", self.name, "on duty" if held else "standing by")
-        self.held = held
+        self.held, self.state = held, state
         return held
 
     async def give_up(self) -> None:
@@ -64,7 +85,7 @@ class Duty:
         a backend down or a cancelled call leaves the lease to lapse."""
         if not self.held:
             return
-        self.held = False
+        self.held, self.state = False, "standby"
         try:
             await self._backend.release_duty(self.name, self._holder)
         except asyncio.CancelledError:

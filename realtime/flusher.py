@@ -8,11 +8,10 @@ between leaves it in the stream to be replayed, which stores nothing twice.
 
 No per-flusher state is needed to resume: the untrimmed head of each durable stream *is*
 the pending work. A restarted flusher, or any other one, takes over whatever a dead one
-left (what ``XAUTOCLAIM`` does for Redis consumer groups, without the group). Several
-flushers run (one per web process, a ``vclient flusher``), but only the holder of the
-deployment's flusher duty scans (:mod:`realtime.duty`); should two scan for a moment,
-they may insert the same batch twice, which the idempotent insert makes harmless, and
-a trim never passes what the trimming flusher committed itself.
+left (what ``XAUTOCLAIM`` does for Redis consumer groups, without the group). Of several
+flushers (one per web process, a ``vclient flusher``) the holder of the flusher duty
+scans (:mod:`realtime.duty`); two scanning at once may insert a batch twice, which the
+idempotent insert makes harmless, and a trim never passes what its flusher committed.
 
 Which sessions: those :mod:`realtime.flushlist` lists from SQL (on every scan while the
 process has a socket open, else at most once per ``list_seconds`` while one page holds
@@ -352,7 +351,8 @@ class Flusher:
         safe too: an interrupted round has trimmed nothing it did not commit."""
         while not stop.is_set():
             try:
-                if self.duty is None or await self.duty.take():
+                wait = self.policy.backoff_seconds(self._failures)
+                if self.duty is None or await self.duty.take(wait):
                     await self.scan()
                 else:
                     self._pending.clear()  # the holder's to measure now; stale here
@@ -392,7 +392,7 @@ class Flusher:
             set_aside=list(self._set_aside),
         )
         if self.duty is not None:  # a loop standing by measures nothing: see the holder's
-            report["duty"] = "held" if self.duty.held else "standby"
+            report["duty"] = self.duty.state
         return report
 
     async def readiness(self) -> dict[str, object]:

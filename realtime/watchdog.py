@@ -161,7 +161,7 @@ class Watchdog:
         interrupted mid-way leaves every session either untouched or fully expired."""
         while not stop.is_set():
             try:
-                if self.duty is None or await self.duty.take():
+                if self.duty is None or await self.duty.take(self._policy.interval_seconds):
                     await self.scan()
             except asyncio.CancelledError:
                 raise

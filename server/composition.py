@@ -214,7 +214,7 @@ def compose_realtime(
     # Several watchdogs (one per worker by default) scan as one: the holder of the
     # deployment's watchdog lease does (realtime.duty).
     policy = watchdog_policy(settings)
-    duty = Duty(backend, "watchdog", policy.interval_seconds)
+    duty = Duty(backend, "watchdog")
     dog = Watchdog(db, control, budgets, policy, report.time_warning, observer=observer, duty=duty)
     if not serve_sockets:
         lifetime.open("watchdog", lambda: background(dog.run, "watchdog"))
@@ -230,7 +230,7 @@ def compose_realtime(
     lifetime.close("providers", models.aclose)
     parts.models = models
     if settings.flusher_in_process:
-        flusher.duty = Duty(backend, "flusher", flusher.policy.interval_seconds)
+        flusher.duty = Duty(backend, "flusher")
         lifetime.open("flusher", lambda: _flushing(flusher))
         readiness["flusher"] = flusher.readiness
     runner = ReplyRunner(
@@ -384,7 +384,7 @@ async def run_flusher_process(settings: Settings) -> int:
         settings.redis_url, settings.redis_key_prefix, settings.live_window_events
     )
     policy = flusher_policy(settings)
-    flusher = Flusher(db, backend, policy, duty=Duty(backend, "flusher", policy.interval_seconds))
+    flusher = Flusher(db, backend, policy, duty=Duty(backend, "flusher"))
     if metrics is not None:
         metrics.watch(db, flusher.lag)
     lifetime.close("database", db.aclose)

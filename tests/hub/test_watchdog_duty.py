@@ -64,7 +64,7 @@ async def test_one_watchdog_scans_and_the_next_takes_over(
             SessionControl(db),
             budgets,
             POLICY,
-            duty=Duty(backend, "watchdog", POLICY.interval_seconds),
+            duty=Duty(backend, "watchdog"),
         )
         for db, backend in zip(dbs, workers, strict=True)
     ]

@@ -218,6 +218,17 @@ async def _until_ready_state(world: World, check: Any, within: float) -> list[di
             await asyncio.sleep(0.05)
 
 
+def _on_duty(body: dict[str, Any], check: Any) -> bool:
+    """``check`` of a worker's flusher lag, if its flusher holds the deployment's duty:
+    one does, and the others stand by (realtime/duty.py), with no lag of their own."""
+    flusher: dict[str, Any] = body["checks"]["flusher"]
+    return flusher["duty"] == "standby" or bool(check(flusher))
+
+
+def _duties(bodies: list[dict[str, Any]]) -> list[str]:
+    return sorted(body["checks"]["flusher"]["duty"] for body in bodies)
+
+
 async def _whisper_until_closed(teacher: Socket, acked: list[str], cut: asyncio.Event) -> None:
     """Whisper steadily; keep the texts echoed back (acknowledged) until the server answers
     `unavailable` (it cannot store a whisper without SQL; the socket stays open, as an
@@ -265,12 +276,13 @@ async def _outage(world: World, proxy: TcpProxy, dsn: str) -> None:
         await cut.wait()
         proxy.cut()  # the database is gone for every app process
         cut_at = time.monotonic()
-        # Both workers report it: not ready, the flusher retrying.
+        # Both workers report it, not ready; the flusher on duty retrying.
         during = await _until_ready_state(
             world,
-            lambda code, body: code == 503 and body["checks"]["flusher"]["status"] == "retrying",
+            lambda code, body: code == 503 and _on_duty(body, lambda f: f["status"] == "retrying"),
             within=15,
         )
+        assert _duties(during) == ["held", "standby"], during
         await load  # whispers stop being acknowledged once they need the database
         await teacher.close()
         in_sql = (await whisper_counts(dsn, sid))[0]
@@ -278,9 +290,10 @@ async def _outage(world: World, proxy: TcpProxy, dsn: str) -> None:
             # Acknowledged but not yet flushed when the cut came: the lag shows it.
             during = await _until_ready_state(
                 world,
-                lambda code, body: body["checks"]["flusher"]["unflushed_events"] > 0,
+                lambda code, body: _on_duty(body, lambda f: f["unflushed_events"] > 0),
                 within=15,
             )
+            assert _duties(during) == ["held", "standby"], during
         # A say while SQL is away is refused with a clear error (nothing acknowledged,
         # so the client sends it again later) and the socket stays usable.
         await student.send(type="say", text="During the outage?", client_id="o2")
@@ -290,12 +303,14 @@ async def _outage(world: World, proxy: TcpProxy, dsn: str) -> None:
         assert (said["type"], said["code"]) == ("error", "unavailable")
         await student.send(type="ping", nonce="still-open")
         await student.until(lambda e: e["type"] == "pong", within=5)
-        # A few seconds of outage: every flusher failed and backed off 4 times (~3.75 s).
-        await _until_ready_state(
+        # A few seconds of outage: the flusher on duty failed and backed off 4 times
+        # (~3.75 s), keeping its duty through the longer waits.
+        late = await _until_ready_state(
             world,
-            lambda code, body: code == 503 and body["checks"]["flusher"]["failed_scans"] >= 4,
+            lambda code, body: code == 503 and _on_duty(body, lambda f: f["failed_scans"] >= 4),
             within=15,
         )
+        assert _duties(late) == ["held", "standby"], late
         outage = time.monotonic() - cut_at
     proxy.restore()
     restored_at = time.monotonic()

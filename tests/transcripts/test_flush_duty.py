@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -73,7 +74,7 @@ def flusher(db: Database, backend: RealtimeBackend) -> tuple[Flusher, CountingRe
         db,
         cast(RealtimeBackend, reads),
         POLICY,
-        duty=Duty(backend, "flusher", POLICY.interval_seconds),
+        duty=Duty(backend, "flusher"),
     )
     made.listing.serving = lambda: True  # sockets open: it lists on every scan
     return made, reads
@@ -149,3 +150,29 @@ async def test_a_dead_holders_duty_lapses_to_the_next(
         # duty would have stored the session within a scan or two, ~40 ms.)
         assert waited >= SHORTEST_LEASE / 2, waited
         stop.set()
+
+
+async def test_a_holder_backing_off_keeps_its_duty(
+    tmp_path: Path, backend: RealtimeBackend, other_worker: RealtimeBackend
+) -> None:
+    """The database is gone: the holder's scans fail and it waits longer each time
+    (0.04, 0.08 ... 1.28 s here, past the shortest lease), renewing for as long as it
+    will wait. The other stands by throughout: one flusher reports the outage, and the
+    duty does not pass from one failing loop to the next."""
+    gone = Database(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'db.sqlite'}")
+    first, _ = flusher(gone, backend)
+    second, second_reads = flusher(gone, other_worker)
+    stops = asyncio.Event(), asyncio.Event()
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(first.run(stops[0]))
+            await until(lambda: first.lag().get("duty") == "held")
+            tasks.create_task(second.run(stops[1]))
+            await until(lambda: first.lag()["failed_scans"] == 7)  # its last wait 1.28 s
+            assert first.lag()["duty"] == "held" and first.lag()["status"] == "retrying"
+            assert second.lag()["duty"] == "standby" and second.lag()["failed_scans"] == 0
+            assert (second_reads.many, second_reads.single) == ([], [])
+            for stop in stops:
+                stop.set()
+    finally:
+        await gone.aclose()
