@@ -6,7 +6,7 @@ PostgreSQL, with the in-process backend and with Redis."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,21 +18,10 @@ from realtime.watchdog import Watchdog, WatchdogPolicy
 from storage.db import Database
 from tests.hub.started import started_session
 from tests.hub.test_watchdog_scan import pages, statements
+from tests.support.polling import until
 from tests.support.sqlite_threads import aiosqlite_threads_done
 
-WAIT = 10.0
 POLICY = WatchdogPolicy(interval_seconds=0.02)
-
-
-async def until(check: Callable[[], bool]) -> None:
-    """Wait (at most WAIT seconds) until ``check()``: scans show only in the SQL they
-    send, which nothing announces."""
-
-    async def poll() -> None:
-        while not check():  # noqa: ASYNC110 - nothing to wait on but the result
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), WAIT)
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -1,6 +1,8 @@
-"""Waiting for state another process writes soon but announces to no one: the flusher
-stores a reply's usage row and token count within about 0.25 s of the reply's end, and
-no event tells a test when. The one loop for that, bounded, for the caller to assert on."""
+"""Waiting for state written soon but announced to no one: the flusher stores a reply's
+usage row and token count within about 0.25 s of the reply's end, and no event tells a
+test when (:func:`polled`, bounded, for the caller to assert on); a live path runs in
+the appender's call, and a background loop's counters move, with nothing to await
+(:func:`until`)."""
 
 from __future__ import annotations
 
@@ -26,3 +28,14 @@ async def polled(
         if done(found) or time.monotonic() > deadline:
             return found
         await asyncio.sleep(PAUSE_SECONDS)  # polling a write already under way
+
+
+async def until(check: Callable[[], bool], within: float = 10.0, pause: float = 0.01) -> None:
+    """Wait until ``check()`` holds (state of this process that nothing announces);
+    TimeoutError past ``within`` seconds."""
+
+    async def poll() -> None:
+        while not check():  # noqa: ASYNC110 - nothing to await: see the module's docstring
+            await asyncio.sleep(pause)
+
+    await asyncio.wait_for(poll(), within)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -17,26 +17,11 @@ from realtime.backends import RealtimeBackend
 from realtime.duty import SHORTEST_LEASE, Duty
 from realtime.flusher import Flusher, FlusherPolicy
 from storage.db import Database
+from tests.support.polling import polled, until
 from tests.transcripts.conftest import CountingReads, new_session, publish, stored
 from tests.transcripts.test_flush_contract import conversation
 
-#: Every wait is bounded: a lapsed lease (1 s) plus a loaded machine's slack.
-WAIT = 10.0
 POLICY = FlusherPolicy(interval_seconds=0.02)
-
-
-async def until(check: Callable[[], bool | Awaitable[bool]]) -> None:
-    """Wait (at most WAIT seconds) until ``check()`` is true: what a loop did shows only
-    in SQL and in what it read, which nothing announces."""
-
-    async def poll() -> None:
-        while True:
-            done = check()
-            if done if isinstance(done, bool) else await done:
-                return
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), WAIT)
 
 
 @pytest.fixture
@@ -91,9 +76,14 @@ async def pair(
         await db.aclose()
 
 
-async def all_stored(db: Database, sid: uuid.UUID) -> bool:
-    messages, _ = await stored(db, sid)
-    return len(messages) == 8  # the conversation's eight messages
+async def stored_messages(db: Database, sid: uuid.UUID) -> int:
+    """The session's messages in SQL once the flusher has stored the conversation's eight
+    (or what it holds after 10 s of waiting: every wait is bounded, a lapsed lease is 1 s)."""
+
+    async def count() -> int:
+        return len((await stored(db, sid))[0])
+
+    return await polled(count, lambda found: found == 8)
 
 
 async def test_one_flusher_scans_and_the_next_takes_over(
@@ -105,7 +95,7 @@ async def test_one_flusher_scans_and_the_next_takes_over(
         first_task = tasks.create_task(first.run(stops[0]))
         sid = await new_session(db)
         await publish(backend, sid, conversation())
-        await until(lambda: all_stored(db, sid))
+        assert await stored_messages(db, sid) == 8
         tasks.create_task(second.run(stops[1]))
         await until(lambda: second.lag().get("duty") == "standby")
         looked = len(pair.first_reads.many)
@@ -121,7 +111,7 @@ async def test_one_flusher_scans_and_the_next_takes_over(
         assert first.lag()["duty"] == "standby"
         sid = await new_session(db)
         await publish(other_worker, sid, conversation())
-        await until(lambda: all_stored(db, sid))
+        assert await stored_messages(db, sid) == 8
         assert second.lag()["duty"] == "held" and pair.second_reads.many
         stops[1].set()
 
@@ -141,7 +131,7 @@ async def test_a_dead_holders_duty_lapses_to_the_next(
         died = asyncio.get_running_loop().time()
         sid = await new_session(db)
         await publish(other_worker, sid, conversation())
-        await until(lambda: all_stored(db, sid))
+        assert await stored_messages(db, sid) == 8
         waited = asyncio.get_running_loop().time() - died
         assert second.lag()["duty"] == "held" and pair.second_reads.many
         # Not before the lease lapsed: until then the dead holder had it. (It ran from

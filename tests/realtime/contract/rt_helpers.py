@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from realtime.backends import MemoryBackend, RealtimeBackend
 from realtime.protocol import MessageEvent, MessageRole, ReplyDelta, SequencedEvent
+from tests.support.polling import until
 
 #: Every wait in the suite is bounded; generous so a loaded CI box does not flake.
 WAIT = 5.0
@@ -35,6 +36,13 @@ async def eventually(check: Callable[[], Awaitable[bool]], step: float = 0.01) -
             await asyncio.sleep(step)
 
     await asyncio.wait_for(poll(), WAIT)
+
+
+async def until_live(check: Callable[[], bool]) -> None:
+    """Wait (at most WAIT seconds, a look every millisecond) until ``check()``: the live
+    path runs in the appender's (or the stream reader's) call, and nothing announces the
+    iterator's wait."""
+    await until(check, WAIT, 0.001)
 
 
 async def take(events: AsyncIterator[SequencedEvent], n: int) -> list[SequencedEvent]:

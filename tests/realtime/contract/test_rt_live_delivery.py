@@ -6,26 +6,14 @@ together they are the log, in order, each event once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
 from realtime.backends.base import Subscription
 from realtime.protocol import SequencedEvent
-from tests.realtime.contract.rt_helpers import WAIT, Workers, delta
+from tests.realtime.contract.rt_helpers import WAIT, Workers, delta, until_live
 
 pytestmark = pytest.mark.redis
-
-
-async def until(check: Callable[[], bool]) -> None:
-    """Wait until ``check()``, or TimeoutError. Polled: the live path runs in the
-    appender's (or the stream reader's) call, and nothing announces the iterator's wait."""
-
-    async def poll() -> None:
-        while not check():  # noqa: ASYNC110 - see the docstring
-            await asyncio.sleep(0.001)
-
-    await asyncio.wait_for(poll(), WAIT)
 
 
 async def test_live_events_go_to_the_taker_and_the_rest_through_the_iterator_in_order(
@@ -71,22 +59,22 @@ async def test_live_events_go_to_the_taker_and_the_rest_through_the_iterator_in_
         events.deliver(take)
         iterator = tasks.create_task(iterate(events))
         watcher = tasks.create_task(witness(witnessing))
-        await until(lambda: events.waiting and witnessing.waiting)
+        await until_live(lambda: events.waiting and witnessing.waiting)
         for i in range(6, 12):
             await writer.append(session_id, [delta(i)])
-            await until(lambda i=i: i in taken)  # type: ignore[misc]
+            await until_live(lambda i=i: i in taken)  # type: ignore[misc]
         await writer.append(session_id, [delta(12)])
         await holding_12.wait()
         # Its consumer still busy with 12: 13 and 14 must wait behind it.
         await writer.append(session_id, [delta(13), delta(14)])
-        await until(lambda: witnessed[-1:] == [14])
+        await until_live(lambda: witnessed[-1:] == [14])
         assert 13 not in order and 14 not in order
         release_12.set()
         # Once the iterator has handled 12 and what queued behind it and waits again,
         # the live path takes over again.
-        await until(lambda: len(order) == 14 and events.waiting)
+        await until_live(lambda: len(order) == 14 and events.waiting)
         await writer.append(session_id, [delta(15)])
-        await until(lambda: 15 in taken)
+        await until_live(lambda: 15 in taken)
         iterator.cancel()
         watcher.cancel()
     assert order == list(range(1, 16)) and witnessed == list(range(6, 16))
@@ -106,7 +94,7 @@ async def test_a_taker_that_fails_fails_its_iterator_and_not_the_appender(
     async with reader.subscribe(session_id, after=0) as events, asyncio.timeout(WAIT):
         events.deliver(broken)
         failing = asyncio.create_task(anext(events))
-        await until(lambda: events.waiting)
+        await until_live(lambda: events.waiting)
         assert await writer.append(session_id, [delta(1)]) == [1]
         with pytest.raises(RuntimeError, match="bug at 1"):
             await failing

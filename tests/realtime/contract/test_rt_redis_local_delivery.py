@@ -12,7 +12,7 @@ import pytest
 from realtime.backends.base import Subscription
 from realtime.backends.redis import RedisBackend
 from realtime.protocol import SequencedEvent
-from tests.realtime.contract.rt_helpers import WAIT, delta, text_of
+from tests.realtime.contract.rt_helpers import WAIT, delta, text_of, until_live
 
 pytestmark = pytest.mark.redis
 
@@ -37,14 +37,6 @@ async def made(redis_url: str, redis_prefix: str) -> AsyncIterator[Callable[...,
             await backend.aclose()
 
 
-async def until(check: Callable[[], bool]) -> None:
-    async def poll() -> None:
-        while not check():  # noqa: ASYNC110 - the live path announces nothing
-            await asyncio.sleep(0.001)
-
-    await asyncio.wait_for(poll(), WAIT)
-
-
 def taking(events: Subscription, taken: list[SequencedEvent]) -> None:
     def take(event: SequencedEvent) -> bool:
         taken.append(event)
@@ -62,9 +54,9 @@ async def test_own_appends_reach_own_subscribers_in_the_append_call(
     async with worker.subscribe("s", after=0) as events, asyncio.TaskGroup() as tasks:
         taking(events, taken)
         waiter = tasks.create_task(anext(events))  # the iterator waits: the live path is on
-        await until(lambda: events.waiting)
+        await until_live(lambda: events.waiting)
         await worker.append("s", [delta(1)])
-        await until(lambda: len(taken) == 1)  # by either hand: the reader has read once
+        await until_live(lambda: len(taken) == 1)  # by either hand: the reader has read once
         for i in range(2, 6):
             await worker.append("s", [delta(i), delta(i * 10)])
             assert [e.seq for e in taken[-2:]] == [2 * i - 2, 2 * i - 1]
