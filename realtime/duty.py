@@ -55,11 +55,14 @@ class Duty:
         self.name = name
         self._backend = backend
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        #: Whether the last :meth:`take` got the duty.
-        self.held = False
         #: What ``/readyz`` shows: ``held``, ``standby``, or ``unsure`` (scanning with no
         #: answer from the backend: fail open).
         self.state = "standby"
+
+    @property
+    def held(self) -> bool:
+        """Whether the last :meth:`take` got the duty."""
+        return self.state == "held"
 
     async def take(self, wait_seconds: float) -> bool:
         """Take or renew the duty, for :data:`LEASE_SCANS` times ``wait_seconds`` (the
@@ -72,12 +75,12 @@ class Duty:
         except (TimeoutError, BackendUnavailable) as unknown:
             if self.state != "unsure":
                 log.warning("%s: no answer on the duty (%r); scanning anyway", self.name, unknown)
-            self.held, self.state = False, "unsure"
+            self.state = "unsure"
             return True
         state = "held" if held else "standby"
         if state != self.state:
             log.info("%s: %s", self.name, "on duty" if held else "standing by")
-        self.held, self.state = held, state
+        self.state = state
         return held
 
     async def give_up(self) -> None:
@@ -85,7 +88,7 @@ class Duty:
         a backend down or a cancelled call leaves the lease to lapse."""
         if not self.held:
             return
-        self.held, self.state = False, "standby"
+        self.state = "standby"
         try:
             await self._backend.release_duty(self.name, self._holder)
         except asyncio.CancelledError:

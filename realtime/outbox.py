@@ -54,7 +54,7 @@ class Outbox:
             try:
                 async with asyncio.timeout(parts.config.slow_consumer_seconds):
                     while self.full:
-                        await self._change()
+                        await self.changed()
             except TimeoutError:
                 parts.observer.slow_consumer_dropped()
                 raise Closing(CloseCode.TOO_SLOW, "too slow; reconnect with after") from None
@@ -90,7 +90,7 @@ class Outbox:
         try:
             async with asyncio.timeout(within):
                 while self._frames or self._unsent:
-                    await self._change()
+                    await self.changed()
         except TimeoutError:
             return False
         return True
@@ -112,9 +112,6 @@ class Outbox:
         else:
             self._waiters.append(waiter)
         return waiter
-
-    async def _change(self) -> None:
-        await self.changed()
 
     def _notify(self) -> None:
         waiters, self._waiters = self._waiters, None

@@ -383,8 +383,7 @@ async def run_flusher_process(settings: Settings) -> int:
     backend = make_backend(
         settings.redis_url, settings.redis_key_prefix, settings.live_window_events
     )
-    policy = flusher_policy(settings)
-    flusher = Flusher(db, backend, policy, duty=Duty(backend, "flusher"))
+    flusher = Flusher(db, backend, flusher_policy(settings), duty=Duty(backend, "flusher"))
     if metrics is not None:
         metrics.watch(db, flusher.lag)
     lifetime.close("database", db.aclose)
