@@ -33,7 +33,10 @@ async def test_a_duty_has_one_holder_at_a_time(workers: Workers) -> None:
 
 async def test_a_lapsed_duty_is_taken_by_the_next(workers: Workers) -> None:
     a, b = workers.make(), workers.make()
-    assert await a.hold_duty("flusher", "gone", 0.05)  # a holder that stopped renewing
+    assert await a.hold_duty("flusher", "gone", 30)
     assert not await b.hold_duty("flusher", "next", 30)
+    # Its last renewal is short, and then it stops renewing. (Taken short at first, the
+    # lease could lapse before the refusal above on a loaded machine: CI's Cluster did.)
+    assert await a.hold_duty("flusher", "gone", 0.05)
     await eventually(lambda: b.hold_duty("flusher", "next", 30))
     assert not await a.hold_duty("flusher", "gone", 30)  # it came back too late
