@@ -69,6 +69,8 @@ class Client:
         self.first_delta: dict[str, float] = {}
         self.ended_at: dict[str, float] = {}
         self._reply_end: asyncio.Future[bool] | None = None
+        self._end_waiters: dict[str, asyncio.Future[None]] = {}
+        self._gone = False  # the socket's reader ended: no end will come any more
 
     async def open(self, open_timeout: float = OPEN_TIMEOUT_S) -> float:
         """Connect and read ``welcome``; returns the seconds that took. Raises
@@ -101,6 +103,10 @@ class Client:
                 code = self._conn.close_code
                 self.tally.closures[f"{self.seat.role}:{code}"] += 1
             self._end_reply(False)
+            self._gone = True
+            for waiter in self._end_waiters.values():
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def _on_frame(self, frame: dict[str, Any], now: float) -> None:
         kind = frame.get("type")
@@ -148,6 +154,18 @@ class Client:
     def _ended(self, frame: dict[str, Any], now: float) -> None:
         if (marker := self._reply_marker.get(frame.get("reply_id", ""))) is not None:
             self.ended_at[marker] = now
+            waiter = self._end_waiters.pop(marker, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    async def reply_ended(self, marker: str) -> None:
+        """Until the reply of ``marker`` has ended at this socket (or the socket is gone)."""
+        if marker in self.ended_at or self._gone:
+            return
+        waiter = self._end_waiters.get(marker)
+        if waiter is None:
+            waiter = self._end_waiters[marker] = asyncio.get_running_loop().create_future()
+        await waiter
 
     def _end_reply(self, ok: bool) -> None:
         if self._reply_end is not None and not self._reply_end.done():

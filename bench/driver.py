@@ -163,6 +163,17 @@ async def run_step(target: Target, upstream: str, plan: Plan, watch: Watch) -> d
                 async with asyncio.TaskGroup() as talkers:
                     for student, _, _ in trios:
                         talkers.create_task(talk(student, run, numbers, tally))
+                # A student's reply.done can reach it before the reply's last chunks reach
+                # an observer on another worker: closing the sockets then would count
+                # chunks still on their way as lost.
+                await asyncio.gather(
+                    *(
+                        observer.reply_ended(marker)
+                        for student, *observers in trios
+                        for observer in observers
+                        for marker in student.ended_at
+                    )
+                )
         except TimeoutError:
             tally.errors["drain timeout"] += 1
         await sampling
