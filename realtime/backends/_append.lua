@@ -1,9 +1,37 @@
 -- Shared by append.lua and stop.lua (concatenated in front of them at load time).
--- KEYS[1] meta hash {epoch, seq}, KEYS[2] live log stream, KEYS[3] durable stream.
--- Appends n events whose (json, durable flag) pairs start at ARGV[at]; returns the first seq
--- and the log's epoch (nil when the log is missing).
+-- KEYS[1] meta hash {epoch, seq}, KEYS[2] live log stream, KEYS[3] durable stream,
+-- KEYS[4] the readers hash (see readers.lua).
+-- Appends n events whose (json, durable flag) pairs start at ARGV[at], then wakes every
+-- registered reader but ``me`` (the appender's reader id); returns the first seq and the
+-- log's epoch (nil when the log is missing).
 -- Every check happens before the first write: Redis does not roll back a failed script.
-local function append_events(window, idle_ttl_ms, at, n)
+
+-- One entry in the wake stream of each reader registered in the session but ``me``; an
+-- expired registration is dropped. A wake stream is ``<readers key minus 'readers'>wake:<id>``,
+-- in the session's slot (its hash tag), so a Cluster runs this on the session's node.
+local function wake_readers(me, idle_ttl_ms)
+  local readers = redis.call('HGETALL', KEYS[4])
+  if readers[1] == nil or (readers[3] == nil and readers[1] == me) then
+    return  -- nobody else reads this session: the common case on one worker
+  end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local base = string.sub(KEYS[4], 1, -8) .. 'wake:'
+  for i = 1, #readers, 2 do
+    local id = readers[i]
+    if id ~= me then
+      if tonumber(readers[i + 1]) < now then
+        redis.call('HDEL', KEYS[4], id)
+      else
+        local key = base .. id
+        redis.call('XADD', key, 'MAXLEN', '1', '*', 'w', '1')
+        redis.call('PEXPIRE', key, idle_ttl_ms)
+      end
+    end
+  end
+end
+
+local function append_events(window, idle_ttl_ms, me, at, n)
   local epoch = redis.call('HGET', KEYS[1], 'epoch')
   if not epoch then
     return nil
@@ -23,5 +51,6 @@ local function append_events(window, idle_ttl_ms, at, n)
   if redis.call('EXISTS', KEYS[3]) == 1 then
     redis.call('PEXPIRE', KEYS[3], idle_ttl_ms)
   end
+  wake_readers(me, idle_ttl_ms)
   return first, epoch
 end

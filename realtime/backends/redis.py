@@ -10,6 +10,8 @@ Keys (all hash-tagged by session so each Lua script stays in one Cluster slot)::
     {prefix}:{sid}:pres:s    zset   student connections, score = expiry ms (Redis clock)
     {prefix}:{sid}:pres:o    zset   observer connections
     {prefix}:{sid}:claim:K   string idempotency claim (SET NX PX)
+    {prefix}:{sid}:readers   hash   the workers reading the log: reader id -> expiry ms
+    {prefix}:{sid}:wake:R    stream reader R's wake-ups: others appended (at most 1 entry)
     {prefix}:duty:NAME       string a deployment-wide duty's holder (PX ttl), no session
 
 Entries carry ``e`` (the event JSON without seq) and ``x`` (the epoch). Every append is one
@@ -28,7 +30,8 @@ session, hence one slot. The calls on many sessions (the flusher's look at their
 streams, ``read_durable_many``, and the reader's epoch lookup), one pipeline each on a
 standalone Redis, are one command per session there (see
 :func:`realtime.backends.redis_pool.pipelines_many_sessions`). The stream reader runs one
-blocking XREAD per slot (see :mod:`realtime.backends.redis_reader`).
+blocking XREAD per slot (see :mod:`realtime.backends.redis_reader`), woken only by
+other processes' appends (:mod:`realtime.backends.redis_wakes`).
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ from realtime.backends.base import (
 from realtime.backends.redis_appends import AppendBatcher, Appends, DirectAppends
 from realtime.backends.redis_errors import translate
 from realtime.backends.redis_pool import pipelines_many_sessions, redis_client
-from realtime.backends.redis_reader import GATHER_SECONDS, StreamReader
+from realtime.backends.redis_reader import BLOCK_MS, GATHER_SECONDS, StreamReader
 from realtime.eventlog import LogInfo
 from realtime.events import Presence, ReplyStop, payload_json
 from realtime.vocabulary import Role
@@ -103,6 +106,7 @@ class RedisBackend:
         idle_ttl: float = DEFAULT_IDLE_TTL,
         subscriber_queue: int = DEFAULT_SUBSCRIBER_QUEUE,
         read_gather: float = GATHER_SECONDS,
+        read_block_ms: int = BLOCK_MS,
     ) -> None:
         if window < 1 or "{" in key_prefix or "}" in key_prefix:
             raise ValueError("window must be >= 1 and key_prefix free of braces")
@@ -127,7 +131,17 @@ class RedisBackend:
         self._claim = self._redis.register_script(_lua("_claim", "claim"))
         self._duty = self._redis.register_script(_lua("duty"))
         self._say = self._redis.register_script(_lua("_info", "_since", "_claim", "say"))
-        self._reader = StreamReader(url, self._redis, self._current_epochs, gather=read_gather)
+        #: This process's id as a reader of session logs: its own appends do not wake it.
+        self._reader_id = secrets.token_hex(8)
+        self._reader = StreamReader(
+            url,
+            self._redis,
+            self._current_epochs,
+            reader_id=self._reader_id,
+            registrar=self._redis.register_script(_lua("readers")),
+            gather=read_gather,
+            block_ms=read_block_ms,
+        )
 
     @property
     def reader(self) -> StreamReader:
@@ -141,6 +155,9 @@ class RedisBackend:
 
     def _log_keys(self, session_id: str) -> list[str]:
         return [self._key(session_id, n) for n in ("meta", "log", "durable")]
+
+    def _append_keys(self, session_id: str) -> list[str]:
+        return [self._key(session_id, n) for n in ("meta", "log", "durable", "readers")]
 
     # -- log ------------------------------------------------------------------------------
 
@@ -189,10 +206,10 @@ class RedisBackend:
         return [None if epoch is None else str(epoch) for epoch in found]
 
     async def append(self, session_id: str, events: Sequence[Event]) -> list[int]:
-        keys = self._log_keys(session_id)
+        keys = self._append_keys(session_id)
         if not events:
             return []
-        args: list[str | int] = [self._window, self._idle_ms, len(events)]
+        args: list[str | int] = [self._window, self._idle_ms, self._reader_id, len(events)]
         for event in events:
             args += [payload_json(event), "1" if event.durable else "0"]
         with translate():
@@ -325,11 +342,16 @@ class RedisBackend:
 
     async def request_stop(self, session_id: str, reply_id: str, event: ReplyStop) -> int | None:
         flag = "1" if event.durable else "0"
-        args: list[str | int] = [self._window, self._idle_ms, reply_id, payload_json(event), flag]
-        keys = self._log_keys(session_id) + self._reply_keys(session_id)
+        json = payload_json(event)
+        args: list[str | int] = [self._window, self._idle_ms, self._reader_id, reply_id, json, flag]
+        keys = self._append_keys(session_id) + self._reply_keys(session_id)
         with translate():
-            seq = int(await self._stop(keys=keys, args=args))
-        return seq or None
+            stored = await self._stop(keys=keys, args=args)
+        if not stored:
+            return None
+        seq, epoch = int(stored[0]), str(stored[1])
+        self._reader.appended(keys[1], epoch, seq, [event])
+        return seq
 
     async def stop_requested(self, session_id: str, reply_id: str) -> bool:
         with translate():
@@ -362,9 +384,11 @@ class RedisBackend:
     # -- lifetime -------------------------------------------------------------------------------
 
     async def expire_session_keys(self, session_id: str, seconds: float) -> None:
-        names = ("meta", "log", "durable", "reply", "stop", "pres:s", "pres:o")
+        names = ("meta", "log", "durable", "reply", "stop", "pres:s", "pres:o", "readers")
         keys = [self._key(session_id, name) for name in names]
         with translate():
+            readers: list[Any] = await self._redis.hkeys(keys[-1])
+            keys += [self._key(session_id, f"wake:{reader}") for reader in readers]
             if seconds <= 0:
                 await self._redis.delete(*keys)
                 return

@@ -29,8 +29,8 @@ from redis.exceptions import ResponseError
 
 from realtime.backends.base import BackendUnavailable
 from realtime.backends.cancelling import finish_despite_cancel, raise_if_cancelling
+from realtime.backends.redis_lane import RETRY_ERRORS
 from realtime.backends.redis_pool import redis_client
-from realtime.backends.redis_reader import RETRY_ERRORS
 from realtime.backends.redis_routing import (
     ClusterRouting,
     Routing,

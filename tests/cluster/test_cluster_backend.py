@@ -16,7 +16,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
 from tests.cluster.conftest import MakeBackend
-from tests.realtime.contract.rt_helpers import delta, eventually, take, text_of
+from tests.realtime.contract.rt_helpers import delta, eventually, take, text_of, until_live
 from tests.support.redis_cluster import LocalCluster
 
 pytestmark = pytest.mark.redis
@@ -55,6 +55,30 @@ async def test_sessions_on_every_node_each_get_their_own_events(
     for n, events in enumerate(got):
         assert [e.seq for e in events] == [1, 2, 3]
         assert sorted(text_of(e) for e in events) == [str(n * 10 + r) for r in range(3)]
+
+
+async def test_a_worker_is_woken_on_every_node_by_others_appends_only(
+    make_backend: MakeBackend, admin: RedisCluster
+) -> None:
+    """The wake streams live in each session's slot, beside its log: the append script
+    reaches them on the session's node, and each slot's lane blocks on them there."""
+    worker, other = make_backend(), make_backend()
+    sessions = [f"woken{n}" for n in range(9)]
+    assert len({node_of(admin, sid) for sid in sessions}) == 3
+    for sid in sessions:
+        await worker.open_log(sid, 0)
+    async with AsyncExitStack() as stack:
+        streams = [await stack.enter_async_context(worker.subscribe(sid, 0)) for sid in sessions]
+        await asyncio.gather(*(worker.append(sid, [delta(0)]) for sid in sessions))
+        await until_live(lambda: worker.reader.blocked)
+        answers = worker.reader.answers
+        for round_ in range(1, 4):
+            await asyncio.gather(*(worker.append(sid, [delta(round_)]) for sid in sessions))
+        assert worker.reader.blocked and worker.reader.answers == answers
+        await asyncio.gather(*(other.append(sid, [delta(4)]) for sid in sessions))
+        got = [await take(events, 5) for events in streams]
+    assert all([text_of(e) for e in events] == ["0", "1", "2", "3", "4"] for events in got)
+    assert worker.reader.answers > answers
 
 
 @pytest.mark.timing

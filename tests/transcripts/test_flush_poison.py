@@ -36,8 +36,9 @@ async def inject(backend: RealtimeBackend, sid: uuid.UUID, event: MessageEvent) 
 
     assert isinstance(backend, RedisBackend)
     stored_json = json.dumps(payload(event), ensure_ascii=True)
-    keys = backend._log_keys(str(sid))
-    args: list[str | int] = [backend._window, backend._idle_ms, 1, stored_json, "1"]
+    keys = backend._append_keys(str(sid))
+    args: list[str | int] = [backend._window, backend._idle_ms, backend._reader_id, 1]
+    args += [stored_json, "1"]
     await backend.appends.run(keys, args)
 
 

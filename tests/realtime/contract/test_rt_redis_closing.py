@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from realtime.backends.redis_reader import _Lane
+from realtime.backends.redis_lane import Lane, Registrar
 from realtime.backends.redis_revocations import _Listener
 from realtime.backends.redis_routing import Standalone, blocking_client
 
@@ -53,12 +53,13 @@ async def test_redis_py_alone_leaves_the_socket_open(redis_url: str) -> None:
 
 
 async def test_a_reader_lane_cancelled_while_dropping_its_connection_closes_it(
-    routing: Standalone,
+    routing: Standalone, redis_url: str
 ) -> None:
     async def no_epochs(sessions: list[str]) -> list[str | None]:
         return [None for _ in sessions]
 
-    lane = _Lane(0, routing, no_epochs, block_ms=1_000, gather=0.0, on_idle=lambda _: None)
+    registrar = Registrar("r", Redis.from_url(redis_url).register_script("return 0"))
+    lane = Lane(0, routing, no_epochs, registrar, 1_000, 0.0, on_idle=lambda _: None)
     client = await lane._connection()
     connection = client.connection
     assert connection is not None and connection.is_connected

@@ -1,6 +1,7 @@
 """A Redis worker hands the events it appends to its own subscribers in the append's call
 (``StreamReader.appended``), and reads only what other processes append through its
-stream reader: checked against the real Redis server."""
+stream reader, which only their appends wake (``redis_wakes``): checked against the real
+Redis server."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from redis.asyncio import Redis
 
 from realtime.backends.base import Subscription
 from realtime.backends.redis import RedisBackend
+from realtime.events import ReplyStop, payload_json
 from realtime.protocol import SequencedEvent
-from tests.realtime.contract.rt_helpers import WAIT, delta, text_of, until_live
+from realtime.vocabulary import Role
+from tests.realtime.contract.rt_helpers import WAIT, delta, take, text_of, until_live
 
 pytestmark = pytest.mark.redis
 
@@ -25,8 +29,13 @@ NEVER = 3_600.0
 async def made(redis_url: str, redis_prefix: str) -> AsyncIterator[Callable[..., RedisBackend]]:
     backends: list[RedisBackend] = []
 
-    def make(read_gather: float = NEVER) -> RedisBackend:
-        backend = RedisBackend(redis_url, key_prefix=redis_prefix, read_gather=read_gather)
+    def make(read_gather: float = NEVER, read_block_ms: int = 5_000) -> RedisBackend:
+        backend = RedisBackend(
+            redis_url,
+            key_prefix=redis_prefix,
+            read_gather=read_gather,
+            read_block_ms=read_block_ms,
+        )
         backends.append(backend)
         return backend
 
@@ -87,3 +96,118 @@ async def test_others_appends_in_between_keep_the_order(
             await worker.append("s", [delta(2 * i + 1)])
         await reading
     assert seen == [str(i) for i in range(40)]
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def key(prefix: str, name: str) -> str:
+    return f"{prefix}:{{s}}:{name}"
+
+
+async def settled(worker: RedisBackend) -> None:
+    """Append the subscriber's first event and wait until the reader blocks (on its wake
+    streams alone: a session stream is read without blocking)."""
+    await worker.append("s", [delta(0)])
+    await until_live(lambda: worker.reader.blocked)
+
+
+async def test_own_appends_do_not_wake_the_reader_and_others_do(
+    made: Callable[..., RedisBackend],
+) -> None:
+    worker, other = made(read_gather=0.005), made()
+    await worker.open_log("s", 0)
+    taken: list[SequencedEvent] = []
+    async with worker.subscribe("s", after=0) as events, asyncio.TaskGroup() as tasks:
+        taking(events, taken)
+        waiter = tasks.create_task(anext(events))
+        await until_live(lambda: events.waiting)
+        await settled(worker)
+        answers = worker.reader.answers
+        for i in range(1, 41):
+            await worker.append("s", [delta(i)])
+        assert [text_of(e) for e in taken] == [str(i) for i in range(41)]
+        assert worker.reader.blocked and worker.reader.answers == answers
+
+        await other.append("s", [delta(41), delta(42)])
+        await until_live(lambda: len(taken) == 43)
+        assert [text_of(e) for e in taken[-2:]] == ["41", "42"]
+        assert worker.reader.answers > answers
+        waiter.cancel()
+
+
+async def test_an_append_whose_answer_was_lost_is_read_in_a_moment(
+    made: Callable[..., RedisBackend],
+) -> None:
+    worker = made(read_gather=0.005)
+    await worker.open_log("s", 0)
+    taken: list[SequencedEvent] = []
+    async with worker.subscribe("s", after=0) as events, asyncio.TaskGroup() as tasks:
+        taking(events, taken)
+        waiter = tasks.create_task(anext(events))
+        await until_live(lambda: events.waiting)
+        await worker.append("s", [delta(0)])
+        await until_live(lambda: worker.reader.blocked)
+        # The script ran, its answer never reached this worker (a connection lost after
+        # the send): nobody handed it over, and no other process's wake-up will come.
+        args: list[str | int] = [worker._window, worker._idle_ms, worker._reader_id, 1]
+        await worker.appends.run(worker._append_keys("s"), [*args, payload_json(delta(1)), "0"])
+        await worker.append("s", [delta(2)])  # kept until the gap is read
+        assert [text_of(e) for e in taken] == ["0"]
+        await until_live(lambda: len(taken) == 3)
+        assert [text_of(e) for e in taken] == ["0", "1", "2"]
+        waiter.cancel()
+
+
+async def test_a_lost_registration_still_reads_at_the_block_timeout(
+    made: Callable[..., RedisBackend], redis: Redis, redis_prefix: str
+) -> None:
+    worker, other = made(read_gather=0.005, read_block_ms=200), made()
+    await worker.open_log("s", 0)
+    async with worker.subscribe("s", after=0) as events:
+        await settled(worker)
+        await redis.delete(key(redis_prefix, "readers"))  # as if Redis had lost it
+        await other.append("s", [delta(1)])
+        assert [text_of(e) for e in await take(events, 2)] == ["0", "1"]
+
+
+async def test_registrations_are_kept_expired_ones_dropped_and_left_ones_removed(
+    made: Callable[..., RedisBackend], redis: Redis, redis_prefix: str
+) -> None:
+    worker, other = made(read_gather=0.005), made()
+    readers = key(redis_prefix, "readers")
+    await worker.open_log("s", 0)
+    async with worker.subscribe("s", after=0):
+        await settled(worker)
+        await redis.hset(readers, "ghost", 1)  # a dead worker's, expired in 1970
+        registered = await redis.hgetall(readers)
+        assert set(registered) == {"ghost", worker._reader_id}
+        await other.append("s", [delta(1)])
+        assert set(await redis.hgetall(readers)) == {worker._reader_id}
+        assert not await redis.exists(key(redis_prefix, "wake:ghost"))
+        wake = key(redis_prefix, f"wake:{worker._reader_id}")
+        assert await redis.xlen(wake) == 1
+        assert 0 < await redis.pttl(readers) <= 30_000
+    assert not await redis.hexists(readers, worker._reader_id)
+    assert not await redis.exists(wake)
+
+
+async def test_a_stop_request_reaches_own_subscribers_without_a_wake_up(
+    made: Callable[..., RedisBackend],
+) -> None:
+    worker = made(read_gather=0.005)
+    await worker.open_log("s", 0)
+    assert await worker.acquire_reply("s", "r1", ttl=30)
+    async with worker.subscribe("s", after=0) as events:
+        await settled(worker)
+        answers = worker.reader.answers
+        seq = await worker.request_stop("s", "r1", ReplyStop(reply_id="r1", by=Role.TEACHER))
+        stop = (await take(events, 2))[1]
+        assert isinstance(stop, ReplyStop) and stop.seq == seq
+        assert worker.reader.answers == answers
