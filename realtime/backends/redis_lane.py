@@ -234,12 +234,11 @@ class Lane:
                     if down_since is not None:
                         await self._revalidate()
                     await self._keep_registered(conn, loop.time())
-                    streams = self._streams()
-                    if not streams:
-                        continue  # the last subscriber left while we connected
                     # A session stream is never in a blocking XREAD, or every append to
                     # it, this worker's own too, would end the block.
-                    reading = len(streams) > len(self.feeds)
+                    streams, reading = self._streams()
+                    if not streams:
+                        continue  # the last subscriber left while we connected
                     self._inflight_gen, self._blocking = self._gen, not reading
                     try:
                         response = await conn.xread(
@@ -266,7 +265,7 @@ class Lane:
                     backoff = min(backoff * 2, BACKOFF_MAX)
                     await self._refresh()
                     continue
-                if self._dispatch(streams, cast(Any, response), timed_out=not reading):
+                if self._dispatch(streams, cast(Any, response), reading=reading):
                     await asyncio.sleep(self._gather)
         except Exception as error:  # a bug must not leave subscribers waiting forever
             log.exception("stream reader failed")
@@ -290,13 +289,14 @@ class Lane:
             # Read the stream too: were a registration lost, nothing is late beyond this.
             feed.renewed_at, feed.to_read = now, True
 
-    def _streams(self) -> dict[Any, Any]:
-        """What the next XREAD reads: every wake stream, and the session streams to read."""
-        streams: dict[Any, Any] = {f.wake: f.wake_cursor for f in self.feeds.values()}
-        for stream, feed in self.feeds.items():
-            if feed.to_read:
-                streams[stream] = f"{feed.cursor}-0"
-        return streams
+    def _streams(self) -> tuple[dict[Any, Any], bool]:
+        """What the next XREAD reads, and whether it reads session streams: those to read
+        (without blocking), else every wake stream (blocking until one is written)."""
+        feeds = self.feeds
+        streams = {s: f"{f.cursor}-0" for s, f in feeds.items() if f.to_read}
+        if streams:
+            return streams, True
+        return {f.wake: f.wake_cursor for f in feeds.values()}, False
 
     async def _refresh(self) -> None:
         try:
@@ -305,41 +305,35 @@ class Lane:
             log.warning("stream reader could not refresh the cluster slots (%r)", error)
         raise_if_cancelling()
 
-    def _dispatch(self, asked: dict[Any, Any], response: Any, *, timed_out: bool) -> bool:
+    def _dispatch(self, asked: dict[Any, Any], response: Any, *, reading: bool) -> bool:
         """Hands over what an XREAD brought; True if it brought session entries (the lane
-        then gathers before its next XREAD; after wake-ups alone it reads at once). A
-        session stream asked for and not in the answer had nothing new (read again only
-        if woken); one that filled READ_COUNT is read again; a wake-up is read next unless
-        its stream came in the same answer (one script added both, and an XREAD answers
-        from one instant)."""
+        then gathers before its next XREAD; after wake-ups it reads at once). A read of
+        session streams answers for each of them: read again only one that filled
+        READ_COUNT, or once woken. A blocking XREAD that timed out reads every stream."""
         feeds = self.feeds
-        if not response and timed_out:  # no wake-up for a while: read every stream once
-            for every in feeds.values():
-                every.to_read = True
+        if not reading:
+            for stream, entries in response or ():
+                feed = feeds.get(log_of_wake(stream, self._registrar.reader_id))
+                if feed is not None and entries:
+                    feed.wake_cursor, feed.to_read = entries[-1][0], True
+            if not response:  # no wake-up for a while (or a CLIENT UNBLOCK): a safety net
+                for feed in feeds.values():
+                    feed.to_read = True
             return False
-        self.answers += bool(response)
         for stream in asked:
             if stream in feeds:
                 feeds[stream].to_read = False
-        answered: set[str] = set()
-        woken: list[Feed] = []
+        self.answers += bool(response)
         for stream, entries in response or ():
             feed = feeds.get(stream)
-            if feed is not None:  # a session stream
-                answered.add(stream)
-                for entry_id, fields in entries:
-                    if int(entry_id.partition("-")[0]) > feed.cursor:
-                        feed.offer(stream_entry(entry_id, fields))
-                feed.release_early()
-                feed.to_read = len(entries) >= READ_COUNT
-                continue
-            feed = feeds.get(log_of_wake(stream, self._registrar.reader_id))
-            if feed is not None and entries:
-                feed.wake_cursor = entries[-1][0]
-                woken.append(feed)
-        for waking in woken:
-            waking.to_read = waking.to_read or waking.stream not in answered
-        return bool(answered)
+            if feed is None:
+                continue  # it left meanwhile
+            for entry_id, fields in entries:
+                if int(entry_id.partition("-")[0]) > feed.cursor:
+                    feed.offer(stream_entry(entry_id, fields))
+            feed.release_early()
+            feed.to_read = len(entries) >= READ_COUNT
+        return bool(response)
 
     def appended(self, stream: str, epoch: str, first: int, events: Sequence[Event]) -> None:
         feed = self.feeds.get(stream)
