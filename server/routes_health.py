@@ -31,7 +31,12 @@ async def _check(probe: Callable[[], Awaitable[object]]) -> str:
 
 async def readyz(request: Request) -> Response:
     state = app_state(request)
-    checks: dict[str, object] = {"database": await _check(state.db.ping)}
+    # Database.reachable, not a bare ping: what the probe learns, the worker acts on. A
+    # worker that never touches SQL between says (the flusher on duty on another worker,
+    # its memos fresh) learns of a lost database from its probe and refuses says as if it
+    # had asked, instead of acknowledging what SQL cannot record yet.
+    database = "ok" if await state.db.reachable() else "error: unreachable"
+    checks: dict[str, object] = {"database": database}
     if state.redis is not None:
         redis = state.redis
         checks["redis"] = await _check(lambda: redis.ping())

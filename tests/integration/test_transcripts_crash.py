@@ -295,7 +295,9 @@ async def _outage(world: World, proxy: TcpProxy, dsn: str) -> None:
             )
             assert _duties(during) == ["held", "standby"], during
         # A say while SQL is away is refused with a clear error (nothing acknowledged,
-        # so the client sends it again later) and the socket stays usable.
+        # so the client sends it again later) and the socket stays usable. The student's
+        # worker may be the flusher's standby, with nothing of its own asking SQL: it
+        # knows of the outage from its /readyz probe above.
         await student.send(type="say", text="During the outage?", client_id="o2")
         said = await student.until(
             lambda e: e["type"] == "error" or e.get("client_id") == "o2", within=15
