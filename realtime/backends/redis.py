@@ -29,14 +29,13 @@ follows MOVED/ASK itself. Every command, script and MULTI pipeline here touches 
 session, hence one slot. The calls on many sessions (the flusher's look at their durable
 streams, ``read_durable_many``, and the reader's epoch lookup), one pipeline each on a
 standalone Redis, are one command per session there (see
-:func:`realtime.backends.redis_pool.pipelines_many_sessions`). The stream reader runs one
+:mod:`realtime.backends.redis_many`). The stream reader runs one
 blocking XREAD per slot (see :mod:`realtime.backends.redis_reader`), woken only by
 other processes' appends (:mod:`realtime.backends.redis_wakes`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -62,17 +61,14 @@ from realtime.backends.base import (
 )
 from realtime.backends.redis_appends import AppendBatcher, Appends, DirectAppends
 from realtime.backends.redis_errors import translate
-from realtime.backends.redis_pool import pipelines_many_sessions, redis_client
+from realtime.backends.redis_many import hget_many, xrange_many
+from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_reader import BLOCK_MS, GATHER_SECONDS, StreamReader
 from realtime.eventlog import LogInfo
 from realtime.events import Presence, ReplyStop, payload_json
 from realtime.vocabulary import Role
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
-#: XRANGEs per pipeline in ``read_durable_many``: redis-py reads a pipeline's answers all
-#: before it returns, on one pooled connection, so a page bounds what one round trip holds
-#: (500 x ``limit`` events at worst) and how long; a scan's 2,000 sessions take four.
-DURABLE_PAGE = 500
 
 
 def _lua(*names: str) -> str:
@@ -195,14 +191,7 @@ class RedisBackend:
 
     async def _current_epochs(self, session_ids: list[str]) -> list[str | None]:
         keys = [self._key(session_id, "meta") for session_id in session_ids]
-        redis = self._redis
-        if pipelines_many_sessions(redis):
-            async with redis.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.hget(key, "epoch")
-                return list(await pipe.execute())
-        # Side by side: this runs after a reader's reconnect, just when a node may be down.
-        found = await asyncio.gather(*(redis.hget(key, "epoch") for key in keys))
+        found = await hget_many(self._redis, keys, "epoch")
         return [None if epoch is None else str(epoch) for epoch in found]
 
     async def append(self, session_id: str, events: Sequence[Event]) -> list[int]:
@@ -245,18 +234,10 @@ class RedisBackend:
         return [entry.event for entry in entries]
 
     async def read_durable_many(self, session_ids: Sequence[str], limit: int) -> list[list[Event]]:
-        if not pipelines_many_sessions(self._redis):
-            return [await self.read_durable(session_id, 0, limit) for session_id in session_ids]
         keys = [self._key(session_id, "durable") for session_id in session_ids]
-        found: list[list[Event]] = []
-        for start in range(0, len(keys), DURABLE_PAGE):
-            with translate():
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for key in keys[start : start + DURABLE_PAGE]:
-                        pipe.xrange(key, min="1-0", max="+", count=limit)  # seq > 0
-                    answers: list[Any] = await pipe.execute()
-            found += [[entry.event for entry in _entries(rows)] for rows in answers]
-        return found
+        with translate():
+            answers = await xrange_many(self._redis, keys, limit)
+        return [[entry.event for entry in _entries(rows)] for rows in answers]
 
     async def trim_durable(self, session_id: str, upto: int) -> None:
         with translate():

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from realtime.backends import LogMissing
-from realtime.backends.redis import DURABLE_PAGE
+from realtime.backends.redis_many import DURABLE_PAGE
 from realtime.eventlog import LogGapError, ResumeGap, decide_resume
 from tests.realtime.contract.rt_helpers import Workers, delta, eventually, message, take, text_of
 

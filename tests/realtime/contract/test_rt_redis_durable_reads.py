@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from realtime.backends import BackendUnavailable
-from realtime.backends.redis import DURABLE_PAGE, RedisBackend
+from realtime.backends.redis import RedisBackend
+from realtime.backends.redis_many import DURABLE_PAGE
 from tests.realtime.contract.rt_helpers import message
 from tests.support.redis_writes import redis_writes
 from tests.support.tcpproxy import running_proxy
