@@ -1,10 +1,10 @@
-"""Blocking XREADs over every subscribed session stream, fanned out locally.
+"""What other processes append to the subscribed session streams, fanned out locally.
 
 Subscribed streams are grouped in *lanes*; each lane is one task holding one connection
-in one blocking ``XREAD`` over all of its streams' *wake streams*, which only other
-processes' appends write to (:mod:`realtime.backends.redis_wakes`); a woken stream, a new
-one, and every stream once per block timeout, is read itself in the next XREAD. This
-process's own appends reach its subscribers in the append's call
+in one blocking ``XREAD`` over its streams' *wake streams*, which only other processes'
+appends write to (:mod:`realtime.backends.redis_wakes`). A woken stream, a new one, and
+every stream at each renewal and after a block timeout, is then read itself, without
+blocking. This process's own appends reach its subscribers in the append's call
 (:meth:`StreamReader.appended`) and do not wake the lane. The reader owns the lane tasks
 (cancelled and awaited in :meth:`StreamReader.aclose`); a lane runs while it has a
 subscriber. Adding a stream to a lane whose XREAD is blocked interrupts it with
@@ -133,8 +133,9 @@ class StreamReader:
         """``events``, just appended by this process to ``stream`` of log ``epoch`` from seq
         ``first`` on: handed to the stream's subscribers here at once when they follow
         what the reader delivered last (the common case: a reply's deltas come from the
-        worker streaming it); otherwise the next XREAD brings them in order. The XREAD
-        brings them again either way, and the reader skips what it delivered."""
+        worker streaming it); otherwise kept until the read that the other process's
+        wake-up brings fills the gap (the stream is read after EARLY_SECONDS if none
+        does). They wake no reader of this process."""
         lane = self._lanes.get(self._routing.lane_of(stream))
         if lane is not None:
             lane.appended(stream, epoch, first, events)
