@@ -10,10 +10,14 @@ import asyncio
 import gc
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 #: ``database_url`` (SQLite, then PostgreSQL) for the suites that run on each database;
 #: a module or conftest that defines its own keeps it.
@@ -89,6 +93,18 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A command client on the real Redis server (decoded answers), closed after the test."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 async def _create_database(admin_dsn: str, name: str, template: str | None = None) -> None:

@@ -4,7 +4,6 @@ the socket (every write is one round trip), and scripts Redis lost are loaded ag
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -14,15 +13,6 @@ from realtime.budgets.store import BudgetSnapshot
 from tests.support.redis_writes import as_if_warm, redis_writes
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def test_snapshots_of_25_sessions_are_one_write(

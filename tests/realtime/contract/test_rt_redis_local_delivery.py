@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 from redis.asyncio import Redis
@@ -54,22 +55,30 @@ def taking(events: Subscription, taken: list[SequencedEvent]) -> None:
     events.deliver(take)
 
 
+@asynccontextmanager
+async def following(worker: RedisBackend) -> AsyncIterator[list[SequencedEvent]]:
+    """Subscribe to session "s" with the live path on (the iterator waits, so a taker
+    takes each event in the appender's or the reader's call): what reached it, in order."""
+    taken: list[SequencedEvent] = []
+    async with worker.subscribe("s", after=0) as events, asyncio.TaskGroup() as tasks:
+        taking(events, taken)
+        waiter = tasks.create_task(anext(events))
+        await until_live(lambda: events.waiting)
+        yield taken
+        waiter.cancel()
+
+
 async def test_own_appends_reach_own_subscribers_in_the_append_call(
     made: Callable[..., RedisBackend],
 ) -> None:
     worker = made()
     await worker.open_log("s", 0)
-    taken: list[SequencedEvent] = []
-    async with worker.subscribe("s", after=0) as events, asyncio.TaskGroup() as tasks:
-        taking(events, taken)
-        waiter = tasks.create_task(anext(events))  # the iterator waits: the live path is on
-        await until_live(lambda: events.waiting)
+    async with following(worker) as taken:
         await worker.append("s", [delta(1)])
         await until_live(lambda: len(taken) == 1)  # by either hand: the reader has read once
         for i in range(2, 6):
             await worker.append("s", [delta(i), delta(i * 10)])
             assert [e.seq for e in taken[-2:]] == [2 * i - 2, 2 * i - 1]
-        waiter.cancel()
     assert [text_of(e) for e in taken] == ["1", "2", "20", "3", "30", "4", "40", "5", "50"]
 
 
@@ -98,15 +107,6 @@ async def test_others_appends_in_between_keep_the_order(
     assert seen == [str(i) for i in range(40)]
 
 
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
 def key(prefix: str, name: str) -> str:
     return f"{prefix}:{{s}}:{name}"
 
@@ -123,11 +123,7 @@ async def test_own_appends_do_not_wake_the_reader_and_others_do(
 ) -> None:
     worker, other = made(read_gather=0.005), made()
     await worker.open_log("s", 0)
-    taken: list[SequencedEvent] = []
-    async with worker.subscribe("s", after=0) as events, asyncio.TaskGroup() as tasks:
-        taking(events, taken)
-        waiter = tasks.create_task(anext(events))
-        await until_live(lambda: events.waiting)
+    async with following(worker) as taken:
         await settled(worker)
         answers = worker.reader.answers
         for i in range(1, 41):
@@ -139,7 +135,6 @@ async def test_own_appends_do_not_wake_the_reader_and_others_do(
         await until_live(lambda: len(taken) == 43)
         assert [text_of(e) for e in taken[-2:]] == ["41", "42"]
         assert worker.reader.answers > answers
-        waiter.cancel()
 
 
 async def test_an_append_whose_answer_was_lost_is_read_in_a_moment(
@@ -147,11 +142,7 @@ async def test_an_append_whose_answer_was_lost_is_read_in_a_moment(
 ) -> None:
     worker = made(read_gather=0.005)
     await worker.open_log("s", 0)
-    taken: list[SequencedEvent] = []
-    async with worker.subscribe("s", after=0) as events, asyncio.TaskGroup() as tasks:
-        taking(events, taken)
-        waiter = tasks.create_task(anext(events))
-        await until_live(lambda: events.waiting)
+    async with following(worker) as taken:
         await worker.append("s", [delta(0)])
         await until_live(lambda: worker.reader.blocked)
         # The script ran, its answer never reached this worker (a connection lost after
@@ -162,7 +153,6 @@ async def test_an_append_whose_answer_was_lost_is_read_in_a_moment(
         assert [text_of(e) for e in taken] == ["0"]
         await until_live(lambda: len(taken) == 3)
         assert [text_of(e) for e in taken] == ["0", "1", "2"]
-        waiter.cancel()
 
 
 async def test_a_lost_registration_still_reads_at_the_block_timeout(
