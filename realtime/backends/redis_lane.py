@@ -18,6 +18,7 @@ from redis.exceptions import (
     ClusterError,
     RedisClusterException,
     RedisError,
+    ResponseError,
     TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -284,9 +285,13 @@ class Lane:
             for stream, feed in self.feeds.items()
             if feed.renewed_at is None or now - feed.renewed_at >= REGISTRATION_RENEW
         }
-        await register(conn, script, due, reader_id, round(REGISTRATION_TTL * 1000))
+        try:
+            await register(conn, script, due, reader_id, round(REGISTRATION_TTL * 1000))
+        except ResponseError as error:  # a write refused (READONLY, OOM): reads still work
+            log.warning("stream reader could not register (%r); reading at each timeout", error)
         for feed in due.values():
             # Read the stream too: were a registration lost, nothing is late beyond this.
+            # Tried again after REGISTRATION_RENEW even if it failed (no loop of retries).
             feed.renewed_at, feed.to_read = now, True
 
     def _streams(self) -> tuple[dict[Any, Any], bool]:

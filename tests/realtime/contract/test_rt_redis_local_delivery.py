@@ -12,8 +12,9 @@ from contextlib import asynccontextmanager
 import pytest
 from redis.asyncio import Redis
 
-from realtime.backends.base import Subscription
+from realtime.backends.base import Subscriber, Subscription
 from realtime.backends.redis import RedisBackend
+from realtime.backends.redis_reader import StreamReader
 from realtime.events import ReplyStop, payload_json
 from realtime.protocol import SequencedEvent
 from realtime.vocabulary import Role
@@ -201,3 +202,31 @@ async def test_a_stop_request_reaches_own_subscribers_without_a_wake_up(
         stop = (await take(events, 2))[1]
         assert isinstance(stop, ReplyStop) and stop.seq == seq
         assert worker.reader.answers == answers
+
+
+async def test_a_refused_registration_still_reads_at_the_block_timeout(
+    made: Callable[..., RedisBackend], redis: Redis, redis_url: str, redis_prefix: str
+) -> None:
+    """A registration Redis refuses (READONLY on a replica after a failover, OOM): the
+    reader goes on, reading every stream at each block timeout (it failed every
+    subscriber before: the error ended the lane)."""
+    writer = made()
+    await writer.open_log("s", 0)
+
+    async def epochs(sessions: list[str]) -> list[str | None]:
+        return [None for _ in sessions]
+
+    refusing = redis.register_script("return redis.error_reply('READONLY replica')")
+    reader = StreamReader(redis_url, redis, epochs, reader_id="r", registrar=refusing, block_ms=200)
+    info = await writer.log_info("s")
+    assert info is not None
+    sub = Subscriber("s", 0, info.epoch, maxsize=0)
+    try:
+        await reader.add(key(redis_prefix, "log"), sub, 0)
+        await until_live(lambda: reader.blocked)
+        await writer.append("s", [delta(1), delta(2)])
+        await until_live(lambda: len(sub.queue) == 2)
+        assert [text_of(entry.event) for entry in sub.queue] == ["1", "2"]
+        assert reader.running and not await redis.exists(key(redis_prefix, "readers"))
+    finally:
+        await reader.aclose()
