@@ -1,4 +1,5 @@
--- Shared by append.lua and stop.lua (concatenated in front of them at load time).
+-- Shared by append.lua and stop.lua (concatenated in front of them at load time, after
+-- _now.lua).
 -- KEYS[1] meta hash {epoch, seq}, KEYS[2] live log stream, KEYS[3] durable stream,
 -- KEYS[4] the readers hash (see readers.lua).
 -- Appends n events whose (json, durable flag) pairs start at ARGV[at], then wakes every
@@ -14,8 +15,7 @@ local function wake_readers(me, idle_ttl_ms)
   if readers[1] == nil or (readers[3] == nil and readers[1] == me) then
     return  -- nobody else reads this session: the common case on one worker
   end
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local now = now_ms()
   local base = string.sub(KEYS[4], 1, -8) .. 'wake:'
   for i = 1, #readers, 2 do
     local id = readers[i]

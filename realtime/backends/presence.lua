@@ -2,8 +2,7 @@
 -- by the Redis clock so workers' clocks do not matter).
 -- ARGV: op ('touch'|'leave'|'get'), conn_id, is_student ('1'|'0'), ttl_ms.
 -- Returns {students online, observers online}.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local op = ARGV[1]
 if op == 'touch' then
   local mine, other = KEYS[2], KEYS[1]

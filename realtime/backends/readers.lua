@@ -1,5 +1,5 @@
--- KEYS[1] a session's readers hash (reader id -> expiry in ms by the Redis clock, so the
--- workers' clocks do not matter), KEYS[2] the reader's wake stream. ARGV: reader id,
+-- KEYS[1] a session's readers hash (reader id -> expiry in ms by the Redis clock, see
+-- _now.lua), KEYS[2] the reader's wake stream. ARGV: reader id,
 -- ttl_ms. ttl_ms > 0 registers or renews the reader; 0 unregisters it and drops its wake
 -- stream. The append script wakes every registered reader but the appender.
 local ttl = tonumber(ARGV[2])
@@ -8,8 +8,6 @@ if ttl == 0 then
   redis.call('DEL', KEYS[2])
   return 0
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], ARGV[1], now + ttl)
+redis.call('HSET', KEYS[1], ARGV[1], now_ms() + ttl)
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1

@@ -111,19 +111,19 @@ class RedisBackend:
         self._idle_ms = _ms(idle_ttl)
         self._queue_size = subscriber_queue
         self._redis = redis_client(url, decode_responses=True)
-        append = self._redis.register_script(_lua("_append", "append"))
+        append = self._redis.register_script(_lua("_now", "_append", "append"))
         self._appends: Appends = (
             DirectAppends(append)
             if isinstance(self._redis, RedisCluster)
             else AppendBatcher(self._redis, append)
         )
-        self._stop = self._redis.register_script(_lua("_append", "stop"))
+        self._stop = self._redis.register_script(_lua("_now", "_append", "stop"))
         self._open = self._redis.register_script(_lua("open"))
         self._info = self._redis.register_script(_lua("_info", "info"))
         self._since = self._redis.register_script(_lua("_info", "_since", "since"))
         self._release = self._redis.register_script(_lua("release"))
         self._refresh = self._redis.register_script(_lua("refresh"))
-        self._presence = self._redis.register_script(_lua("presence"))
+        self._presence = self._redis.register_script(_lua("_now", "presence"))
         self._claim = self._redis.register_script(_lua("_claim", "claim"))
         self._duty = self._redis.register_script(_lua("duty"))
         self._say = self._redis.register_script(_lua("_info", "_since", "_claim", "say"))
@@ -134,7 +134,7 @@ class RedisBackend:
             self._redis,
             self._current_epochs,
             reader_id=self._reader_id,
-            registrar=self._redis.register_script(_lua("readers")),
+            registrar=self._redis.register_script(_lua("_now", "readers")),
             gather=read_gather,
             block_ms=read_block_ms,
         )
