@@ -36,9 +36,7 @@ from realtime.backends.cancelling import (
     finish_despite_cancel,
     raise_if_cancelling,
 )
-from realtime.backends.redis_routing import (
-    Routing,
-)
+from realtime.backends.redis_routing import Routing
 from realtime.backends.redis_wakes import (
     REGISTRATION_RENEW,
     REGISTRATION_TTL,
@@ -87,6 +85,16 @@ RETRY_ERRORS = (
 EpochLookup = Callable[[list[str]], Awaitable[list[str | None]]]
 
 
+async def refresh_slots(routing: Routing, who: str) -> None:
+    """Re-learn the cluster's slot map after a failed blocking read (a lane's, or the
+    revocation listener's); a failure here only logs: the next attempt backs off again."""
+    try:
+        await routing.refresh()
+    except RETRY_ERRORS as error:
+        log.warning("%s could not refresh the cluster slots (%r)", who, error)
+    raise_if_cancelling()
+
+
 @dataclass(frozen=True)
 class Registrar:
     """How a lane registers as a reader of its sessions (see redis_wakes)."""
@@ -112,7 +120,7 @@ class Lane:
         self._gather = gather
         self.feeds: dict[str, Feed] = {}
         self.closed = False
-        #: XREAD answers with entries (tests and the benchmark read these).
+        #: XREAD answers that brought session entries (tests read it).
         self.answers = 0
         self._routing = routing
         self._epochs = epochs
@@ -264,7 +272,7 @@ class Lane:
                     log.warning("stream reader lane %d: %r; reconnecting", self.key, error)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, BACKOFF_MAX)
-                    await self._refresh()
+                    await refresh_slots(self._routing, "stream reader")
                     continue
                 if self._dispatch(streams, cast(Any, response), reading=reading):
                     await asyncio.sleep(self._gather)
@@ -302,13 +310,6 @@ class Lane:
         if streams:
             return streams, True
         return {f.wake: f.wake_cursor for f in feeds.values()}, False
-
-    async def _refresh(self) -> None:
-        try:
-            await self._routing.refresh()
-        except RETRY_ERRORS as error:  # the next attempt fails and backs off again
-            log.warning("stream reader could not refresh the cluster slots (%r)", error)
-        raise_if_cancelling()
 
     def _dispatch(self, asked: dict[Any, Any], response: Any, *, reading: bool) -> bool:
         """Hands over what an XREAD brought; True if it brought session entries (the lane

@@ -29,7 +29,7 @@ from redis.exceptions import ResponseError
 
 from realtime.backends.base import BackendUnavailable
 from realtime.backends.cancelling import finish_despite_cancel, raise_if_cancelling
-from realtime.backends.redis_lane import RETRY_ERRORS
+from realtime.backends.redis_lane import RETRY_ERRORS, refresh_slots
 from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_routing import (
     ClusterRouting,
@@ -164,7 +164,7 @@ class _Listener:
                 await self.drop_connection()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
-                await self._refresh()
+                await refresh_slots(self._routing, "revocation listener")
                 continue
             if gap is not None:
                 yield RevocationGap(gap)
@@ -223,13 +223,6 @@ class _Listener:
         conn, self._conn = self._conn, None
         if conn is not None:
             await finish_despite_cancel(conn.aclose())
-
-    async def _refresh(self) -> None:
-        try:
-            await self._routing.refresh()
-        except RETRY_ERRORS as error:  # the next attempt fails and backs off again
-            log.warning("revocation listener could not refresh the cluster slots (%r)", error)
-        raise_if_cancelling()
 
 
 def _start(info: dict[str, Any] | None) -> _Position:

@@ -125,8 +125,9 @@ class Feed:
 async def register(
     conn: Redis, script: AsyncScript, feeds: dict[str, Feed], reader_id: str, ttl_ms: int
 ) -> None:
-    """Register (``ttl_ms`` > 0) or unregister (0) ``reader_id`` in the sessions of
-    ``feeds``, in one pipeline on ``conn`` (a lane's own connection: its node owns them)."""
+    """Register or renew ``reader_id`` for ``ttl_ms`` in the sessions of ``feeds``, in one
+    pipeline on ``conn`` (a lane's own connection: its node owns them). Unregistering
+    is one script call on its own (``Lane._unregister``)."""
     if not feeds:
         return
     for attempt in range(2):
