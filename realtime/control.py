@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from realtime.lifecycle import (
     AUDIT_KIND,
@@ -44,7 +44,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def clock_of(session: Session) -> ActiveClock:
+class Timed(Protocol):
+    """What a session's active clock is read from: its row, or the watchdog's columns."""
+
+    @property
+    def time_limit_seconds(self) -> int: ...
+    @property
+    def active_seconds(self) -> float: ...
+    @property
+    def active_since(self) -> datetime | None: ...
+
+
+def clock_of(session: Timed) -> ActiveClock:
     return ActiveClock(session.time_limit_seconds, session.active_seconds, session.active_since)
 
 

@@ -32,8 +32,10 @@ from realtime.duty import Duty
 from realtime.metrics import NULL_OBSERVER, Observer
 from realtime.nap import nap
 from storage.db import Database
+from storage.errors import NotFound
 from storage.models import Session
 from storage.repos import sessions as session_repo
+from storage.repos.sessions import ActiveTimes
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +108,12 @@ class Watchdog:
             # to ceil(n / batch) scans late, past the promised 1 s once n passes batch.
             after = page[-1].id
 
-    async def _check(self, page: list[Session], now: datetime) -> list[tuple[uuid.UUID, str]]:
+    async def _check(self, page: list[ActiveTimes], now: datetime) -> list[tuple[uuid.UUID, str]]:
         """Time expiry first, then idleness, then tokens and time warnings for the rest."""
         idle_since = now - timedelta(seconds=self._policy.idle_seconds)
-        overdue: list[Session] = []
-        idle: list[Session] = []
-        rest: list[Session] = []
+        overdue: list[ActiveTimes] = []
+        idle: list[ActiveTimes] = []
+        rest: list[ActiveTimes] = []
         for session in page:
             if _reached(session.deadline_at, now):
                 overdue.append(session)
@@ -132,13 +134,20 @@ class Watchdog:
                 await self._time_warnings(session, now)
         return expired
 
-    async def _time_warnings(self, session: Session, now: datetime) -> None:
+    async def _time_warnings(self, times: ActiveTimes, now: datetime) -> None:
         if self._warn is None:
             return
-        warned = {level for level in WARNING_LEVELS if (session.id, level) in self._warned}
-        for level in levels_crossed(time_percent(clock_of(session), now), warned, WARNING_LEVELS):
+        warned = {level for level in WARNING_LEVELS if (times.id, level) in self._warned}
+        crossed = levels_crossed(time_percent(clock_of(times), now), warned, WARNING_LEVELS)
+        if not crossed:
+            return
+        try:
+            session = await self._control.load(times.id)  # the row, only for a warning
+        except NotFound:
+            return  # deleted since the page was read
+        for level in crossed:
             await self._warn(session, level)
-            self._warned.add((session.id, level))
+            self._warned.add((times.id, level))
 
     def _out_of_tokens(self, snapshot: BudgetSnapshot | None) -> bool:
         if snapshot is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,11 +122,25 @@ async def list_events(db: AsyncSession, session_id: uuid.UUID) -> list[SessionEv
     return list(result.scalars())
 
 
-async def active_page(db: AsyncSession, after: uuid.UUID | None, limit: int) -> list[Session]:
-    """Up to ``limit`` active sessions, by id, above ``after`` (a keyset page: the next
-    page starts after this one's last id)."""
-    query = select(Session).where(Session.status == "active")
+class ActiveTimes(NamedTuple):
+    """An active session's id and the columns that tell when it runs out."""
+
+    id: uuid.UUID
+    time_limit_seconds: int
+    active_seconds: float
+    active_since: datetime | None
+    deadline_at: datetime | None
+    last_activity_at: datetime | None
+
+
+async def active_page(db: AsyncSession, after: uuid.UUID | None, limit: int) -> list[ActiveTimes]:
+    """Up to ``limit`` active sessions' times, by id, above ``after`` (a keyset page: the
+    next page starts after this one's last id). Columns, not rows: the watchdog reads
+    every active session twice a second, and at 100 sessions building their ORM rows
+    was ~2% of a loaded worker's CPU, in one step of its event loop."""
+    query = select(*(getattr(Session, name) for name in ActiveTimes._fields))
+    query = query.where(Session.status == "active")
     if after is not None:
         query = query.where(Session.id > after)
     result = await db.execute(query.order_by(Session.id).limit(limit))
-    return list(result.scalars())
+    return [ActiveTimes(*row) for row in result]
