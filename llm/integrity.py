@@ -294,11 +294,16 @@ def _third_person(reply: str, persona: Persona) -> str | None:
     if match := _THE_CLIENT.search(reply):
         return f"talks about itself in the third person: {match.group(0)!r}"
     first = persona.name.split()[0] if persona.name.strip() else ""
-    names = sorted({re.escape(n) for n in (persona.name.strip(), first) if n}, key=len)[::-1]
+    straight = straight_quotes(reply)
+    # Clients seldom say their own name: a reply without it has no sentence to split and
+    # scan (0.13 of a 0.60 ms check of a 1,875-character reply). Exact: every match
+    # below starts with one of these names, and quoting out only takes text away.
+    names = {n for n in (persona.name.strip(), first) if n and n in straight}
     if not names:
         return None
-    subject = re.compile(rf"(?<![\w'])(?:{'|'.join(names)})(?:('s)\b|\s*(:)|\s+([\w']+))")
-    for sentence in _sentences(_unquoted(straight_quotes(reply))):
+    spelled = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
+    subject = re.compile(rf"(?<![\w'])(?:{spelled})(?:('s)\b|\s*(:)|\s+([\w']+))")
+    for sentence in _sentences(_unquoted(straight)):
         if _NAMING.search(sentence):
             continue
         for match in subject.finditer(sentence):

@@ -116,10 +116,11 @@ class ClientContext:
         if client_text is None or not client_text.strip():
             return None
         normalised = normalise(client_text)
-        found = words(normalised)
+        # Each distinct word stemmed once: a reply's ~300 words are ~100 distinct ones.
+        stems = {word: stem(word) for word in set(words(normalised))}
         return cls(
             normalised,
-            _content_stems_of(found),
-            frozenset(stem(word) for word in found),
+            frozenset(s for word, s in stems.items() if word not in STOPWORDS),
+            frozenset(stems.values()),
             client_text.rstrip().endswith("?"),
         )
