@@ -126,6 +126,35 @@ async def test_a_body_cut_short_is_a_transport_failure_worth_retrying() -> None:
     assert failed.retryable
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"choices": [{"index": 0, "delta": {"content": "\\ud800"}}]}',  # half a pair
+        b'["not", "an", "object"]',
+        b'{"choices": [',
+    ],
+)
+async def test_a_data_line_that_is_no_json_object_ends_the_reply_as_interrupted(
+    data: bytes,
+) -> None:
+    """After some text, a line the parser refuses (an unpaired surrogate escape would
+    make text no frame can carry) ends the reply, never reaching the log."""
+
+    async def respond(writer: asyncio.StreamWriter) -> None:
+        first = b"data: " + json.dumps(_chunk("Well")).encode() + b"\n\n"
+        writer.write(HEAD + _framed(first) + _framed(b"data: " + data + b"\n\n"))
+        writer.write(_framed(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+
+    async with raw_server(respond) as url:
+        events = await events_of(url)
+
+    assert events[0] == TextDelta("Well")
+    assert not any(isinstance(event, TextDelta) for event in events[1:]), events
+    failed = events[-1]
+    assert isinstance(failed, Failed) and failed.code == "interrupted", failed
+
+
 async def test_an_error_status_reads_only_the_first_kib_of_a_huge_body() -> None:
     body = b"<html>" + b"x" * (10 * MAX_ERROR_BODY_BYTES)
 
