@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -11,11 +12,13 @@ from starlette.requests import HTTPConnection
 from filestore import FileStore
 from llm.catalog import Catalog
 from realtime.control import SessionControl
+from realtime.sharedread import SharedReads
 from server.auth import Signer
 from server.ratelimit import FailureCounter
 from server.settings import Settings
 from server.socketcaps import SocketCaps
 from storage.db import Database
+from storage.models import Session, User
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -42,6 +45,9 @@ class AppState:
     catalog: Catalog | None = None
     #: Open sockets per user and per address in this process (WS_MAX_SOCKETS_*).
     socket_caps: SocketCaps | None = None
+    #: A socket handshake's session and owner, read once for the handshakes that arrive
+    #: together (realtime/sharedread.py).
+    handshakes: SharedReads[uuid.UUID, tuple[Session, User]] = field(default_factory=SharedReads)
     # Extra readiness reports (e.g. the flusher's lag), name -> probe returning a value.
     readiness: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
 

@@ -69,16 +69,20 @@ class StarletteTransport:
 async def authorise(
     websocket: WebSocket, state: AppState
 ) -> tuple[Principal, Credential, bool] | None:
-    """Who may open this socket, checked against SQL now (a revoked join link or teacher
-    cookie is refused here), the credential that let them in (for revocations), and
+    """Who may open this socket, checked against SQL as of its arrival (a revoked join link
+    or teacher cookie is refused here), the credential that let them in (for revocations), and
     whether the session was live then."""
     try:
         session_id = uuid.UUID(str(websocket.path_params["id"]))
     except ValueError:
         return None
     try:
-        async with state.db.session() as db:  # the one SQL query of a reconnect
-            session, owner = await session_repo.get_session_and_owner(db, session_id)
+        # The one SQL query of a reconnect, shared by the handshakes that arrive together
+        # for this session (each sees it as of after it arrived).
+        session, owner = await state.handshakes.read(
+            session_id,
+            lambda: state.db.read(lambda db: session_repo.get_session_and_owner(db, session_id)),
+        )
     except NotFound:
         return None
     live = SessionStatus(session.status) not in TERMINAL
