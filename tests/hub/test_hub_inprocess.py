@@ -259,6 +259,33 @@ async def test_presence_announcements_coalesce_under_a_join_storm(rig: Rig) -> N
     assert announced[-1].observers == 50
 
 
+async def test_a_welcome_storm_on_a_session_new_to_the_worker_reads_its_row_a_few_times(
+    rig: Rig,
+) -> None:
+    """100 sockets welcomed at once, the worker's first look at the session: the ones that
+    miss its log and its row together share each read (at most one of each in flight).
+    Each read was one of theirs before: 100 transcript and 34-50 row reads here, up to the
+    pool's size at once."""
+    sid = await new_session(rig)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(rig.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        snapshots = await asyncio.gather(*(rig.hub.snapshot(sid) for _ in range(100)))
+    finally:
+        event.remove(rig.db.engine.sync_engine, "before_cursor_execute", count)
+    rows = [s for s in statements if s.startswith("select") and "from sessions" in s]
+    transcripts = [s for s in statements if s.startswith("select") and "from messages" in s]
+    print(f"welcome storm: 100 snapshots, {len(rows)} row and {len(transcripts)} transcript reads")
+    assert 1 <= len(rows) <= 2, rows
+    assert 1 <= len(transcripts) <= 2, transcripts
+    assert {session.id for _, session in snapshots} == {sid}
+    assert {session.status for _, session in snapshots} == {"active"}
+
+
 async def test_a_graceful_close_lets_a_streaming_reply_finish_and_cuts_it_after_grace(
     rig: Rig,
 ) -> None:
