@@ -14,6 +14,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
+from realtime.sharedread import SharedReads
+
 __all__ = ["Throttle", "TtlMemo"]
 
 K = TypeVar("K", bound=Hashable)
@@ -38,6 +40,7 @@ class TtlMemo(Generic[K, V]):
         self._clock = clock
         self._values: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._refreshing: set[K] = set()
+        self._loads: SharedReads[K, V] = SharedReads()
 
     async def get(
         self,
@@ -46,14 +49,17 @@ class TtlMemo(Generic[K, V]):
         keep: Callable[[V], bool] = lambda _: True,
     ) -> V:
         """The value for ``key``, loaded again once it is ``ttl`` seconds old (a ``ttl``
-        of 0 loads every time). A failed load, or a value ``keep`` refuses, is not
-        remembered (the next call loads again)."""
+        of 0 loads every time; callers that miss together share a load begun after they
+        all called). A failed load, or a value ``keep`` refuses, is not remembered (the
+        next call loads again)."""
         now = self._clock()
         held = self._values.get(key)
         if held is not None and now - held[0] < self._ttl:
             self._values.move_to_end(key)
             return held[1]
-        value = await load()
+        # Callers that miss together share one load (begun after each of them arrived):
+        # 500 sockets welcomed 16 at a time each loaded the profile, growing the pool.
+        value = await self._loads.read(key, load)
         if not keep(value):
             self._values.pop(key, None)
         elif self._ttl > 0:

@@ -70,10 +70,11 @@ def test_throttle_is_due_once_per_period_per_key_and_reset_makes_it_due() -> Non
 
 async def test_a_stale_value_is_usable_for_a_while_and_refreshed_once_at_a_time() -> None:
     clock, loads = DrivenClock(), []
-    gate = asyncio.Event()
+    gate, begun = asyncio.Event(), asyncio.Event()
 
     async def load() -> int:
         loads.append(clock.now)
+        begun.set()
         await gate.wait()
         return len(loads)
 
@@ -89,11 +90,32 @@ async def test_a_stale_value_is_usable_for_a_while_and_refreshed_once_at_a_time(
     clock.now += 2.0  # 2.9 s old: stale, still usable
     assert memo.usable("a") == 1
     gate.clear()
+    begun.clear()
     burst = [asyncio.create_task(memo.refresh("a", load)) for _ in range(3)]
-    await asyncio.sleep(0)
+    await asyncio.wait_for(begun.wait(), 5.0)
     assert len(loads) == 2  # one load for the burst
     gate.set()
     await asyncio.gather(*burst)
     assert (memo.usable("a"), len(loads)) == (2, 2)
     clock.now += 3.0  # 3 s old: past ttl + stale_for
     assert memo.usable("a") is None
+
+
+async def test_callers_that_miss_together_share_one_load() -> None:
+    """16 welcomes at once on a key nobody holds yet: one load, not 16 (each had taken a
+    pooled connection, growing the pool by the burst)."""
+    clock, loads = DrivenClock(), []
+    gate, begun = asyncio.Event(), asyncio.Event()
+
+    async def load() -> int:
+        loads.append(clock.now)
+        begun.set()
+        await gate.wait()
+        return len(loads)
+
+    memo: TtlMemo[str, int] = TtlMemo(5.0, clock=clock)
+    callers = [asyncio.create_task(memo.get("profile", load)) for _ in range(16)]
+    await asyncio.wait_for(begun.wait(), 5.0)
+    gate.set()
+    assert await asyncio.wait_for(asyncio.gather(*callers), 5.0) == [1] * 16
+    assert len(loads) == 1
