@@ -68,15 +68,26 @@ def test_throttle_is_due_once_per_period_per_key_and_reset_makes_it_due() -> Non
     assert throttle.due("s")
 
 
-async def test_a_stale_value_is_usable_for_a_while_and_refreshed_once_at_a_time() -> None:
-    clock, loads = DrivenClock(), []
-    gate, begun = asyncio.Event(), asyncio.Event()
+class GatedLoads:
+    """A load that notes when it began (by the driven clock), signals ``begun`` and
+    answers how many loads there were once ``gate`` opens."""
 
-    async def load() -> int:
-        loads.append(clock.now)
-        begun.set()
-        await gate.wait()
-        return len(loads)
+    def __init__(self, clock: DrivenClock) -> None:
+        self.clock = clock
+        self.loads: list[float] = []
+        self.gate, self.begun = asyncio.Event(), asyncio.Event()
+
+    async def load(self) -> int:
+        self.loads.append(self.clock.now)
+        self.begun.set()
+        await self.gate.wait()
+        return len(self.loads)
+
+
+async def test_a_stale_value_is_usable_for_a_while_and_refreshed_once_at_a_time() -> None:
+    clock = DrivenClock()
+    gated = GatedLoads(clock)
+    loads, gate, begun, load = gated.loads, gated.gate, gated.begun, gated.load
 
     memo: TtlMemo[str, int] = TtlMemo(1.0, stale_for=2.0, clock=clock)
     assert memo.usable("a") is None
@@ -104,14 +115,9 @@ async def test_a_stale_value_is_usable_for_a_while_and_refreshed_once_at_a_time(
 async def test_callers_that_miss_together_share_one_load() -> None:
     """16 welcomes at once on a key nobody holds yet: one load, not 16 (each had taken a
     pooled connection, growing the pool by the burst)."""
-    clock, loads = DrivenClock(), []
-    gate, begun = asyncio.Event(), asyncio.Event()
-
-    async def load() -> int:
-        loads.append(clock.now)
-        begun.set()
-        await gate.wait()
-        return len(loads)
+    clock = DrivenClock()
+    gated = GatedLoads(clock)
+    loads, gate, begun, load = gated.loads, gated.gate, gated.begun, gated.load
 
     memo: TtlMemo[str, int] = TtlMemo(5.0, clock=clock)
     callers = [asyncio.create_task(memo.get("profile", load)) for _ in range(16)]
