@@ -58,7 +58,8 @@ class TtlMemo(Generic[K, V]):
             self._values.move_to_end(key)
             return held[1]
         # Callers that miss together share one load (begun after each of them arrived):
-        # 500 sockets welcomed 16 at a time each loaded the profile, growing the pool.
+        # of 500 sockets welcomed 16 at a time, those that missed the profile together
+        # each loaded it, 13-16 at once, growing the pool by as many connections.
         value = await self._loads.read(key, load)
         if not keep(value):
             self._values.pop(key, None)
