@@ -28,14 +28,25 @@ V = TypeVar("V")
 
 
 @dataclass(slots=True)
+class _Batch(Generic[V]):
+    """The callers one read answers."""
+
+    answer: asyncio.Future[V]
+    load: Callable[[], Awaitable[V]] = field(repr=False)
+    #: The context of the caller that opened it: its read runs (and logs) as that caller.
+    context: contextvars.Context = field(repr=False)
+    #: Callers still waiting: when the last is cancelled, so is its read (a read nobody
+    #: waits for must not outlive them, e.g. start SQL after the database has closed).
+    waiters: int = 0
+
+
+@dataclass(slots=True)
 class _Key(Generic[V]):
-    #: The read in flight (None: none).
+    #: The read in flight (None: none) and the batch it answers.
     running: asyncio.Task[None] | None = None
-    #: Answers the callers that arrived while ``running`` ran, with the read after it.
-    waiting: asyncio.Future[V] | None = None
-    load: Callable[[], Awaitable[V]] | None = field(default=None, repr=False)
-    #: The context of the caller that opened ``waiting``.
-    context: contextvars.Context | None = field(default=None, repr=False)
+    reading: _Batch[V] | None = None
+    #: The callers that arrived while ``running`` ran, for the read after it.
+    waiting: _Batch[V] | None = None
 
 
 class SharedReads(Generic[K, V]):
@@ -50,49 +61,62 @@ class SharedReads(Generic[K, V]):
     async def read(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         """``load()``'s answer for ``key``, from a read begun after this call (shared with
         whoever else asks for ``key`` before it begins). Raises what ``load`` raises. A
-        caller cancelled while it waits leaves the read to the others."""
+        caller cancelled while it waits leaves the read to the others; the last one
+        cancelled cancels it."""
         state = self._keys.get(key)
         if state is None:
             state = self._keys[key] = _Key()
-        if state.waiting is None:
-            state.waiting = asyncio.get_running_loop().create_future()
+        batch = state.waiting
+        if batch is None:
+            answer: asyncio.Future[V] = asyncio.get_running_loop().create_future()
             # Nobody may be left to look at a failure: it is never "unretrieved".
-            state.waiting.add_done_callback(_retrieve)
-            # The read runs as the caller that opened it (its request's logs, its load).
-            state.load, state.context = load, contextvars.copy_context()
-        answer = state.waiting
+            answer.add_done_callback(_retrieve)
+            batch = state.waiting = _Batch(answer, load, contextvars.copy_context())
+        batch.waiters += 1
         if state.running is None:
             self._begin(key, state)
-        return await asyncio.shield(answer)
+        try:
+            return await asyncio.shield(batch.answer)
+        except asyncio.CancelledError:
+            if batch.waiters == 1 and not batch.answer.done():
+                if state.waiting is batch:
+                    state.waiting = None
+                elif state.reading is batch and state.running is not None:
+                    state.running.cancel()
+            raise
+        finally:
+            batch.waiters -= 1
 
     def _begin(self, key: K, state: _Key[V]) -> None:
+        batch = state.waiting
+        assert batch is not None
         loop = asyncio.get_running_loop()
-        state.running = loop.create_task(self._run(key, state), context=state.context)
+        state.running = loop.create_task(self._run(key, state), context=batch.context)
 
     async def _run(self, key: K, state: _Key[V]) -> None:
-        # The read begins now: who arrived until now shares it, who comes later the next.
-        answer, load = state.waiting, state.load
-        assert answer is not None and load is not None
-        state.waiting, state.load, state.context = None, None, None
+        # The read begins now: who asked until now shares it, who comes later the next.
+        batch, state.waiting = state.waiting, None
+        if batch is None:  # its callers were all cancelled before it began
+            state.running = None
+            if self._keys.get(key) is state:
+                del self._keys[key]
+            return
+        state.reading = batch
         try:
-            value = await load()
-        except asyncio.CancelledError:  # shutting down: whoever waits is cancelled too
-            for waiting in (answer, state.waiting):
-                if waiting is not None:
-                    waiting.cancel()
-            state.waiting, state.load, state.context = None, None, None
+            value = await batch.load()
+        except asyncio.CancelledError:
+            batch.answer.cancel()
             raise
         except Exception as problem:
-            answer.set_exception(problem)
+            batch.answer.set_exception(problem)
         else:
-            answer.set_result(value)
+            batch.answer.set_result(value)
         finally:
+            state.running = state.reading = None
             if state.waiting is not None:
                 self._begin(key, state)
-            else:
-                state.running = None
-                if self._keys.get(key) is state:
-                    del self._keys[key]
+            elif self._keys.get(key) is state:
+                del self._keys[key]
 
 
 def _retrieve(answer: asyncio.Future[Any]) -> None:

@@ -156,3 +156,29 @@ async def test_a_failure_nobody_waits_for_is_not_reported_unretrieved() -> None:
         assert reported == []
     finally:
         loop.set_exception_handler(None)
+
+
+async def test_the_last_caller_cancelled_cancels_the_read() -> None:
+    """A read nobody waits for must not outlive its callers (a shut-down server's read
+    went on to start SQL after its database had closed)."""
+    reads: SharedReads[str, int] = SharedReads()
+    store, cancelled = Store(), asyncio.Event()
+
+    async def load() -> int:
+        try:
+            return await store.load()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    callers = [asyncio.ensure_future(reads.read("s", load)) for _ in range(2)]
+    await store.next_load(1)
+    callers[0].cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await callers[0]
+    assert not cancelled.is_set()  # one caller still waits
+    callers[1].cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await callers[1]
+    await asyncio.wait_for(cancelled.wait(), TIMEOUT)
+    assert reads.in_flight == 0
