@@ -15,8 +15,8 @@ Keys (all hash-tagged by session so each Lua script stays in one Cluster slot)::
     {prefix}:duty:NAME       string a deployment-wide duty's holder (PX ttl), no session
 
 Entries carry ``e`` (the event JSON without seq) and ``x`` (the epoch). Every append is one
-EVALSHA whatever the batch size, pipelined with the worker's other appends (see
-:mod:`realtime.backends.redis_appends`). The durable stream is not capped by append: it
+EVALSHA whatever the batch size, pipelined with the worker's other script calls (see
+:mod:`realtime.backends.redis_scripts`). The durable stream is not capped by append: it
 only holds messages, reply boundaries, status changes and budget warnings, which a
 session's token and time budget bound to a few hundred, and the flusher trims it. Run Redis with
 ``maxmemory-policy noeviction``: an evicted meta key reads as a lost log (new epoch).
@@ -59,11 +59,11 @@ from realtime.backends.base import (
     check_subscribe,
     stream_entry,
 )
-from realtime.backends.redis_appends import AppendBatcher, Appends, DirectAppends
 from realtime.backends.redis_errors import translate
 from realtime.backends.redis_many import hget_many, xrange_many
 from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_reader import BLOCK_MS, GATHER_SECONDS, StreamReader
+from realtime.backends.redis_scripts import DirectScripts, ScriptBatcher, Scripts
 from realtime.eventlog import LogInfo
 from realtime.events import Presence, ReplyStop, payload_json
 from realtime.vocabulary import Role
@@ -111,12 +111,10 @@ class RedisBackend:
         self._idle_ms = _ms(idle_ttl)
         self._queue_size = subscriber_queue
         self._redis = redis_client(url, decode_responses=True)
-        append = self._redis.register_script(_lua("_now", "_append", "append"))
-        self._appends: Appends = (
-            DirectAppends(append)
-            if isinstance(self._redis, RedisCluster)
-            else AppendBatcher(self._redis, append)
+        self._scripts: Scripts = (
+            DirectScripts() if isinstance(self._redis, RedisCluster) else ScriptBatcher(self._redis)
         )
+        self._append = self._redis.register_script(_lua("_now", "_append", "append"))
         self._stop = self._redis.register_script(_lua("_now", "_append", "stop"))
         self._open = self._redis.register_script(_lua("open"))
         self._info = self._redis.register_script(_lua("_info", "info"))
@@ -161,15 +159,16 @@ class RedisBackend:
         if floor_seq < 0:
             raise ValueError("floor_seq must be >= 0")
         with translate():
-            epoch, last, first, _created = await self._open(
-                keys=self._log_keys(session_id),
-                args=[floor_seq, secrets.token_hex(8), self._idle_ms],
+            epoch, last, first, _created = await self._scripts.run(
+                self._open,
+                self._log_keys(session_id),
+                [floor_seq, secrets.token_hex(8), self._idle_ms],
             )
         return LogInfo(str(epoch), int(last), int(first))
 
     async def log_info(self, session_id: str) -> LogInfo | None:
         with translate():
-            found = await self._info(keys=self._log_keys(session_id)[:2])
+            found = await self._scripts.run(self._info, self._log_keys(session_id)[:2], [])
         if not found:
             return None
         epoch, last, first = found
@@ -179,7 +178,8 @@ class RedisBackend:
         self, session_id: str, after: int, limit: int
     ) -> tuple[LogInfo, list[Event]] | None:
         with translate():
-            found = await self._since(keys=self._log_keys(session_id)[:2], args=[after, limit])
+            keys = self._log_keys(session_id)[:2]
+            found = await self._scripts.run(self._since, keys, [after, limit])
         return None if not found else self._since_answer(found)
 
     @staticmethod
@@ -202,7 +202,7 @@ class RedisBackend:
         for event in events:
             args += [payload_json(event), "1" if event.durable else "0"]
         with translate():
-            first, epoch = await self._appends.run(keys, args)
+            first, epoch = await self._scripts.run(self._append, keys, args)
         first = int(first)
         self._reader.appended(keys[1], str(epoch), first, events)
         return list(range(first, first + len(events)))
@@ -263,8 +263,8 @@ class RedisBackend:
     async def claim(self, session_id: str, key: str, ttl: float) -> str | None:
         # A script, not SET NX GET: that pair needs Redis 7.0.
         with translate():
-            recorded = await self._claim(
-                keys=[self._key(session_id, f"claim:{key}")], args=[_ms(ttl)]
+            recorded = await self._scripts.run(
+                self._claim, [self._key(session_id, f"claim:{key}")], [_ms(ttl)]
             )
         return None if recorded is None else str(recorded)
 
@@ -290,7 +290,7 @@ class RedisBackend:
         ]
         args: list[str | int] = [reply_id, _ms(ttl), after, READ_BATCH, _ms(claim.ttl)]
         with translate():
-            taken, found, recorded = await self._say(keys=keys, args=args)
+            taken, found, recorded = await self._scripts.run(self._say, keys, args)
         return SayOpening(
             bool(taken),
             None if not found else self._since_answer(found),
@@ -299,12 +299,13 @@ class RedisBackend:
 
     async def refresh_reply(self, session_id: str, reply_id: str, ttl: float) -> bool:
         with translate():
-            done = await self._refresh(keys=self._reply_keys(session_id), args=[reply_id, _ms(ttl)])
+            args: list[str | int] = [reply_id, _ms(ttl)]
+            done = await self._scripts.run(self._refresh, self._reply_keys(session_id), args)
         return bool(done)
 
     async def release_reply(self, session_id: str, reply_id: str) -> bool:
         with translate():
-            done = await self._release(keys=self._reply_keys(session_id), args=[reply_id])
+            done = await self._scripts.run(self._release, self._reply_keys(session_id), [reply_id])
         return bool(done)
 
     async def hold_duty(self, duty: str, holder: str, ttl: float) -> bool:
@@ -327,7 +328,7 @@ class RedisBackend:
         args: list[str | int] = [self._window, self._idle_ms, self._reader_id, reply_id, json, flag]
         keys = self._append_keys(session_id) + self._reply_keys(session_id)
         with translate():
-            stored = await self._stop(keys=keys, args=args)
+            stored = await self._scripts.run(self._stop, keys, args)
         if not stored:
             return None
         seq, epoch = int(stored[0]), str(stored[1])
@@ -346,8 +347,8 @@ class RedisBackend:
     ) -> Presence:
         keys = [self._key(session_id, "pres:s"), self._key(session_id, "pres:o")]
         with translate():
-            students, observers = await self._presence(
-                keys=keys, args=[op, conn_id, "1" if student else "0", _ms(ttl)]
+            students, observers = await self._scripts.run(
+                self._presence, keys, [op, conn_id, "1" if student else "0", _ms(ttl)]
             )
         return Presence(student_online=int(students) > 0, observers=int(observers))
 
@@ -379,11 +380,11 @@ class RedisBackend:
                 await pipe.execute()
 
     @property
-    def appends(self) -> Appends:
-        """How this worker's appends reach Redis (introspection for tests)."""
-        return self._appends
+    def scripts(self) -> Scripts:
+        """How this worker's script calls reach Redis (introspection for tests)."""
+        return self._scripts
 
     async def aclose(self) -> None:
-        await self._appends.aclose()
+        await self._scripts.aclose()
         await self._reader.aclose()
         await self._redis.aclose()

@@ -39,7 +39,7 @@ async def inject(backend: RealtimeBackend, sid: uuid.UUID, event: MessageEvent) 
     keys = backend._append_keys(str(sid))
     args: list[str | int] = [backend._window, backend._idle_ms, backend._reader_id, 1]
     args += [stored_json, "1"]
-    await backend.appends.run(keys, args)
+    await backend.scripts.run(backend._append, keys, args)
 
 
 def refused(poison: str, database_url: str) -> bool:

@@ -24,6 +24,7 @@ async def test_many_durable_reads_take_one_round_trip_a_page(
     try:
         await backend.open_log("s1", 0)
         await backend.append("s1", [message(1)])
+        await backend.current_reply("s1")  # the pool's connection and its handshake
         with redis_writes(monkeypatch) as sent:
             found = await backend.read_durable_many([f"s{n}" for n in range(1, 26)], 10)
         assert [len(events) for events in found] == [1] + [0] * 24

@@ -149,7 +149,8 @@ async def test_an_append_whose_answer_was_lost_is_read_in_a_moment(
         # The script ran, its answer never reached this worker (a connection lost after
         # the send): nobody handed it over, and no other process's wake-up will come.
         args: list[str | int] = [worker._window, worker._idle_ms, worker._reader_id, 1]
-        await worker.appends.run(worker._append_keys("s"), [*args, payload_json(delta(1)), "0"])
+        keys, args = worker._append_keys("s"), [*args, payload_json(delta(1)), "0"]
+        await worker.scripts.run(worker._append, keys, args)
         await worker.append("s", [delta(2)])  # kept until the gap is read
         assert [text_of(e) for e in taken] == ["0"]
         await until_live(lambda: len(taken) == 3)
@@ -230,3 +231,4 @@ async def test_a_refused_registration_still_reads_at_the_block_timeout(
         assert reader.running and not await redis.exists(key(redis_prefix, "readers"))
     finally:
         await reader.aclose()
+

@@ -1,5 +1,5 @@
-"""A standalone Redis backend pipelines a worker's appends (``AppendBatcher``): what the
-shared contract cannot see, checked against the real Redis server.
+"""A standalone Redis backend pipelines a worker's script calls (``ScriptBatcher``): what
+the shared contract cannot see, checked against the real Redis server.
 
 The batcher's own tests run its connection through a proxy that holds Redis's answers, so
 an append stays "in flight" (sent, run, unanswered) exactly as long as the test says, and
@@ -17,8 +17,8 @@ from redis.exceptions import ResponseError
 
 from realtime.backends import BackendUnavailable, LogMissing
 from realtime.backends.redis import RedisBackend
-from realtime.backends.redis_appends import MAX_BATCH, AppendBatcher
 from realtime.backends.redis_pool import redis_client
+from realtime.backends.redis_scripts import MAX_BATCH, ScriptBatcher
 from tests.realtime.contract.rt_helpers import delta, eventually, text_of
 from tests.support.tcpproxy import TcpProxy, running_proxy
 
@@ -48,12 +48,13 @@ class Rig:
         proxied = redis_client(f"redis://127.0.0.1:{proxy.port}/0", decode_responses=True)
         assert isinstance(proxied, Redis)
         self.proxied = proxied
-        self.batcher = AppendBatcher(self.proxied, self.proxied.register_script(COUNTING))
+        self.batcher = ScriptBatcher(self.proxied)
+        self.counting = self.proxied.register_script(COUNTING)
         self.runs, self.log = f"{prefix}:runs", f"{prefix}:log"
 
     def run(self, value: str, *, log: str | None = None) -> asyncio.Future[Any]:
         keys = [self.runs, log or self.log]
-        return asyncio.ensure_future(self.batcher.run(keys, [value]))
+        return asyncio.ensure_future(self.batcher.run(self.counting, keys, [value]))
 
     async def count(self) -> int:
         return int(await self.redis.get(self.runs) or 0)
@@ -153,6 +154,39 @@ async def test_lost_scripts_are_loaded_and_only_refused_appends_sent_again(rig: 
     assert await rig.count() == 4
 
 
+#: A second script: the calls of a reply (its lease, its release) share the appends' pipes.
+ECHOING = "redis.call('INCR', KEYS[1]) return 'echo:' .. ARGV[1]"
+
+
+async def test_calls_of_different_scripts_share_a_pipeline_in_order(rig: Rig) -> None:
+    echoing = rig.proxied.register_script(ECHOING)
+    await rig.redis.script_load(ECHOING)  # known to Redis: one pipeline, no reload
+    first, waiting = await in_flight_then_waiting(rig, "a")
+    echoed = asyncio.ensure_future(rig.batcher.run(echoing, [rig.runs], ["b"]))
+    after = rig.run("c")
+    await asyncio.sleep(0)
+    await rig.let_go()
+    assert (await first, await waiting[0], await echoed, await after) == (
+        "first",
+        "a",
+        "echo:b",
+        "c",
+    )
+    assert (rig.batcher.batches, rig.batcher.batched, await rig.count()) == (1, 3, 4)
+
+
+@pytest.mark.serial
+async def test_each_lost_script_of_a_pipeline_is_loaded_again(rig: Rig) -> None:
+    echoing = rig.proxied.register_script(ECHOING)
+    first, waiting = await in_flight_then_waiting(rig, "a")
+    echoed = asyncio.ensure_future(rig.batcher.run(echoing, [rig.runs], ["b"]))
+    await asyncio.sleep(0)
+    await rig.redis.script_flush()  # neither script is known to Redis now
+    await rig.let_go()
+    assert (await first, await waiting[0], await echoed) == ("first", "a", "echo:b")
+    assert (rig.batcher.batches, await rig.count()) == (2, 3)
+
+
 async def test_an_append_cancelled_before_it_is_sent_never_runs(rig: Rig) -> None:
     first, (dropped, kept) = await in_flight_then_waiting(rig, "dropped", "kept")
     dropped.cancel()
@@ -186,16 +220,20 @@ async def test_closing_fails_what_waits_and_refuses_more(rig: Rig) -> None:
     assert await rig.count() == 1
 
 
+# 0: the check of a connection idle that long finds it closed; an hour: the end its stream
+# has seen does (a presence touch or a lease renewal soon after a Redis restart).
+@pytest.mark.parametrize("idle_check", [0.0, 3_600.0])
 async def test_a_connection_closed_while_idle_is_replaced_before_the_next_append(
-    redis_url: str, redis_prefix: str
+    redis_url: str, redis_prefix: str, idle_check: float
 ) -> None:
     with running_proxy(*_proxied(redis_url)) as proxy:
         proxied = Redis.from_url(f"redis://127.0.0.1:{proxy.port}/0", decode_responses=True)
-        batcher = AppendBatcher(proxied, proxied.register_script(COUNTING), idle_check=0.0)
+        batcher = ScriptBatcher(proxied, idle_check=idle_check)
+        counting = proxied.register_script(COUNTING)
         keys = [f"{redis_prefix}:runs", f"{redis_prefix}:log"]
         try:
             await proxied.set(keys[1], "1")
-            assert await batcher.run(keys, ["before"]) == "before"
+            assert await batcher.run(counting, keys, ["before"]) == "before"
             proxy.cut()  # as Redis closing an idle client, or restarting
             proxy.restore()
             # The reset is already on this socket (loopback; cut() returns after it): one
@@ -203,7 +241,7 @@ async def test_a_connection_closed_while_idle_is_replaced_before_the_next_append
             # worker's loop has long done both before its next append.
             for _ in range(3):
                 await asyncio.sleep(0)
-            assert await batcher.run(keys, ["after"]) == "after"
+            assert await batcher.run(counting, keys, ["after"]) == "after"
         finally:
             await batcher.aclose()
             await proxied.aclose()
@@ -242,8 +280,8 @@ async def test_sessions_streaming_together_share_pipelines_and_keep_their_order(
     for session in sessions:
         events = await backend.read(session, 0, 100)
         assert [text_of(e) for e in events] == [str(i) for i in range(1, 11)]
-    appends = backend.appends
-    assert isinstance(appends, AppendBatcher)
+    appends = backend.scripts
+    assert isinstance(appends, ScriptBatcher)
     # 200 appends, at most one command in flight at a time: most went out in pipelines.
     assert appends.batched >= 100
     assert appends.batches <= appends.batched // 2
