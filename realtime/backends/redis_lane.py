@@ -137,6 +137,7 @@ class Lane:
         self._wake_lock = asyncio.Lock()
         self._early_check: asyncio.TimerHandle | None = None
         self._waking: asyncio.Task[None] | None = None
+        self._epochs_due = False  # the feeds' epochs checked before the next XREAD
 
     @property
     def running(self) -> bool:
@@ -240,7 +241,8 @@ class Lane:
                     continue
                 try:
                     conn = await self._connection()
-                    if down_since is not None:
+                    if down_since is not None or self._epochs_due:
+                        self._epochs_due = False
                         await self._revalidate()
                     await self._keep_registered(conn, loop.time())
                     # A session stream is never in a blocking XREAD, or every append to
@@ -343,8 +345,14 @@ class Lane:
 
     def appended(self, stream: str, epoch: str, first: int, events: Sequence[Event]) -> None:
         feed = self.feeds.get(stream)
-        if feed is None or feed.epoch != epoch:
-            return  # not read here, or a new log: the reader's job
+        if feed is None:
+            return  # not read here
+        if feed.epoch != epoch:
+            # A log rebuilt under its subscribers, or an answer older than the feed: the
+            # lane looks at the epoch now (no other process may wake it before BLOCK_MS,
+            # and a new log's seqs may restart below the cursor, where reads never look).
+            self._epochs_due = True
+            return self._read_soon()
         entries = [stamped_entry(seq, epoch, event) for seq, event in enumerate(events, first)]
         if not feed.own(entries) and self._early_check is None:
             loop = asyncio.get_running_loop()
@@ -355,7 +363,11 @@ class Lane:
         overdue = [feed for feed in self.feeds.values() if feed.early or feed.to_read]
         for feed in overdue:
             feed.to_read = True
-        if overdue and not self.closed and (self._waking is None or self._waking.done()):
+        if overdue:
+            self._read_soon()
+
+    def _read_soon(self) -> None:  # ends a blocking XREAD: the next reads what is due
+        if not self.closed and (self._waking is None or self._waking.done()):
             self._gen += 1
             self._waking = asyncio.create_task(self._wake(), name="realtime-stream-reader-wake")
 
@@ -365,7 +377,7 @@ class Lane:
             self._early_check = None
 
     async def _revalidate(self) -> None:
-        """After a reconnect: Redis may have restarted empty; fail feeds whose log is gone."""
+        """Fail feeds whose log is gone or rebuilt (after a reconnect, or see appended)."""
         streams = list(self.feeds)
         epochs = await self._epochs([self.feeds[s].session_id for s in streams])
         for stream, epoch in zip(streams, epochs, strict=True):

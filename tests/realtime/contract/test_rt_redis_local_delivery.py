@@ -232,3 +232,23 @@ async def test_a_refused_registration_still_reads_at_the_block_timeout(
     finally:
         await reader.aclose()
 
+
+async def test_a_log_rebuilt_under_subscribers_is_noticed_at_the_next_own_append(
+    made: Callable[..., RedisBackend], redis: Redis, redis_prefix: str
+) -> None:
+    """Redis lost the session's log (its keys evicted) while the reader blocks on its
+    wake stream, and this worker opens it again and appends: no other process appends to
+    wake the reader, so the append itself has the stream read, which tells the
+    subscriber of the new epoch (it waited out the reader's block, an hour here)."""
+    worker = made(read_block_ms=3_600_000)
+    await worker.open_log("s", 0)
+    async with worker.subscribe("s", after=0) as events:
+        await worker.append("s", [delta(1)])
+        assert len(await take(events, 1)) == 1
+        await until_live(lambda: worker.reader.blocked)
+        await redis.delete(*(f"{redis_prefix}:{{s}}:{name}" for name in ("meta", "log")))
+        await worker.open_log("s", 0)
+        await worker.append("s", [delta(1)])
+        with pytest.raises(Exception) as failure:
+            await take(events, 1)
+    assert getattr(failure.value, "reason", None) == "epoch_changed"
