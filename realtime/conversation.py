@@ -153,12 +153,14 @@ class ReplyRunner:
         except Exception:
             log.exception("reply %s failed", job.reply_id)
         finally:
+            finished = False
             try:
                 exhausted, again = await self._finish(job, coalescer, records, outcome)
+                finished = True  # and so released, right after the end was logged
             finally:
-                # Normally released already (right after the end was logged); this covers a
-                # failure before that point. Compare-and-delete makes it safe to repeat.
-                await self._log.backend.release_reply(str(job.session_id), job.reply_id)
+                # A failure in the finish: compare-and-delete makes a second release safe.
+                if not finished:
+                    await self._log.backend.release_reply(str(job.session_id), job.reply_id)
         if exhausted:
             await self._expire(job.session_id)
             return None
@@ -167,7 +169,7 @@ class ReplyRunner:
     async def _start_again(self, job: ReplyJob) -> ReplyJob | None:
         """The one retry of a withdrawn reply, as a new reply under the lock and a new
         reservation; None when a say or the budget got there first."""
-        sid, reply_id = str(job.session_id), uuid.uuid4().hex
+        sid, reply_id, leased_at = str(job.session_id), uuid.uuid4().hex, time.monotonic()
         if not await self._log.backend.acquire_reply(
             sid, reply_id, self._config.reply_lock_seconds
         ):
@@ -189,6 +191,7 @@ class ReplyRunner:
             request=dataclasses.replace(request, persona=persona, max_tokens=hold.max_tokens),
             start_seq=start_seq,
             attempt=2,
+            leased_at=leased_at,
         )
 
     async def _stream(
@@ -212,6 +215,7 @@ class ReplyRunner:
                         job.reply_id,
                         self._config.reply_lock_seconds,
                         queue,
+                        job.leased_at,
                     )
                 ),
             ]

@@ -136,12 +136,13 @@ class Hub:
             # Opening and preparing (SQL, planning, the reservation) can outlast the short
             # lease under load: past a quarter of it, renew it before anything is stored,
             # and give the hold back if it lapsed (sooner, three quarters are left, and the
-            # runner renews it as it starts: a round trip saved on nearly every say).
-            if time.monotonic() - acquired_at > lease / 4 and not await backend.refresh_reply(
-                sid, reply_id, lease
-            ):
-                await self._budgets.settle(sid, reply_id, 0, 0)
-                return error(ErrorCode.REPLY_IN_PROGRESS, IN_PROGRESS_MESSAGE)
+            # runner renews it a quarter after it was taken: a round trip saved on nearly
+            # every say, and one more on every reply).
+            if (now := time.monotonic()) - acquired_at > lease / 4:
+                if not await backend.refresh_reply(sid, reply_id, lease):
+                    await self._budgets.settle(sid, reply_id, 0, 0)
+                    return error(ErrorCode.REPLY_IN_PROGRESS, IN_PROGRESS_MESSAGE)
+                acquired_at = now
             message = MessageEvent(
                 message_id=str(uuid.uuid4()),
                 role=MessageRole.STUDENT,
@@ -149,7 +150,7 @@ class Hub:
                 client_id=client_id,
             )
             seqs = await self._log.publish(session_id, [message, ReplyStart(reply_id=reply_id)])
-            job.start_seq, job.ticket = seqs[1], ticket
+            job.start_seq, job.ticket, job.leased_at = seqs[1], ticket, acquired_at
             # A stop or an end logged since the snapshot found the session active (while
             # this say prepared, the end does not wait for a reply not yet started).
             job.watch_after = recent.info.last_seq

@@ -47,3 +47,6 @@ class ReplyJob:
     #: reply ends, not left to the flusher, so the next say's check counts it (a cap is
     #: overrun by at most one reply per live session, as docs/admin.md says).
     near_cap: bool = False
+    #: When the reply's lease was last taken or renewed (``time.monotonic``, taken before
+    #: the call): its first renewal is due a quarter of the lease later (None: at once).
+    leased_at: float | None = None

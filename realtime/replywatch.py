@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from typing import Literal
 
@@ -73,11 +74,15 @@ async def keep_lease(
     reply_id: str,
     lease: float,
     queue: asyncio.Queue[Item],
+    leased_at: float | None = None,
 ) -> None:
-    """Renew the reply's lease every quarter of it, queued for a slot or streaming. A
-    lease found lost (this process stalled past it, and the next say may already run)
-    stops the reply: two replies must never stream at once."""
-    while True:  # renewed at once first: the say that started it may have taken a while
+    """Renew the reply's lease every quarter of it, queued for a slot or streaming, the
+    first time a quarter after ``leased_at`` (``time.monotonic`` before the lease was taken
+    or last renewed; None: at once). A lease found lost (this process stalled past it, and
+    the next say may already run) stops the reply: two replies must never stream at once."""
+    if leased_at is not None:
+        await asyncio.sleep(leased_at + lease / 4 - time.monotonic())
+    while True:
         if not await backend.refresh_reply(str(session_id), reply_id, lease):
             log.warning("reply %s lost its lease; stopping it", reply_id)
             queue.put_nowait(("stop", None))
