@@ -63,7 +63,7 @@ from realtime.backends.redis_errors import translate
 from realtime.backends.redis_many import hget_many, xrange_many
 from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_reader import BLOCK_MS, GATHER_SECONDS, StreamReader
-from realtime.backends.redis_scripts import DirectScripts, ScriptBatcher, Scripts
+from realtime.backends.redis_scripts import DirectScripts, ScriptPipe, Scripts
 from realtime.eventlog import LogInfo
 from realtime.events import Presence, ReplyStop, payload_json
 from realtime.vocabulary import Role
@@ -112,7 +112,7 @@ class RedisBackend:
         self._queue_size = subscriber_queue
         self._redis = redis_client(url, decode_responses=True)
         self._scripts: Scripts = (
-            DirectScripts() if isinstance(self._redis, RedisCluster) else ScriptBatcher(self._redis)
+            DirectScripts() if isinstance(self._redis, RedisCluster) else ScriptPipe(self._redis)
         )
         self._append = self._redis.register_script(_lua("_now", "_append", "append"))
         self._stop = self._redis.register_script(_lua("_now", "_append", "stop"))

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.realtime.contract.redis_pipe_rig import rig  # noqa: F401 - a fixture
 from tests.realtime.contract.rt_helpers import Workers
 from tests.support.redis_cluster import (  # noqa: F401 - fixtures
     redis_cluster,

@@ -1,15 +1,12 @@
-"""A standalone Redis backend pipelines a worker's script calls (``ScriptBatcher``): what
-the shared contract cannot see, checked against the real Redis server.
-
-The batcher's own tests run its connection through a proxy that holds Redis's answers, so
-an append stays "in flight" (sent, run, unanswered) exactly as long as the test says, and
-count the script's runs in Redis itself."""
+"""A standalone Redis backend pipelines a worker's script calls on a connection of its own
+(``ScriptPipe`` over ``redis_wire.Wire``): what the shared contract cannot see, checked
+against the real Redis server. The connection's own life (its dial, timeouts, closing)
+is in ``test_rt_redis_wire.py``."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -17,234 +14,129 @@ from redis.exceptions import ResponseError
 
 from realtime.backends import BackendUnavailable, LogMissing
 from realtime.backends.redis import RedisBackend
-from realtime.backends.redis_pool import redis_client
-from realtime.backends.redis_scripts import MAX_BATCH, ScriptBatcher
+from realtime.backends.redis_scripts import ScriptPipe
+from tests.realtime.contract.redis_pipe_rig import Rig, in_flight, proxied
 from tests.realtime.contract.rt_helpers import delta, eventually, text_of
-from tests.support.tcpproxy import TcpProxy, running_proxy
+from tests.support.tcpproxy import running_proxy
 
 pytestmark = pytest.mark.redis
 
-#: Counts its runs in KEYS[1]; fails like the append script when KEYS[2] is missing.
-COUNTING = """
-if redis.call('EXISTS', KEYS[2]) == 0 then return redis.error_reply('NOLOG gone') end
-redis.call('INCR', KEYS[1])
-return ARGV[1]
-"""
+
+async def test_calls_made_together_go_out_in_one_write_and_answer_in_order(rig: Rig) -> None:
+    writes, commands = rig.wire.writes, rig.wire.commands
+    made = [rig.run(value) for value in ("a", "b", "c")]
+    assert await asyncio.gather(*made) == ["a", "b", "c"]
+    assert (rig.wire.writes - writes, rig.wire.commands - commands) == (1, 3)
+    assert await rig.count() == 3
 
 
-def _proxied(redis_url: str) -> tuple[str, int]:
-    host, _, port = redis_url.split("//", 1)[1].split("/", 1)[0].partition(":")
-    return host, int(port or 6379)
-
-
-class Rig:
-    """A batcher whose connection runs through a proxy that can hold Redis's answers,
-    and a direct client to read what ran."""
-
-    def __init__(self, redis_url: str, proxy: TcpProxy, prefix: str) -> None:
-        self.proxy = proxy
-        self.redis: Redis = Redis.from_url(redis_url, decode_responses=True)
-        # Made as a worker makes its client (its pool's connections pack with hiredis).
-        proxied = redis_client(f"redis://127.0.0.1:{proxy.port}/0", decode_responses=True)
-        assert isinstance(proxied, Redis)
-        self.proxied = proxied
-        self.batcher = ScriptBatcher(self.proxied)
-        self.counting = self.proxied.register_script(COUNTING)
-        self.runs, self.log = f"{prefix}:runs", f"{prefix}:log"
-
-    def run(self, value: str, *, log: str | None = None) -> asyncio.Future[Any]:
-        keys = [self.runs, log or self.log]
-        return asyncio.ensure_future(self.batcher.run(self.counting, keys, [value]))
-
-    async def count(self) -> int:
-        return int(await self.redis.get(self.runs) or 0)
-
-    async def hold(self) -> None:
-        """The next append goes out, runs, and waits for its answer until let_go."""
-        self.proxy.hold_replies()
-
-    async def let_go(self) -> None:
-        self.proxy.release_replies()
-
-    async def aclose(self) -> None:
-        await self.batcher.aclose()
-        await self.proxied.aclose()
-        await self.redis.aclose()
-
-
-@pytest.fixture
-async def rig(redis_url: str, redis_prefix: str) -> AsyncIterator[Rig]:
-    with running_proxy(*_proxied(redis_url)) as proxy:
-        made = Rig(redis_url, proxy, redis_prefix)
-        try:
-            await made.redis.set(made.log, "1")
-            await made.run("warm")  # the connection and its handshake, before any hold
-            await made.redis.delete(made.runs)
-            yield made
-        finally:
-            await made.aclose()
-
-
-async def in_flight_then_waiting(rig: Rig, *values: str) -> tuple[Any, list[Any]]:
-    """An append in flight (it ran; its answer is held), then ``values`` waiting
-    behind it."""
-    await rig.hold()
-    first = rig.run("first")
-    await eventually(lambda: _counted(rig, 1))
-    waiting = [rig.run(value) for value in values]
-    await asyncio.sleep(0)  # each reaches the batcher's queue on its first step
-    return first, waiting
-
-
-async def _counted(rig: Rig, n: int) -> bool:
-    return await rig.count() == n
-
-
-async def test_what_waits_goes_out_in_one_pipeline_in_order(rig: Rig) -> None:
-    first, waiting = await in_flight_then_waiting(rig, "a", "b", "c")
-    await rig.let_go()
+async def test_calls_go_out_while_others_wait_for_their_answers(rig: Rig) -> None:
+    """Nothing waits for a round trip before writing: the calls behind a held answer run
+    at once, and their answers come in order once the first's is let go."""
+    first = await in_flight(rig)
+    waiting = [rig.run(value) for value in ("a", "b", "c")]
+    await rig.counted(4)  # all ran; every answer is still held
+    assert not any(call.done() for call in (first, *waiting))
+    rig.proxy.release_replies()
     assert await first == "first"
     assert await asyncio.gather(*waiting) == ["a", "b", "c"]
-    assert (rig.batcher.batches, rig.batcher.batched, await rig.count()) == (1, 3, 4)
-    # The connection is free again: the next append goes out at once, on its own.
-    assert await rig.run("alone") == "alone"
-    assert rig.batcher.batches == 1
 
 
-async def test_text_beyond_ascii_goes_through_alone_and_in_a_pipeline(rig: Rig) -> None:
-    """The batcher's connection packs its commands with hiredis (UTF-8): what Redis runs
-    the script with is the text given, a character of two, three and four bytes included."""
+async def test_text_beyond_ascii_goes_through_alone_and_together(rig: Rig) -> None:
+    """hiredis packs the text as UTF-8: what Redis runs the script with is the text given,
+    a character of two, three and four bytes included."""
     said = ["caf\u00e9 \u201cquoted\u201d", "\u27e612@1.5\u27e7", "\U0001f600 ok", "\u00a0"]
-    first, waiting = await in_flight_then_waiting(rig, *said[1:])
-    await rig.let_go()
-    await first
-    assert await asyncio.gather(*waiting) == said[1:]
-    assert rig.batcher.batches == 1
-    assert await rig.run(said[0]) == said[0]  # the connection free: alone
-    assert rig.batcher.batches == 1
+    assert await rig.run(said[0]) == said[0]
+    assert await asyncio.gather(*(rig.run(text) for text in said[1:])) == said[1:]
 
 
-async def test_a_script_error_fails_only_its_own_append(rig: Rig) -> None:
-    first, waiting = await in_flight_then_waiting(rig, "a")
+async def test_a_script_error_fails_only_its_own_call(rig: Rig) -> None:
+    first = await in_flight(rig)
+    before = rig.run("a")
     gone = rig.run("b", log=f"{rig.log}:missing")
     after = rig.run("c")
-    await asyncio.sleep(0)
-    await rig.let_go()
-    await first
-    assert await waiting[0] == "a" and await after == "c"
+    await rig.counted(3)
+    rig.proxy.release_replies()
+    assert (await first, await before, await after) == ("first", "a", "c")
     with pytest.raises(ResponseError, match="NOLOG"):
         await gone
-    assert rig.batcher.batches == 1
+    assert rig.pipe.dialled == 1  # the connection carries on
 
 
 # SCRIPT FLUSH is the whole server's: beside it, a test holding a script's answer gets
 # NOSCRIPT instead, and another test's load undoes the flush (make test runs it alone).
 @pytest.mark.serial
-async def test_lost_scripts_are_loaded_and_only_refused_appends_sent_again(rig: Rig) -> None:
-    first, waiting = await in_flight_then_waiting(rig, "a", "b")
+async def test_lost_scripts_run_again_as_eval_and_only_the_refused_calls(rig: Rig) -> None:
+    first = await in_flight(rig)
     await rig.redis.script_flush()  # as after a Redis restart
-    await rig.let_go()
+    waiting = [rig.run(value) for value in ("a", "b")]  # refused, answers held
+    rig.proxy.release_replies()
     assert await first == "first"
     assert await asyncio.gather(*waiting) == ["a", "b"]
-    # Two pipelines: the one Redis refused with NOSCRIPT, and the same appends again.
-    assert (rig.batcher.batches, await rig.count()) == (2, 3)
-    # An append alone is loaded and sent again the same way.
+    assert await rig.count() == 3  # each ran once
+    # EVAL loaded the script: the next call's EVALSHA is not refused.
+    commands = rig.wire.commands
+    assert await rig.run("warm again") == "warm again"
+    assert rig.wire.commands - commands == 1
+    # A call alone is refused and runs again the same way.
     await rig.redis.script_flush()
     assert await rig.run("alone") == "alone"
-    assert await rig.count() == 4
+    assert await rig.count() == 5
 
 
-#: A second script: the calls of a reply (its lease, its release) share the appends' pipes.
+#: A second script: the calls of a reply (its lease, its release) share the appends' pipe.
 ECHOING = "redis.call('INCR', KEYS[1]) return 'echo:' .. ARGV[1]"
 
 
-async def test_calls_of_different_scripts_share_a_pipeline_in_order(rig: Rig) -> None:
+async def test_calls_of_different_scripts_share_a_write_in_order(rig: Rig) -> None:
     echoing = rig.proxied.register_script(ECHOING)
-    await rig.redis.script_load(ECHOING)  # known to Redis: one pipeline, no reload
-    first, waiting = await in_flight_then_waiting(rig, "a")
-    echoed = asyncio.ensure_future(rig.batcher.run(echoing, [rig.runs], ["b"]))
-    after = rig.run("c")
-    await asyncio.sleep(0)
-    await rig.let_go()
-    assert (await first, await waiting[0], await echoed, await after) == (
-        "first",
-        "a",
-        "echo:b",
-        "c",
-    )
-    assert (rig.batcher.batches, rig.batcher.batched, await rig.count()) == (1, 3, 4)
+    await rig.redis.script_load(ECHOING)  # known to Redis: no refusal
+    first = await in_flight(rig)
+    writes = rig.wire.writes
+    made = [
+        rig.run("a"),
+        asyncio.ensure_future(rig.pipe.run(echoing, [rig.runs], ["b"])),
+        rig.run("c"),
+    ]
+    await rig.counted(4)
+    assert rig.wire.writes - writes == 1
+    rig.proxy.release_replies()
+    assert (await first, *await asyncio.gather(*made)) == ("first", "a", "echo:b", "c")
 
 
 @pytest.mark.serial
-async def test_each_lost_script_of_a_pipeline_is_loaded_again(rig: Rig) -> None:
+async def test_each_lost_script_of_a_write_is_loaded_again(rig: Rig) -> None:
     echoing = rig.proxied.register_script(ECHOING)
-    first, waiting = await in_flight_then_waiting(rig, "a")
-    echoed = asyncio.ensure_future(rig.batcher.run(echoing, [rig.runs], ["b"]))
-    await asyncio.sleep(0)
+    first = await in_flight(rig)
     await rig.redis.script_flush()  # neither script is known to Redis now
-    await rig.let_go()
-    assert (await first, await waiting[0], await echoed) == ("first", "a", "echo:b")
-    assert (rig.batcher.batches, await rig.count()) == (2, 3)
+    made = [rig.run("a"), asyncio.ensure_future(rig.pipe.run(echoing, [rig.runs], ["b"]))]
+    rig.proxy.release_replies()
+    assert (await first, *await asyncio.gather(*made)) == ("first", "a", "echo:b")
+    assert await rig.count() == 3
 
 
-async def test_an_append_cancelled_before_it_is_sent_never_runs(rig: Rig) -> None:
-    first, (dropped, kept) = await in_flight_then_waiting(rig, "dropped", "kept")
+async def test_a_call_cancelled_before_it_is_written_never_runs(rig: Rig) -> None:
+    dropped, kept = rig.run("dropped"), rig.run("kept")
+    await asyncio.sleep(0)  # both made their call; the write comes after this turn
     dropped.cancel()
-    await rig.let_go()
-    assert (await first, await kept) == ("first", "kept")
+    assert await kept == "kept"
     with pytest.raises(asyncio.CancelledError):
         await dropped
-    assert await rig.count() == 2
-
-
-async def test_a_backlog_goes_out_in_bounded_pipelines(rig: Rig) -> None:
-    n = MAX_BATCH * 2 + 5
-    first, waiting = await in_flight_then_waiting(rig, *(str(i) for i in range(n)))
-    await rig.let_go()
-    await first
-    assert await asyncio.gather(*waiting) == [str(i) for i in range(n)]
-    assert (rig.batcher.batches, rig.batcher.batched, await rig.count()) == (3, n, n + 1)
-
-
-async def test_closing_fails_what_waits_and_refuses_more(rig: Rig) -> None:
-    first, waiting = await in_flight_then_waiting(rig, "a")
-    closing = asyncio.ensure_future(rig.batcher.aclose())
-    await asyncio.sleep(0)
-    await rig.let_go()
-    await closing
-    assert await first == "first"
-    with pytest.raises(BackendUnavailable):
-        await waiting[0]
-    with pytest.raises(BackendUnavailable):
-        await rig.run("late")
     assert await rig.count() == 1
 
 
-# 0: the check of a connection idle that long finds it closed; an hour: the end its stream
-# has seen does (a presence touch or a lease renewal soon after a Redis restart).
-@pytest.mark.parametrize("idle_check", [0.0, 3_600.0])
-async def test_a_connection_closed_while_idle_is_replaced_before_the_next_append(
-    redis_url: str, redis_prefix: str, idle_check: float
+async def test_a_call_cancelled_after_it_was_written_keeps_the_connection_in_step(
+    rig: Rig,
 ) -> None:
-    with running_proxy(*_proxied(redis_url)) as proxy:
-        proxied = Redis.from_url(f"redis://127.0.0.1:{proxy.port}/0", decode_responses=True)
-        batcher = ScriptBatcher(proxied, idle_check=idle_check)
-        counting = proxied.register_script(COUNTING)
-        keys = [f"{redis_prefix}:runs", f"{redis_prefix}:log"]
-        try:
-            await proxied.set(keys[1], "1")
-            assert await batcher.run(counting, keys, ["before"]) == "before"
-            proxy.cut()  # as Redis closing an idle client, or restarting
-            proxy.restore()
-            # The reset is already on this socket (loopback; cut() returns after it): one
-            # I/O poll reads it, the next runs the transport's connection_lost. An idle
-            # worker's loop has long done both before its next append.
-            for _ in range(3):
-                await asyncio.sleep(0)
-            assert await batcher.run(counting, keys, ["after"]) == "after"
-        finally:
-            await batcher.aclose()
-            await proxied.aclose()
+    first = await in_flight(rig)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    after = rig.run("after")
+    await rig.counted(2)
+    rig.proxy.release_replies()
+    assert await after == "after"  # not "first": that answer was read and dropped
+    assert rig.pipe.dialled == 1
 
 
 # -- through the backend ---------------------------------------------------------------------
@@ -280,11 +172,11 @@ async def test_sessions_streaming_together_share_pipelines_and_keep_their_order(
     for session in sessions:
         events = await backend.read(session, 0, 100)
         assert [text_of(e) for e in events] == [str(i) for i in range(1, 11)]
-    appends = backend.scripts
-    assert isinstance(appends, ScriptBatcher)
-    # 200 appends, at most one command in flight at a time: most went out in pipelines.
-    assert appends.batched >= 100
-    assert appends.batches <= appends.batched // 2
+    pipe = backend.scripts
+    assert isinstance(pipe, ScriptPipe) and pipe.wire is not None
+    # 200 appends, 20 made in each turn of the loop: they share writes.
+    assert pipe.wire.commands >= 200
+    assert pipe.wire.writes <= pipe.wire.commands // 4
 
 
 async def test_a_missing_log_in_a_pipeline_is_log_missing(backend: RedisBackend) -> None:
@@ -302,7 +194,7 @@ async def test_a_missing_log_in_a_pipeline_is_log_missing(backend: RedisBackend)
 async def test_a_lost_connection_fails_the_batch_and_the_next_append_works(
     redis_url: str, redis_prefix: str
 ) -> None:
-    with running_proxy(*_proxied(redis_url)) as proxy:
+    with running_proxy(*proxied(redis_url)) as proxy:
         backend = RedisBackend(f"redis://127.0.0.1:{proxy.port}/0", key_prefix=redis_prefix)
         direct = Redis.from_url(redis_url, decode_responses=True)
         try:
@@ -338,7 +230,7 @@ async def test_an_append_whose_reply_is_lost_ran_once_and_fails(
     """At most once: Redis ran the script, the answer never came back. A client that
     sent it again on a fresh connection (redis-py retries when told to) would log the
     event twice, a repeated word in the student's reply."""
-    with running_proxy(*_proxied(redis_url)) as proxy:
+    with running_proxy(*proxied(redis_url)) as proxy:
         backend = RedisBackend(f"redis://127.0.0.1:{proxy.port}/0", key_prefix=redis_prefix)
         try:
             await backend.open_log("s", 0)
