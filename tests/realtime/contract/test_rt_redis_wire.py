@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -20,6 +24,7 @@ from realtime.backends.redis_scripts import ScriptPipe
 from realtime.backends.redis_wire import Wire
 from tests.realtime.contract.redis_pipe_rig import Rig, in_flight, make_rig, proxied
 from tests.realtime.contract.rt_helpers import eventually
+from tests.support.servers import free_port
 from tests.support.tcpproxy import running_proxy
 
 pytestmark = pytest.mark.redis
@@ -130,3 +135,69 @@ async def test_the_connection_logs_in_selects_its_database_and_names_itself(
         await admin.acl_deluser(user)
         for made in (client, wrong, in_db3, admin):
             await made.aclose()
+
+
+@contextmanager
+def tls_and_unix_redis(workdir: Path) -> Iterator[tuple[str, str]]:
+    """A private ``redis-server`` listening only on a TLS port (a self-signed certificate
+    made with ``openssl``) and a Unix socket: the ``rediss://`` and ``unix://`` URLs a
+    worker would be given."""
+    cert, key, sock = workdir / "cert.pem", workdir / "key.pem", workdir / "redis.sock"
+    openssl = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+    made = {"-keyout": str(key), "-out": str(cert), "-subj": "/CN=localhost"}
+    made["-addext"] = "subjectAltName=IP:127.0.0.1,DNS:localhost"
+    subprocess.run(
+        [*openssl.split(), *(part for pair in made.items() for part in pair)],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    options = {
+        "port": "0",
+        "bind": "127.0.0.1",
+        "tls-port": str(port),
+        "tls-cert-file": str(cert),
+        "tls-key-file": str(key),
+        "tls-ca-cert-file": str(cert),
+        "tls-auth-clients": "no",
+        "unixsocket": str(sock),
+        "unixsocketperm": "700",
+        "save": "",
+        "appendonly": "no",
+        "dir": str(workdir),
+    }
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            *(part for name, value in options.items() for part in (f"--{name}", value)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10  # it starts in ~10 ms
+        while not sock.exists():
+            assert server.poll() is None, "redis-server exited"
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.01)  # polling for its socket file
+        yield f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={cert}", f"unix://{sock}?db=2"
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+async def test_the_connection_dials_a_tls_port_and_a_unix_socket(tmp_path: Path) -> None:
+    with tls_and_unix_redis(tmp_path) as (tls_url, unix_url):
+        for url, db in ((tls_url, 0), (unix_url, 2)):
+            client = redis_client(url, decode_responses=True)
+            assert isinstance(client, Redis)
+            pipe = ScriptPipe(client)
+            setting = client.register_script("return redis.call('SET', KEYS[1], ARGV[1])")
+            try:
+                assert await pipe.run(setting, ["k"], [url]) == "OK"
+                # Read back through redis-py's own connection: the same server and database.
+                assert await client.get("k") == url
+                assert (await client.client_info())["db"] == db
+            finally:
+                await pipe.aclose()
+                await client.aclose()
