@@ -34,7 +34,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from realtime.backends.base import BackendUnavailable
-from realtime.backends.redis_wire import Dial, Wire
+from realtime.backends.redis_wire import Dial, Wire, afresh
 
 __all__ = ["DirectScripts", "ScriptPipe", "Scripts"]
 
@@ -81,7 +81,10 @@ class ScriptPipe:
         self._wire: Wire | None = None
         self._dialling = asyncio.Lock()
         self._closed = False
-        #: Connections made (tests read it).
+        self._dial_failure: Exception | None = None
+        self._failed_dials = 0
+        #: Dials begun and connections made (tests read them).
+        self.attempts = 0
         self.dialled = 0
 
     @property
@@ -102,16 +105,31 @@ class ScriptPipe:
             return await wire.call("EVAL", script.script, len(keys), *keys, *args)
 
     async def _open(self) -> Wire:
-        """The open connection, made by one caller while the others wait for it."""
-        if self._closed:
-            raise BackendUnavailable("backend closed")
+        """The open connection, made by one caller while the others wait for it. Raises
+        BackendUnavailable once closed, else redis-py's connection errors; callers that
+        waited while a dial failed get its failure, not a dial each (with Redis out of
+        reach, 100 waiting calls would otherwise wait 100 connect timeouts in turn)."""
+        failed_before = self._failed_dials
         async with self._dialling:
             if self._closed:
                 raise BackendUnavailable("backend closed")
             wire = self._wire
-            if wire is None or wire.lost:
-                wire = self._wire = await Wire.open(self._dial)
-                self.dialled += 1
+            if wire is not None and not wire.lost:
+                return wire
+            if self._failed_dials != failed_before and self._dial_failure is not None:
+                raise afresh(self._dial_failure)  # a dial failed while this call waited
+            self.attempts += 1
+            try:
+                wire = await Wire.open(self._dial)
+            except Exception as error:
+                self._dial_failure = error
+                self._failed_dials += 1
+                raise
+            if self._closed:  # aclose ran while this dialled: nobody else would close it
+                wire.close()
+                raise BackendUnavailable("backend closed")
+            self._wire, self._dial_failure = wire, None
+            self.dialled += 1
             return wire
 
     async def aclose(self) -> None:

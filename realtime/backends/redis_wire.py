@@ -38,7 +38,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-__all__ = ["Arg", "Dial", "Wire"]
+__all__ = ["Arg", "Dial", "Wire", "afresh"]
 
 Arg = str | int | float | bytes | memoryview
 
@@ -219,7 +219,7 @@ class Wire:
         connection."""
         answer = self._loop.create_future()
         if self._lost is not None:
-            answer.set_exception(_afresh(self._lost))
+            answer.set_exception(afresh(self._lost))
             return answer
         if not self._unwritten:
             self._loop.call_soon(self._write)
@@ -278,7 +278,7 @@ class Wire:
         self._unwritten.clear()
         for answer in waiting:
             if not answer.done():
-                answer.set_exception(_afresh(self._lost))
+                answer.set_exception(afresh(self._lost))
 
     def close(self) -> None:
         """Closes the connection now: what waits fails as a lost connection."""
@@ -288,7 +288,7 @@ class Wire:
         self._fail_all(RedisConnectionError("Connection closed"))
 
 
-def _afresh(error: BaseException) -> BaseException:
+def afresh(error: BaseException) -> BaseException:
     """One exception object per caller: each raise writes its own traceback into it."""
     made = type(error)(*error.args)
     made.__cause__ = error.__cause__

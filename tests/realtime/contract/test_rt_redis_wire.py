@@ -201,3 +201,70 @@ async def test_the_connection_dials_a_tls_port_and_a_unix_socket(tmp_path: Path)
             finally:
                 await pipe.aclose()
                 await client.aclose()
+
+
+async def test_calls_waiting_on_a_dial_that_fails_share_its_failure(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Redis out of reach: the calls that waited for one dial fail with it, rather than
+    each dialling in turn (100 calls, 100 connect timeouts one after another)."""
+    with running_proxy(*proxied(redis_url)) as proxy:
+        # The client's name is the handshake: its answer held, the dial times out.
+        client = redis_client(
+            f"redis://127.0.0.1:{proxy.port}/0?client_name=vc-unanswered",
+            decode_responses=True,
+            socket_connect_timeout=0.2,
+        )
+        assert isinstance(client, Redis)
+        pipe = ScriptPipe(client)
+        script = client.register_script("return 1")
+        proxy.hold_replies()
+        try:
+            failures = await asyncio.gather(
+                *(pipe.run(script, [f"{redis_prefix}:k"], []) for _ in range(10)),
+                return_exceptions=True,
+            )
+            assert all(isinstance(f, RedisTimeoutError) for f in failures), failures
+            assert (pipe.attempts, pipe.dialled) == (1, 0)
+            proxy.release_replies()
+            assert await pipe.run(script, [f"{redis_prefix}:k"], []) == 1
+            assert (pipe.attempts, pipe.dialled) == (2, 1)
+        finally:
+            proxy.release_replies()
+            await pipe.aclose()
+            await client.aclose()
+
+
+async def test_a_connection_dialled_while_the_pipe_closes_is_closed_too(
+    redis_url: str, redis_prefix: str
+) -> None:
+    with running_proxy(*proxied(redis_url)) as proxy:
+        client = redis_client(
+            f"redis://127.0.0.1:{proxy.port}/0?client_name=vc-closing", decode_responses=True
+        )
+        assert isinstance(client, Redis)
+        pipe = ScriptPipe(client)
+        script = client.register_script("return 1")
+        proxy.hold_replies()  # the dial waits for its CLIENT SETNAME answer
+        try:
+            call = asyncio.ensure_future(pipe.run(script, [f"{redis_prefix}:k"], []))
+            await eventually(lambda: _attempted(pipe))
+            await pipe.aclose()
+            proxy.release_replies()
+            with pytest.raises(BackendUnavailable):
+                await call
+            assert pipe.wire is None and pipe.dialled == 0
+            await eventually(lambda: _no_client_named(redis_url, "vc-closing"))
+        finally:
+            proxy.release_replies()
+            await pipe.aclose()
+            await client.aclose()
+
+
+async def _attempted(pipe: ScriptPipe) -> bool:
+    return pipe.attempts == 1
+
+
+async def _no_client_named(redis_url: str, name: str) -> bool:
+    async with Redis.from_url(redis_url, decode_responses=True) as admin:
+        return all(c["name"] != name for c in await admin.client_list())
