@@ -38,7 +38,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-__all__ = ["Arg", "Dial", "Wire", "afresh"]
+__all__ = ["Answers", "Arg", "Dial", "Wire", "afresh"]
 
 Arg = str | int | float | bytes | memoryview
 
@@ -91,7 +91,7 @@ class Dial:
         )
 
 
-class _Answers(asyncio.Protocol):
+class Answers(asyncio.Protocol):
     """The connection's byte side: hiredis reads answers, each goes to the oldest call
     written and not answered yet. Pure bookkeeping apart from the transport."""
 
@@ -125,7 +125,7 @@ class _Answers(asyncio.Protocol):
 
     def lose(self, error: BaseException) -> None:
         if self.transport is not None:
-            self.transport.abort()  # connection_lost follows, with error as its cause
+            self.transport.abort()  # connection_lost follows; callers get this error
         self._on_lost(error)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -143,7 +143,7 @@ class Wire:
     def __init__(self, dial: Dial, loop: asyncio.AbstractEventLoop) -> None:
         self._dial = dial
         self._loop = loop
-        self._answers = _Answers(dial.decode, self._fail_all)
+        self._answers = Answers(dial.decode, self._fail_all)
         self._unwritten: list[tuple[asyncio.Future[Any], bytes]] = []
         self._lost: BaseException | None = None
         self._watch: asyncio.TimerHandle | None = None
@@ -289,8 +289,12 @@ class Wire:
 
 
 def afresh(error: BaseException) -> BaseException:
-    """One exception object per caller: each raise writes its own traceback into it."""
-    made = type(error)(*error.args)
+    """One exception object per caller: each raise writes its own traceback into it
+    (the same object, when its class cannot be made again from its arguments)."""
+    try:
+        made = type(error)(*error.args)
+    except Exception:
+        return error
     made.__cause__ = error.__cause__
     return made
 
