@@ -63,6 +63,11 @@ def stamped_entry(seq: int, epoch: str, event: Event) -> LogEntry:
     return LogEntry(seq, epoch, event.model_copy(update={"seq": seq}))
 
 
+def field_pairs(flat: Sequence[str]) -> dict[str, str]:
+    """A raw stream entry's ``[field, value, ...]`` (as RESP2 has it) as a mapping."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 def stream_entry(entry_id: str, fields: Mapping[str, str]) -> LogEntry:
     """A Redis stream entry (id ``"<seq>-0"``, fields ``e`` event JSON and ``x`` epoch) as
     a :class:`LogEntry`: the one place stored events are decoded."""

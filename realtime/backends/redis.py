@@ -57,6 +57,7 @@ from realtime.backends.base import (
     Subscriber,
     Subscription,
     check_subscribe,
+    field_pairs,
     stream_entry,
 )
 from realtime.backends.redis_errors import translate
@@ -74,11 +75,6 @@ _SESSION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 def _lua(*names: str) -> str:
     pkg = resources.files("realtime.backends")
     return "\n".join(pkg.joinpath(f"{name}.lua").read_text("utf-8") for name in names)
-
-
-def _pairs(flat: Sequence[str]) -> dict[str, str]:
-    """A raw stream entry's ``[field, value, ...]`` as a mapping."""
-    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _entries(rows: Any) -> list[LogEntry]:
@@ -186,7 +182,7 @@ class RedisBackend:
     def _since_answer(found: Any) -> tuple[LogInfo, list[Event]]:
         (epoch, last, first), rows = found
         # A script's XRANGE comes back raw: each entry is [id, [field, value, ...]].
-        entries = [stream_entry(entry_id, _pairs(fields)) for entry_id, fields in rows]
+        entries = [stream_entry(entry_id, field_pairs(fields)) for entry_id, fields in rows]
         return LogInfo(str(epoch), int(last), int(first)), [entry.event for entry in entries]
 
     async def _current_epochs(self, session_ids: list[str]) -> list[str | None]:

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import (
     AskError,
@@ -28,14 +27,11 @@ from realtime.backends.base import (
     BackendUnavailable,
     Event,
     Subscriber,
+    field_pairs,
     stamped_entry,
     stream_entry,
 )
-from realtime.backends.cancelling import (
-    cancel_and_wait,
-    finish_despite_cancel,
-    raise_if_cancelling,
-)
+from realtime.backends.cancelling import cancel_and_wait, raise_if_cancelling
 from realtime.backends.redis_routing import Routing
 from realtime.backends.redis_wakes import (
     REGISTRATION_RENEW,
@@ -45,7 +41,9 @@ from realtime.backends.redis_wakes import (
     readers_key,
     register,
     wake_key,
+    xread_command,
 )
+from realtime.backends.redis_wire import Wire
 from realtime.eventlog import LogGapError
 
 log = logging.getLogger(__name__)
@@ -128,7 +126,7 @@ class Lane:
         self._block_ms = block_ms
         self._on_idle = on_idle
         self._task: asyncio.Task[None] | None = None
-        self._conn: Redis | None = None
+        self._conn: Wire | None = None
         self._conn_id: int | None = None
         self._node = ""
         self._gen = 0  # bumped by every change of what the next XREAD must read
@@ -207,17 +205,20 @@ class Lane:
                     return
                 await asyncio.sleep(0.001)  # XREAD sent but not yet blocked in Redis
 
-    async def _connection(self) -> Redis:
+    async def _connection(self) -> Wire:
+        if self._conn is not None and self._conn.lost:
+            await self.drop_connection()
         if self._conn is None:
-            self._conn, self._node = await self._routing.connect(self.key)
+            dial, self._node = await self._routing.dial(self.key)
+            self._conn = await Wire.open(dial)
         if self._conn_id is None:
-            self._conn_id = int(await self._conn.client_id())
+            self._conn_id = int(await self._conn.call("CLIENT", "ID"))
         return self._conn
 
     async def drop_connection(self) -> None:
         conn, self._conn, self._conn_id = self._conn, None, None
         if conn is not None:
-            await finish_despite_cancel(conn.aclose())
+            conn.close()
 
     async def _idle(self) -> bool:
         """No feed left: True to end the task. A lane that does not keep its connection
@@ -252,11 +253,8 @@ class Lane:
                         continue  # the last subscriber left while we connected
                     self._inflight_gen, self._blocking = self._gen, not reading
                     try:
-                        response = await conn.xread(
-                            streams,
-                            count=READ_COUNT,
-                            block=None if reading else self._block_ms,
-                        )
+                        block = None if reading else self._block_ms
+                        response = await conn.call(*xread_command(streams, READ_COUNT, block))
                     finally:
                         self._blocking = False
                     raise_if_cancelling()
@@ -286,7 +284,7 @@ class Lane:
             self._blocking = False
             self._stop_early_check()
 
-    async def _keep_registered(self, conn: Redis, now: float) -> None:
+    async def _keep_registered(self, conn: Wire, now: float) -> None:
         """Register in new sessions and renew the others every REGISTRATION_RENEW (one
         pipeline on the lane's connection)."""
         reader_id, script = self._registrar.reader_id, self._registrar.script
@@ -338,7 +336,7 @@ class Lane:
                 continue  # it left meanwhile
             for entry_id, fields in entries:
                 if int(entry_id.partition("-")[0]) > feed.cursor:
-                    feed.offer(stream_entry(entry_id, fields))
+                    feed.offer(stream_entry(entry_id, field_pairs(fields)))
             feed.release_early()
             feed.to_read = len(entries) >= READ_COUNT
         return bool(response)

@@ -21,14 +21,14 @@ is late by at most that, never lost.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from typing import Any
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from realtime.backends.base import LogEntry, Subscriber
+from realtime.backends.redis_wire import Arg, Wire
 
 __all__ = [
     "REGISTRATION_RENEW",
@@ -38,6 +38,7 @@ __all__ = [
     "readers_key",
     "register",
     "wake_key",
+    "xread_command",
 ]
 
 #: A registration lives this long unless renewed: the longest a dead worker is still woken
@@ -123,21 +124,30 @@ class Feed:
 
 
 async def register(
-    conn: Redis, script: AsyncScript, feeds: dict[str, Feed], reader_id: str, ttl_ms: int
+    wire: Wire, script: AsyncScript, feeds: dict[str, Feed], reader_id: str, ttl_ms: int
 ) -> None:
     """Register or renew ``reader_id`` for ``ttl_ms`` in the sessions of ``feeds``, in one
-    pipeline on ``conn`` (a lane's own connection: its node owns them). Unregistering
-    is one script call on its own (``Lane._unregister``)."""
+    write on ``wire`` (a lane's own connection: its node owns them). Unregistering is one
+    script call on its own (``Lane._unregister``). Raises redis-py's errors."""
     if not feeds:
         return
     for attempt in range(2):
-        async with conn.pipeline(transaction=False) as pipe:
-            for stream, feed in feeds.items():
-                pipe.evalsha(script.sha, 2, readers_key(stream), feed.wake, reader_id, ttl_ms)
-            answers: list[Any] = await pipe.execute(raise_on_error=False)
-        failure = next((a for a in answers if isinstance(a, Exception)), None)
+        answers = await asyncio.gather(
+            *(
+                wire.call("EVALSHA", script.sha, 2, readers_key(s), f.wake, reader_id, ttl_ms)
+                for s, f in feeds.items()
+            ),
+            return_exceptions=True,
+        )
+        failure = next((a for a in answers if isinstance(a, BaseException)), None)
         if failure is None:
             return
         if not isinstance(failure, NoScriptError) or attempt == 1:
             raise failure
-        await conn.script_load(script.script)  # Redis restarted or SCRIPT FLUSH: run again
+        await wire.call("SCRIPT", "LOAD", script.script)  # Redis restarted or SCRIPT FLUSH
+
+
+def xread_command(streams: dict[str, str], count: int, block_ms: int | None) -> list[Arg]:
+    """``XREAD`` of ``streams`` (name -> last id seen), blocking ``block_ms`` if given."""
+    blocking: list[Arg] = [] if block_ms is None else ["BLOCK", block_ms]
+    return ["XREAD", "COUNT", count, *blocking, "STREAMS", *streams, *streams.values()]

@@ -52,19 +52,21 @@ async def test_redis_py_alone_leaves_the_socket_open(redis_url: str) -> None:
         await connection.disconnect()
 
 
-async def test_a_reader_lane_cancelled_while_dropping_its_connection_closes_it(
+async def test_a_reader_lane_closes_its_connection_before_any_await_a_cancel_could_hit(
     routing: Standalone, redis_url: str
 ) -> None:
+    """A lane's connection is the script pipe's kind (``redis_wire.Wire``): closing it
+    is one call, done in the dropping task's first step."""
     async def no_epochs(sessions: list[str]) -> list[str | None]:
         return [None for _ in sessions]
 
     registrar = Registrar("r", Redis.from_url(redis_url).register_script("return 0"))
     lane = Lane(0, routing, no_epochs, registrar, 1_000, 0.0, on_idle=lambda _: None)
-    client = await lane._connection()
-    connection = client.connection
-    assert connection is not None and connection.is_connected
-    await cancelled_after_one_step(lane.drop_connection())
-    assert not connection.is_connected
+    wire = await lane._connection()
+    assert not wire.lost
+    dropping = asyncio.create_task(lane.drop_connection())
+    await asyncio.sleep(0)  # its first step
+    assert dropping.done() and wire.lost
 
 
 async def test_a_revocation_listener_cancelled_while_dropping_its_connection_closes_it(
