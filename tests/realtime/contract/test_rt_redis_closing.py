@@ -57,6 +57,7 @@ async def test_a_reader_lane_closes_its_connection_before_any_await_a_cancel_cou
 ) -> None:
     """A lane's connection is the script pipe's kind (``redis_wire.Wire``): closing it
     is one call, done in the dropping task's first step."""
+
     async def no_epochs(sessions: list[str]) -> list[str | None]:
         return [None for _ in sessions]
 
