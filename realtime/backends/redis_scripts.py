@@ -36,7 +36,7 @@ from redis.exceptions import NoScriptError
 from realtime.backends.base import BackendUnavailable
 from realtime.backends.redis_wire import Dial, Wire, afresh
 
-__all__ = ["DirectScripts", "ScriptPipe", "Scripts"]
+__all__ = ["DirectScripts", "ScriptPipe", "Scripts", "run_script"]
 
 Args = list[str | int]
 
@@ -58,6 +58,16 @@ class DirectScripts:
 
     async def aclose(self) -> None:
         return None
+
+
+async def run_script(wire: Wire, script: AsyncScript, keys: list[str], args: Args) -> Any:
+    """``script`` on ``wire``; refused with ``NOSCRIPT`` (Redis restarted, or SCRIPT
+    FLUSH), the call did not run, and ``EVAL`` runs it and loads the script for the calls
+    after it. Raises redis-py's errors."""
+    try:
+        return await wire.call("EVALSHA", script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        return await wire.call("EVAL", script.script, len(keys), *keys, *args)
 
 
 #: How long :meth:`ScriptPipe.aclose` lets the answers of calls in flight arrive: a
@@ -96,13 +106,7 @@ class ScriptPipe:
         wire = self._wire
         if wire is None or wire.lost:
             wire = await self._open()
-        try:
-            return await wire.call("EVALSHA", script.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            # Redis lost its scripts (a restart, SCRIPT FLUSH), so this call did not run:
-            # EVAL runs it and loads the script for the calls after it.
-            wire = await self._open()
-            return await wire.call("EVAL", script.script, len(keys), *keys, *args)
+        return await run_script(wire, script, keys, args)
 
     async def _open(self) -> Wire:
         """The open connection, made by one caller while the others wait for it. Raises

@@ -25,9 +25,9 @@ import asyncio
 from dataclasses import dataclass, field
 
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
 
 from realtime.backends.base import LogEntry, Subscriber
+from realtime.backends.redis_scripts import run_script
 from realtime.backends.redis_wire import Arg, Wire
 
 __all__ = [
@@ -131,20 +131,16 @@ async def register(
     script call on its own (``Lane._unregister``). Raises redis-py's errors."""
     if not feeds:
         return
-    for attempt in range(2):
-        answers = await asyncio.gather(
-            *(
-                wire.call("EVALSHA", script.sha, 2, readers_key(s), f.wake, reader_id, ttl_ms)
-                for s, f in feeds.items()
-            ),
-            return_exceptions=True,
-        )
-        failure = next((a for a in answers if isinstance(a, BaseException)), None)
-        if failure is None:
-            return
-        if not isinstance(failure, NoScriptError) or attempt == 1:
-            raise failure
-        await wire.call("SCRIPT", "LOAD", script.script)  # Redis restarted or SCRIPT FLUSH
+    answers = await asyncio.gather(
+        *(
+            run_script(wire, script, [readers_key(s), f.wake], [reader_id, ttl_ms])
+            for s, f in feeds.items()
+        ),
+        return_exceptions=True,
+    )
+    failure = next((a for a in answers if isinstance(a, BaseException)), None)
+    if failure is not None:
+        raise failure
 
 
 def xread_command(streams: dict[str, str], count: int, block_ms: int | None) -> list[Arg]:
