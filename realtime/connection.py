@@ -113,7 +113,7 @@ class Connection:
         self._seen = Follower(principal.role, live=live)
         self.conn_id = uuid.uuid4().hex
         config = parts.config
-        self._outbox = Outbox(parts)
+        self._outbox = Outbox(parts, transport.write_now)
         self._says = RateWindow(config.say_rate_count, config.say_rate_seconds)
         self._abuse = RateWindow(config.abuse_errors_per_minute, 60.0)
         #: How :meth:`revoke` asked this socket to close (the first ask wins).
@@ -146,6 +146,7 @@ class Connection:
         if self._revoked is not None:
             return
         self._revoked = Closing(code, reason)
+        self._outbox.seal()
         if self._writer is not None:
             self._writer.cancel()
 
@@ -311,6 +312,7 @@ class Connection:
             raise
         finally:
             self._writer = None
+            self._outbox.seal()  # nothing more goes out past a writer that has ended
 
     async def _send(self, text: str) -> None:
         try:

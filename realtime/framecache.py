@@ -1,10 +1,13 @@
-"""Each event's JSON text, encoded once for every socket of this process that sends it.
+"""Each event's JSON text, and its WebSocket frame, encoded once for every socket of this
+process that sends it.
 
 The backends hand one event object to all of a session's subscribers in a process (a
 student and two observing teachers: three sockets), so the same object reaches
 :meth:`FrameCache.encode` once per socket; encoding it once saves two of every three
 ``model_dump_json`` calls on the streaming path. Keyed by identity (events are frozen),
-holding the event itself so its id cannot be reused while remembered.
+holding the event itself so its id cannot be reused while remembered. The frame's bytes
+(:func:`realtime.wsframe.text_frame`) are made on first ask, beside the text: a socket
+whose transport takes frames directly asks for them, one that queues asks for the text.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from realtime.events import ErrorEvent, Pong, ResumeFailed, ServerModel, Welcome, encode
+from realtime.wsframe import text_frame
 
 __all__ = ["FrameCache"]
 
@@ -24,20 +28,41 @@ FRAMES_KEPT = 512
 ONE_SOCKET = (Welcome, Pong, ErrorEvent, ResumeFailed)
 
 
+class _Held:
+    __slots__ = ("event", "frame", "text")
+
+    def __init__(self, event: ServerModel, text: str) -> None:
+        self.event = event
+        self.text = text
+        self.frame: bytes | None = None
+
+
 class FrameCache:
     def __init__(self, size: int = FRAMES_KEPT) -> None:
         self._size = size
-        self._held: OrderedDict[int, tuple[ServerModel, str]] = OrderedDict()
+        self._held: OrderedDict[int, _Held] = OrderedDict()
 
     def encode(self, event: ServerModel) -> str:
         """:func:`realtime.events.encode`, once per event object."""
         if isinstance(event, ONE_SOCKET):
             return encode(event)
+        return self._hold(event).text
+
+    def frame(self, event: ServerModel) -> bytes:
+        """The event's text frame (:func:`realtime.wsframe.text_frame`), once per event
+        object."""
+        if isinstance(event, ONE_SOCKET):
+            return text_frame(encode(event))
+        held = self._hold(event)
+        if held.frame is None:
+            held.frame = text_frame(held.text)
+        return held.frame
+
+    def _hold(self, event: ServerModel) -> _Held:
         held = self._held.get(id(event))
-        if held is not None and held[0] is event:
-            return held[1]
-        text = encode(event)
-        self._held[id(event)] = (event, text)
+        if held is not None and held.event is event:
+            return held
+        held = self._held[id(event)] = _Held(event, encode(event))
         if len(self._held) > self._size:
             self._held.popitem(last=False)
-        return text
+        return held

@@ -20,7 +20,10 @@ class Observer(Protocol):
 
     def socket_closed(self, role: Role) -> None: ...
 
-    def frame_sent(self) -> None: ...
+    def frame_sent(self, *, direct: bool = False) -> None:
+        """A frame went to a session socket; ``direct``: written straight to the
+        transport, not through the socket's writer (see :mod:`realtime.outbox`)."""
+        ...
 
     def slow_consumer_dropped(self) -> None:
         """A socket closed with 4008 because its send queue stayed full."""
@@ -56,7 +59,7 @@ class NullObserver:
     def socket_closed(self, role: Role) -> None:
         pass
 
-    def frame_sent(self) -> None:
+    def frame_sent(self, *, direct: bool = False) -> None:
         pass
 
     def slow_consumer_dropped(self) -> None:

@@ -9,11 +9,16 @@ cheap). Each change wakes every waiter, which looks again: at most three wait on
 socket's outbox (its writer, its pump, its reader). A future each, not one shared and
 shielded: the writer waits once per frame of every socket, and a shielded wait costs an
 extra future and callback hop (5.5 against 2.5 us a wait here).
+
+A frame pushed while nothing waits or is being sent is offered to the transport first
+(:meth:`realtime.socketparts.Transport.write_now`): taken, it is on the wire without
+waking the writer; a busy outbox keeps queueing, so frames keep their order.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from realtime.events import ServerModel
 from realtime.socketparts import Closing, SocketParts
@@ -23,10 +28,14 @@ __all__ = ["Outbox"]
 
 
 class Outbox:
-    __slots__ = ("_frames", "_limit", "_parts", "_unsent", "_waiters")
+    __slots__ = ("_frames", "_limit", "_parts", "_unsent", "_waiters", "_write_now")
 
-    def __init__(self, parts: SocketParts) -> None:
+    def __init__(
+        self, parts: SocketParts, write_now: Callable[[bytes], bool] | None = None
+    ) -> None:
         self._parts = parts
+        #: The transport's direct write, until :meth:`seal` (None: every frame queues).
+        self._write_now = write_now
         self._limit = max(1, parts.config.send_queue_frames)
         self._frames: list[str] = []
         #: Frames :meth:`get` handed out whose :meth:`sent` has not come yet.
@@ -40,9 +49,25 @@ class Outbox:
 
     def push(self, event: ServerModel) -> None:
         """Queue a frame now; only when not :attr:`full` (:meth:`put` waits for that; the
-        log's live path leaves a full outbox's events to it)."""
-        self._frames.append(self._parts.frames.encode(event))
+        log's live path leaves a full outbox's events to it). Written at once instead
+        when nothing is queued or being sent and the transport takes it."""
+        parts = self._parts
+        write_now = self._write_now
+        if (
+            write_now is not None
+            and not self._frames
+            and not self._unsent
+            and write_now(parts.frames.frame(event))
+        ):
+            parts.observer.frame_sent(direct=True)
+            return
+        self._frames.append(parts.frames.encode(event))
         self._notify()
+
+    def seal(self) -> None:
+        """No more direct writes: the socket is closing (revoked, or its writer ended), and
+        what is pushed from now on only queues (its writer, if any, decides)."""
+        self._write_now = None
 
     async def put(self, event: ServerModel) -> None:
         """Queue a frame. A full outbox makes the caller (this socket's pump or reader)

@@ -57,6 +57,13 @@ class Transport(Protocol):
         """Send one text frame. Raises PeerGone when the peer has gone."""
         ...
 
+    def write_now(self, frame: bytes) -> bool:
+        """Put ``frame`` (one whole text frame, :func:`realtime.wsframe.text_frame`) on the
+        wire now if the connection takes it without waiting, as :meth:`send` would have;
+        False, and nothing written, when it cannot (then :meth:`send` the text). The
+        caller sends nothing else meanwhile, so frames keep their order."""
+        ...
+
     async def receive(self) -> str | bytes | None:
         """The next frame, or None once the peer has gone."""
         ...

@@ -142,6 +142,13 @@ class Metrics:
         self.frames_sent = Counter(
             "vclient_frames_sent", "Frames sent to session sockets.", registry=r
         )
+        self.frames_written_directly = Counter(
+            "vclient_frames_written_directly",
+            "Of the frames sent, those written straight to the transport in the event's"
+            " own call (0 while compression is on, or under another server than uvicorn's"
+            " websockets-sansio).",
+            registry=r,
+        )
         self.slow_consumers = Counter(
             "vclient_slow_consumers_dropped",
             "Sockets closed with 4008: their send queue stayed full.",
@@ -209,8 +216,10 @@ class Metrics:
     def socket_closed(self, role: Role) -> None:
         self.sockets.labels(role.value).dec()
 
-    def frame_sent(self) -> None:
+    def frame_sent(self, *, direct: bool = False) -> None:
         self.frames_sent.inc()
+        if direct:
+            self.frames_written_directly.inc()
 
     def slow_consumer_dropped(self) -> None:
         self.slow_consumers.inc()

@@ -30,6 +30,7 @@ from server.logging_setup import request_id, session_id
 from server.origin import origin_allowed
 from server.socketcaps import CapExceeded
 from server.state import AppState, app_state
+from server.ws_direct import DirectWrites
 from storage.errors import NotFound
 from storage.repos import sessions as session_repo
 
@@ -40,8 +41,15 @@ REFUSE = 1008
 
 
 class StarletteTransport:
-    def __init__(self, websocket: WebSocket) -> None:
+    __slots__ = ("_direct", "_ws")
+
+    def __init__(self, websocket: WebSocket, direct: DirectWrites | None = None) -> None:
         self._ws = websocket
+        self._direct = direct
+
+    def write_now(self, frame: bytes) -> bool:
+        direct = self._direct
+        return direct is not None and direct.write(frame)
 
     async def send(self, text: str) -> None:
         try:
@@ -98,7 +106,9 @@ async def authorise(
     return None
 
 
-async def session_socket(websocket: WebSocket) -> None:
+async def session_socket(websocket: WebSocket, direct: DirectWrites | None = None) -> None:
+    """Serve one session socket; ``direct`` writes its frames past the ASGI ``send`` when
+    the server allows it (see :mod:`server.ws_direct`)."""
     state = app_state(websocket)
     if state.sockets is None or state.revoker is None or state.socket_caps is None:
         raise RuntimeError("the realtime parts are not built")
@@ -132,7 +142,12 @@ async def session_socket(websocket: WebSocket) -> None:
     # generator) was ~1 KB of every open socket's memory.
     try:
         connection = Connection(
-            state.sockets, StarletteTransport(websocket), principal, after, epoch, live=live
+            state.sockets,
+            StarletteTransport(websocket, direct),
+            principal,
+            after,
+            epoch,
+            live=live,
         )
         log.debug("socket opened: %s", principal.role)
         with state.revoker.live.hold(credential, connection):
@@ -161,7 +176,7 @@ async def serve_directly(app: ASGIApp, scope: Scope, receive: Receive, send: Sen
     scope["path_params"] = {"id": match[1]}
     token = request_id.set(uuid.uuid4().hex)
     try:
-        await session_socket(WebSocket(scope, receive, send))
+        await session_socket(WebSocket(scope, receive, send), DirectWrites.of(send))
     finally:
         request_id.reset(token)
     return True

@@ -119,23 +119,51 @@ async def open_rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 class MemoryTransport:
-    """The client's end of a socket, in memory: frames it sends, frames it was sent."""
+    """The client's end of a socket, in memory: frames it sends, frames it was sent
+    (through ``send``, or whole frames through ``write_now`` unless ``direct`` is off)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, direct: bool = True) -> None:
         self.incoming: asyncio.Queue[str | None] = asyncio.Queue()
         self.sent: list[str] = []
+        self.written_directly = 0
         self.first_frame = asyncio.Event()
+        #: Set on every frame sent (clear it before waiting for the next).
+        self.arrived = asyncio.Event()
         self.closed: tuple[int, str] | None = None
+        self._direct = direct
 
     async def send(self, text: str) -> None:
         self.sent.append(text)
         self.first_frame.set()
+        self.arrived.set()
+
+    def write_now(self, frame: bytes) -> bool:
+        if not self._direct or self.closed is not None:
+            return False
+        self.sent.append(frame_text(frame))
+        self.written_directly += 1
+        self.first_frame.set()
+        self.arrived.set()
+        return True
 
     async def receive(self) -> str | bytes | None:
         return await self.incoming.get()
 
     async def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
+
+
+def frame_text(frame: bytes) -> str:
+    """The text of one unmasked, unfragmented text frame (RFC 6455 section 5.2)."""
+    assert frame[0] == 0x81 and not frame[1] & 0x80, frame[:2]
+    size, start = frame[1], 2
+    if size == 126:
+        size, start = int.from_bytes(frame[2:4], "big"), 4
+    elif size == 127:
+        size, start = int.from_bytes(frame[2:10], "big"), 10
+    payload = frame[start:]
+    assert len(payload) == size
+    return payload.decode()
 
 
 @asynccontextmanager

@@ -1,6 +1,8 @@
 """A real :class:`Connection` over an in-memory transport: it registers with the process's
-heartbeat while open, a revocation (even one made before it runs) closes it with its code,
-and a cancellation (shutdown) is passed on even as a revocation lands."""
+heartbeat while open, a revocation (even one made before it runs) closes it with its code
+and lets nothing more out (not even a frame the transport would take at once), and a
+cancellation (shutdown) is passed on even as a revocation lands. Frames go out the same
+whether the transport takes them directly or only through ``send``."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 
 from realtime.backends.base import BackendUnavailable, Subscription
 from realtime.connection import Connection, Principal, SocketParts
+from realtime.events import ReplyDelta
 from realtime.vocabulary import CloseCode, Role
 from tests.hub.socket_rig import MemoryTransport, Rig, open_rig, socket_parts
 
@@ -48,6 +51,33 @@ async def test_a_socket_is_beaten_for_while_open_and_a_revocation_closes_it(
     assert transport.closed == (CloseCode.REVOKED, "credentials revoked")
     assert len(rig.heartbeat) == 0
     assert (await rig.board.current(sid)).observers == 0
+
+
+@pytest.mark.parametrize("direct", [True, False])
+async def test_live_frames_go_out_directly_or_through_the_writer_and_none_after_a_revocation(
+    rig: Rig, parts: SocketParts, direct: bool
+) -> None:
+    sid = await rig.new_session()
+    transport = MemoryTransport(direct=direct)
+    connection = Connection(parts, transport, Principal(Role.TEACHER, sid), None, live=True)
+    running = asyncio.create_task(connection.run())
+    async with asyncio.timeout(10):
+        await transport.first_frame.wait()  # its welcome
+    live = ReplyDelta(reply_id="r1", text="live-marker")
+    await rig.backend.append(str(sid), [live])
+    async with asyncio.timeout(10):
+        while not any("live-marker" in frame for frame in transport.sent):
+            transport.arrived.clear()
+            await transport.arrived.wait()  # the writer's turn, when the transport took none
+    assert (transport.written_directly > 0) is direct
+    connection.revoke(CloseCode.REVOKED, "credentials revoked")
+    # Logged after the revocation, in the same turn (the in-memory append does not wait):
+    # the live path still sees it, and must let nothing out.
+    await rig.backend.append(str(sid), [ReplyDelta(reply_id="r1", text="revoked-marker")])
+    async with asyncio.timeout(10):
+        await running
+    assert transport.closed == (CloseCode.REVOKED, "credentials revoked")
+    assert not any("revoked-marker" in frame for frame in transport.sent), transport.sent
 
 
 async def test_a_revocation_before_the_socket_runs_closes_it_at_once(

@@ -1,5 +1,6 @@
 """The socket outbox (realtime/outbox.py), without sockets: order, the bound and the
-slow-consumer close, flushing, draining, and waiters that are cancelled alone."""
+slow-consumer close, flushing, draining, waiters that are cancelled alone, and frames
+written directly only when nothing is queued or being sent, never after a seal."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from typing import cast
 
 import pytest
 
+from realtime.backends.base import stamped_entry
 from realtime.config import RealtimeConfig
-from realtime.events import Pong
+from realtime.events import Pong, ReplyDelta
 from realtime.framecache import FrameCache
 from realtime.outbox import Outbox
 from realtime.socketparts import Closing, SocketParts
 from realtime.vocabulary import CloseCode
+from realtime.wsframe import text_frame
 
 WAIT = 5.0
 
@@ -22,9 +25,28 @@ WAIT = 5.0
 @dataclass
 class Dropped:
     count: int = 0
+    sent: int = 0
+    sent_directly: int = 0
 
     def slow_consumer_dropped(self) -> None:
         self.count += 1
+
+    def frame_sent(self, *, direct: bool = False) -> None:
+        self.sent += 1
+        self.sent_directly += direct
+
+
+@dataclass
+class Wire:
+    """A transport's direct write: what it took, and whether it takes more."""
+
+    taking: bool = True
+    frames: list[bytes] = field(default_factory=list)
+
+    def write_now(self, frame: bytes) -> bool:
+        if self.taking:
+            self.frames.append(frame)
+        return self.taking
 
 
 @dataclass
@@ -34,9 +56,9 @@ class Parts:
     observer: Dropped = field(default_factory=Dropped)
 
 
-def outbox(frames: int = 3, slow: float = WAIT) -> tuple[Outbox, Parts]:
+def outbox(frames: int = 3, slow: float = WAIT, wire: Wire | None = None) -> tuple[Outbox, Parts]:
     parts = Parts(RealtimeConfig(send_queue_frames=frames, slow_consumer_seconds=slow))
-    return Outbox(cast(SocketParts, parts)), parts
+    return Outbox(cast(SocketParts, parts), None if wire is None else wire.write_now), parts
 
 
 def pong(n: int) -> Pong:
@@ -107,3 +129,53 @@ async def test_a_cancelled_waiter_leaves_the_others_waiting() -> None:
         await doomed
     await box.put(pong(1))
     assert '"1"' in await asyncio.wait_for(survivor, WAIT)
+
+
+async def test_a_frame_pushed_to_an_idle_outbox_is_written_directly() -> None:
+    wire = Wire()
+    box, parts = outbox(wire=wire)
+    event = pong(1)
+    box.push(event)
+    assert wire.frames == [text_frame(parts.frames.encode(event))]
+    assert box.next_to_send() is None and await box.flushed(0.01)
+    assert (parts.observer.sent, parts.observer.sent_directly) == (1, 1)
+
+
+async def test_a_frame_waiting_or_being_sent_keeps_the_next_one_behind_it() -> None:
+    wire = Wire(taking=False)
+    box, parts = outbox(wire=wire)
+    box.push(pong(1))  # the transport pushes back: queued
+    wire.taking = True
+    box.push(pong(2))  # one waits: queued behind it, not written past it
+    assert wire.frames == []
+    first = box.next_to_send()
+    assert first is not None and '"1"' in first
+    box.push(pong(3))  # one waits, one is being sent
+    assert wire.frames == []
+    box.sent()
+    second, third = box.next_to_send(), box.next_to_send()
+    assert second is not None and '"2"' in second and third is not None and '"3"' in third
+    box.sent()
+    box.sent()
+    box.push(pong(4))  # all sent: direct again
+    assert len(wire.frames) == 1 and b'"4"' in wire.frames[0]
+    assert parts.observer.sent_directly == 1
+
+
+async def test_a_sealed_outbox_only_queues() -> None:
+    wire = Wire()
+    box, _ = outbox(wire=wire)
+    box.seal()
+    box.push(pong(1))
+    assert wire.frames == []
+    text = box.next_to_send()
+    assert text is not None and '"1"' in text
+
+
+async def test_one_events_frame_is_the_same_bytes_for_every_socket() -> None:
+    frames = FrameCache()
+    event = stamped_entry(7, "epoch", ReplyDelta(reply_id="r1", text="shared")).event
+    first, second = frames.frame(event), frames.frame(event)
+    assert first is second and first == text_frame(frames.encode(event))
+    welcome_like = pong(1)  # made for one socket: framed each time, not remembered
+    assert frames.frame(welcome_like) == text_frame(frames.encode(welcome_like))
