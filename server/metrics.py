@@ -126,6 +126,28 @@ def _pool_wait_families(waits: Mapping[str, WaitSnapshot]) -> Iterable[Metric]:
     yield timeouts
 
 
+class _FrameCounts(Collector):
+    """Frames sent, counted in plain ints and read when scraped: a frame is counted
+    ~9,000 times a second at S=150, and a ``Counter.inc`` takes a lock each
+    time (3.5% of an in-process worker's samples at S=150 for two of them a frame)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.written_directly = 0
+
+    def collect(self) -> Iterable[Metric]:
+        yield CounterMetricFamily(
+            "vclient_frames_sent", "Frames sent to session sockets.", value=self.sent
+        )
+        yield CounterMetricFamily(
+            "vclient_frames_written_directly",
+            "Of the frames sent, those written straight to the transport in the event's"
+            " own call (none while compression is on, or under another server than"
+            " uvicorn's websockets-sansio).",
+            value=self.written_directly,
+        )
+
+
 def _number(value: object) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
@@ -139,16 +161,8 @@ class Metrics:
         self.sockets = Gauge("vclient_sockets", "Open session sockets.", ["role"], registry=r)
         for role in Role:
             self.sockets.labels(role.value)  # present at 0 before the first socket
-        self.frames_sent = Counter(
-            "vclient_frames_sent", "Frames sent to session sockets.", registry=r
-        )
-        self.frames_written_directly = Counter(
-            "vclient_frames_written_directly",
-            "Of the frames sent, those written straight to the transport in the event's"
-            " own call (0 while compression is on, or under another server than uvicorn's"
-            " websockets-sansio).",
-            registry=r,
-        )
+        self.frames = _FrameCounts()
+        r.register(self.frames)
         self.slow_consumers = Counter(
             "vclient_slow_consumers_dropped",
             "Sockets closed with 4008: their send queue stayed full.",
@@ -217,9 +231,10 @@ class Metrics:
         self.sockets.labels(role.value).dec()
 
     def frame_sent(self, *, direct: bool = False) -> None:
-        self.frames_sent.inc()
+        frames = self.frames
+        frames.sent += 1
         if direct:
-            self.frames_written_directly.inc()
+            frames.written_directly += 1
 
     def slow_consumer_dropped(self) -> None:
         self.slow_consumers.inc()
