@@ -79,12 +79,7 @@ async def test_a_fact_reaches_the_prompt_only_once_unlocked(
         }
         with world_of(request, tmp_path, flavour, **env) as world:
             session = world.new_session()
-            async with (
-                world.connect(session, as_="student") as student,
-                world.connect(session, as_="teacher") as teacher,
-            ):
-                await student.recv()
-                await teacher.recv()
+            async with world.student_and_teacher(session) as (student, teacher):
                 await teacher.send(type="direct", text="Mention your sister if asked.")
                 await teacher.until(_is("direction"))
                 prompts: list[str] = []
@@ -125,12 +120,7 @@ async def test_a_reply_out_of_role_is_flagged_or_withdrawn_and_asked_again(
         }
         with world_of(request, tmp_path, flavour, **env) as world:
             session = world.new_session()
-            async with (
-                world.connect(session, as_="student") as student,
-                world.connect(session, as_="teacher") as teacher,
-            ):
-                await student.recv()
-                await teacher.recv()
+            async with world.student_and_teacher(session) as (student, teacher):
                 await student.send(type="say", text="How are you today?", client_id="a")
                 flagged = await teacher.until(_is("reply.flagged"))
                 ended = await student.until(lambda e: e["type"] in ("reply.done", "reply.error"))

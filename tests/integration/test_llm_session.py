@@ -40,13 +40,7 @@ async def test_anthropic_session(tmp_path: Path, request: pytest.FixtureRequest)
         }
         with world_of(request, tmp_path, "memory", **env) as world:
             session = world.new_session()
-            async with (
-                world.connect(session, as_="student") as student,
-                world.connect(session, as_="teacher") as teacher,
-            ):
-                await student.recv()
-                await teacher.recv()
-
+            async with world.student_and_teacher(session) as (student, teacher):
                 # 1. 529 then success: the student just sees the reply.
                 await student.send(type="say", text="How have things been?", client_id="a")
                 done = await student.until(lambda e: e["type"] == "reply.done")

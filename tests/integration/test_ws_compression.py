@@ -45,12 +45,7 @@ def sample(exposition: str, name: str) -> float:
 
 async def _a_reply_reaches_both(world: World) -> None:
     session = world.new_session()
-    async with (
-        world.connect(session, as_="student") as student,
-        world.connect(session, as_="teacher") as teacher,
-    ):
-        await student.recv()
-        await teacher.recv()
+    async with world.student_and_teacher(session) as (student, teacher):
         await student.send(type="say", text="How has your week been?", client_id="c-1")
         ended = ("reply.done", "reply.error")
         done = await student.until(lambda e: e["type"] in ended)

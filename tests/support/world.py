@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -171,6 +171,20 @@ class World:
             cookies=cookies,
         )
         return OpeningSocket(handshake, **connect_kwargs)
+
+    @asynccontextmanager
+    async def student_and_teacher(
+        self, session: SessionHandle
+    ) -> AsyncIterator[tuple[Socket, Socket]]:
+        """``session``'s student and observing teacher on the first worker, each past its
+        welcome."""
+        async with (
+            self.connect(session, as_="student") as student,
+            self.connect(session, as_="teacher") as teacher,
+        ):
+            await student.recv()
+            await teacher.recv()
+            yield student, teacher
 
 
 #: Event types a student's socket never receives (docs/protocol.md, "Sequencing").
