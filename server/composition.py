@@ -200,6 +200,7 @@ def compose_realtime(
     )
     lifetime.close("backend", backend.aclose)
     budgets = make_budget_store(redis, settings.redis_key_prefix, settings.reservation_ttl_seconds)
+    lifetime.close("budgets", budgets.aclose)
     session_log = SessionLog(backend, db)
     report = BudgetReport(budgets, session_log, control)
     hooks = TransitionHooks(session_log, report, config.stop_grace_seconds)

@@ -27,6 +27,7 @@ a worker's calls spread over every node anyway.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -38,7 +39,7 @@ from realtime.backends.redis_wire import Dial, Wire, afresh
 
 __all__ = ["DirectScripts", "ScriptPipe", "Scripts", "run_script"]
 
-Args = list[str | int]
+Args = Sequence[str | int | float]
 
 
 class Scripts(Protocol):

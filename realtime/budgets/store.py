@@ -80,6 +80,10 @@ class BudgetStore(Protocol):
 
     async def forget(self, session_id: str) -> None: ...
 
+    async def aclose(self) -> None:
+        """Release what the store holds open (a connection); the process is stopping."""
+        ...
+
 
 class MemoryBudgetStore:
     """The single-process store: each operation runs without an ``await`` in the
@@ -145,3 +149,6 @@ class MemoryBudgetStore:
 
     async def forget(self, session_id: str) -> None:
         self._ledgers.pop(session_id, None)
+
+    async def aclose(self) -> None:
+        return None

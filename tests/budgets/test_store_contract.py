@@ -1,4 +1,6 @@
-"""One contract for both budget stores: in-process, real Redis and a local Redis Cluster."""
+"""One contract for both budget stores: in-process, real Redis (its scripts through the
+client, or on the worker's own script connection as a deployment runs them) and a local
+Redis Cluster."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from tests.support.redis_cluster import (  # noqa: F401 - fixtures
     redis_cluster_url,
 )
 
-BACKENDS = ["memory", "redis", "cluster"]
+BACKENDS = ["memory", "redis", "redis-pipe", "cluster"]
 
 
 async def _stores(
@@ -28,14 +30,30 @@ async def _stores(
         store = MemoryBudgetStore(levels=levels)
         yield [store, store]
         return
+    from redis.asyncio import Redis
+
     from realtime.backends.redis_pool import redis_client
+    from realtime.backends.redis_scripts import ScriptPipe
     from realtime.budgets.redis_store import RedisBudgetStore
 
     cluster = request.param == "cluster"
     url = request.getfixturevalue("redis_cluster_url" if cluster else "redis_url")
     prefix = request.getfixturevalue("redis_cluster_prefix" if cluster else "redis_prefix")
     clients = [redis_client(url, decode_responses=True) for _ in range(2)]
-    yield [RedisBudgetStore(client, prefix, levels=levels) for client in clients]
+    pair = [
+        RedisBudgetStore(
+            client,
+            prefix,
+            levels=levels,
+            scripts=ScriptPipe(client)
+            if request.param == "redis-pipe" and isinstance(client, Redis)
+            else None,
+        )
+        for client in clients
+    ]
+    yield list(pair)
+    for opened in pair:
+        await opened.aclose()
     for client in clients:
         await client.aclose()
 

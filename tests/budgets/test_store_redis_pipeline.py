@@ -1,5 +1,7 @@
 """``snapshot_many`` on a standalone Redis: one pipeline per page of sessions, counted at
-the socket (every write is one round trip), and scripts Redis lost are loaded again."""
+the socket (every write is one round trip), and scripts Redis lost are loaded again. The
+store a deployment builds runs its ledger's scripts on a connection of its own, never
+taking one from the client's pool, and closes it."""
 
 from __future__ import annotations
 
@@ -8,6 +10,9 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
+from realtime.backends.redis_pool import TimedBlockingPool, redis_client
+from realtime.backends.redis_scripts import ScriptPipe
+from realtime.budgets import Reserved, make_budget_store
 from realtime.budgets.redis_store import SNAPSHOT_PAGE, RedisBudgetStore
 from realtime.budgets.store import BudgetSnapshot
 from tests.support.redis_writes import as_if_warm, redis_writes
@@ -50,3 +55,30 @@ async def test_lost_scripts_are_loaded_and_the_page_sent_again(
     assert found == [BudgetSnapshot(1_000, 10, 0), None, None]
     # The page Redis refused with NOSCRIPT, the script's load, and the page again.
     assert sent == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
+
+
+async def test_a_deployed_store_runs_its_scripts_on_its_own_connection(
+    redis_url: str, redis_prefix: str
+) -> None:
+    client = redis_client(redis_url, decode_responses=True)
+    assert isinstance(client, Redis)
+    store = make_budget_store(client, redis_prefix)
+    assert isinstance(store, RedisBudgetStore)
+    sid = str(uuid.uuid4())
+    try:
+        await store.ensure(sid, 1_000, 0)
+        hold = await store.reserve(sid, "r1", 100, 400, 10)
+        assert hold == Reserved("r1", 500, 400, used=0, budget=1_000)
+        settled = await store.settle(sid, "r1", 100, 50)
+        assert (settled.charged, settled.used) == (150, 150)
+        assert await store.snapshot(sid) == BudgetSnapshot(1_000, 150, 0)
+        pipe = store._scripts
+        assert isinstance(pipe, ScriptPipe) and pipe.wire is not None
+        assert pipe.wire.commands >= 4  # ensure, reserve, settle, snapshot (and any EVAL)
+        pool = client.connection_pool
+        assert isinstance(pool, TimedBlockingPool)
+        assert pool.waits.snapshot().count == 0  # not one checkout from the pool
+    finally:
+        await store.aclose()
+        await client.aclose()
+    assert pipe.wire is None or pipe.wire.lost
