@@ -43,8 +43,6 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-from redis.asyncio.cluster import RedisCluster
-
 from realtime.backends.base import (
     DEFAULT_IDLE_TTL,
     DEFAULT_SUBSCRIBER_QUEUE,
@@ -64,7 +62,7 @@ from realtime.backends.redis_errors import translate
 from realtime.backends.redis_many import hget_many, xrange_many
 from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_reader import BLOCK_MS, GATHER_SECONDS, StreamReader
-from realtime.backends.redis_scripts import DirectScripts, ScriptPipe, Scripts
+from realtime.backends.redis_scripts import Scripts, scripts_for
 from realtime.eventlog import LogInfo
 from realtime.events import Presence, ReplyStop, payload_json
 from realtime.vocabulary import Role
@@ -107,9 +105,7 @@ class RedisBackend:
         self._idle_ms = _ms(idle_ttl)
         self._queue_size = subscriber_queue
         self._redis = redis_client(url, decode_responses=True)
-        self._scripts: Scripts = (
-            DirectScripts() if isinstance(self._redis, RedisCluster) else ScriptPipe(self._redis)
-        )
+        self._scripts: Scripts = scripts_for(self._redis)
         self._append = self._redis.register_script(_lua("_now", "_append", "append"))
         self._stop = self._redis.register_script(_lua("_now", "_append", "stop"))
         self._open = self._redis.register_script(_lua("open"))

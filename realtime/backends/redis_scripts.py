@@ -31,13 +31,14 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from realtime.backends.base import BackendUnavailable
 from realtime.backends.redis_wire import Dial, Wire, afresh
 
-__all__ = ["DirectScripts", "ScriptPipe", "Scripts", "run_script"]
+__all__ = ["DirectScripts", "ScriptPipe", "Scripts", "run_script", "scripts_for"]
 
 Args = Sequence[str | int | float]
 
@@ -149,3 +150,9 @@ class ScriptPipe:
             pass
         finally:
             wire.close()
+
+
+def scripts_for(redis: Redis | RedisCluster) -> Scripts:
+    """How a worker runs its scripts on ``redis``: a pipe of their own on a single Redis;
+    on a Cluster, ``EVALSHA`` through the client (a pipe speaks to one node)."""
+    return DirectScripts() if isinstance(redis, RedisCluster) else ScriptPipe(redis)

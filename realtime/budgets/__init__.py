@@ -38,16 +38,12 @@ def make_budget_store(
     redis: Redis | None, prefix: str = "vc", ttl: float = RESERVATION_TTL_SECONDS
 ) -> BudgetStore:
     """Redis when a client is given (shared by workers), else in-process; ``ttl`` is how
-    long an unsettled reservation (a crashed worker's) holds tokens. A standalone Redis
-    gets the ledger's scripts on a connection of their own (closed by ``aclose``)."""
+    long an unsettled reservation (a crashed worker's) holds tokens. The ledger's
+    scripts run as the log's do (:func:`realtime.backends.redis_scripts.scripts_for`;
+    a connection of their own on a single Redis, closed by ``aclose``)."""
     if redis is None:
         return MemoryBudgetStore(ttl)
-    from redis.asyncio.cluster import RedisCluster
-
-    from realtime.backends.redis_scripts import ScriptPipe
+    from realtime.backends.redis_scripts import scripts_for
     from realtime.budgets.redis_store import RedisBudgetStore
 
-    # The settings' client is typed Redis but is a RedisCluster for a cluster URL, whose
-    # scripts go through it (a pipe speaks to one node).
-    scripts = None if isinstance(redis, RedisCluster) else ScriptPipe(redis)
-    return RedisBudgetStore(redis, prefix, ttl, scripts=scripts)
+    return RedisBudgetStore(redis, prefix, ttl, scripts=scripts_for(redis))

@@ -30,10 +30,8 @@ async def _stores(
         store = MemoryBudgetStore(levels=levels)
         yield [store, store]
         return
-    from redis.asyncio import Redis
-
     from realtime.backends.redis_pool import redis_client
-    from realtime.backends.redis_scripts import ScriptPipe
+    from realtime.backends.redis_scripts import scripts_for
     from realtime.budgets.redis_store import RedisBudgetStore
 
     cluster = request.param == "cluster"
@@ -45,9 +43,7 @@ async def _stores(
             client,
             prefix,
             levels=levels,
-            scripts=ScriptPipe(client)
-            if request.param == "redis-pipe" and isinstance(client, Redis)
-            else None,
+            scripts=scripts_for(client) if request.param == "redis-pipe" else None,
         )
         for client in clients
     ]
