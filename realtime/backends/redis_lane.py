@@ -32,7 +32,7 @@ from realtime.backends.base import (
     stream_entry,
 )
 from realtime.backends.cancelling import cancel_and_wait, raise_if_cancelling
-from realtime.backends.redis_routing import Routing
+from realtime.backends.redis_routing import Routing, dial
 from realtime.backends.redis_wakes import (
     REGISTRATION_RENEW,
     REGISTRATION_TTL,
@@ -209,8 +209,8 @@ class Lane:
         if self._conn is not None and self._conn.lost:
             await self.drop_connection()
         if self._conn is None:
-            dial, self._node = await self._routing.dial(self.key)
-            self._conn = await Wire.open(dial)
+            how, self._node = await dial(self._routing, self.key)
+            self._conn = await Wire.open(how)
         if self._conn_id is None:
             self._conn_id = int(await self._conn.call("CLIENT", "ID"))
         return self._conn

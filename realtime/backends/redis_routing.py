@@ -18,7 +18,14 @@ from redis.crc import key_slot
 from realtime.backends.redis_packing import hiredis_packing
 from realtime.backends.redis_wire import Dial
 
-__all__ = ["ClusterRouting", "Routing", "Standalone", "blocking_client", "cluster_seed_url"]
+__all__ = [
+    "ClusterRouting",
+    "Routing",
+    "Standalone",
+    "blocking_client",
+    "cluster_seed_url",
+    "dial",
+]
 
 _CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
@@ -63,16 +70,20 @@ class Routing(Protocol):
         """A single-connection client to the node serving ``lane``, and that node's name."""
         ...
 
-    async def dial(self, lane: int) -> tuple[Dial, str]:
-        """How to connect a :class:`~realtime.backends.redis_wire.Wire` to the node
-        serving ``lane`` (no answer timeout: a blocking read is silent), and its name."""
-        ...
-
     async def unblock(self, node: str, conn_id: int) -> bool: ...
 
     async def refresh(self) -> None:
         """Re-learn which node serves which lane (after a redirection or a lost node)."""
         ...
+
+
+async def dial(routing: Routing, lane: int) -> tuple[Dial, str]:
+    """How to connect a :class:`~realtime.backends.redis_wire.Wire` to the node serving
+    ``lane`` (a blocking client's settings: no answer timeout, as a blocking read is
+    silent), and that node's name. The client :meth:`Routing.connect` makes is only read,
+    never used: it holds no connection."""
+    client, node = await routing.connect(lane)
+    return Dial.of(client), node
 
 
 class Standalone:
@@ -87,9 +98,6 @@ class Standalone:
 
     async def connect(self, lane: int) -> tuple[Redis, str]:
         return blocking_client(self._url), ""
-
-    async def dial(self, lane: int) -> tuple[Dial, str]:
-        return Dial.of(blocking_client(self._url)), ""
 
     async def unblock(self, node: str, conn_id: int) -> bool:
         return bool(await self._commands.client_unblock(conn_id))
@@ -114,10 +122,6 @@ class ClusterRouting:
         await self._commands.initialize()  # no-op once the slot map is loaded
         node = self._commands.nodes_manager.get_node_from_slot(lane)
         return blocking_client(node_url(self._seed_url, node.host, int(node.port))), node.name
-
-    async def dial(self, lane: int) -> tuple[Dial, str]:
-        client, node = await self.connect(lane)  # no I/O: a client not used yet
-        return Dial.of(client), node
 
     async def unblock(self, node: str, conn_id: int) -> bool:
         target = self._commands.get_node(node_name=node)
