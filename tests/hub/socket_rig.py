@@ -133,18 +133,19 @@ class MemoryTransport:
         self._direct = direct
 
     async def send(self, text: str) -> None:
-        self.sent.append(text)
-        self.first_frame.set()
-        self.arrived.set()
+        self._got(text)
 
     def write_now(self, frame: bytes) -> bool:
         if not self._direct or self.closed is not None:
             return False
-        self.sent.append(frame_text(frame))
+        self._got(frame_text(frame))
         self.written_directly += 1
+        return True
+
+    def _got(self, text: str) -> None:
+        self.sent.append(text)
         self.first_frame.set()
         self.arrived.set()
-        return True
 
     async def receive(self) -> str | bytes | None:
         return await self.incoming.get()

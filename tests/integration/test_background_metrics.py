@@ -4,7 +4,6 @@ flusher's lag, which no web worker reports then. Real processes on Redis and Pos
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import world_of
+from tests.support.exposition import sample
 from tests.support.processes import cli_process
 from tests.support.servers import free_port, spawn_cli
 
@@ -22,13 +22,6 @@ SEPARATE = {
     "WATCHDOG_IN_PROCESS": "false",
     "FLUSHER_IN_PROCESS": "false",
 }
-
-
-def sample(text: str, name: str, labels: str = "") -> float | None:
-    """The value of metric ``name{labels}`` in a text exposition, None if absent."""
-    pattern = rf"^{re.escape(name)}{re.escape(labels)} (\S+)$"
-    found = re.search(pattern, text, re.MULTILINE)
-    return None if found is None else float(found.group(1))
 
 
 def scrape(port: int) -> str:

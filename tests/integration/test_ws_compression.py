@@ -7,12 +7,12 @@ written straight to the transport (server/ws_direct.py), with it they go the ASG
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import world_of
+from tests.support.exposition import sample
 from tests.support.world import World
 
 
@@ -32,15 +32,10 @@ def test_compression_is_negotiated_only_when_turned_on(
         assert negotiated is None
     sent = sample(exposition, "vclient_frames_sent_total")
     directly = sample(exposition, "vclient_frames_written_directly_total")
+    assert sent is not None and directly is not None, exposition
     assert sent > 0
     # Every live frame while nothing else waits: most of them, the reply's deltas.
     assert directly == 0 if setting else directly > sent / 2, exposition
-
-
-def sample(exposition: str, name: str) -> float:
-    found = re.search(rf"^{re.escape(name)} (\S+)$", exposition, re.MULTILINE)
-    assert found is not None, exposition
-    return float(found.group(1))
 
 
 async def _a_reply_reaches_both(world: World) -> None:
