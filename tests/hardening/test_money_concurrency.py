@@ -205,10 +205,18 @@ async def _kill_a_streaming_worker(
     worker and reopen its students' sockets on the others."""
     doomed = students.live[-1]
     speaker = students.workers.index(doomed)
-    await students.sockets[speaker].send(
-        type="say", text="Tell me a long story.", client_id=f"kill-{round_no}"
-    )
-    await observer.until(lambda e: e["type"] == "reply.delta")
+    said = students.sockets[speaker]
+    await said.send(type="say", text="Tell me a long story.", client_id=f"kill-{round_no}")
+    try:
+        await observer.until(lambda e: e["type"] == "reply.delta")
+    except TimeoutError:
+        tail = [(e["type"], e.get("seq"), e.get("reply_id")) for e in observer.events[-20:]]
+        answers = [(e["type"], e.get("code")) for e in said.events[-10:]]
+        pytest.fail(
+            f"round {round_no}: no reply.delta reached the observer on worker 0 within 15 s"
+            f" of a say on worker {doomed}; the observer's last events {tail}; the"
+            f" speaker's last events {answers}"
+        )
     world.servers[doomed].kill()
     students.live.remove(doomed)
     for n, worker in enumerate(students.workers):
