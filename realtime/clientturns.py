@@ -91,12 +91,22 @@ class TurnState:
 
 
 def turn_state(
-    persona: Persona, view: SessionView, turns: Sequence[Turn], text: str, *, seq: int
+    persona: Persona,
+    view: SessionView,
+    turns: Sequence[Turn],
+    text: str,
+    *,
+    seq: int,
+    before: ClientState | None = None,
 ) -> TurnState:
     """Score the student's ``text`` (at provisional ``seq``, above everything in ``turns``)
     and build the persona for the reply: only unlocked facts, and the teacher's latest
-    directions from the log."""
-    state = state_before_turn(view, persona.hidden_facts, persona.difficulty, turns)
+    directions from the log. ``before``: the state the view's latest ``client.state``
+    describes, when the caller holds it (:mod:`realtime.clientmemo`); else it is resumed
+    from the view and ``turns``."""
+    if before is None:
+        before = state_before_turn(view, persona.hidden_facts, persona.difficulty, turns)
+    state = before
     client_words = _client_words_before(turns)
     state, change = apply_turn(state, text, client_words, seq=seq)
     asked = dataclasses.replace(

@@ -28,6 +28,7 @@ from llm.metrics import CallRecord, MeteredStream, measure
 from llm.registry import ModelRegistry
 from realtime.budgets import BudgetStore, Refused
 from realtime.budgets.policy import out_of_tokens
+from realtime.clientmemo import LiveClientStates
 from realtime.clientturns import after_reply, check_integrity, disclosures, flagged_event
 from realtime.coalesce import DeltaCoalescer
 from realtime.config import RealtimeConfig
@@ -84,6 +85,8 @@ class ReplyRunner:
         self._db = db
         self._config = config
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Each session's client state as this worker last published it (for the next say).
+        self.client_states = LiveClientStates()
         self.slots = ReplySlots(
             config.max_streaming_replies,
             config.reply_queue_size,
@@ -354,9 +357,10 @@ class ReplyRunner:
             # Released as soon as the end is in the log, so the next say can start at once.
             await self._log.backend.release_reply(sid, job.reply_id)
         if job.client is not None and not withdraw and text:
-            _, disclosed = disclosures(job.client, text, seq=seqs[events.index(end)])
+            told, disclosed = disclosures(job.client, text, seq=seqs[events.index(end)])
             if disclosed is not None:
                 await self._log.publish(job.session_id, [disclosed])
+                self.client_states.remember(job.session_id, disclosed.after_seq, told)
             after_reply(text)
         if job.near_cap:  # the next say's cap check must count this reply
             appended = usage.model_copy(update={"seq": seqs[events.index(usage)]})

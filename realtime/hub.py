@@ -162,6 +162,7 @@ class Hub:
             # the next say (after this reply's end) finds it.
             if job.turn is not None:
                 await self._log.publish(session_id, [job.turn.event(seqs[0])])
+                self._runner.client_states.remember(session_id, seqs[0], job.turn.state)
             # A retry arriving before this is recorded finds the message in the log and
             # records it (SayOpener.already_said).
             await self._opener.record(sid, client_id, Said(seqs[0], message.message_id))
@@ -212,12 +213,17 @@ class Hub:
         if messages is None:
             messages = await self._log.messages(session.id)
         history = turns(messages)
+        persona = persona_of(profile, session.instructions)
+        held = self._runner.client_states.recall(
+            session.id, view.client_state, persona.hidden_facts, persona.difficulty
+        )
         turn = turn_state(
-            persona_of(profile, session.instructions),
+            persona,
             view,
             client_turns(messages),
             text,
             seq=view.last_seq + 1,  # provisional: the message lands at this seq or later
+            before=held,
         )
         sid = str(session.id)
         # Planned from the row and the log, with no round trip of its own: the row's count

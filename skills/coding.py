@@ -101,10 +101,11 @@ def client_side(client_text: str | None) -> tuple[ClientContext | None, bool]:
     return client, client is not None and grants_permission(client.text)
 
 
-# A live session codes each student turn again on every later say while it is among the
-# last 10 turns a worker resumes from (~5 codings per say, 4 of them repeats: 27% of a
-# worker's CPU under load). Codes are immutable, so a memo is safe; 1,024 turns of up to
-# 4,000 characters each is a few MB at worst.
+# A worker resuming a session's client state codes the last 10 turns again (~5 codings,
+# 4 of them repeats: 27% of a worker's CPU under load when every say resumed). A say now
+# resumes only on a worker that did not publish the latest state (realtime.clientmemo),
+# and this memo serves those and the reports. Codes are immutable, so a memo is safe;
+# 1,024 turns of up to 4,000 characters each is a few MB at worst.
 @lru_cache(maxsize=1024)
 def code_turn(text: str, previous_client_text: str | None) -> TurnCode:
     """Code one student turn given the client's turn before it (None at the start)."""
