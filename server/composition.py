@@ -46,6 +46,7 @@ from realtime.control import SessionControl
 from realtime.conversation import ReplyRunner
 from realtime.duty import Duty
 from realtime.flusher import Flusher
+from realtime.framecache import FrameCache
 from realtime.heartbeat import Heartbeat
 from realtime.hub import Hub
 from realtime.metrics import NULL_OBSERVER, Observer
@@ -195,8 +196,10 @@ def compose_realtime(
     lifetimes to ``lifetime`` in order. ``serve_sockets``: the web kind (replies,
     presence, the in-process flusher and watchdog per settings); else the watchdog kind."""
     config = realtime_config(settings)
+    # One encoding an event for the sockets and the in-process backend's window.
+    frames = FrameCache()
     backend = make_backend(
-        settings.redis_url, settings.redis_key_prefix, settings.live_window_events
+        settings.redis_url, settings.redis_key_prefix, settings.live_window_events, frames.encode
     )
     lifetime.close("backend", backend.aclose)
     budgets = make_budget_store(redis, settings.redis_key_prefix, settings.reservation_ttl_seconds)
@@ -260,7 +263,7 @@ def compose_realtime(
     flusher.listing.serving = heartbeat.serving  # sockets open: list on every scan
     lifetime.open("presence heartbeat", lambda: background(heartbeat.run, "heartbeat"))
     parts.sockets = SocketParts(
-        hub, session_log, presence, report, control, config, heartbeat, observer
+        hub, session_log, presence, report, control, config, heartbeat, observer, frames
     )
     if settings.watchdog_in_process:
         lifetime.open("watchdog", lambda: background(dog.run, "watchdog"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from realtime.backends.base import (
     DEFAULT_WINDOW,
     BackendUnavailable,
@@ -12,6 +14,7 @@ from realtime.backends.base import (
 from realtime.backends.memory import MemoryBackend
 from realtime.backends.memory_revocations import MemoryRevocations
 from realtime.backends.revocations import Revocations
+from realtime.events import payload_json
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -28,13 +31,17 @@ __all__ = [
 
 
 def make_backend(
-    redis_url: str | None, key_prefix: str = "vc", window: int = DEFAULT_WINDOW
+    redis_url: str | None,
+    key_prefix: str = "vc",
+    window: int = DEFAULT_WINDOW,
+    encode: Callable[[Event], str] = payload_json,
 ) -> RealtimeBackend:
     """Redis when ``redis_url`` is set (imported lazily: single-process installs never load
-    redis-py), else the in-process backend; a ``redis+cluster://`` URL selects Redis
-    Cluster. Raises ValueError on a bad window or prefix."""
+    redis-py), else the in-process backend (its window's text made by ``encode``: see
+    :class:`MemoryBackend`); a ``redis+cluster://`` URL selects Redis Cluster. Raises
+    ValueError on a bad window or prefix."""
     if not redis_url:
-        return MemoryBackend(window=window)
+        return MemoryBackend(window=window, encode=encode)
     from realtime.backends.redis import RedisBackend
 
     return RedisBackend(redis_url, key_prefix=key_prefix, window=window)

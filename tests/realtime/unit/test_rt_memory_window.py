@@ -5,9 +5,13 @@ back from it is what was appended."""
 from __future__ import annotations
 
 import gc
+from typing import Any
+
+import pytest
 
 from realtime.backends import MemoryBackend
-from realtime.events import MessageEvent, ReplyDelta
+from realtime.events import MessageEvent, ReplyDelta, encode
+from realtime.framecache import FrameCache
 from realtime.vocabulary import MessageRole
 
 WINDOW = 2_000
@@ -43,4 +47,30 @@ async def test_text_utf8_cannot_carry_is_kept_as_redis_keeps_it() -> None:
     assert await backend.append("s", [bad]) == [1]
     (back,) = await backend.read("s", 0, 10)
     assert back == bad.model_copy(update={"seq": 1})
+    await backend.aclose()
+
+
+async def test_a_process_encodes_an_event_once_for_its_window_and_its_sockets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    encoded: list[int] = []
+    dump = ReplyDelta.model_dump_json
+
+    def counted(event: ReplyDelta, **options: Any) -> str:
+        encoded.append(event.seq)
+        return dump(event, **options)
+
+    monkeypatch.setattr(ReplyDelta, "model_dump_json", counted)
+    frames = FrameCache()
+    backend = MemoryBackend(encode=frames.encode)
+    await backend.open_log("s", 0)
+    async with backend.subscribe("s", 0) as live:
+        await backend.append("s", [ReplyDelta(reply_id="r", text="hello ")])
+        await anext(live)  # caught up: from here on events come as they are appended
+        await backend.append("s", [ReplyDelta(reply_id="r", text="world ")])
+        event = await anext(live)
+    frame = frames.frame(event)  # what every socket's outbox writes
+    assert encoded.count(2) == 1  # made for the window; the socket's frame came from it
+    assert frame.endswith(encode(event).encode())
+    assert (await backend.read("s", 1, 10)) == [event]
     await backend.aclose()
