@@ -271,6 +271,14 @@ class Subscriber:
         self.failure = failure
         self._wake()
 
+    def detach(self) -> None:
+        """The subscription has ended: drop the live taker. It and its :class:`Subscription`
+        refer to each other, a cycle that only the collector's passes would free, with the
+        taker's own closure (a reply's stop watch holds the reply's queue): ~25 objects
+        each, two subscriptions a reply (the cyclic garbage ``gc.DEBUG_SAVEALL`` found,
+        80 a second at S=100 in-process, 2026-12-05)."""
+        self.take = None
+
     def _wake(self) -> None:
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():

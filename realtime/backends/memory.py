@@ -194,6 +194,7 @@ class MemoryBackend:
             yield Subscription(sub, lambda a, n: self._read_entries(session_id, a, n))
         finally:
             log.subscribers.discard(sub)
+            sub.detach()
 
     def subscriber_count(self, session_id: str) -> int:
         """Live subscriptions of a session (introspection for tests and metrics)."""

@@ -219,6 +219,7 @@ class RedisBackend:
             await self._reader.add(stream, sub, info.last_seq)
             yield Subscription(sub, lambda a, n: self._xrange(stream, a, n))
         finally:
+            sub.detach()
             await self._reader.remove(stream, sub)
 
     async def read_durable(self, session_id: str, after: int, limit: int) -> list[Event]:

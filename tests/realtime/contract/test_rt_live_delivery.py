@@ -6,6 +6,8 @@ together they are the log, in order, each event once."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import pytest
 
@@ -99,3 +101,32 @@ async def test_a_taker_that_fails_fails_its_iterator_and_not_the_appender(
         with pytest.raises(RuntimeError, match="bug at 1"):
             await failing
     assert [e.seq for e in await writer.read(session_id, 0, 10)] == [1]
+
+
+async def test_an_ended_subscription_is_freed_without_the_collector(
+    workers: Workers, session_id: str
+) -> None:
+    """A taker and its subscription refer to each other while it lives; once it ends, the
+    two (and whatever the taker holds: a reply's stop watch holds the reply's queue) go
+    as their last reference does, not at some later pass of the garbage collector."""
+    reader, writer = workers.make(), workers.make()
+    await writer.open_log(session_id, 0)
+    await writer.append(session_id, [delta(1)])  # read back through the iterator
+    taken: list[int] = []
+
+    async def one_subscription() -> weakref.ref[Subscription]:
+        def take(event: SequencedEvent) -> bool:
+            taken.append(event.seq)
+            return True
+
+        async with reader.subscribe(session_id, after=0) as events:
+            events.deliver(take)  # from here the two refer to each other
+            assert await anext(events) == (await writer.read(session_id, 0, 1))[0]
+            return weakref.ref(events)
+
+    gc.disable()
+    try:
+        gone = await one_subscription()
+        assert gone() is None
+    finally:
+        gc.enable()
