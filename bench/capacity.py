@@ -1,7 +1,7 @@
 """How many live sessions one server carries: the product against a bare baseline.
 
     python -m bench.capacity [--quick] [--configs baseline,memory-1w,redis-1w,redis-2w]
-        [--sessions 10,25,50,75,100,150,200,300] [--warmup 4] [--duration 20]
+        [--sessions 10,25,50,75,100,150,200,250,300] [--warmup 4] [--duration 20]
         [--max-p99-ms 50] [--max-say-p99-ms 500] [--connect-storm] [--no-pin]
         [--json bench/results/latest.json]
 
