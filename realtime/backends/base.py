@@ -230,7 +230,6 @@ class RealtimeBackend(Protocol):
 # ---------------------------------------------------------------------------------------------
 # Shared subscription logic
 
-
 ReadEntries = Callable[[int, int], Awaitable[list[LogEntry]]]
 #: Takes a live event in the appender's own call (no task woken), or declines it (False,
 #: with nothing done): the subscription then queues it for its iterator as before.
@@ -254,7 +253,8 @@ class Subscriber:
         self.lagged = False
         self.failure: Exception | None = None
         self._waiter: asyncio.Future[None] | None = None
-        #: Set by :meth:`Subscription.deliver`: tried first, while nothing is queued.
+        #: Set by :meth:`Subscription.deliver`: tried first, while nothing is queued; and
+        #: dropped as the subscription ends (:meth:`detach`).
         self.take: Callable[[LogEntry], bool] | None = None
 
     def offer(self, entry: LogEntry) -> None:
@@ -272,8 +272,7 @@ class Subscriber:
         self._wake()
 
     def detach(self) -> None:
-        """Drop the live taker of an ended subscription: it and its :class:`Subscription`
-        refer to each other, a cycle only a collector's pass would free (~25 objects)."""
+        """Drop the taker: it and its :class:`Subscription` refer to each other (a cycle)."""
         self.take = None
 
     def _wake(self) -> None:
