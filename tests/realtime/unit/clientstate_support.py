@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from llm.base import HiddenFact
 from realtime.clientstate import ClientState, start
-from skills import Behaviour, Flag, QuestionKind, ReflectionKind, TurnCode
+from skills import Behaviour, Flag, QuestionKind, ReflectionKind, Role, Turn, TurnCode
 
 FATHER = HiddenFact(
     "Their father died four months ago",
@@ -45,3 +45,16 @@ PROBE = code(Behaviour.QUESTION, QuestionKind.OPEN, None, Flag.ASKS_ABOUT_SECRET
 def at(trust: int, *facts: HiddenFact, difficulty: int = 3) -> ClientState:
     """A fresh state for ``facts`` with trust set to ``trust``."""
     return replace(start(facts, difficulty=difficulty), trust=trust)
+
+
+#: A first talk: father's fact unlocked and told by turn 5, then two closed questions.
+TRANSCRIPT = [
+    Turn(1, Role.CLIENT, "Hi. My GP sent me. I've been drinking a bit."),
+    Turn(2, Role.STUDENT, "What's been going on for you lately?"),
+    Turn(3, Role.CLIENT, "Things have been rough since the funeral."),
+    Turn(4, Role.STUDENT, "I'm so sorry. It sounds like the funeral left you feeling alone."),
+    Turn(5, Role.CLIENT, "Yeah. My dad died in March, and I haven't really dealt with it."),
+    Turn(6, Role.STUDENT, "Do you drink every day?"),
+    Turn(7, Role.CLIENT, "Most days."),
+    Turn(8, Role.STUDENT, "Do you drive after?"),
+]

@@ -12,18 +12,14 @@ from realtime.clientstate import ClientState, apply_turn, note_reply, resume, st
 from realtime.clientstate_facts import FactStatus
 from realtime.events import ClientStateEvent
 from skills import Role, Turn
-from tests.realtime.unit.clientstate_support import FATHER, POLICE
+from tests.realtime.unit.clientstate_support import FATHER, POLICE, TRANSCRIPT
 
 FACTS = (FATHER, POLICE)
 SESSION = uuid.uuid4()
-# Student turns at even seqs; trust rises, father's fact unlocks and is told, and a
-# closed-question streak ends the talk (the resume window holds its last 10 turns).
+# TRANSCRIPT's first five turns, then a reflection and a closed-question streak of three
+# (the resume window holds the last 10 turns).
 TALK = [
-    Turn(1, Role.CLIENT, "Hi. My GP sent me. I've been drinking a bit."),
-    Turn(2, Role.STUDENT, "What's been going on for you lately?"),
-    Turn(3, Role.CLIENT, "Things have been rough since the funeral."),
-    Turn(4, Role.STUDENT, "I'm so sorry. It sounds like the funeral left you feeling alone."),
-    Turn(5, Role.CLIENT, "Yeah. My dad died in March, and I haven't really dealt with it."),
+    *TRANSCRIPT[:5],
     Turn(6, Role.STUDENT, "You've been carrying your grief for your father on your own."),
     Turn(7, Role.CLIENT, "I suppose so. Nobody at work knows."),
     Turn(8, Role.STUDENT, "Do you drink every day?"),

@@ -31,7 +31,7 @@ from realtime.clientstate_trust import (
     score,
 )
 from realtime.events import FactStateName, decode_event, payload_json
-from skills import Behaviour, Flag, QuestionKind, ReflectionKind, Role, Turn, TurnCode
+from skills import Behaviour, Flag, QuestionKind, ReflectionKind, Role, TurnCode
 from tests.realtime.unit.clientstate_support import (
     CLOSED,
     COMPLEX,
@@ -42,6 +42,7 @@ from tests.realtime.unit.clientstate_support import (
     POLICE,
     PROBE,
     SIMPLE,
+    TRANSCRIPT,
     at,
     code,
 )
@@ -203,18 +204,6 @@ def test_the_event_carries_trust_reasons_and_facts_and_survives_the_log() -> Non
 
 def test_fact_statuses_are_the_protocols_fact_states() -> None:
     assert {s.value for s in FactStatus} == set(get_args(FactStateName))
-
-
-TRANSCRIPT = [
-    Turn(1, Role.CLIENT, "Hi. My GP sent me. I've been drinking a bit."),
-    Turn(2, Role.STUDENT, "What's been going on for you lately?"),
-    Turn(3, Role.CLIENT, "Things have been rough since the funeral."),
-    Turn(4, Role.STUDENT, "I'm so sorry. It sounds like the funeral left you feeling alone."),
-    Turn(5, Role.CLIENT, "Yeah. My dad died in March, and I haven't really dealt with it."),
-    Turn(6, Role.STUDENT, "Do you drink every day?"),
-    Turn(7, Role.CLIENT, "Most days."),
-    Turn(8, Role.STUDENT, "Do you drive after?"),
-]
 
 
 def test_replay_equals_the_live_calls_and_is_deterministic() -> None:
