@@ -104,9 +104,11 @@ def turn_state(
     directions from the log. ``before``: the state the view's latest ``client.state``
     describes, when the caller holds it (:mod:`realtime.clientmemo`); else it is resumed
     from the view and ``turns``."""
-    if before is None:
-        before = state_before_turn(view, persona.hidden_facts, persona.difficulty, turns)
-    state = before
+    state = (
+        before
+        if before is not None
+        else state_before_turn(view, persona.hidden_facts, persona.difficulty, turns)
+    )
     client_words = _client_words_before(turns)
     state, change = apply_turn(state, text, client_words, seq=seq)
     asked = dataclasses.replace(
