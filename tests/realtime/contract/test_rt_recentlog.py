@@ -187,3 +187,33 @@ async def test_catching_up_equals_a_fresh_read_whoever_appended(
             got = await recent.catch_up(sid)
             view, messages = await _fresh(log, sid)
             assert (got.view, list(got.messages)) == (view, messages), n
+
+
+async def test_catching_up_equals_a_fresh_read_as_replies_stream(
+    workers: Workers, db: Database
+) -> None:
+    """Published as a reply is: the say and the reply's start together, each delta on
+    its own, the end with what follows it; catch-ups at any point, a reply's middle
+    included, and now and then another worker's append: every one equals a fresh read."""
+    rng = random.Random(23)
+    log = SessionLog(workers.make(), db)
+    recent, sid = RecentLog(log), uuid.uuid4()
+    await log.ensure(sid)
+    caught_mid_reply = 0
+    for n in range(30):
+        turn = _turn(rng, n)
+        deltas = [event for event in turn[2:] if isinstance(event, ReplyDelta)]
+        batches: list[list[SequencedEvent]] = [turn[:2]]
+        batches += [[delta] for delta in deltas]
+        if isinstance(turn[-1], ReplyDone):
+            batches.append([turn[-1]])
+        for index, batch in enumerate(batches):
+            if rng.random() < 0.05:
+                await log.backend.append(str(sid), _turn(rng, 100 + n))  # another worker's
+            await log.publish(sid, batch)
+            if rng.random() < 0.3:
+                got = await recent.catch_up(sid)
+                view, messages = await _fresh(log, sid)
+                assert (got.view, list(got.messages)) == (view, messages), (n, index)
+                caught_mid_reply += got.view.streaming is not None
+    assert caught_mid_reply > 5
