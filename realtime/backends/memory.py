@@ -50,8 +50,8 @@ from realtime.vocabulary import Role
 SWEEP_EVERY = 60.0
 
 
-#: A retained event: its seq and :func:`realtime.events.payload_json` (no container in it,
-#: so the collector untracks the tuple at its first pass).
+#: A retained event: its seq and its text, as the backend's ``encode`` made it (no
+#: container in it, so the collector untracks the tuple at its first pass).
 _Stored = tuple[int, str]
 
 
