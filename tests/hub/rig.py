@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from llm.base import Provider
 from llm.scripted import ScriptedProvider
 from realtime.backends import MemoryBackend
 from realtime.budgetreport import BudgetReport
@@ -25,7 +26,7 @@ from tests.hub.started import started_session
 from tests.support.databases import sqlite_at_head
 from tests.support.sqlite_threads import aiosqlite_threads_done
 
-__all__ = ["Rig", "built_rig", "hub_of", "new_session", "say_and_wait"]
+__all__ = ["Rig", "built_rig", "hub_of", "new_session", "runner_of", "say_and_wait"]
 
 
 @dataclass
@@ -69,6 +70,21 @@ async def built_rig(tmp_path: Path) -> AsyncIterator[Rig]:
     await backend.aclose()
     await db.aclose()
     await aiosqlite_threads_done()
+
+
+def runner_of(
+    rig: Rig, *, provider: Provider | None = None, config: RealtimeConfig | None = None
+) -> ReplyRunner:
+    """A second reply runner over the rig's parts (another worker's, or other settings):
+    the scripted client without delay unless ``provider``. The caller closes it."""
+    return ReplyRunner(
+        log=rig.log,
+        budgets=rig.budgets,
+        provider=provider or ScriptedProvider(0),
+        control=rig.control,
+        db=rig.db,
+        config=config or RealtimeConfig(),
+    )
 
 
 def hub_of(

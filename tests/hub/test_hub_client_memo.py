@@ -8,12 +8,11 @@ from __future__ import annotations
 import uuid
 
 from realtime.clientturns import TurnState
-from realtime.config import RealtimeConfig
 from realtime.conversation import ReplyRunner
 from realtime.hub import Hub
 from realtime.replyjob import ReplyJob
 from skills import code_turn
-from tests.hub.rig import Rig, hub_of, new_session, say_and_wait
+from tests.hub.rig import Rig, hub_of, new_session, runner_of, say_and_wait
 
 TALK = (
     "What's been going on for you lately?",
@@ -25,14 +24,7 @@ TALK = (
 
 def other_worker(rig: Rig) -> tuple[Hub, ReplyRunner]:
     """A second worker's hub: its own reply runner, so its own memo."""
-    runner = ReplyRunner(
-        log=rig.log,
-        budgets=rig.budgets,
-        provider=rig.runner.models,
-        control=rig.control,
-        db=rig.db,
-        config=RealtimeConfig(),
-    )
+    runner = runner_of(rig)
     return hub_of(rig, runner=runner), runner
 
 

@@ -13,7 +13,6 @@ from llm.scripted import ScriptedProvider
 from llm.window import OMITTED_MARKER
 from realtime.clientstate import reply_stems
 from realtime.config import RealtimeConfig
-from realtime.conversation import ReplyRunner
 from realtime.lifecycle import SessionAction
 from realtime.presence import PresenceBoard
 from realtime.protocol import (
@@ -31,7 +30,7 @@ from realtime.replyjob import ReplyJob
 from realtime.vocabulary import Role
 from realtime.watchdog import Watchdog, WatchdogPolicy
 from skills import client_side, code_turn
-from tests.hub.rig import Rig, hub_of, new_session, say_and_wait
+from tests.hub.rig import Rig, hub_of, new_session, runner_of, say_and_wait
 from tests.support.polling import polled
 
 
@@ -293,14 +292,8 @@ async def test_a_graceful_close_lets_a_streaming_reply_finish_and_cuts_it_after_
     sid = await new_session(rig)
 
     async def stream_and_close(grace: float) -> list[SequencedEvent]:
-        runner = ReplyRunner(
-            log=rig.log,
-            budgets=rig.budgets,
-            provider=ScriptedProvider(40),  # a reply of ~30 words takes ~0.75 s
-            control=rig.control,
-            db=rig.db,
-            config=RealtimeConfig(),
-        )
+        # A reply of ~30 words takes ~0.75 s.
+        runner = runner_of(rig, provider=ScriptedProvider(40))
         hub = hub_of(rig, runner=runner)
         after = (await rig.log.ensure(sid)).last_seq
         async with rig.log.subscribe(sid, after) as events:

@@ -7,10 +7,8 @@ from typing import Any
 
 import pytest
 
-from llm.scripted import ScriptedProvider
 from realtime.config import RealtimeConfig
-from realtime.conversation import ReplyRunner
-from tests.hub.rig import Rig, hub_of, new_session, say_and_wait
+from tests.hub.rig import Rig, hub_of, new_session, runner_of, say_and_wait
 
 
 @pytest.mark.parametrize("lease", [60.0])  # a quarter (15 s) no test step comes near
@@ -27,14 +25,7 @@ async def test_a_short_reply_renews_no_lease_and_releases_its_lock_once(
 
         monkeypatch.setattr(rig.backend, name, counted)
     config = RealtimeConfig(reply_lock_seconds=lease)
-    runner = ReplyRunner(
-        log=rig.log,
-        budgets=rig.budgets,
-        provider=ScriptedProvider(0),
-        control=rig.control,
-        db=rig.db,
-        config=config,
-    )
+    runner = runner_of(rig, config=config)
     hub = hub_of(rig, runner=runner, config=config)
     sid = await new_session(rig)
     try:
