@@ -64,6 +64,7 @@ __all__ = [
     "failure_code",
     "payload",
     "payload_json",
+    "stamped_json",
 ]
 
 
@@ -353,6 +354,15 @@ def payload(event: ServerModel) -> dict[str, Any]:
 def payload_json(event: ServerModel) -> str:
     """:func:`payload` as compact JSON, what the Redis log stores."""
     return event.model_dump_json(exclude={"seq"})
+
+
+def stamped_json(stored: str, seq: int) -> str:
+    """:func:`encode` of a sequenced event appended at ``seq``, from its
+    :func:`payload_json` ``stored``, without encoding it again: ``seq`` is every sequenced
+    event's first field (:class:`realtime.eventbase.Sequenced` declares it before any
+    subclass's), so the text is ``stored`` with it spliced in front (a test holds every
+    event type to that): 0.4 against 4.2 us for a benchmark's delta."""
+    return f'{{"seq":{seq},{stored[1:]}'
 
 
 def decode_event(stored: str | bytes, seq: int) -> SequencedEvent:

@@ -48,6 +48,13 @@ class FrameCache:
             return encode(event)
         return self._hold(event).text
 
+    def known(self, event: ServerModel, text: str) -> None:
+        """Remember ``text`` as ``event``'s :func:`realtime.events.encode` (a backend that
+        made it from the JSON it stored: :func:`realtime.events.stamped_json`)."""
+        if isinstance(event, ONE_SOCKET):
+            return
+        self._remember(_Held(event, text))
+
     def frame(self, event: ServerModel) -> bytes:
         """The event's text frame (:func:`realtime.wsframe.text_frame`), once per event
         object."""
@@ -62,7 +69,11 @@ class FrameCache:
         held = self._held.get(id(event))
         if held is not None and held.event is event:
             return held
-        held = self._held[id(event)] = _Held(event, encode(event))
+        held = _Held(event, encode(event))
+        self._remember(held)
+        return held
+
+    def _remember(self, held: _Held) -> None:
+        self._held[id(held.event)] = held
         if len(self._held) > self._size:
             self._held.popitem(last=False)
-        return held

@@ -196,10 +196,15 @@ def compose_realtime(
     lifetimes to ``lifetime`` in order. ``serve_sockets``: the web kind (replies,
     presence, the in-process flusher and watchdog per settings); else the watchdog kind."""
     config = realtime_config(settings)
-    # One encoding an event for the sockets and the in-process backend's window.
+    # One encoding an event for the sockets and the in-process backend's window, or
+    # told Redis's stored text.
     frames = FrameCache()
     backend = make_backend(
-        settings.redis_url, settings.redis_key_prefix, settings.live_window_events, frames.encode
+        settings.redis_url,
+        settings.redis_key_prefix,
+        settings.live_window_events,
+        frames.encode,
+        frames.known,
     )
     lifetime.close("backend", backend.aclose)
     budgets = make_budget_store(redis, settings.redis_key_prefix, settings.reservation_ttl_seconds)

@@ -35,16 +35,18 @@ def make_backend(
     key_prefix: str = "vc",
     window: int = DEFAULT_WINDOW,
     encode: Callable[[Event], str] = payload_json,
+    known: Callable[[Event, str], None] | None = None,
 ) -> RealtimeBackend:
     """Redis when ``redis_url`` is set (imported lazily: single-process installs never load
-    redis-py), else the in-process backend (its window's text made by ``encode``: see
-    :class:`MemoryBackend`); a ``redis+cluster://`` URL selects Redis Cluster. Raises
-    ValueError on a bad window or prefix."""
+    redis-py), else the in-process backend; a ``redis+cluster://`` URL selects Redis
+    Cluster. A serving process passes its frame cache's ``encode`` (the in-process
+    window's text) and ``known`` (what Redis's stored text tells it): see the backends.
+    Raises ValueError on a bad window or prefix."""
     if not redis_url:
         return MemoryBackend(window=window, encode=encode)
     from realtime.backends.redis import RedisBackend
 
-    return RedisBackend(redis_url, key_prefix=key_prefix, window=window)
+    return RedisBackend(redis_url, key_prefix=key_prefix, window=window, known=known)
 
 
 def make_revocations(redis_url: str | None, key_prefix: str = "vc") -> Revocations:

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -56,6 +56,7 @@ from realtime.backends.base import (
     Subscription,
     check_subscribe,
     field_pairs,
+    stamped_entry,
     stream_entry,
 )
 from realtime.backends.redis_errors import translate
@@ -64,7 +65,7 @@ from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_reader import BLOCK_MS, GATHER_SECONDS, StreamReader
 from realtime.backends.redis_scripts import Scripts, scripts_for
 from realtime.eventlog import LogInfo
-from realtime.events import Presence, ReplyStop, payload_json
+from realtime.events import Presence, ReplyStop, payload_json, stamped_json
 from realtime.vocabulary import Role
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -97,13 +98,19 @@ class RedisBackend:
         subscriber_queue: int = DEFAULT_SUBSCRIBER_QUEUE,
         read_gather: float = GATHER_SECONDS,
         read_block_ms: int = BLOCK_MS,
+        known: Callable[[Event, str], None] | None = None,
     ) -> None:
+        """``known``: told each event this process appends and hands to subscribers here,
+        with the seq set, and its :func:`realtime.events.encode` text, made from the JSON
+        stored (a serving process passes its frame cache's: sockets are sent that text
+        and the event is encoded once, not twice)."""
         if window < 1 or "{" in key_prefix or "}" in key_prefix:
             raise ValueError("window must be >= 1 and key_prefix free of braces")
         self._prefix = key_prefix
         self._window = window
         self._idle_ms = _ms(idle_ttl)
         self._queue_size = subscriber_queue
+        self._known = known
         self._redis = redis_client(url, decode_responses=True)
         self._scripts: Scripts = scripts_for(self._redis)
         self._append = self._redis.register_script(_lua("_now", "_append", "append"))
@@ -190,14 +197,24 @@ class RedisBackend:
         keys = self._append_keys(session_id)
         if not events:
             return []
+        stored = [payload_json(event) for event in events]
         args: list[str | int] = [self._window, self._idle_ms, self._reader_id, len(events)]
-        for event in events:
-            args += [payload_json(event), "1" if event.durable else "0"]
+        for event, text in zip(events, stored, strict=True):
+            args += [text, "1" if event.durable else "0"]
         with translate():
             first, epoch = await self._scripts.run(self._append, keys, args)
-        first = int(first)
-        self._reader.appended(keys[1], str(epoch), first, events)
+        first, epoch = int(first), str(epoch)
+        self._reader.appended(keys[1], epoch, lambda: self._stamped(epoch, first, events, stored))
         return list(range(first, first + len(events)))
+
+    def _stamped(
+        self, epoch: str, first: int, events: Sequence[Event], stored: Sequence[str]
+    ) -> list[LogEntry]:
+        entries = [stamped_entry(seq, epoch, event) for seq, event in enumerate(events, first)]
+        if self._known is not None:
+            for entry, text in zip(entries, stored, strict=True):
+                self._known(entry.event, stamped_json(text, entry.seq))
+        return entries
 
     async def _xrange(self, key: str, after: int, limit: int) -> list[LogEntry]:
         with translate():
@@ -317,15 +334,15 @@ class RedisBackend:
 
     async def request_stop(self, session_id: str, reply_id: str, event: ReplyStop) -> int | None:
         flag = "1" if event.durable else "0"
-        json = payload_json(event)
-        args: list[str | int] = [self._window, self._idle_ms, self._reader_id, reply_id, json, flag]
+        text = payload_json(event)
+        args: list[str | int] = [self._window, self._idle_ms, self._reader_id, reply_id, text, flag]
         keys = self._append_keys(session_id) + self._reply_keys(session_id)
         with translate():
             stored = await self._scripts.run(self._stop, keys, args)
         if not stored:
             return None
         seq, epoch = int(stored[0]), str(stored[1])
-        self._reader.appended(keys[1], epoch, seq, [event])
+        self._reader.appended(keys[1], epoch, lambda: self._stamped(epoch, seq, [event], [text]))
         return seq
 
     async def stop_requested(self, session_id: str, reply_id: str) -> bool:

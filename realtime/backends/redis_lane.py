@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -25,10 +25,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from realtime.backends.base import (
     BackendUnavailable,
-    Event,
+    LogEntry,
     Subscriber,
     field_pairs,
-    stamped_entry,
     stream_entry,
 )
 from realtime.backends.cancelling import cancel_and_wait, raise_if_cancelling
@@ -341,7 +340,7 @@ class Lane:
             feed.to_read = len(entries) >= READ_COUNT
         return bool(response)
 
-    def appended(self, stream: str, epoch: str, first: int, events: Sequence[Event]) -> None:
+    def appended(self, stream: str, epoch: str, entries: Callable[[], list[LogEntry]]) -> None:
         feed = self.feeds.get(stream)
         if feed is None:
             return  # not read here
@@ -351,8 +350,7 @@ class Lane:
             # and a new log's seqs may restart below the cursor, where reads never look).
             self._epochs_due = True
             return self._read_soon()
-        entries = [stamped_entry(seq, epoch, event) for seq, event in enumerate(events, first)]
-        if not feed.own(entries) and self._early_check is None:
+        if not feed.own(entries()) and self._early_check is None:
             loop = asyncio.get_running_loop()
             self._early_check = loop.call_later(EARLY_SECONDS, self._early_overdue)
 

@@ -27,13 +27,13 @@ delayed by the backoff, ~50 ms for one redirection). An idle lane closes its con
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 
-from realtime.backends.base import BackendUnavailable, Event, Subscriber
+from realtime.backends.base import BackendUnavailable, LogEntry, Subscriber
 from realtime.backends.redis_lane import (
     BLOCK_MS,
     GATHER_SECONDS,
@@ -129,16 +129,16 @@ class StreamReader:
         if lane is not None:
             await lane.remove(stream, sub)
 
-    def appended(self, stream: str, epoch: str, first: int, events: Sequence[Event]) -> None:
-        """``events``, just appended by this process to ``stream`` of log ``epoch`` from seq
-        ``first`` on: handed to the stream's subscribers here at once when they follow
+    def appended(self, stream: str, epoch: str, entries: Callable[[], list[LogEntry]]) -> None:
+        """The ``entries()`` just appended by this process to ``stream`` of log ``epoch``
+        (made only when a subscriber here takes them): handed to them at once when they follow
         what the reader delivered last (the common case: a reply's deltas come from the
         worker streaming it); otherwise kept until the read that the other process's
         wake-up brings fills the gap (the stream is read after EARLY_SECONDS if none
         does). They wake no reader of this process."""
         lane = self._lanes.get(self._routing.lane_of(stream))
         if lane is not None:
-            lane.appended(stream, epoch, first, events)
+            lane.appended(stream, epoch, entries)
 
     def _retire(self, lane: Lane) -> None:
         if self._lanes.get(lane.key) is lane and not lane.feeds:

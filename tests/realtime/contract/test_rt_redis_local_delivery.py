@@ -12,10 +12,10 @@ from contextlib import asynccontextmanager
 import pytest
 from redis.asyncio import Redis
 
-from realtime.backends.base import Subscriber, Subscription
+from realtime.backends.base import Event, Subscriber, Subscription
 from realtime.backends.redis import RedisBackend
 from realtime.backends.redis_reader import StreamReader
-from realtime.events import ReplyStop, payload_json
+from realtime.events import MessageEvent, ReplyStop, encode, payload_json
 from realtime.protocol import SequencedEvent
 from realtime.vocabulary import Role
 from tests.realtime.contract.rt_helpers import WAIT, delta, take, text_of, until_live
@@ -31,12 +31,17 @@ NEVER = 3_600.0
 async def made(redis_url: str, redis_prefix: str) -> AsyncIterator[Callable[..., RedisBackend]]:
     backends: list[RedisBackend] = []
 
-    def make(read_gather: float = NEVER, read_block_ms: int = 5_000) -> RedisBackend:
+    def make(
+        read_gather: float = NEVER,
+        read_block_ms: int = 5_000,
+        known: Callable[[Event, str], None] | None = None,
+    ) -> RedisBackend:
         backend = RedisBackend(
             redis_url,
             key_prefix=redis_prefix,
             read_gather=read_gather,
             read_block_ms=read_block_ms,
+            known=known,
         )
         backends.append(backend)
         return backend
@@ -81,6 +86,36 @@ async def test_own_appends_reach_own_subscribers_in_the_append_call(
             await worker.append("s", [delta(i), delta(i * 10)])
             assert [e.seq for e in taken[-2:]] == [2 * i - 2, 2 * i - 1]
     assert [text_of(e) for e in taken] == ["1", "2", "20", "3", "30", "4", "40", "5", "50"]
+
+
+async def test_own_subscribers_are_sent_the_stored_text_it_was_told(
+    made: Callable[..., RedisBackend],
+) -> None:
+    """What the worker hands its own subscribers comes with its socket text, told before
+    they take it (so the frame cache does not encode it again): encode's own text."""
+    told: dict[int, str] = {}
+    taken_when_told: list[int] = []  # how many events were taken when each text was told
+    taken: list[SequencedEvent] = []  # following's, from the subscribe on
+
+    def known(event: Event, text: str) -> None:
+        told[id(event)] = text
+        taken_when_told.append(len(taken))
+
+    worker = made(known=known)
+    await worker.open_log("s", 0)
+    async with following(worker) as taken:
+        await worker.append("s", [delta(0)])
+        await until_live(lambda: len(taken) == 1)
+        told.clear()
+        taken_when_told.clear()
+        await worker.append(
+            "s", [delta(1), MessageEvent(message_id="m", role="student", text="Hi")]
+        )
+        assert await worker.acquire_reply("s", "r1", ttl=30)
+        await worker.request_stop("s", "r1", ReplyStop(reply_id="r1", by=Role.STUDENT))
+        assert [e.seq for e in taken] == [1, 2, 3, 4]
+        assert [told[id(e)] for e in taken[1:]] == [encode(e) for e in taken[1:]]
+        assert taken_when_told == [1, 1, 3]  # each text told before its event was taken
 
 
 async def test_others_appends_in_between_keep_the_order(

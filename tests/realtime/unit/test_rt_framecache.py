@@ -30,3 +30,14 @@ def test_one_socket_events_do_not_push_shared_ones_out() -> None:
     for n in range(3):  # pongs (like welcomes and errors) go to one socket only
         assert json.loads(frames.encode(Pong(nonce=str(n)))) == {"type": "pong", "nonce": str(n)}
     assert frames.encode(delta) is first  # still remembered
+
+
+def test_a_text_it_is_told_is_sent_as_is() -> None:
+    frames = FrameCache(size=2)
+    delta = ReplyDelta(reply_id="r", text="Hello ", seq=7)
+    told = '{"seq":7,"type":"reply.delta","reply_id":"r","text":"Hello "}'
+    frames.known(delta, told)
+    assert frames.encode(delta) is told
+    assert frames.frame(delta) == b"\x81" + bytes((len(told),)) + told.encode()
+    frames.known(Pong(nonce="1"), "{}")  # one socket's: not kept, encoded when sent
+    assert json.loads(frames.encode(Pong(nonce="1"))) == {"type": "pong", "nonce": "1"}
