@@ -27,7 +27,7 @@ Redis Cluster (``redis+cluster://`` or ``rediss+cluster://`` URL, naming any nod
 command client is a ``RedisCluster``, which routes every command by its key's slot and
 follows MOVED/ASK itself. Every command, script and MULTI pipeline here touches one
 session, hence one slot. The calls on many sessions (the flusher's look at their durable
-streams, ``read_durable_many``, and the reader's epoch lookup), one pipeline each on a
+streams, ``read_durable_many``, and the reader's epoch lookup), all sent at once on a
 standalone Redis, are one command per session there (see
 :mod:`realtime.backends.redis_many`). The stream reader runs one
 blocking XREAD per slot (see :mod:`realtime.backends.redis_reader`), woken only by
@@ -60,7 +60,7 @@ from realtime.backends.base import (
     stream_entry,
 )
 from realtime.backends.redis_errors import translate
-from realtime.backends.redis_many import hget_many, xrange_many
+from realtime.backends.redis_many import hget_many
 from realtime.backends.redis_pool import redis_client
 from realtime.backends.redis_reader import BLOCK_MS, GATHER_SECONDS, StreamReader
 from realtime.backends.redis_scripts import Scripts, scripts_for
@@ -74,11 +74,6 @@ _SESSION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 def _lua(*names: str) -> str:
     pkg = resources.files("realtime.backends")
     return "\n".join(pkg.joinpath(f"{name}.lua").read_text("utf-8") for name in names)
-
-
-def _entries(rows: Any) -> list[LogEntry]:
-    """An ``XRANGE`` answer (``[(id, {field: value}), ...]``) as log entries."""
-    return [stream_entry(entry_id, fields) for entry_id, fields in rows]
 
 
 def _ms(seconds: float) -> int:
@@ -124,6 +119,7 @@ class RedisBackend:
         self._claim = self._redis.register_script(_lua("_claim", "claim"))
         self._duty = self._redis.register_script(_lua("duty"))
         self._say = self._redis.register_script(_lua("_info", "_since", "_claim", "say"))
+        self._durable = self._redis.register_script(_lua("durable"))
         #: This process's id as a reader of session logs: its own appends do not wake it.
         self._reader_id = secrets.token_hex(8)
         self._reader = StreamReader(
@@ -222,7 +218,7 @@ class RedisBackend:
     async def _xrange(self, key: str, after: int, limit: int) -> list[LogEntry]:
         with translate():
             rows: Any = await self._redis.xrange(key, min=f"{after + 1}-0", max="+", count=limit)
-        return _entries(rows)
+        return [stream_entry(entry_id, fields) for entry_id, fields in rows]  # (id, {f: v})
 
     async def read(self, session_id: str, after: int, limit: int) -> list[Event]:
         entries = await self._xrange(self._key(session_id, "log"), after, limit)
@@ -247,10 +243,11 @@ class RedisBackend:
         return [entry.event for entry in entries]
 
     async def read_durable_many(self, session_ids: Sequence[str], limit: int) -> list[list[Event]]:
-        keys = [self._key(session_id, "durable") for session_id in session_ids]
+        calls = [([self._key(session_id, "durable")], (limit,)) for session_id in session_ids]
         with translate():
-            answers = await xrange_many(self._redis, keys, limit)
-        return [[entry.event for entry in _entries(rows)] for rows in answers]
+            answers = await self._scripts.run_many(self._durable, calls)
+        # Raw from a script: each entry is [id, [field, value, ...]].
+        return [[stream_entry(i, field_pairs(f)).event for i, f in rows] for rows in answers]
 
     async def trim_durable(self, session_id: str, upto: int) -> None:
         with translate():

@@ -1,6 +1,7 @@
 """Reads over many sessions at once: one pipeline on a standalone Redis, one command per
 session on a Cluster (see :func:`realtime.backends.redis_pool.pipelines_many_sessions`
-for why not a cluster pipeline)."""
+for why not a cluster pipeline). Scripts run for many sessions go through
+:meth:`realtime.backends.redis_scripts.Scripts.run_many` instead."""
 
 from __future__ import annotations
 
@@ -13,12 +14,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from realtime.backends.redis_pool import pipelines_many_sessions
 
-__all__ = ["DURABLE_PAGE", "hget_many", "xrange_many"]
-
-#: XRANGEs per pipeline in :func:`xrange_many`: redis-py reads a pipeline's answers all
-#: before it returns, on one pooled connection, so a page bounds what one round trip holds
-#: (500 x ``limit`` events at worst) and how long; a scan's 2,000 sessions take four.
-DURABLE_PAGE = 500
+__all__ = ["hget_many"]
 
 
 async def hget_many(redis: Redis | RedisCluster, keys: Sequence[str], field: str) -> list[Any]:
@@ -30,17 +26,3 @@ async def hget_many(redis: Redis | RedisCluster, keys: Sequence[str], field: str
             return list(await pipe.execute())
     # Side by side: a reader's epoch lookup runs after a reconnect, when a node may be down.
     return list(await asyncio.gather(*(redis.hget(key, field) for key in keys)))
-
-
-async def xrange_many(redis: Redis | RedisCluster, keys: Sequence[str], limit: int) -> list[Any]:
-    """The first ``limit`` entries above seq 0 of each stream of ``keys``, in order (raw
-    ``XRANGE`` answers)."""
-    if not pipelines_many_sessions(redis):
-        return [await redis.xrange(key, min="1-0", max="+", count=limit) for key in keys]
-    found: list[Any] = []
-    for start in range(0, len(keys), DURABLE_PAGE):
-        async with redis.pipeline(transaction=False) as pipe:
-            for key in keys[start : start + DURABLE_PAGE]:
-                pipe.xrange(key, min="1-0", max="+", count=limit)  # seq > 0
-            found += await pipe.execute()
-    return found

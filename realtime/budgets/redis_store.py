@@ -16,8 +16,9 @@ pooled connection held by a say's reservation. Without one (tests, Redis Cluster
 call is an ``EVALSHA`` through the client.
 
 ``snapshot_many`` (the watchdog's look at every active session) sends the snapshot script
-for ``SNAPSHOT_PAGE`` sessions in one non-transactional pipeline on a standalone Redis;
-on Redis Cluster it runs the script once per session (see
+for a page of sessions at once on that connection
+(:meth:`~realtime.backends.redis_scripts.ScriptPipe.run_many`); without one it runs the
+script once per session (see
 :func:`realtime.backends.redis_pool.pipelines_many_sessions`)."""
 
 from __future__ import annotations
@@ -26,9 +27,6 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import NoScriptError
-
-from realtime.backends.redis_pool import pipelines_many_sessions
 from realtime.backends.redis_scripts import DirectScripts, Scripts
 from realtime.budgets.ledger import Refused, Reserved, Settled
 from realtime.budgets.policy import WARNING_LEVELS
@@ -41,13 +39,6 @@ if TYPE_CHECKING:
 # How long a budget outlives its last change: longer than any session (3 h max) plus
 # a margin, so an abandoned session's counters clean themselves up.
 BUDGET_KEY_TTL_SECONDS = 7 * 24 * 3600
-
-#: Snapshot scripts per pipeline in ``snapshot_many``: the watchdog's page (its ``batch``,
-#: 200) is one pipeline. A page bounds how long one pipeline holds a pooled connection
-#: (redis-py reads every answer before it returns) and Redis's one thread: 200 snapshots
-#: take ~2 ms of Redis time (~9 us each, INFO commandstats) and ~4.4 ms from call to
-#: answers (3 integers each).
-SNAPSHOT_PAGE = 200
 
 
 def _lua(*names: str) -> str:
@@ -152,38 +143,8 @@ class RedisBudgetStore:
 
     async def snapshot_many(self, session_ids: Sequence[str]) -> list[BudgetSnapshot | None]:
         """Raises what redis-py raises (Redis unreachable: a connection error)."""
-        redis = self._redis
-        if not pipelines_many_sessions(redis):
-            return [
-                _snapshot_of(await self._snapshot(keys=self._keys(session_id)))
-                for session_id in session_ids
-            ]
-        found: list[BudgetSnapshot | None] = []
-        for start in range(0, len(session_ids), SNAPSHOT_PAGE):
-            found += await self._snapshot_page(redis, session_ids[start : start + SNAPSHOT_PAGE])
-        return found
-
-    async def _snapshot_page(
-        self, redis: Redis, session_ids: Sequence[str]
-    ) -> list[BudgetSnapshot | None]:
-        """One pipeline of ``EVALSHA`` calls. Not ``Script.__call__(client=pipe)``: a
-        pipeline holding scripts sends ``SCRIPT EXISTS`` before every execute (redis-py
-        8.1, ``Pipeline.load_scripts``), a second round trip each time. ``NOSCRIPT``
-        (Redis restarted, or ``SCRIPT FLUSH``) loads the script and sends the page again:
-        a snapshot only reads (and drops expired holds), so running it twice is harmless."""
-        sha = self._snapshot.sha
-        for attempt in range(2):
-            async with redis.pipeline(transaction=False) as pipe:
-                for session_id in session_ids:
-                    pipe.evalsha(sha, 3, *self._keys(session_id))
-                answers: list[Any] = await pipe.execute(raise_on_error=False)
-            if attempt == 1 or not any(isinstance(a, NoScriptError) for a in answers):
-                break
-            sha = await redis.script_load(self._snapshot.script)
-        for answer in answers:
-            if isinstance(answer, Exception):
-                raise answer
-        return [_snapshot_of(answer) for answer in answers]
+        calls = [(self._keys(session_id), ()) for session_id in session_ids]
+        return [_snapshot_of(a) for a in await self._scripts.run_many(self._snapshot, calls)]
 
     async def extend(self, session_id: str, tokens: int) -> None:
         result = await self._scripts.run(

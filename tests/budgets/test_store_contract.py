@@ -231,9 +231,9 @@ async def test_snapshot_many_answers_as_snapshot_does_in_order(stores: list[Budg
 
 
 async def test_snapshot_many_of_more_sessions_than_a_page(stores: list[BudgetStore]) -> None:
-    from realtime.budgets.redis_store import SNAPSHOT_PAGE
+    from realtime.backends.redis_scripts import AT_ONCE
 
-    sids = [str(uuid.uuid4()) for _ in range(SNAPSHOT_PAGE + 2)]
+    sids = [str(uuid.uuid4()) for _ in range(AT_ONCE + 2)]
     await asyncio.gather(*(stores[0].ensure(sid, 1000, n) for n, sid in enumerate(sids[1:])))
     found = await stores[1].snapshot_many(sids)
-    assert found == [None] + [BudgetSnapshot(1000, n, 0) for n in range(SNAPSHOT_PAGE + 1)]
+    assert found == [None] + [BudgetSnapshot(1000, n, 0) for n in range(AT_ONCE + 1)]

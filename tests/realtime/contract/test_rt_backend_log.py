@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from realtime.backends import LogMissing
-from realtime.backends.redis_many import DURABLE_PAGE
+from realtime.backends.redis_scripts import AT_ONCE
 from realtime.eventlog import LogGapError, ResumeGap, decide_resume
 from tests.realtime.contract.rt_helpers import Workers, delta, eventually, message, take, text_of
 
@@ -208,10 +208,10 @@ async def test_reading_many_durable_streams_reads_each_in_turn(
 ) -> None:
     """``read_durable_many`` answers, session by session and in the order asked, what
     ``read_durable(sid, 0, limit)`` does: for sessions without a stream too, and across
-    more than one Redis pipeline page."""
+    more than one page of calls written at once."""
     backend = workers.make()
-    sids = [f"{session_id}-{n}" for n in range(DURABLE_PAGE + 20)]
-    busy = [*sids[::50], sids[DURABLE_PAGE - 1]]  # both sides of the page boundary
+    sids = [f"{session_id}-{n}" for n in range(AT_ONCE + 20)]
+    busy = [*sids[::50], sids[AT_ONCE - 1]]  # both sides of the page boundary
     for n, sid in enumerate(busy):
         await backend.open_log(sid, 0)
         await backend.append(sid, [message(i) if i % 2 else delta(i) for i in range(1, 8 + n)])

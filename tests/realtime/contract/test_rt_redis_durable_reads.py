@@ -1,5 +1,5 @@
-"""The flusher's look at many durable streams on a standalone Redis: one pipeline per
-page of sessions, and a lost connection in our words."""
+"""The flusher's look at many durable streams on a standalone Redis: one write per page of
+sessions on the worker's script connection, and a lost connection in our words."""
 
 from __future__ import annotations
 
@@ -7,31 +7,38 @@ import pytest
 
 from realtime.backends import BackendUnavailable
 from realtime.backends.redis import RedisBackend
-from realtime.backends.redis_many import DURABLE_PAGE
+from realtime.backends.redis_scripts import AT_ONCE, ScriptPipe
+from realtime.backends.redis_wire import Wire
 from tests.realtime.contract.rt_helpers import message
-from tests.support.redis_writes import redis_writes
+from tests.support.redis_writes import as_if_warm, redis_writes
 from tests.support.tcpproxy import running_proxy
 
 pytestmark = pytest.mark.redis
 
 
-async def test_many_durable_reads_take_one_round_trip_a_page(
+async def test_many_durable_reads_take_one_write_a_page(
     redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``read_durable_many``'s XRANGEs go in one pipeline per ``DURABLE_PAGE`` sessions,
-    not one round trip each (counted at the socket: every write carrying an XRANGE)."""
+    """``read_durable_many``'s reads go on the worker's script connection, ``AT_ONCE`` in
+    one write, not one round trip each and none through redis-py's pool (counted at the
+    socket: every write)."""
     backend = RedisBackend(redis_url, key_prefix=redis_prefix)
     try:
         await backend.open_log("s1", 0)
         await backend.append("s1", [message(1)])
-        await backend.current_reply("s1")  # the pool's connection and its handshake
+        await backend.read_durable_many(["s1"], 10)  # Redis knows the script from here on
+        pipe = backend.scripts
+        assert isinstance(pipe, ScriptPipe) and isinstance(pipe.wire, Wire)
+        wire = pipe.wire
+        writes, commands = wire.writes, wire.commands
         with redis_writes(monkeypatch) as sent:
             found = await backend.read_durable_many([f"s{n}" for n in range(1, 26)], 10)
-        assert [len(events) for events in found] == [1] + [0] * 24
-        assert sent == ["XRANGE"]
-        with redis_writes(monkeypatch) as sent:
-            await backend.read_durable_many([f"s{n}" for n in range(DURABLE_PAGE + 1)], 10)
-        assert sent == ["XRANGE", "XRANGE"]
+        assert [[event.seq for event in events] for events in found] == [[1]] + [[]] * 24
+        assert as_if_warm(sent) == ["EVALSHA"] * 25  # on the pipe: redis-py wrote nothing
+        assert (wire.writes - writes, wire.commands - commands) == (1, 25)
+        writes = wire.writes
+        await backend.read_durable_many([f"s{n}" for n in range(AT_ONCE + 1)], 10)
+        assert wire.writes - writes == 2
     finally:
         await backend.aclose()
 

@@ -95,15 +95,16 @@ async def test_own_subscribers_are_sent_the_stored_text_it_was_told(
     they take it (so the frame cache does not encode it again): encode's own text."""
     told: dict[int, str] = {}
     taken_when_told: list[int] = []  # how many events were taken when each text was told
-    taken: list[SequencedEvent] = []  # following's, from the subscribe on
+    following_taken: list[list[SequencedEvent]] = []  # following's list, once subscribed
 
     def known(event: Event, text: str) -> None:
         told[id(event)] = text
-        taken_when_told.append(len(taken))
+        taken_when_told.append(len(following_taken[0]) if following_taken else 0)
 
     worker = made(known=known)
     await worker.open_log("s", 0)
     async with following(worker) as taken:
+        following_taken.append(taken)
         await worker.append("s", [delta(0)])
         await until_live(lambda: len(taken) == 1)
         told.clear()
