@@ -198,16 +198,10 @@ def compose_realtime(
     config = realtime_config(settings)
     # One encoding an event for the sockets and the in-process backend's window, or
     # told Redis's stored text.
-    frames = FrameCache()
-    backend = make_backend(
-        settings.redis_url,
-        settings.redis_key_prefix,
-        settings.live_window_events,
-        frames.encode,
-        frames.known,
-    )
+    frames, url, prefix = FrameCache(), settings.redis_url, settings.redis_key_prefix
+    backend = make_backend(url, prefix, settings.live_window_events, frames.encode, frames.known)
     lifetime.close("backend", backend.aclose)
-    budgets = make_budget_store(redis, settings.redis_key_prefix, settings.reservation_ttl_seconds)
+    budgets = make_budget_store(redis, prefix, settings.reservation_ttl_seconds)
     lifetime.close("budgets", budgets.aclose)
     session_log = SessionLog(backend, db)
     report = BudgetReport(budgets, session_log, control)
