@@ -70,8 +70,11 @@ class _Own:
     #: Deltas published one a batch (how a reply streams), by reply, apart from the
     #: batches: the reply's end drops them, since the fold skips them, and the next say's
     #: catch-up walks the few other events, not every delta (that walk was 2.1% of an
-    #: in-process worker's samples at S=200). Kept while the reply streams.
-    deltas: dict[str, list[tuple[int, ReplyDelta]]] = field(default_factory=dict)
+    #: in-process worker's samples at S=200). Kept while the reply streams, as their seq
+    #: and text: a tuple the collector stops tracking, where the event was three objects
+    #: it walked in every pass until the reply's end (~2.5 s, long enough to reach the
+    #: oldest generation and swell the young one when freed).
+    deltas: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     #: False once a batch did not follow (another worker appended between, or over
     #: READ_BATCH events waited): nothing more is kept, the read starts at the gap.
     following: bool = True
@@ -155,7 +158,7 @@ class RecentLog:
             own.following = False
             return
         if len(events) == 1 and isinstance(delta := events[0], ReplyDelta):
-            own.deltas.setdefault(delta.reply_id, []).append((seqs[0], delta))
+            own.deltas.setdefault(delta.reply_id, []).append((seqs[0], delta.text))
         else:
             for event in events:
                 if isinstance(event, ReplyDone | ReplyError):
@@ -172,7 +175,11 @@ class RecentLog:
             return known
         unstamped = [(seq, e) for first, batch in own.batches for seq, e in enumerate(batch, first)]
         if own.deltas:  # a reply still streaming: its deltas in their places
-            unstamped += [kept for deltas in own.deltas.values() for kept in deltas]
+            unstamped += [
+                (seq, ReplyDelta(reply_id=reply_id, text=text))
+                for reply_id, deltas in own.deltas.items()
+                for seq, text in deltas
+            ]
             unstamped.sort(key=lambda kept: kept[0])
         skipped = superseded([event for _, event in unstamped])
         # Stamped with their seqs, but not the deltas the fold skips (a copy each).
