@@ -51,6 +51,7 @@ from llm.integrity_facts import (
     words,
 )
 from textprep import straight_quotes
+from textprep.prefilter import Prefiltered
 
 __all__ = [
     "Finding",
@@ -115,10 +116,12 @@ def _set_of(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-def _any(*patterns: str) -> re.Pattern[str]:
+def _any(*patterns: str) -> Prefiltered:
     # ASCII: the rules read normalised English, and ASCII word boundaries halve the scan
     # (a 1,875-character reply: _ADVICE_TO_YOU 1.20 -> 0.43 ms, _AI 0.52 -> 0.25 ms).
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.ASCII)
+    # Prefiltered: a reply holding none of the strings a match needs is not scanned at
+    # all (_AI 115 -> 27 us, _ADVICE_TO_YOU 32 -> 13 us).
+    return Prefiltered("|".join(f"(?:{p})" for p in patterns), re.ASCII)
 
 
 _AI = _any(
@@ -221,15 +224,16 @@ def _unquoted(text: str) -> str:
     return _QUOTED.sub(" ", text) if '"' in text or "'" in text else text
 
 
+@lru_cache(maxsize=256)
+def _narrating(first: str) -> Prefiltered:
+    """Narrating the persona (first name ``first``, escaped) from outside: "As Maria, I
+    would say...", "the character Jay". Made once a name: a prefilter parses it."""
+    return Prefiltered(rf"\bas {first},? i (would|might|will)\b|\bthe character (of )?{first}\b")
+
+
 def _speaks_as_ai(said: str, persona: Persona) -> str | None:
     first = re.escape(normalise(persona.name).partition(" ")[0])
-    # Narrating the persona from outside: "As Maria, I would say...", "the character Jay".
-    narrating = (
-        re.compile(rf"\bas {first},? i (would|might|will)\b|\bthe character (of )?{first}\b")
-        if first
-        else None
-    )
-    match = _AI.search(said) or (narrating.search(said) if narrating else None)
+    match = _AI.search(said) or (_narrating(first).search(said) if first else None)
     # A client called Ai ("I'm Ai") is introducing herself.
     if match is None or (first and match.group(0).startswith(f"i am {first}")):
         return None
