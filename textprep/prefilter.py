@@ -19,13 +19,17 @@ beyond ASCII, is searched as it is.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterator
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 __all__ = ["Prefiltered", "required"]
+
+# The parser re.compile itself uses (its names under re since Python 3.11; the old
+# top-level ``sre_parse`` warns on import, and the stubs know only that one).
+sre_parse: Any = importlib.import_module("re._parser")
+sre: Any = importlib.import_module("re._constants")
 
 #: The shortest required string worth a look: a string of one or two characters is in
 #: nearly every reply, and checking it would only add to the scan.
