@@ -76,6 +76,11 @@ def _lua(*names: str) -> str:
     return "\n".join(pkg.joinpath(f"{name}.lua").read_text("utf-8") for name in names)
 
 
+def _script_events(rows: Any) -> list[Event]:
+    """The events of a script's raw ``XRANGE`` answer (entries ``[id, [field, value, ...]]``)."""
+    return [stream_entry(entry_id, field_pairs(fields)).event for entry_id, fields in rows]
+
+
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
@@ -95,10 +100,9 @@ class RedisBackend:
         read_block_ms: int = BLOCK_MS,
         known: Callable[[Event, str], None] | None = None,
     ) -> None:
-        """``known``: told each event this process appends and hands to subscribers here,
-        with the seq set, and its :func:`realtime.events.encode` text, made from the JSON
-        stored (a serving process passes its frame cache's: sockets are sent that text
-        and the event is encoded once, not twice)."""
+        """``known``: told each event this process appends and hands to subscribers here
+        (its seq set) with its :func:`realtime.events.encode` text, made from the stored
+        JSON: a serving process passes its frame cache's, so an event is encoded once."""
         if window < 1 or "{" in key_prefix or "}" in key_prefix:
             raise ValueError("window must be >= 1 and key_prefix free of braces")
         self._prefix = key_prefix
@@ -146,8 +150,7 @@ class RedisBackend:
         return [self._key(session_id, n) for n in ("meta", "log", "durable")]
 
     def _append_keys(self, session_id: str) -> list[str]:
-        # Checked and formatted once for the four (a quarter of the keys' cost per append:
-        # 1.9 -> 0.5% of a Redis worker's samples at S=100).
+        # Checked and formatted once for the four: 1.9 -> 0.5% of the samples at S=100.
         base = self._key(session_id, "")
         return [base + "meta", base + "log", base + "durable", base + "readers"]
 
@@ -183,9 +186,7 @@ class RedisBackend:
     @staticmethod
     def _since_answer(found: Any) -> tuple[LogInfo, list[Event]]:
         (epoch, last, first), rows = found
-        # A script's XRANGE comes back raw: each entry is [id, [field, value, ...]].
-        entries = [stream_entry(entry_id, field_pairs(fields)) for entry_id, fields in rows]
-        return LogInfo(str(epoch), int(last), int(first)), [entry.event for entry in entries]
+        return LogInfo(str(epoch), int(last), int(first)), _script_events(rows)
 
     async def _current_epochs(self, session_ids: list[str]) -> list[str | None]:
         keys = [self._key(session_id, "meta") for session_id in session_ids]
@@ -246,8 +247,7 @@ class RedisBackend:
         calls = [([self._key(session_id, "durable")], (limit,)) for session_id in session_ids]
         with translate():
             answers = await self._scripts.run_many(self._durable, calls)
-        # Raw from a script: each entry is [id, [field, value, ...]].
-        return [[stream_entry(i, field_pairs(f)).event for i, f in rows] for rows in answers]
+        return [_script_events(rows) for rows in answers]
 
     async def trim_durable(self, session_id: str, upto: int) -> None:
         with translate():
