@@ -2,7 +2,7 @@
 
     python -m bench.capacity [--quick] [--configs baseline,memory-1w,redis-1w,redis-2w]
         [--sessions 10,25,50,75,100,150,200,250,300] [--warmup 4] [--duration 20]
-        [--max-p99-ms 50] [--max-say-p99-ms 500] [--connect-storm] [--no-pin]
+        [--refine 2] [--max-p99-ms 50] [--max-say-p99-ms 500] [--connect-storm] [--no-pin]
         [--json bench/results/latest.json]
 
 Starts an upstream model (``bench.upstream``: 150 tokens a reply, 3 a chunk, a chunk every
@@ -11,7 +11,9 @@ running every configuration at each S in turn on a fresh server, each step measu
 the load driver (``bench.driver``, its own process). A configuration drops out at its
 first step whose chunk latency p99 passes the limit, whose says wait more than half a
 second for the model at p99 (replies queued: sessions not carried), or that loses
-anything (after one re-run, as noise can fail a window); its capacity is the largest S
+anything (after one re-run, as noise can fail a window). Right then, before the next
+configuration runs, up to ``--refine`` probes (2; 0 with ``--quick``) bisect the gap between
+its last passed S and that failed one (:func:`next_probe`); its capacity is the largest S
 that passed. The server is pinned to core 0, the upstream and the driver to core 1
 (Redis and PostgreSQL are not ours to pin). Prints a table, the capacities with the
 product/baseline ratio, and writes the JSON.
@@ -27,6 +29,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,14 @@ from bench.wire import Pace
 #: and with 300 the next step a product that carried 250 read as 200 (0.67 of 300).
 DEFAULT_SWEEP = (10, 25, 50, 75, 100, 150, 200, 250, 300)
 QUICK_SWEEP = (5, 10)
+#: Bisection probes after a configuration's first failed step, each a step's time: two
+#: resolve a 50-session gap of the grid to 10 or 15 (200 | 250: 225, then 210 or 235).
+DEFAULT_REFINE = 2
+#: Probes land on multiples of 5, as the grid does, while the gap is at least 10: a
+#: midpoint at least 5 from either end, moved by at most 2.5, stays strictly inside.
+PROBE_ROUNDING = 5
+#: ``measure(configuration name, S)``: one judged step (``passed``), re-runs included.
+Measure = Callable[[str, int], dict[str, Any]]
 #: A driver that has not reported within setup + window + this is stuck.
 DRIVER_GRACE_S = 180.0
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -123,36 +134,80 @@ def measure(
     return {**attempts[-1], "attempts": len(attempts), "failed_attempts": attempts[:-1]}
 
 
+def next_probe(passed: int, failed: int) -> int | None:
+    """The S to measure between a configuration's largest passed S (0 if none) and its
+    smallest failed one: their midpoint, on the nearest multiple of :data:`PROBE_ROUNDING`
+    (ties down) while they are at least twice that apart, else rounded down; None when no
+    whole number lies strictly between them."""
+    if failed - passed < 2:
+        return None
+    if failed - passed < 2 * PROBE_ROUNDING:
+        return (passed + failed) // 2
+    return PROBE_ROUNDING * ((passed + failed + PROBE_ROUNDING - 1) // (2 * PROBE_ROUNDING))
+
+
+def sweep_capacity(
+    names: Sequence[str], grid: Sequence[int], refine: int, measure: Measure
+) -> dict[str, dict[str, Any]]:
+    """Every configuration at each S of ``grid`` in turn (so all of them see the same
+    stretch of machine noise), each dropping out at its first failed step; right then,
+    before the next configuration runs, up to ``refine`` probes (:func:`next_probe`)
+    bisect the gap between its largest passed S and that one. Every step is kept in the
+    order measured, the probes marked ``refine_probe``; the capacity is the largest S that
+    passed, ``smallest_failed_s`` the bound above it (None for a configuration that
+    passed every S: ``capped``)."""
+    results: dict[str, dict[str, Any]] = {
+        name: {
+            "capacity": 0,
+            "first_s": grid[0] if grid else None,
+            "smallest_failed_s": None,
+            "capped": False,
+            "steps": [],
+        }
+        for name in names
+    }
+    alive = list(names) if grid else []
+    for sessions in grid:
+        for name in list(alive):
+            result = results[name]
+            step = measure(name, sessions)
+            result["steps"].append({**step, "refine_probe": False})
+            if step["passed"]:
+                result["capacity"] = sessions
+                continue
+            alive.remove(name)
+            failed = sessions
+            for _ in range(refine):
+                if (probe := next_probe(result["capacity"], failed)) is None:
+                    break
+                step = measure(name, probe)
+                result["steps"].append({**step, "refine_probe": True})
+                if step["passed"]:
+                    result["capacity"] = probe
+                else:
+                    failed = probe
+            result["smallest_failed_s"] = failed
+    for name in alive:
+        results[name]["capped"] = True
+    return results
+
+
 def sweep(
     children: Children,
     deployments: list[Deployment],
     upstream: tuple[str, int],
     args: argparse.Namespace,
 ) -> dict[str, dict[str, Any]]:
-    """Every configuration at each S in turn (so all of them see the same stretch of
-    machine noise), each dropping out at its first failed step."""
-    results: dict[str, dict[str, Any]] = {
-        d.config.name: {
-            "description": d.config.description,
-            "capacity": 0,
-            "first_s": args.sessions[0] if args.sessions else None,
-            "capped": False,
-            "steps": [],
-        }
-        for d in deployments
+    """:func:`sweep_capacity` over the deployments, then the connect storm if asked."""
+    by_name = {d.config.name: d for d in deployments}
+
+    def measure_step(name: str, sessions: int) -> dict[str, Any]:
+        return measure(children, by_name[name], upstream, sessions, args)
+
+    found = sweep_capacity(list(by_name), args.sessions, args.refine, measure_step)
+    results = {
+        name: {"description": d.config.description, **found[name]} for name, d in by_name.items()
     }
-    alive = list(deployments) if args.sessions else []
-    for sessions in args.sessions:
-        for deployment in list(alive):
-            result = results[deployment.config.name]
-            step = measure(children, deployment, upstream, sessions, args)
-            result["steps"].append(step)
-            if step["passed"]:
-                result["capacity"] = sessions
-            else:
-                alive.remove(deployment)
-    for deployment in alive:
-        results[deployment.config.name]["capped"] = bool(args.sessions)
     if args.connect_storm:
         extra = ["--storm", "--idle-sockets", str(args.idle_sockets)]
         extra += ["--storm-observers", str(args.storm_observers)]
@@ -222,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
             "sessions": args.sessions,
             "retries_of_a_failed_step": args.retries,
             "more_retries_while_noisy": args.noisy_retries,
+            "refine_probes": args.refine,
+            "refine_rule": "after a configuration's first failed step, up to refine_probes "
+            "steps at the midpoint of its largest passed S and smallest failed S (a multiple "
+            f"of {PROBE_ROUNDING} when they are {2 * PROBE_ROUNDING} or more apart); "
+            "capacity is the largest S that passed",
             "warmup_s": args.warmup,
             "duration_s": args.duration,
             "sockets_per_session": 3,
@@ -262,11 +322,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="S=5,10, 2 s warm-up, 4 s window")
+    parser.add_argument(
+        "--quick", action="store_true", help="S=5,10, 2 s warm-up, 4 s window, --refine 0"
+    )
     parser.add_argument(
         "--configs", default=",".join(DEFAULT_CONFIGS), help=f"of {', '.join(CONFIGS)}"
     )
     parser.add_argument("--sessions", help="comma-separated S values, increasing")
+    parser.add_argument(
+        "--refine",
+        type=int,
+        help="bisection probes between a configuration's last passed and first failed S "
+        f"(default {DEFAULT_REFINE}, 0 with --quick)",
+    )
     parser.add_argument("--warmup", type=float)
     parser.add_argument("--duration", type=float)
     parser.add_argument("--drain", type=float, default=10.0)
@@ -302,6 +370,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.sessions = (
         [int(s) for s in args.sessions.split(",")] if args.sessions else list(sweep_default)
     )
+    if any(s <= 0 for s in args.sessions) or args.sessions != sorted(set(args.sessions)):
+        parser.error("--sessions must be positive and increasing")
+    if args.refine is None:
+        args.refine = 0 if args.quick else DEFAULT_REFINE
+    if args.refine < 0:
+        parser.error("--refine must be 0 or more")
     if args.no_sweep:
         if not args.connect_storm:
             parser.error("--no-sweep measures nothing without --connect-storm")

@@ -89,7 +89,10 @@ def capacity_lines(configs: dict[str, dict[str, Any]]) -> list[str]:
         if not result["steps"]:
             continue  # a storm-only run
         cap = result["capacity"]
-        shown = f"{cap} sessions" if cap else f"< {result['first_s']} sessions"
+        # A capacity of 0 is bounded by the smallest S that failed: below the sweep's first
+        # S when refinement probed there (runs before refinement did not record it).
+        below = result.get("smallest_failed_s") or result["first_s"]
+        shown = f"{cap} sessions" if cap else f"< {below} sessions"
         if result.get("capped"):
             shown = f">= {cap} sessions (the sweep's largest S passed)"
         line = f"  {name:<10} {shown:<44} {result['description']}"
