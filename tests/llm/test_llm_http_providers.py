@@ -143,6 +143,7 @@ async def test_request_carries_key_model_prompt_and_history(upstream: Upstream) 
         assert sent.headers["authorization"] == "Bearer test-key"
         if upstream.kind == "openai":
             assert body["stream_options"] == {"include_usage": True}
+            assert sent.headers["content-type"].startswith("application/json")
         else:  # Mistral reports usage in the last chunk unasked
             assert "stream_options" not in body
             assert sent.headers["accept"] == "text/event-stream"

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm.openai import _DONE, MAX_SSE_LINE, _sse_chunks
+from llm.openai import _DONE, MAX_SSE_LINE, _request_json, _sse_chunks
 
 BODY = (
     b': keep-alive\n\ndata: {"choices": [{"delta": {"content": "Hi"}}]}\r\n\r\n'
@@ -62,3 +62,10 @@ async def test_an_overlong_line_is_refused() -> None:
 async def test_data_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(ValueError, match="not a JSON object"):
         await read([b"data: " + json.dumps([1, 2]).encode() + b"\n\n"])
+
+
+def test_the_request_body_is_json_that_reads_back_as_sent() -> None:
+    body = {"messages": [{"role": "user", "content": 'Grüß "dich"\n\u2028\U0001f600'}], "n": 3}
+    assert json.loads(_request_json(body)) == body
+    lone = {"content": "half \ud800 a pair"}  # orjson refuses it; json escapes it
+    assert _request_json(lone) == json.dumps(lone)

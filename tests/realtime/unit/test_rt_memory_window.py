@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from realtime import events
 from realtime.backends import MemoryBackend
+from realtime.eventjson import dump_json
 from realtime.events import MessageEvent, ReplyDelta, encode
 from realtime.framecache import FrameCache
 from realtime.vocabulary import MessageRole
@@ -54,13 +56,12 @@ async def test_a_process_encodes_an_event_once_for_its_window_and_its_sockets(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     encoded: list[int] = []
-    dump = ReplyDelta.model_dump_json
 
     def counted(event: ReplyDelta, **options: Any) -> str:
         encoded.append(event.seq)
-        return dump(event, **options)
+        return dump_json(event, **options)
 
-    monkeypatch.setattr(ReplyDelta, "model_dump_json", counted)
+    monkeypatch.setattr(events, "dump_json", counted)  # what encode and payload_json call
     frames = FrameCache()
     backend = MemoryBackend(encode=frames.encode)
     await backend.open_log("s", 0)
