@@ -2,7 +2,8 @@
 
 Per session, one round is: ``read_durable`` a bounded batch, map it to rows
 (:mod:`realtime.flushmap`), insert them with ``ON CONFLICT DO NOTHING`` in one SQL
-transaction, commit, and only then ``trim_durable`` up to the batch's last seq. An event
+transaction, commit, and only then ``trim_durable`` up to the batch's last seq (every
+session of a commit in one call: one write on a Redis worker's script connection). An event
 is therefore acknowledged (trimmed) only once it is committed, and a crash anywhere in
 between leaves it in the stream to be replayed, which stores nothing twice.
 
@@ -120,8 +121,7 @@ class Flusher:
         is committed. Raises what the backend or the database raise."""
         plans = [(session_id, plan(events)) for session_id, events in group]
         await self._store_many(plans)
-        for session_id, batch in plans:
-            await self._backend.trim_durable(str(session_id), batch.upto)
+        await self._backend.trim_durable({str(sid): batch.upto for sid, batch in plans})
 
     async def _store_many(self, plans: Sequence[tuple[uuid.UUID, FlushPlan]]) -> None:
         rows = insert_rows(plans, self._now())
@@ -186,7 +186,7 @@ class Flusher:
                     problem[:200],
                 )
                 aside += 1
-            await self._backend.trim_durable(sid, event.seq)
+            await self._backend.trim_durable({sid: event.seq})
             after = event.seq
         self._failing.pop(session_id, None)
         return aside

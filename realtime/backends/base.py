@@ -33,8 +33,7 @@ Event = SequencedEvent
 #: ~1,200 deltas, usually ~200; 2,000 covers several replies of reconnect slack at
 #: ~300 KB per session.
 DEFAULT_WINDOW = 2_000
-#: Per-subscriber queue. Overflow never blocks the fan-out: the subscriber is marked lagging
-#: and re-reads from the log, so a slow socket costs reads, not other sockets' latency.
+#: Per-subscriber queue; overflow never blocks the fan-out (the subscriber lags, re-reads).
 DEFAULT_SUBSCRIBER_QUEUE = 256
 #: Catch-up reads fetch this many events per round trip.
 READ_BATCH = 500
@@ -145,8 +144,9 @@ class RealtimeBackend(Protocol):
         without a stream: ``[]``), in as few round trips as the store allows."""
         ...
 
-    async def trim_durable(self, session_id: str, upto: int) -> None:
-        """Forget durable events with seq <= ``upto`` (the flusher committed them)."""
+    async def trim_durable(self, upto: Mapping[str, int]) -> None:
+        """Forget each session's durable events with seq <= ``upto[sid]`` (the flusher
+        committed them), in as few round trips as the store allows."""
         ...
 
     async def claim_once(self, session_id: str, key: str, ttl: float) -> bool:

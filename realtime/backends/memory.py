@@ -20,7 +20,7 @@ import json
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -211,10 +211,11 @@ class MemoryBackend:
     async def read_durable_many(self, session_ids: Sequence[str], limit: int) -> list[list[Event]]:
         return [await self.read_durable(session_id, 0, limit) for session_id in session_ids]
 
-    async def trim_durable(self, session_id: str, upto: int) -> None:
-        log = self._log(session_id)
-        while log is not None and log.durable and log.durable[0].seq <= upto:
-            log.durable.popleft()
+    async def trim_durable(self, upto: Mapping[str, int]) -> None:
+        for session_id, last in upto.items():
+            log = self._log(session_id)
+            while log is not None and log.durable and log.durable[0].seq <= last:
+                log.durable.popleft()
 
     # -- claims and the reply lock --------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -124,6 +124,7 @@ class RedisBackend:
         self._duty = self._redis.register_script(_lua("duty"))
         self._say = self._redis.register_script(_lua("_info", "_since", "_claim", "say"))
         self._durable = self._redis.register_script(_lua("durable"))
+        self._trim = self._redis.register_script(_lua("trim"))
         #: This process's id as a reader of session logs: its own appends do not wake it.
         self._reader_id = secrets.token_hex(8)
         self._reader = StreamReader(
@@ -249,11 +250,10 @@ class RedisBackend:
             answers = await self._scripts.run_many(self._durable, calls)
         return [_script_events(rows) for rows in answers]
 
-    async def trim_durable(self, session_id: str, upto: int) -> None:
+    async def trim_durable(self, upto: Mapping[str, int]) -> None:
+        calls = [([self._key(sid, "durable")], (f"{seq + 1}-0",)) for sid, seq in upto.items()]
         with translate():
-            await self._redis.xtrim(
-                self._key(session_id, "durable"), minid=f"{upto + 1}-0", approximate=False
-            )
+            await self._scripts.run_many(self._trim, calls)
 
     # -- claims and the reply lock --------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 from sqlalchemy import func, select
@@ -51,11 +51,11 @@ class DyingBackend(RedisBackend):
     die_at = 0
     trims = 0
 
-    async def trim_durable(self, session_id: str, upto: int) -> None:
+    async def trim_durable(self, upto: Mapping[str, int]) -> None:
         self.trims += 1
         if self.trims == self.die_at:
             raise Killed
-        await super().trim_durable(session_id, upto)
+        await super().trim_durable(upto)
 
 
 @pytest.fixture

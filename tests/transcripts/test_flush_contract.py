@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +131,7 @@ class CrashBeforeTrim:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def trim_durable(self, session_id: str, upto: int) -> None:
+    async def trim_durable(self, upto: Mapping[str, int]) -> None:
         return None
 
 

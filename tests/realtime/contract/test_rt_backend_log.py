@@ -182,7 +182,7 @@ async def test_lost_keys_mint_a_new_epoch_above_the_floor(
     old = await backend.open_log(session_id, 0)
     await backend.append(session_id, [message(i) for i in range(1, 6)])
     await backend.append(session_id, [delta(6)])
-    await backend.trim_durable(session_id, 5)  # the flusher stored seqs 1..5 in SQL
+    await backend.trim_durable({session_id: 5})  # the flusher stored seqs 1..5 in SQL
     await backend.expire_session_keys(session_id, 0)  # live state lost
     assert await backend.log_info(session_id) is None
     new = await backend.open_log(session_id, floor_seq=5)
@@ -199,7 +199,7 @@ async def test_durable_stream_feeds_the_flusher(workers: Workers, session_id: st
     await backend.append(session_id, [message(1), delta(2), message(3), delta(4)])
     durable = await backend.read_durable(session_id, 0, 100)
     assert [(e.seq, e.type) for e in durable] == [(1, "message"), (3, "message")]
-    await backend.trim_durable(session_id, 1)
+    await backend.trim_durable({session_id: 1})
     assert [e.seq for e in await backend.read_durable(session_id, 0, 100)] == [3]
 
 
@@ -215,7 +215,7 @@ async def test_reading_many_durable_streams_reads_each_in_turn(
     for n, sid in enumerate(busy):
         await backend.open_log(sid, 0)
         await backend.append(sid, [message(i) if i % 2 else delta(i) for i in range(1, 8 + n)])
-    await backend.trim_durable(busy[1], 3)  # the flusher stored seqs 1..3 of this one
+    await backend.trim_durable({busy[1]: 3})  # the flusher stored seqs 1..3 of this one
     await backend.open_log(sids[1], 0)  # a log without durable events
     asked = [*reversed(sids), busy[0]]  # any order, even a session twice
     for limit in (1, 3, 100):
@@ -228,6 +228,27 @@ async def test_reading_many_durable_streams_reads_each_in_turn(
     assert [len(events) for events in found].count(2) == len(busy)  # each has 2 or more
     assert sum(map(len, found)) == 2 * len(busy)
     assert await backend.read_durable_many([], 10) == []
+
+
+async def test_trimming_many_durable_streams_trims_each_to_its_own_seq(
+    workers: Workers, session_id: str
+) -> None:
+    """One ``trim_durable`` for every session of a flusher's commit, across more than one
+    page of calls written at once: each stream loses what is at or below its own seq, and
+    a session without a stream is no error."""
+    backend = workers.make()
+    sids = [f"{session_id}-{n}" for n in range(AT_ONCE + 20)]
+    busy = [*sids[::50], sids[AT_ONCE - 1], sids[AT_ONCE + 1]]
+    for sid in busy:
+        await backend.open_log(sid, 0)
+        await backend.append(sid, [message(i) for i in range(1, 9)])
+    upto = {sid: n % 9 for n, sid in enumerate(sids)}
+    await backend.trim_durable(upto)
+    for sid in busy:
+        kept = [e.seq for e in await backend.read_durable(sid, 0, 100)]
+        assert kept == list(range(upto[sid] + 1, 9))
+    await backend.trim_durable({})
+    assert [e.seq for e in await backend.read_durable(busy[0], 0, 100)] == list(range(1, 9))
 
 
 async def test_cancelled_subscriber_is_unhooked(workers: Workers, session_id: str) -> None:
