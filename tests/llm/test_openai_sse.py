@@ -68,4 +68,4 @@ def test_the_request_body_is_json_that_reads_back_as_sent() -> None:
     body = {"messages": [{"role": "user", "content": 'Grüß "dich"\n\u2028\U0001f600'}], "n": 3}
     assert json.loads(_request_json(body)) == body
     lone = {"content": "half \ud800 a pair"}  # orjson refuses it; json escapes it
-    assert _request_json(lone) == json.dumps(lone)
+    assert _request_json(lone) == json.dumps(lone).encode()
