@@ -75,8 +75,11 @@ def words(normalised: str) -> list[str]:
 def stem(word: str) -> str:
     """A crude suffix stripper: "drinking", "drinks" and "drinker" all meet at "drink".
 
-    Over-stemming is harmless here: stems are only compared with each other.
+    Over-stemming is harmless here: stems are only compared with each other. A number is
+    its own stem ("1000" is not "100").
     """
+    if word.isdigit():
+        return word
     word = STEM_ALIASES.get(word, word).replace("'", "")
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
@@ -95,7 +98,10 @@ def content_stems(normalised: str) -> frozenset[str]:
 
 
 def _content_stems_of(found: Iterable[str]) -> frozenset[str]:
-    return frozenset(stem(word) for word in found if word not in STOPWORDS)
+    # A number skips the memo (see ClientContext.of).
+    return frozenset(
+        word if word.isdigit() else stem(word) for word in found if word not in STOPWORDS
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +122,11 @@ class ClientContext:
         if client_text is None or not client_text.strip():
             return None
         normalised = normalise(client_text)
-        # Each distinct word stemmed once: a reply's ~300 words are ~100 distinct ones.
-        stems = {word: stem(word) for word in set(words(normalised))}
+        # Each distinct word stemmed once: a reply's ~300 words are ~100 distinct ones. A
+        # number is its own stem and skips the memo: a reply's numbers (times, amounts; the
+        # benchmark's stamps, 100 a reply) are mostly new, and each would miss it and push
+        # a word out (0.235 -> 0.057 ms for a benchmark reply).
+        stems = {word: word if word.isdigit() else stem(word) for word in set(words(normalised))}
         return cls(
             normalised,
             frozenset(s for word, s in stems.items() if word not in STOPWORDS),
