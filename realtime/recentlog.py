@@ -184,7 +184,7 @@ class RecentLog:
         skipped = superseded([event for _, event in unstamped])
         # Stamped with their seqs, but not the deltas the fold skips (a copy each).
         events = [
-            event.model_copy(update={"seq": seq})
+            event.with_seq(seq)
             for (seq, event), skip in zip(unstamped, skipped, strict=True)
             if not skip
         ]

@@ -59,7 +59,7 @@ class LogEntry(NamedTuple):
 
 def stamped_entry(seq: int, epoch: str, event: Event) -> LogEntry:
     """``event``, just appended at ``seq``, as its log entry (the event given its seq)."""
-    return LogEntry(seq, epoch, event.model_copy(update={"seq": seq}))
+    return LogEntry(seq, epoch, event.with_seq(seq))
 
 
 def field_pairs(flat: Sequence[str]) -> dict[str, str]:
