@@ -370,8 +370,7 @@ class Hub:
             return
         try:
             async with self._db.session() as s:
-                session = await session_repo.get_session_unscoped(s, session_id)
-                session.last_activity_at = datetime.now(UTC)
+                await session_repo.touch_activity(s, session_id, datetime.now(UTC))
         except asyncio.CancelledError:
             raise
         except Exception:

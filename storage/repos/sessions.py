@@ -95,6 +95,17 @@ async def update_if_version(
         raise Conflict()
 
 
+async def touch_activity(db: AsyncSession, session_id: uuid.UUID, at: datetime) -> None:
+    """Set the session's ``last_activity_at`` (the idle timer) in one statement, without
+    loading the row; no such session is no error (nothing to keep alive)."""
+    await db.execute(
+        update(Session)
+        .where(Session.id == session_id)
+        .values(last_activity_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def add_event(
     db: AsyncSession,
     session_id: uuid.UUID,

@@ -30,6 +30,7 @@ from realtime.replyjob import ReplyJob
 from realtime.vocabulary import Role
 from realtime.watchdog import Watchdog, WatchdogPolicy
 from skills import client_side, code_turn
+from storage.repos import sessions as session_repo
 from tests.hub.rig import Rig, hub_of, new_session, runner_of, say_and_wait
 from tests.support.polling import polled
 
@@ -206,6 +207,35 @@ async def test_a_warm_say_reads_no_profile_or_transcript_and_writes_activity_rar
         "Hello, how are you today?",
         "What brings you in?",
     ]
+
+
+async def test_a_say_writes_the_idle_timer_in_one_update_without_loading_the_row(
+    rig: Rig,
+) -> None:
+    """The activity write sets one column in one statement; a session gone meanwhile is
+    no error."""
+    sid = await new_session(rig)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    before = datetime.now(UTC)
+    event.listen(rig.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await say_and_wait(rig, sid, "Hello, how are you today?")
+    finally:
+        event.remove(rig.db.engine.sync_engine, "before_cursor_execute", count)
+    writes = [s for s in statements if s.startswith("update sessions set last_activity_at")]
+    # Not after a load of the row (the ORM's way: select the row, then update it).
+    assert not statements[statements.index(writes[0]) - 1].startswith("select sessions.")
+    assert len(writes) == 1 and writes[0].startswith(
+        "update sessions set last_activity_at=? where sessions.id = ?"
+    ), writes
+    async with rig.db.session() as s:
+        row = await session_repo.get_session_unscoped(s, sid)
+        assert row.last_activity_at is not None and row.last_activity_at >= before
+        await session_repo.touch_activity(s, uuid.uuid4(), datetime.now(UTC))
 
 
 async def test_a_say_finds_the_reply_it_answers_already_read(rig: Rig) -> None:
