@@ -161,7 +161,7 @@ def content_stems_of(found: Iterable[str]) -> frozenset[str]:
 
     A number skips :func:`_stem`'s memo: a reply's numbers (times, amounts; the
     benchmark's stamps, 100 a reply) are mostly new, and each would miss it and push a
-    word out (0.182 -> 0.009 ms for a benchmark reply's words)."""
+    word out (0.182 -> 0.080 ms for a benchmark reply's words)."""
     return frozenset(
         w if w.isdigit() else _stem(w) for w in found if len(w) >= 3 and w not in _STOPWORDS
     )
