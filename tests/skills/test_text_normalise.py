@@ -11,8 +11,9 @@ import re
 from hypothesis import given, settings
 
 from llm.integrity_facts import _stem, content_stems_of
+from llm.integrity_facts import _stem_word as facts_memo
 from skills.lexicon import CHAT_SPELLINGS
-from skills.text import ClientContext, content_stems, normalise, stem
+from skills.text import ClientContext, _stem_word, content_stems, normalise, stem
 from tests.support.spelling import spaced_texts
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
@@ -72,17 +73,17 @@ def test_a_number_is_its_own_stem_and_stays_out_of_the_memo() -> None:
     assert stem("1000") == "1000" and stem("100") == "100"  # not the same stem
     assert stem("drinking") == stem("drinks") == "drink"
     stem("drinks")
-    before = stem.cache_info().currsize
+    before = _stem_word.cache_info().currsize
     text = " ".join(f"well {n} then {n * 7919} {n * 104729}" for n in range(1000, 1300))
     context = ClientContext.of(text)
     assert context is not None and {"1000", str(1299 * 7919)} <= context.all_stems
     assert {"1000", "1299"} <= content_stems(normalise(text))
-    assert stem.cache_info().currsize - before <= 2  # "well" and "then", not 900 numbers
+    assert _stem_word.cache_info().currsize - before <= 2  # "well" and "then", not 900 numbers
 
 
 def test_numbers_match_themselves_in_the_persona_checks_stems() -> None:
     assert _stem("1000") == "1000"
-    before = _stem.cache_info().currsize
+    before = facts_memo.cache_info().currsize
     found = content_stems_of([str(n) for n in range(5000, 5500)] + ["drinking"])
     assert "5000" in found and "5499" in found and _stem("drinking") in found
-    assert _stem.cache_info().currsize - before <= 1
+    assert facts_memo.cache_info().currsize - before <= 1
