@@ -363,7 +363,7 @@ class ReplyRunner:
                 self.client_states.remember(job.session_id, disclosed.after_seq, told)
             after_reply(text)
         if job.near_cap:  # the next say's cap check must count this reply
-            appended = usage.model_copy(update={"seq": seqs[events.index(usage)]})
+            appended = usage.with_seq(seqs[events.index(usage)])
             await store_now(self._db, job.session_id, appended)
         exhausted = out_of_tokens(
             settled.budget, settled.used, job.input_estimate, self._config.min_reply_tokens
